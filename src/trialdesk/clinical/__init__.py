@@ -1,0 +1,1 @@
+"""trialdesk.clinical — pure core (never imports Django)."""

@@ -1,0 +1,1 @@
+"""trialdesk.exchange — pure core (never imports Django)."""

@@ -1,0 +1,1 @@
+"""trialdesk.protocol — pure core (never imports Django)."""

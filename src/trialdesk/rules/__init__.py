@@ -1,0 +1,1 @@
+"""trialdesk.rules — pure core (never imports Django)."""

@@ -1,0 +1,1 @@
+"""trialdesk.simulate — pure core (never imports Django)."""

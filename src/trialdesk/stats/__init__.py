@@ -1,0 +1,1 @@
+"""trialdesk.stats — pure core (never imports Django)."""
