@@ -1,1 +1,73 @@
-"""trialdesk.protocol — pure core (never imports Django)."""
+"""trialdesk.protocol — the protocol as code: model, loader, checks (pure core, never imports Django).
+
+from trialdesk.protocol import load_default_protocol
+protocol = load_default_protocol()
+protocol.form("screening").field("ecog")
+protocol.eligibility.criteria
+list(protocol.schedule.expanded_visits())     # SCR, D1, M1..M12, C1..C4, EOT, FU1..FU8, EOS
+"""
+
+from trialdesk.protocol.errors import Problem, ProtocolError
+from trialdesk.protocol.loader import (
+    DEFAULT_PROTOCOL,
+    default_protocol_path,
+    load_default_protocol,
+    load_protocol,
+    load_protocol_text,
+)
+from trialdesk.protocol.model import (
+    Arm,
+    Choice,
+    Criterion,
+    Decision,
+    DoseRules,
+    EditCheck,
+    Eligibility,
+    Endpoint,
+    Enrollment,
+    Field,
+    Form,
+    Identification,
+    Intervention,
+    Protocol,
+    Repeat,
+    ResponseCriteria,
+    Schedule,
+    Site,
+    Source,
+    Sourced,
+    StatisticalDesign,
+    Visit,
+)
+
+__all__ = [
+    "DEFAULT_PROTOCOL",
+    "Arm",
+    "Choice",
+    "Criterion",
+    "Decision",
+    "DoseRules",
+    "EditCheck",
+    "Eligibility",
+    "Endpoint",
+    "Enrollment",
+    "Field",
+    "Form",
+    "Identification",
+    "Intervention",
+    "Problem",
+    "Protocol",
+    "ProtocolError",
+    "Repeat",
+    "ResponseCriteria",
+    "Schedule",
+    "Site",
+    "Source",
+    "Sourced",
+    "StatisticalDesign",
+    "Visit",
+    "default_protocol_path",
+    "load_default_protocol",
+    "load_protocol",
+    "load_protocol_text",
+]

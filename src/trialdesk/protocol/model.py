@@ -1,0 +1,534 @@
+"""The protocol as code: pydantic models of everything a trial's protocol file holds.
+
+Every element that states a fact or a rule carries ``source``: ``registry`` when the
+trial's registry record states it, ``operational`` when the protocol author chose it
+(the registry is silent); an operational element must say why in ``rationale``.
+
+All models are frozen and refuse unknown keys. Cross-references (a visit naming a
+form, a rule naming a field) are checked by :func:`trialdesk.protocol.checks.check_protocol`,
+which the loader runs after the models validate.
+
+Day convention of the schedule: ``Visit.day`` is an offset in days from the visit's
+anchor. For ``anchor: first_dose`` the first dose ("day 1" in clinical wording) has
+offset 0, screening offsets are negative; the target date of a visit is
+``anchor_date + timedelta(days=day)``, acceptable from ``day - window_before`` to
+``day + window_after``. ``day: null`` marks an event-driven visit (it happens when
+its event happens, e.g. the end of study).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from typing import Annotated, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic import (
+    Field as PydanticField,
+)
+
+__all__ = [
+    "Arm",
+    "Choice",
+    "Criterion",
+    "Decision",
+    "DoseRules",
+    "EditCheck",
+    "Eligibility",
+    "Endpoint",
+    "Enrollment",
+    "Field",
+    "Form",
+    "Identification",
+    "Intervention",
+    "Protocol",
+    "Repeat",
+    "ResponseCriteria",
+    "Schedule",
+    "Site",
+    "Source",
+    "Sourced",
+    "StatisticalDesign",
+    "Visit",
+]
+
+Source = Literal["registry", "operational"]
+
+#: identifiers usable in expressions: form codes, field codes
+Code = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$")]
+#: visit codes, upper case (expanded repeats append a number: M -> M1, M2, …)
+VisitCode = Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9_]*$")]
+#: site codes: three upper-case letters
+SiteCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+#: criterion, edit check, endpoint, decision codes
+RuleCode = Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_.-]*$")]
+#: a month-precision date as the registry gives it ("November 2006" -> "2006-11")
+YearMonth = Annotated[str, StringConstraints(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
+NonEmpty = Annotated[str, StringConstraints(min_length=1)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Sourced(_Model):
+    """An element that is a fact or a rule: where it comes from, and why if chosen."""
+
+    source: Source
+    rationale: str | None = PydanticField(default=None, validate_default=True)
+
+    @field_validator("rationale")
+    @classmethod
+    def _operational_needs_rationale(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if info.data.get("source") == "operational" and not (value and value.strip()):
+            raise ValueError("an operational element needs a one-line rationale (why it was chosen)")
+        return value
+
+    @property
+    def from_registry(self) -> bool:
+        return self.source == "registry"
+
+
+# --------------------------------------------------------------------------- identification
+
+
+class Enrollment(_Model):
+    count: int = PydanticField(ge=0)
+    type: Literal["actual", "anticipated"]
+
+
+class Decision(Sourced):
+    """How the protocol file reads an ambiguous passage of the registry record."""
+
+    code: RuleCode
+    topic: NonEmpty
+    registry_text: NonEmpty
+    decision: NonEmpty
+
+
+class Identification(Sourced):
+    nct_id: Annotated[str, StringConstraints(pattern=r"^NCT\d{8}$")]
+    other_ids: list[str] = []
+    brief_title: NonEmpty
+    official_title: NonEmpty
+    sponsor: NonEmpty
+    responsible_party: NonEmpty
+    collaborators: list[str] = []
+    phase: NonEmpty
+    study_type: Literal["interventional", "observational"]
+    intervention_model: str | None = None
+    masking: str | None = None
+    primary_purpose: str | None = None
+    overall_status: NonEmpty
+    why_stopped: str | None = None
+    start_date: YearMonth | None = None
+    primary_completion_date: YearMonth | None = None
+    completion_date: YearMonth | None = None
+    first_posted: dt.date | None = None
+    last_update_posted: dt.date | None = None
+    last_verified: YearMonth | None = None
+    enrollment: Enrollment
+    conditions: list[str] = []
+    keywords: list[str] = []
+    mesh_terms: list[str] = []
+    sexes: Literal["all", "female", "male"] = "all"
+    minimum_age: str | None = None
+    maximum_age: str | None = None
+    healthy_volunteers: bool = False
+    brief_summary: str | None = None
+    decisions: list[Decision] = []
+
+
+# --------------------------------------------------------------------------- sites
+
+
+class Site(Sourced):
+    code: SiteCode
+    name: NonEmpty
+    city: NonEmpty
+    postcode: NonEmpty
+    country: NonEmpty
+
+
+# --------------------------------------------------------------------------- arms, interventions
+
+
+class DoseRules(Sourced):
+    loading_mg_per_kg: float = PydanticField(gt=0)
+    maintenance_mg_per_kg: float = PydanticField(gt=0)
+    interval_days: int = PydanticField(gt=0)
+    minimum_duration_weeks: int = PydanticField(ge=0)
+    reload_if_late_by_more_than_days: int = PydanticField(ge=0)
+    weight_change_recompute_pct: float = PydanticField(gt=0)
+    deviation_pct: float = PydanticField(gt=0)
+    route: NonEmpty
+    stop_on: list[NonEmpty] = []
+
+
+class Intervention(Sourced):
+    name: NonEmpty
+    type: NonEmpty
+    description: NonEmpty
+    other_names: list[str] = []
+    dose_rules: DoseRules | None = None
+
+
+class Arm(Sourced):
+    code: RuleCode
+    title: NonEmpty
+    type: NonEmpty
+    interventions: list[NonEmpty]
+    description: str | None = None
+
+
+# --------------------------------------------------------------------------- forms
+
+FieldType = Literal["integer", "decimal", "text", "boolean", "date", "choice"]
+
+
+class Choice(_Model):
+    value: Annotated[str, StringConstraints(min_length=1)]
+    label: NonEmpty
+    label_fr: str | None = None
+
+
+class Field(_Model):
+    """One item of a form. ``condition``: the field applies only when it holds."""
+
+    code: Code
+    label: NonEmpty
+    label_fr: str | None = None
+    type: FieldType
+    unit: str | None = None
+    min: float | None = None
+    max: float | None = None
+    required: bool = False
+    choices: list[Choice] = []
+    help: str | None = None
+    help_fr: str | None = None
+    condition: str | None = None
+    max_length: int | None = PydanticField(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _coherent(self) -> Field:
+        if self.type == "choice" and not self.choices:
+            raise ValueError(f"field {self.code!r} is a choice but lists no choices")
+        if self.type != "choice" and self.choices:
+            raise ValueError(f"field {self.code!r} lists choices but its type is {self.type!r}, not 'choice'")
+        if (self.min is not None or self.max is not None) and self.type not in ("integer", "decimal"):
+            raise ValueError(f"field {self.code!r}: min/max apply to integer and decimal fields only")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"field {self.code!r}: min {self.min} is above max {self.max}")
+        if self.max_length is not None and self.type != "text":
+            raise ValueError(f"field {self.code!r}: max_length applies to text fields only")
+        return self
+
+    @property
+    def choice_values(self) -> list[str]:
+        return [choice.value for choice in self.choices]
+
+    def choice(self, value: str) -> Choice:
+        for choice in self.choices:
+            if choice.value == value:
+                return choice
+        raise KeyError(value)
+
+
+class EditCheck(Sourced):
+    """``rule`` states what must hold; the check fails when it evaluates FALSE
+    (UNKNOWN does not fail). ``error`` blocks saving, ``query`` saves and raises a query."""
+
+    code: RuleCode
+    rule: NonEmpty
+    message: NonEmpty
+    message_fr: str | None = None
+    severity: Literal["error", "query"]
+
+
+class Form(Sourced):
+    code: Code
+    title: NonEmpty
+    title_fr: str | None = None
+    repeating: bool = False
+    fields: list[Field]
+    edit_checks: list[EditCheck] = []
+
+    def field(self, code: str) -> Field:
+        for field in self.fields:
+            if field.code == code:
+                return field
+        raise KeyError(f"form {self.code!r} has no field {code!r}")
+
+    @property
+    def field_codes(self) -> list[str]:
+        return [field.code for field in self.fields]
+
+
+# --------------------------------------------------------------------------- schedule
+
+
+class Repeat(_Model):
+    every_days: int = PydanticField(gt=0)
+    count: int = PydanticField(gt=0)
+
+
+class Visit(Sourced):
+    code: VisitCode
+    title: NonEmpty
+    title_fr: str | None = None
+    anchor: Literal["first_dose", "end_of_treatment"] = "first_dose"
+    day: int | None = None
+    window_before: int = PydanticField(default=0, ge=0)
+    window_after: int = PydanticField(default=0, ge=0)
+    forms: list[Code]
+    repeat: Repeat | None = None
+    #: for an expanded repeat: its number (1, 2, …) and the code of the visit it came from
+    number: int | None = None
+    series: VisitCode | None = None
+
+    @model_validator(mode="after")
+    def _repeat_needs_day(self) -> Visit:
+        if self.repeat is not None and self.day is None:
+            raise ValueError(f"visit {self.code!r} repeats but has no day to start from")
+        return self
+
+    @property
+    def earliest(self) -> int | None:
+        return None if self.day is None else self.day - self.window_before
+
+    @property
+    def latest(self) -> int | None:
+        return None if self.day is None else self.day + self.window_after
+
+    def expand(self) -> Iterator[Visit]:
+        """The concrete visits: itself, or one per repetition (codes M1, M2, …)."""
+        if self.repeat is None:
+            yield self
+            return
+        assert self.day is not None
+        for number in range(1, self.repeat.count + 1):
+            yield self.model_copy(
+                update={
+                    "code": f"{self.code}{number}",
+                    "title": f"{self.title} {number}",
+                    "title_fr": f"{self.title_fr} {number}" if self.title_fr else None,
+                    "day": self.day + (number - 1) * self.repeat.every_days,
+                    "repeat": None,
+                    "number": number,
+                    "series": self.code,
+                }
+            )
+
+
+class Schedule(_Model):
+    visits: list[Visit]
+    #: forms not tied to a visit (infusions, transfusions, adverse events, …)
+    log_forms: list[Code] = []
+
+    def expanded_visits(self) -> Iterator[Visit]:
+        for visit in self.visits:
+            yield from visit.expand()
+
+    def visit(self, code: str) -> Visit:
+        for visit in self.expanded_visits():
+            if visit.code == code:
+                return visit
+        for visit in self.visits:
+            if visit.code == code:
+                return visit
+        raise KeyError(f"no visit {code!r} in the schedule")
+
+
+# --------------------------------------------------------------------------- eligibility
+
+
+class Criterion(Sourced):
+    """``rule`` states what must hold for the subject to be ELIGIBLE under this criterion
+    (an exclusion "FEVG < 50%" has the rule ``lvef_pct >= 50``)."""
+
+    code: RuleCode
+    kind: Literal["inclusion", "exclusion"]
+    text: NonEmpty
+    rule: NonEmpty
+    decision: str | None = None
+
+
+class Eligibility(Sourced):
+    form: Code
+    #: screening assessments must be at most this many days old at the first dose
+    window_days: int = PydanticField(gt=0)
+    criteria: list[Criterion]
+
+    def criterion(self, code: str) -> Criterion:
+        for criterion in self.criteria:
+            if criterion.code == code:
+                return criterion
+        raise KeyError(f"no eligibility criterion {code!r}")
+
+    @property
+    def inclusion(self) -> list[Criterion]:
+        return [c for c in self.criteria if c.kind == "inclusion"]
+
+    @property
+    def exclusion(self) -> list[Criterion]:
+        return [c for c in self.criteria if c.kind == "exclusion"]
+
+
+# --------------------------------------------------------------------------- response, endpoints
+
+
+class ResponseCriteria(Sourced):
+    """Thresholds of the response definitions (ALL, monthly marrow with same-day count)."""
+
+    reference: NonEmpty
+    cr_marrow_blasts_below_pct: float = PydanticField(gt=0, le=100)
+    anc_min: float = PydanticField(gt=0)
+    anc_unit: str = "10^9/L"
+    platelets_min: float = PydanticField(gt=0)
+    platelets_unit: str = "10^9/L"
+    pr_marrow_blasts_max_pct: float = PydanticField(gt=0, le=100)
+    pr_min_decrease_pct: float = PydanticField(gt=0, le=100)
+    progression_increase_pct: float = PydanticField(gt=0)
+    relapse_marrow_blasts_min_pct: float = PydanticField(gt=0, le=100)
+    responses: list[Literal["CR", "CRp", "PR"]] = ["CR", "CRp", "PR"]
+
+
+EndpointDerivation = Literal[
+    "response_rate",
+    "overall_survival",
+    "leukemia_free_survival",
+    "transfusion_needs",
+    "cytogenetic_response",
+    "tolerance",
+]
+
+
+class Endpoint(Sourced):
+    code: RuleCode
+    kind: Literal["primary", "secondary"]
+    title: NonEmpty
+    derivation: EndpointDerivation
+    description: str | None = None
+
+
+class StatisticalDesign(Sourced):
+    design: Literal["single_stage", "simon_two_stage"]
+    alpha: float = PydanticField(gt=0, lt=1)
+    power: float = PydanticField(gt=0, lt=1)
+    p0: float = PydanticField(gt=0, lt=1)
+    p1: float = PydanticField(gt=0, lt=1)
+    n1: int | None = PydanticField(default=None, gt=0)
+    r1: int | None = PydanticField(default=None, ge=0)
+    n: int = PydanticField(gt=0)
+    r: int = PydanticField(ge=0)
+
+
+# --------------------------------------------------------------------------- protocol
+
+
+class Protocol(_Model):
+    identification: Identification
+    sites: list[Site]
+    arms: list[Arm]
+    interventions: list[Intervention]
+    forms: list[Form]
+    schedule: Schedule
+    eligibility: Eligibility
+    response_criteria: ResponseCriteria
+    endpoints: list[Endpoint]
+    statistical_design: StatisticalDesign | None = None
+
+    @property
+    def nct_id(self) -> str:
+        return self.identification.nct_id
+
+    def form(self, code: str) -> Form:
+        for form in self.forms:
+            if form.code == code:
+                return form
+        raise KeyError(f"no form {code!r} in protocol {self.nct_id}")
+
+    def site(self, code: str) -> Site:
+        for site in self.sites:
+            if site.code == code:
+                return site
+        raise KeyError(f"no site {code!r} in protocol {self.nct_id}")
+
+    def visit(self, code: str) -> Visit:
+        """A concrete visit by code (``M3``), or a repeating visit's definition (``M``)."""
+        return self.schedule.visit(code)
+
+    def intervention(self, name: str) -> Intervention:
+        for intervention in self.interventions:
+            if intervention.name == name:
+                return intervention
+        raise KeyError(f"no intervention {name!r} in protocol {self.nct_id}")
+
+    def endpoint(self, code: str) -> Endpoint:
+        for endpoint in self.endpoints:
+            if endpoint.code == code:
+                return endpoint
+        raise KeyError(f"no endpoint {code!r} in protocol {self.nct_id}")
+
+    @property
+    def screening_form(self) -> Form:
+        return self.form(self.eligibility.form)
+
+    @property
+    def dose_rules(self) -> DoseRules:
+        """The dose rules of the (first) intervention that has some."""
+        for intervention in self.interventions:
+            if intervention.dose_rules is not None:
+                return intervention.dose_rules
+        raise KeyError(f"no intervention of protocol {self.nct_id} has dose rules")
+
+    @property
+    def log_forms(self) -> list[Form]:
+        return [self.form(code) for code in self.schedule.log_forms]
+
+    def decisions(self) -> list[Decision | Criterion]:
+        """Every ambiguity the protocol file decided: the identification's decisions,
+        then the criteria that carry a decision."""
+        return [*self.identification.decisions, *(c for c in self.eligibility.criteria if c.decision)]
+
+    def elements(self) -> Iterator[tuple[str, Sourced]]:
+        """Every sourced element with a readable path (``eligibility.criteria[I2]``)."""
+        yield "identification", self.identification
+        for decision in self.identification.decisions:
+            yield f"identification.decisions[{decision.code}]", decision
+        for site in self.sites:
+            yield f"sites[{site.code}]", site
+        for arm in self.arms:
+            yield f"arms[{arm.code}]", arm
+        for intervention in self.interventions:
+            yield f"interventions[{intervention.name}]", intervention
+            if intervention.dose_rules is not None:
+                yield f"interventions[{intervention.name}].dose_rules", intervention.dose_rules
+        for form in self.forms:
+            yield f"forms[{form.code}]", form
+            for check in form.edit_checks:
+                yield f"forms[{form.code}].edit_checks[{check.code}]", check
+        for visit in self.schedule.visits:
+            yield f"schedule.visits[{visit.code}]", visit
+        yield "eligibility", self.eligibility
+        for criterion in self.eligibility.criteria:
+            yield f"eligibility.criteria[{criterion.code}]", criterion
+        yield "response_criteria", self.response_criteria
+        for endpoint in self.endpoints:
+            yield f"endpoints[{endpoint.code}]", endpoint
+        if self.statistical_design is not None:
+            yield "statistical_design", self.statistical_design
+
+    def registry_elements(self) -> list[tuple[str, Sourced]]:
+        """The elements the registry record states (the rest is operational)."""
+        return [(path, element) for path, element in self.elements() if element.source == "registry"]
+
+    def operational_elements(self) -> list[tuple[str, Sourced]]:
+        return [(path, element) for path, element in self.elements() if element.source == "operational"]
