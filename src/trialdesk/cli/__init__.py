@@ -18,7 +18,7 @@ COMMAND_MODULES = [
     "trialdesk.cli.protocol",
     "trialdesk.cli.eligibility",
     "trialdesk.cli.stats",
-    "trialdesk.cli.site",
+    "trialdesk.cli.app",
 ]
 
 

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class CrfConfig(AppConfig):
+    name = "trialdesk.crf"
+    label = "crf"

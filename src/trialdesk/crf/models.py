@@ -1,0 +1,62 @@
+"""Form records: one row per subject × visit × form × repeat, data as JSON."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from trialdesk.studies.scoping import SiteScopedQuerySet
+from trialdesk.subjects.models import Subject, Visit
+
+
+class FormStatus(models.TextChoices):
+    INCOMPLETE = "incomplete", _("Incomplete")
+    COMPLETE = "complete", _("Complete")
+
+
+class FormRecordQuerySet(SiteScopedQuerySet):
+    pass
+
+
+class FormRecord(models.Model):
+    """The data of one form. ``version`` grows by one at each save: a save that names
+    an older version is refused (no lost update). Visit-less log forms have no visit
+    and are told apart by ``repeat``."""
+
+    site_path = "subject__site"
+
+    subject = models.ForeignKey(Subject, on_delete=models.PROTECT, related_name="form_records")
+    visit = models.ForeignKey(Visit, on_delete=models.PROTECT, null=True, blank=True, related_name="form_records")
+    form_code = models.CharField(max_length=50)
+    repeat = models.PositiveIntegerField(default=1)
+    data = models.JSONField(default=dict)
+    status = models.CharField(max_length=20, choices=FormStatus.choices, default=FormStatus.INCOMPLETE)
+    version = models.PositiveIntegerField(default=1)
+    first_completed_at = models.DateTimeField(null=True, blank=True)
+    locked_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True)
+
+    objects = FormRecordQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["subject", "visit__sequence", "form_code", "repeat"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["subject", "visit", "form_code", "repeat"],
+                condition=Q(visit__isnull=False),
+                name="unique_visit_form_record",
+            ),
+            models.UniqueConstraint(
+                fields=["subject", "form_code", "repeat"],
+                condition=Q(visit__isnull=True),
+                name="unique_log_form_record",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        where = self.visit.code if self.visit_id else f"#{self.repeat}"
+        return f"{self.subject.label} {where} {self.form_code}"

@@ -1,0 +1,86 @@
+"""What a form page shows: each field of the protocol's form with its value, errors and applicability."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.utils.translation import get_language
+
+from trialdesk.protocol.formdata import FormValidation, typed_values, validate_form_data
+from trialdesk.rules import Tri, parse
+
+
+def localised(obj: Any, name: str) -> str:
+    """``obj.<name>_fr`` in French when the protocol gives it, else ``obj.<name>``."""
+    if (get_language() or "en").startswith("fr"):
+        french = getattr(obj, f"{name}_fr", None)
+        if french:
+            return french
+    return getattr(obj, name, "") or ""
+
+
+@dataclass
+class FieldView:
+    code: str
+    label: str
+    type: str
+    unit: str
+    help: str
+    required: bool
+    choices: list[tuple[str, str]]
+    value: str
+    applies: bool
+    condition: str
+    min: Any
+    max: Any
+    errors: list[str] = field(default_factory=list)
+    missing_required: bool = False
+
+    @property
+    def input_type(self) -> str:
+        return {"integer": "number", "decimal": "number", "date": "date"}.get(self.type, "text")
+
+    @property
+    def step(self) -> str:
+        return "1" if self.type == "integer" else "any"
+
+
+def _display(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def field_views(form, values: dict[str, Any], validation: FormValidation | None = None) -> list[FieldView]:
+    """``values``: what to show in each input (the user's raw input after a failed
+    save, the stored data otherwise)."""
+    if validation is None:
+        validation = validate_form_data(form, {k: v for k, v in values.items() if v not in (None, "")})
+    typed = typed_values(form, validation.cleaned)
+    views = []
+    for f in form.fields:
+        applies = True
+        if f.condition:
+            applies = parse(f.condition).evaluate(typed) is Tri.TRUE
+        views.append(
+            FieldView(
+                code=f.code,
+                label=localised(f, "label"),
+                type=f.type,
+                unit=f.unit or "",
+                help=localised(f, "help"),
+                required=f.required,
+                choices=[(c.value, localised(c, "label")) for c in f.choices],
+                value=_display(values.get(f.code)),
+                applies=applies,
+                condition=f.condition or "",
+                min=f.min,
+                max=f.max,
+                errors=validation.errors.get(f.code, []),
+                missing_required=f.code in validation.missing_required,
+            )
+        )
+    return views

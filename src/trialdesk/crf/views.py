@@ -1,0 +1,127 @@
+"""The form engine's pages: any form of the protocol, rendered, validated and saved."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+
+from trialdesk.crf.models import FormRecord
+from trialdesk.crf.rendering import field_views, localised
+from trialdesk.crf.services import REASONS_FOR_CHANGE, FormSaveRefused, StaleVersion, forms_allowed_at, save_form
+from trialdesk.studies.access import Permission, get_visible_or_404, study_access
+from trialdesk.studies.services import current_study
+from trialdesk.subjects.models import Subject, Visit
+
+RESERVED_POST_KEYS = {"csrfmiddlewaretoken", "_version", "_reason", "_reason_detail"}
+
+
+def _context_objects(request, subject_id: int, visit_code: str | None):
+    study = current_study()
+    if study is None:
+        raise Http404
+    subject = get_visible_or_404(Subject.objects.select_related("site", "study"), request.user, study, pk=subject_id)
+    visit = None
+    if visit_code is not None:
+        visit = Visit.objects.filter(subject=subject, code=visit_code).first()
+        if visit is None:
+            raise Http404
+    return study, subject, visit
+
+
+def _reason_from(post) -> str:
+    reason = post.get("_reason", "").strip()
+    detail = post.get("_reason_detail", "").strip()
+    labels = dict(REASONS_FOR_CHANGE)
+    if not reason:
+        return detail
+    label = labels.get(reason, reason)
+    return f"{label}: {detail}" if detail else label
+
+
+@login_required
+def form_page(request, subject_id: int, form_code: str, visit_code: str | None = None, repeat: int | None = None):
+    study, subject, visit = _context_objects(request, subject_id, visit_code)
+    access = study_access(request.user, study)
+    if not access.can(Permission.VIEW_CLINICAL_DATA, subject.site_id):
+        raise Http404
+    if form_code not in forms_allowed_at(subject, visit):
+        raise Http404
+    protocol = study.protocol
+    form = protocol.form(form_code)
+    record = None
+    if visit is not None:
+        record = FormRecord.objects.filter(subject=subject, visit=visit, form_code=form_code).first()
+    elif repeat is not None:
+        record = FormRecord.objects.filter(subject=subject, visit=None, form_code=form_code, repeat=repeat).first()
+        if record is None:
+            raise Http404
+    can_edit = access.can(Permission.ENTER_DATA, subject.site_id)
+
+    values = dict(record.data) if record else {}
+    validation = None
+    stale = None
+    status = 200
+    if request.method == "POST":
+        if not can_edit:
+            raise PermissionDenied
+        submitted = {k: v for k, v in request.POST.items() if k not in RESERVED_POST_KEYS}
+        # Unticked checkboxes and empty selects send nothing: every field of the form is posted as empty.
+        raw = {f.code: submitted.get(f.code, "") for f in form.fields}
+        unknown = set(submitted) - set(raw)
+        raw.update({k: submitted[k] for k in unknown})
+        if request.headers.get("HX-Request") and request.POST.get("_preview"):
+            # htmx asks which fields apply now; nothing is saved.
+            return render(
+                request, "crf/_fields.html", {"fields": field_views(form, raw), "can_edit": can_edit}
+            )
+        try:
+            expected = int(request.POST.get("_version", "0") or 0)
+        except ValueError:
+            expected = -1
+        try:
+            outcome = save_form(
+                request.user,
+                subject,
+                form_code,
+                raw,
+                visit=visit,
+                repeat=record.repeat if record else None,
+                expected_version=expected if record else 0,
+                reason=_reason_from(request.POST),
+            )
+        except StaleVersion as refusal:
+            stale = refusal
+            messages.error(request, refusal.message)
+            values, status = raw, 409
+            record = refusal.current
+        except FormSaveRefused as refusal:
+            messages.error(request, refusal.message)
+            values, validation, status = raw, refusal.validation, 400
+        else:
+            saved = outcome.record
+            if outcome.changed_fields or outcome.created:
+                messages.success(request, _("Saved (version %(version)s).") % {"version": saved.version})
+            else:
+                messages.info(request, _("Nothing changed."))
+            for failure in outcome.validation.check_failures:
+                messages.warning(request, failure.message)
+            return redirect("subject-casebook", subject_id=subject.pk)
+
+    context = {
+        "subject": subject,
+        "visit": visit,
+        "form": form,
+        "form_title": localised(form, "title"),
+        "record": record,
+        "fields": field_views(form, values, validation),
+        "can_edit": can_edit and not subject.locked_at,
+        "needs_reason": bool(record and record.first_completed_at),
+        "reasons": REASONS_FOR_CHANGE,
+        "stale": stale,
+        "is_log": visit is None,
+    }
+    return render(request, "crf/form.html", context, status=status)

@@ -1,0 +1,213 @@
+"""Validation of one form's data against its definition in the protocol (pure).
+
+The same function serves the web form engine (raw strings from a POST), the API
+and imports (typed JSON), and the simulator (typed Python values). It returns the
+cleaned data as JSON-able values (dates as ISO strings) and every problem, field
+by field, so a caller can show them next to what the user typed and save nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from trialdesk.rules import Tri, parse
+
+FORM_LEVEL = "__form__"
+MISSING_MARKERS = (None, "")
+
+
+@dataclass(frozen=True)
+class CheckFailure:
+    code: str
+    message: str
+    severity: str  # "error" blocks the save, "query" saves and raises a query
+    fields: tuple[str, ...]
+
+
+@dataclass
+class FormValidation:
+    cleaned: dict[str, Any] = field(default_factory=dict)
+    errors: dict[str, list[str]] = field(default_factory=dict)
+    check_failures: list[CheckFailure] = field(default_factory=list)
+    missing_required: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    @property
+    def complete(self) -> bool:
+        """Every applicable required field has a value and nothing is wrong."""
+        return self.ok and not self.missing_required
+
+    def add_error(self, field_code: str, message: str) -> None:
+        self.errors.setdefault(field_code, []).append(message)
+
+
+def _is_missing(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and value.strip() == "")
+
+
+def _number(value: Any, integer: bool) -> int | float:
+    if isinstance(value, bool):
+        raise ValueError
+    if isinstance(value, int | float):
+        number = value
+    else:
+        text = str(value).strip().replace(",", ".").replace("\u202f", "").replace(" ", "")
+        number = float(text)
+    if isinstance(number, float) and not math.isfinite(number):
+        raise ValueError
+    if integer:
+        if float(number) != int(float(number)):
+            raise ValueError
+        return int(float(number))
+    return float(number)
+
+
+_TRUE = {"true", "yes", "1", "on", "oui", "y"}
+_FALSE = {"false", "no", "0", "off", "non", "n"}
+
+
+def _boolean(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ValueError
+
+
+def _date(value: Any) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value).strip())
+
+
+def coerce_value(field_def: Any, raw: Any) -> tuple[Any, str | None]:
+    """Typed value of one field, or an error message in plain words."""
+    kind = field_def.type
+    try:
+        if kind == "integer":
+            value: Any = _number(raw, integer=True)
+        elif kind == "decimal":
+            value = _number(raw, integer=False)
+        elif kind == "boolean":
+            value = _boolean(raw)
+        elif kind == "date":
+            value = _date(raw)
+        elif kind == "choice":
+            value = str(raw).strip()
+            allowed = [choice.value for choice in field_def.choices]
+            if value not in allowed:
+                return None, f"Choose one of: {', '.join(allowed)}."
+        else:
+            value = str(raw).strip()
+            limit = getattr(field_def, "max_length", None) or 2000
+            if len(value) > limit:
+                return None, f"At most {limit} characters."
+    except (ValueError, TypeError, OverflowError):
+        expected = {
+            "integer": "a whole number",
+            "decimal": "a number",
+            "boolean": "yes or no",
+            "date": "a date (YYYY-MM-DD)",
+        }.get(kind, "a value")
+        return None, f"Enter {expected}."
+    if kind in ("integer", "decimal"):
+        unit = f" {field_def.unit}" if getattr(field_def, "unit", None) else ""
+        if field_def.min is not None and value < field_def.min:
+            return None, f"Must be at least {_fmt(field_def.min)}{unit}."
+        if field_def.max is not None and value > field_def.max:
+            return None, f"Must be at most {_fmt(field_def.max)}{unit}."
+    return value, None
+
+
+def _fmt(number: float) -> str:
+    return f"{number:g}"
+
+
+def to_json_value(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, dt.date) else value
+
+
+def typed_values(form: Any, data: Mapping[str, Any]) -> dict[str, Any]:
+    """Stored (JSON) data back to typed values, for rules: ISO strings of date fields become dates."""
+    typed: dict[str, Any] = {}
+    for field_def in form.fields:
+        value = data.get(field_def.code)
+        if value is not None and field_def.type == "date" and isinstance(value, str):
+            try:
+                value = dt.date.fromisoformat(value)
+            except ValueError:
+                value = None
+        typed[field_def.code] = value
+    return typed
+
+
+# Forms are validated often with the same few expressions: parse each text once.
+_expression = lru_cache(maxsize=2048)(parse)
+
+
+def validate_form_data(form: Any, raw: Mapping[str, Any]) -> FormValidation:
+    """Check ``raw`` against ``form``: types, ranges, required, conditions, edit checks."""
+    result = FormValidation()
+    known = {f.code for f in form.fields}
+    for key in raw:
+        if key not in known:
+            result.add_error(FORM_LEVEL, f"Unknown field '{key}'.")
+
+    typed: dict[str, Any] = {}
+    for field_def in form.fields:
+        value = raw.get(field_def.code)
+        if _is_missing(value):
+            typed[field_def.code] = None
+            continue
+        coerced, message = coerce_value(field_def, value)
+        if message:
+            result.add_error(field_def.code, message)
+            typed[field_def.code] = None
+        else:
+            typed[field_def.code] = coerced
+
+    # Conditions are evaluated on the typed values; a field whose condition is not
+    # true does not apply: it must stay empty and is never required.
+    for field_def in form.fields:
+        applies = True
+        if field_def.condition:
+            applies = _expression(field_def.condition).evaluate(typed) is Tri.TRUE
+        value = typed.get(field_def.code)
+        if not applies:
+            if value is not None:
+                result.add_error(field_def.code, "This field does not apply given the other answers; leave it empty.")
+            continue
+        if value is None:
+            if field_def.required and field_def.code not in result.errors:
+                result.missing_required.append(field_def.code)
+            continue
+        result.cleaned[field_def.code] = to_json_value(value)
+
+    if result.ok:
+        for check in form.edit_checks:
+            expression = _expression(check.rule)
+            if expression.evaluate(typed) is Tri.FALSE:
+                failure = CheckFailure(
+                    code=check.code,
+                    message=check.message,
+                    severity=check.severity,
+                    fields=tuple(sorted(expression.fields)),
+                )
+                result.check_failures.append(failure)
+                if check.severity == "error":
+                    for field_code in failure.fields or (FORM_LEVEL,):
+                        result.add_error(field_code, check.message)
+    return result

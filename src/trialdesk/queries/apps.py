@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class QueriesConfig(AppConfig):
+    name = "trialdesk.queries"
+    label = "queries"

@@ -1,0 +1,170 @@
+"""Who may see and do what, at which sites: the one place where site scope is decided.
+
+Every view, API route, export and search asks this module for the sites a user
+sees (``visible_site_ids``) and filters through the ``for_user`` querysets built
+on it; an object outside that scope is reported as not found (404), never as
+forbidden, so its existence does not leak.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from django.http import Http404
+
+from trialdesk.studies.models import ALL_SITES_ROLES, Membership, Role, Site, Study
+
+
+class Permission(StrEnum):
+    VIEW_CLINICAL_DATA = "view_clinical_data"
+    SCREEN = "screen"
+    ENROLL = "enroll"
+    ENTER_DATA = "enter_data"
+    SIGN = "sign"
+    ANSWER_QUERY = "answer_query"
+    RAISE_QUERY = "raise_query"
+    CLOSE_QUERY = "close_query"
+    VERIFY_SOURCE = "verify_source"
+    LOCK = "lock"
+    VIEW_AUDIT = "view_audit"
+    EXPORT = "export"
+    MANAGE_USERS = "manage_users"
+
+
+R = Role
+ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
+    R.INVESTIGATOR: frozenset(
+        {
+            Permission.VIEW_CLINICAL_DATA,
+            Permission.SCREEN,
+            Permission.ENROLL,
+            Permission.ENTER_DATA,
+            Permission.SIGN,
+            Permission.ANSWER_QUERY,
+        }
+    ),
+    R.COORDINATOR: frozenset(
+        {
+            Permission.VIEW_CLINICAL_DATA,
+            Permission.SCREEN,
+            Permission.ENROLL,
+            Permission.ENTER_DATA,
+            Permission.ANSWER_QUERY,
+        }
+    ),
+    R.MONITOR: frozenset(
+        {
+            Permission.VIEW_CLINICAL_DATA,
+            Permission.RAISE_QUERY,
+            Permission.CLOSE_QUERY,
+            Permission.VERIFY_SOURCE,
+            Permission.VIEW_AUDIT,
+        }
+    ),
+    R.DATA_MANAGER: frozenset(
+        {
+            Permission.VIEW_CLINICAL_DATA,
+            Permission.RAISE_QUERY,
+            Permission.CLOSE_QUERY,
+            Permission.LOCK,
+            Permission.VIEW_AUDIT,
+            Permission.EXPORT,
+        }
+    ),
+    # Read-only and pseudonymised: sees data and the trail, never identities.
+    R.STATISTICIAN: frozenset({Permission.VIEW_CLINICAL_DATA, Permission.VIEW_AUDIT, Permission.EXPORT}),
+    R.SPONSOR_ADMIN: frozenset({Permission.VIEW_CLINICAL_DATA, Permission.MANAGE_USERS}),
+}
+
+
+@dataclass(frozen=True)
+class StudyAccess:
+    """What one user may do in one study, resolved once per request."""
+
+    study_id: int
+    roles_by_site: dict[int | None, frozenset[str]]  # None: every site
+    all_site_ids: frozenset[int]
+
+    @property
+    def roles(self) -> frozenset[str]:
+        return frozenset(role for roles in self.roles_by_site.values() for role in roles)
+
+    @property
+    def site_ids(self) -> frozenset[int]:
+        if None in self.roles_by_site:
+            return self.all_site_ids
+        return frozenset(site_id for site_id in self.roles_by_site if site_id in self.all_site_ids)
+
+    def roles_at(self, site_id: int | None) -> frozenset[str]:
+        roles = set(self.roles_by_site.get(None, frozenset()))
+        if site_id is not None:
+            roles |= self.roles_by_site.get(site_id, frozenset())
+        return frozenset(roles)
+
+    def can(self, permission: Permission, site_id: int | None = None) -> bool:
+        """At a site (site_id given), or anywhere in the study (site_id None)."""
+        if site_id is None:
+            roles = self.roles
+        else:
+            if site_id not in self.site_ids:
+                return False
+            roles = self.roles_at(site_id)
+        return any(permission in ROLE_PERMISSIONS.get(role, frozenset()) for role in roles)
+
+    def role_at(self, site_id: int | None) -> str:
+        """The role an audit event records for an action at this site."""
+        roles = sorted(self.roles_at(site_id) or self.roles)
+        return roles[0] if roles else ""
+
+    @property
+    def pseudonymised(self) -> bool:
+        """Statisticians (and only-statisticians) never see initials or birth years."""
+        return self.roles == {Role.STATISTICIAN}
+
+
+NO_ACCESS = StudyAccess(study_id=0, roles_by_site={}, all_site_ids=frozenset())
+
+
+def study_access(user, study: Study) -> StudyAccess:
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return NO_ACCESS
+    cache = getattr(user, "_trialdesk_access", None)
+    if cache is not None and cache.study_id == study.pk:
+        return cache
+    all_site_ids = frozenset(Site.objects.filter(study=study).values_list("pk", flat=True))
+    roles_by_site: dict[int | None, set[str]] = {}
+    for role, site_id in Membership.objects.filter(user=user, study=study, active=True).values_list(
+        "role", "site_id"
+    ):
+        key = None if role in ALL_SITES_ROLES else site_id
+        roles_by_site.setdefault(key, set()).add(role)
+    access = StudyAccess(
+        study_id=study.pk,
+        roles_by_site={key: frozenset(roles) for key, roles in roles_by_site.items()},
+        all_site_ids=all_site_ids,
+    )
+    user._trialdesk_access = access
+    return access
+
+
+def visible_site_ids(user, study: Study) -> frozenset[int]:
+    return study_access(user, study).site_ids
+
+
+def get_visible_or_404(queryset, user, study: Study, **lookup):
+    """One object of a site-scoped model, or 404 if absent or outside the user's sites."""
+    obj = queryset.for_user(user, study).filter(**lookup).first()
+    if obj is None:
+        raise Http404
+    return obj
+
+
+def require(access: StudyAccess, permission: Permission, site_id: int | None = None) -> None:
+    """Refuse an action. Outside the user's sites it is 404 (no leak); inside, 403 without details."""
+    from django.core.exceptions import PermissionDenied
+
+    if site_id is not None and site_id not in access.site_ids:
+        raise Http404
+    if not access.can(permission, site_id):
+        raise PermissionDenied

@@ -1,0 +1,95 @@
+"""Study, sites and who may do what where (DESIGN §1)."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+if TYPE_CHECKING:
+    from trialdesk.protocol import Protocol
+
+
+class Study(models.Model):
+    nct_id = models.CharField(max_length=20, unique=True)
+    title = models.CharField(max_length=500)
+    # The protocol file as loaded: the study runs on this text, whatever the
+    # packaged file becomes later, and its hash names the version in exports.
+    protocol_yaml = models.TextField()
+    protocol_sha256 = models.CharField(max_length=64)
+    locked_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "studies"
+
+    def __str__(self) -> str:
+        return self.nct_id
+
+    @staticmethod
+    def hash_protocol(text: str) -> str:
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+    @property
+    def protocol(self) -> Protocol:
+        from trialdesk.studies.protocols import protocol_from_text
+
+        return protocol_from_text(self.protocol_yaml, self.protocol_sha256)
+
+
+class Site(models.Model):
+    study = models.ForeignKey(Study, on_delete=models.PROTECT, related_name="sites")
+    code = models.CharField(max_length=8)
+    name = models.CharField(max_length=200)
+    city = models.CharField(max_length=100)
+    postcode = models.CharField(max_length=20, blank=True)
+    country = models.CharField(max_length=60, blank=True)
+    activated_on = models.DateField(null=True, blank=True)
+    locked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["code"]
+        constraints = [models.UniqueConstraint(fields=["study", "code"], name="unique_site_code_per_study")]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.city}"
+
+
+class Role(models.TextChoices):
+    INVESTIGATOR = "investigator", _("Investigator")
+    COORDINATOR = "coordinator", _("Coordinator (research nurse)")
+    MONITOR = "monitor", _("Monitor (CRA)")
+    DATA_MANAGER = "data_manager", _("Data manager")
+    STATISTICIAN = "statistician", _("Statistician")
+    SPONSOR_ADMIN = "sponsor_admin", _("Sponsor administrator")
+
+
+# Roles whose scope is every site of the study whatever their membership rows say.
+ALL_SITES_ROLES = frozenset({Role.DATA_MANAGER, Role.STATISTICIAN, Role.SPONSOR_ADMIN})
+
+
+class Membership(models.Model):
+    """A user's role in a study, at one site (site set) or at all sites (site null).
+
+    Investigators, coordinators and monitors need one row per site; a null site
+    for them means every site (a monitor of the whole study).
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=20, choices=Role.choices)
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, null=True, blank=True, related_name="memberships")
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "study", "role", "site"], name="unique_membership"),
+        ]
+
+    def __str__(self) -> str:
+        where = self.site.code if self.site_id else "all sites"
+        return f"{self.user} {self.role} @ {where}"

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class SubjectsConfig(AppConfig):
+    name = "trialdesk.subjects"
+    label = "subjects"

@@ -1,0 +1,93 @@
+"""Subjects (pseudonymised) and their visits."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from trialdesk.studies.models import Site, Study
+from trialdesk.studies.scoping import SiteScopedQuerySet
+
+
+class SubjectStatus(models.TextChoices):
+    SCREENING = "screening", _("Screening")
+    SCREEN_FAILED = "screen_failed", _("Screen failure")
+    ENROLLED = "enrolled", _("Enrolled")
+    COMPLETED = "completed", _("Completed")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+    DIED = "died", _("Died")
+
+
+class Sex(models.TextChoices):
+    FEMALE = "F", _("Female")
+    MALE = "M", _("Male")
+    UNKNOWN = "U", _("Unknown")
+
+
+class SubjectQuerySet(SiteScopedQuerySet):
+    pass
+
+
+class Subject(models.Model):
+    """A screened patient. No name, no full birth date: year of birth and initials at most."""
+
+    site_path = "site"
+
+    study = models.ForeignKey(Study, on_delete=models.PROTECT, related_name="subjects")
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="subjects")
+    screening_number = models.CharField(max_length=20)
+    subject_code = models.CharField(max_length=20, null=True, blank=True)
+    status = models.CharField(max_length=20, choices=SubjectStatus.choices, default=SubjectStatus.SCREENING)
+    sex = models.CharField(max_length=1, choices=Sex.choices, default=Sex.UNKNOWN)
+    year_of_birth = models.PositiveSmallIntegerField(null=True, blank=True)
+    initials = models.CharField(max_length=4, blank=True)
+    screened_on = models.DateField()
+    consent_date = models.DateField(null=True, blank=True)
+    enrolled_on = models.DateField(null=True, blank=True)
+    # Codes of the eligibility criteria not met at a screen failure (CONSORT diagram).
+    screen_failure_criteria = models.JSONField(default=list, blank=True)
+    screen_failure_reason = models.TextField(blank=True)
+    locked_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = SubjectQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["site__code", "screening_number"]
+        constraints = [
+            models.UniqueConstraint(fields=["study", "screening_number"], name="unique_screening_number"),
+            models.UniqueConstraint(fields=["study", "subject_code"], name="unique_subject_code"),
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+    @property
+    def label(self) -> str:
+        return self.subject_code or self.screening_number
+
+
+class VisitQuerySet(SiteScopedQuerySet):
+    pass
+
+
+class Visit(models.Model):
+    site_path = "subject__site"
+
+    subject = models.ForeignKey(Subject, on_delete=models.CASCADE, related_name="visits")
+    code = models.CharField(max_length=20)
+    title = models.CharField(max_length=200)
+    sequence = models.PositiveIntegerField()
+    planned_date = models.DateField(null=True, blank=True)
+    window_start = models.DateField(null=True, blank=True)
+    window_end = models.DateField(null=True, blank=True)
+    actual_date = models.DateField(null=True, blank=True)
+
+    objects = VisitQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["subject", "sequence"]
+        constraints = [models.UniqueConstraint(fields=["subject", "code"], name="unique_visit_per_subject")]
+
+    def __str__(self) -> str:
+        return f"{self.subject.label} {self.code}"

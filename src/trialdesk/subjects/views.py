@@ -1,0 +1,61 @@
+"""A subject's casebook: the visit × form status grid and the log forms."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import render
+
+from trialdesk.crf.models import FormRecord
+from trialdesk.crf.rendering import localised
+from trialdesk.studies.access import Permission, get_visible_or_404, study_access
+from trialdesk.studies.services import current_study
+from trialdesk.subjects.models import Subject
+
+
+@login_required
+def casebook(request, subject_id: int):
+    study = current_study()
+    if study is None:
+        raise Http404
+    subject = get_visible_or_404(Subject.objects.select_related("site"), request.user, study, pk=subject_id)
+    access = study_access(request.user, study)
+    if not access.can(Permission.VIEW_CLINICAL_DATA, subject.site_id):
+        raise Http404
+    protocol = study.protocol
+    planned_forms = {v.code: v.forms for v in protocol.schedule.expanded_visits()}
+    visit_forms = [code for code in _ordered_visit_forms(protocol)]
+    records = list(FormRecord.objects.filter(subject=subject).select_related("visit"))
+    by_visit = {(r.visit.code, r.form_code): r for r in records if r.visit_id}
+    rows = []
+    for visit in subject.visits.all():
+        cells = []
+        for form_code in visit_forms:
+            if form_code not in planned_forms.get(visit.code, ()):
+                cells.append({"applies": False})
+            else:
+                cells.append({"applies": True, "form_code": form_code, "record": by_visit.get((visit.code, form_code))})
+        rows.append({"visit": visit, "cells": cells})
+    logs = []
+    for form_code in protocol.schedule.log_forms:
+        form = protocol.form(form_code)
+        entries = sorted((r for r in records if not r.visit_id and r.form_code == form_code), key=lambda r: r.repeat)
+        logs.append({"form": form, "title": localised(form, "title"), "entries": entries})
+    context = {
+        "subject": subject,
+        "columns": [(code, localised(protocol.form(code), "title")) for code in visit_forms],
+        "rows": rows,
+        "logs": logs,
+        "can_edit": access.can(Permission.ENTER_DATA, subject.site_id),
+        "pseudonymised": access.pseudonymised,
+    }
+    return render(request, "subjects/casebook.html", context)
+
+
+def _ordered_visit_forms(protocol) -> list[str]:
+    seen: list[str] = []
+    for visit in protocol.schedule.expanded_visits():
+        for code in visit.forms:
+            if code not in seen:
+                seen.append(code)
+    return seen

@@ -1,0 +1,1 @@
+"""The Django project of trialdesk: settings, URLs, WSGI/ASGI."""

@@ -1,0 +1,30 @@
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from trialdesk.crf import views as crf_views
+from trialdesk.studies import views as study_views
+from trialdesk.subjects import views as subject_views
+
+urlpatterns = [
+    path("", study_views.home, name="home"),
+    path(
+        "accounts/login/",
+        auth_views.LoginView.as_view(template_name="registration/login.html", redirect_authenticated_user=True),
+        name="login",
+    ),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("sites/<str:site_code>/", study_views.site_page, name="site"),
+    path("subjects/<int:subject_id>/", subject_views.casebook, name="subject-casebook"),
+    path(
+        "subjects/<int:subject_id>/visits/<str:visit_code>/forms/<str:form_code>/",
+        crf_views.form_page,
+        name="visit-form",
+    ),
+    path("subjects/<int:subject_id>/logs/<str:form_code>/new/", crf_views.form_page, name="log-form-new"),
+    path(
+        "subjects/<int:subject_id>/logs/<str:form_code>/<int:repeat>/",
+        crf_views.form_page,
+        name="log-form",
+    ),
+]
