@@ -9,12 +9,14 @@ pydantic reports), which the loader turns into a line and a column.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Issue", "check_document", "tokenize"]
+from trialdesk.rules import RuleSyntaxError, nodes, parse
+from trialdesk.rules.nodes import walk
+
+__all__ = ["Issue", "check_document"]
 
 Loc = tuple[str | int, ...]
 
@@ -27,77 +29,8 @@ class Issue:
     offset: int | None = None
     #: point at the key named by the last part of ``loc`` rather than at its value
     at_key: bool = False
-
-
-# --------------------------------------------------------------------------- expression tokens
-#
-# The expression language belongs to trialdesk.rules, which parses and evaluates it.
-# The validator also needs to see *where* in an expression a name or a literal sits
-# (to report a column) and which operands a comparison puts side by side; a light
-# tokenizer is enough for that and does not depend on the parser's internals.
-
-_TOKEN = re.compile(
-    r"""
-    (?P<space>\s+)
-  | (?P<string>'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")
-  | (?P<number>\d+(?:\.\d*)?(?:[eE][-+]?\d+)?|\.\d+)
-  | (?P<name>[A-Za-z_][A-Za-z0-9_]*)
-  | (?P<op>==|!=|<>|<=|>=|&&|\|\||[-+*/%<>=!(),\[\]])
-  | (?P<other>.)
-    """,
-    re.VERBOSE,
-)
-
-_BOOLEAN_WORDS = {"and", "or", "not", "&&", "||", "!"}
-_COMPARISONS = {"==", "!=", "<>", "<", "<=", ">", ">=", "=", "in"}
-_KEYWORDS = {"and", "or", "not", "in", "true", "false", "null", "none", "is"}
-
-
-@dataclass(frozen=True)
-class Token:
-    kind: str  # string, number, name, op, other
-    text: str
-    offset: int
-
-    @property
-    def string_value(self) -> str:
-        body = self.text[1:-1]
-        return re.sub(r"\\(.)", r"\1", body)
-
-
-def tokenize(text: str) -> list[Token]:
-    tokens = []
-    for match in _TOKEN.finditer(text):
-        kind = match.lastgroup or "other"
-        if kind == "space":
-            continue
-        tokens.append(Token(kind, match.group(), match.start()))
-    return tokens
-
-
-def _field_tokens(tokens: list[Token]) -> Iterator[Token]:
-    """Names that are operands (not function names, not keywords)."""
-    for index, token in enumerate(tokens):
-        if token.kind != "name" or token.text.lower() in _KEYWORDS:
-            continue
-        following = tokens[index + 1] if index + 1 < len(tokens) else None
-        if following is not None and following.text == "(":
-            continue
-        yield token
-
-
-def _segments(tokens: list[Token]) -> list[list[Token]]:
-    """The expression cut at its boolean connectives: each piece is one comparison
-    (parentheses dropped; good enough to see which operands meet)."""
-    segments: list[list[Token]] = [[]]
-    for token in tokens:
-        if token.text.lower() in _BOOLEAN_WORDS and token.kind in ("name", "op"):
-            segments.append([])
-        elif token.text in ("(", ")"):
-            continue
-        else:
-            segments[-1].append(token)
-    return [segment for segment in segments if segment]
+    #: another place the message refers to ("first defined at line N")
+    first: Loc | None = None
 
 
 # --------------------------------------------------------------------------- helpers on raw data
@@ -123,7 +56,7 @@ def _duplicates(items: list[tuple[Loc, Any]], what: str, where: str = "") -> Ite
         if not isinstance(code, str | int) or isinstance(code, bool):
             continue
         if code in seen:
-            yield Issue(loc, f"duplicate {what} {code!r}{where} (already defined above)")
+            yield Issue(loc, f"duplicate {what} {code!r}{where}", first=seen[code])
         else:
             seen[code] = loc
 
@@ -131,14 +64,8 @@ def _duplicates(items: list[tuple[Loc, Any]], what: str, where: str = "") -> Ite
 # --------------------------------------------------------------------------- the checks
 
 
-def check_document(
-    data: Any, parse: Any | None = None, syntax_error: type[Exception] | None = None
-) -> list[Issue]:
-    """Every problem of codes, references and expressions in a protocol document.
-
-    ``parse``/``syntax_error`` are the expression parser and its error
-    (``trialdesk.rules.parse``, ``RuleSyntaxError``), injected by the loader.
-    """
+def check_document(data: Any) -> list[Issue]:
+    """Every problem of codes, references and expressions in a protocol document."""
     doc = _dict(data)
     issues: list[Issue] = []
 
@@ -276,8 +203,6 @@ def check_document(
                 ("eligibility", "criteria", index, "rule"),
                 f"rule of criterion {criterion.get('code')!r}",
                 screening,
-                parse,
-                syntax_error,
             )
     for form_index, form in _items(doc, "forms"):
         for field_index, field in _items(form, "fields"):
@@ -286,8 +211,6 @@ def check_document(
                 ("forms", form_index, "fields", field_index, "condition"),
                 f"condition of field {field.get('code')!r}",
                 form,
-                parse,
-                syntax_error,
             )
         for check_index, check in _items(form, "edit_checks"):
             issues += _check_expression(
@@ -295,8 +218,6 @@ def check_document(
                 ("forms", form_index, "edit_checks", check_index, "rule"),
                 f"rule of edit check {check.get('code')!r}",
                 form,
-                parse,
-                syntax_error,
             )
     return issues
 
@@ -310,124 +231,117 @@ def _check_expression(
     loc: Loc,
     what: str,
     form: dict[str, Any],
-    parse: Any | None,
-    syntax_error: type[Exception] | None,
 ) -> list[Issue]:
     if not isinstance(text, str) or not text.strip():
         return []
     fields = {f.get("code"): f for _, f in _items(form, "fields") if isinstance(f.get("code"), str)}
-    form_name = form.get("code")
-    tokens = tokenize(text)
+    try:
+        parsed = parse(text)
+    except RuleSyntaxError as exc:
+        message = getattr(exc, "message", None) or str(exc)
+        column = getattr(exc, "column", None)
+        offset = max(column - 1, 0) if isinstance(column, int) else None
+        return [Issue(loc, f"{what} does not parse: {message}", offset)]
+
     issues: list[Issue] = []
-
-    names: set[str] | None = None
-    if parse is not None:
-        try:
-            parsed = parse(text)
-        except Exception as exc:  # noqa: BLE001 - only the parser's syntax error is expected
-            if syntax_error is None or not isinstance(exc, syntax_error):
-                raise
-            message = getattr(exc, "message", None) or str(exc)
-            column = getattr(exc, "column", None)
-            offset = max(column - 1, 0) if isinstance(column, int) else None
-            return [Issue(loc, f"{what} does not parse: {message}", offset)]
-        names = set(parsed.fields)
-    else:
-        names = {token.text for token in _field_tokens(tokens)}
-
-    for name in sorted(names - set(fields)):
-        offset = next((t.offset for t in _field_tokens(tokens) if t.text == name), None)
-        issues.append(
-            Issue(
-                loc,
-                f"{what} names an undefined field {name!r} (form {form_name!r} has no such field)",
-                offset,
-            )
-        )
-
-    for segment in _segments(tokens):
-        issues += _check_choices(segment, fields, loc, what)
-        issues += _check_uln(segment, fields, loc, what)
-    return issues
-
-
-def _check_choices(
-    segment: list[Token], fields: dict[str, dict[str, Any]], loc: Loc, what: str
-) -> list[Issue]:
-    """A choice field compared with a value that is not among its choices."""
-    issues: list[Issue] = []
-
-    def choice_values(token: Token) -> list[str] | None:
-        field = fields.get(token.text) if token.kind == "name" else None
-        if field is None or field.get("type") != "choice":
-            return None
-        return [str(_dict(c).get("value")) for c in _list(field.get("choices"))]
-
-    def check(field_token: Token, literal: Token) -> None:
-        values = choice_values(field_token)
-        if values is None or literal.kind != "string":
-            return
-        if literal.string_value not in values:
+    reported: set[str] = set()
+    for node in walk(parsed.node):
+        if isinstance(node, nodes.Field) and node.name not in fields and node.name not in reported:
+            reported.add(node.name)
             issues.append(
                 Issue(
                     loc,
-                    f"{what} compares choice field {field_token.text!r} with {literal.string_value!r}, "
-                    f"which is not one of its choices ({', '.join(values)})",
-                    literal.offset,
+                    f"{what} names an undefined field {node.name!r} (form {form.get('code')!r} has no such field)",
+                    node.span[0],
                 )
             )
-
-    for index, token in enumerate(segment):
-        if token.text not in ("==", "!=", "<>", "=", "in"):
-            continue
-        left = segment[index - 1] if index > 0 else None
-        if token.text == "in":
-            if left is not None and left.text.lower() == "not" and index > 1:
-                left = segment[index - 2]
-            if left is None:
-                continue
-            for literal in segment[index + 1 :]:
-                if literal.text in (")", "]"):
-                    break
-                check(left, literal)
-            continue
-        right = segment[index + 1] if index + 1 < len(segment) else None
-        if left is None or right is None:
-            continue
-        check(left, right)
-        check(right, left)
+        elif isinstance(node, nodes.Compare):
+            if node.op in ("==", "!="):
+                issues += _check_literal(node.left, node.right, fields, loc, what)
+                issues += _check_literal(node.right, node.left, fields, loc, what)
+            issues += _check_uln(node, fields, loc, what)
+        elif isinstance(node, nodes.Membership):
+            for option in node.options:
+                issues += _check_literal(node.item, option, fields, loc, what)
     return issues
 
 
-def _check_uln(segment: list[Token], fields: dict[str, dict[str, Any]], loc: Loc, what: str) -> list[Issue]:
-    """A lab value compared with an upper limit of normal (``<x>_uln``) needs both units."""
-    if not any(t.text in _COMPARISONS for t in segment if t.kind in ("op", "name")):
+_LITERAL_KINDS = {
+    "integer": ("number",),
+    "decimal": ("number",),
+    "boolean": ("bool",),
+    "date": ("date",),
+    "text": ("string",),
+    "choice": ("string",),
+}
+
+
+def _check_literal(
+    operand: Any, literal: Any, fields: dict[str, dict[str, Any]], loc: Loc, what: str
+) -> list[Issue]:
+    """A field compared with a constant: the constant must be one of its choices, of its type."""
+    if not isinstance(operand, nodes.Field) or not isinstance(literal, nodes.Literal):
         return []
-    operands = [t for t in _field_tokens(segment) if t.text in fields]
-    ulns = [t for t in operands if t.text.endswith("_uln")]
-    others = [t for t in operands if not t.text.endswith("_uln")]
+    field = fields.get(operand.name)
+    if field is None or literal.kind == "null":
+        return []
+    kind = field.get("type")
+    if kind == "choice" and literal.kind == "string":
+        values = [str(_dict(c).get("value")) for c in _list(field.get("choices"))]
+        if literal.value not in values:
+            return [
+                Issue(
+                    loc,
+                    f"{what} compares choice field {operand.name!r} with {literal.value!r}, "
+                    f"which is not one of its choices ({', '.join(values)})",
+                    literal.span[0],
+                )
+            ]
+        return []
+    expected = _LITERAL_KINDS.get(kind) if isinstance(kind, str) else None
+    if expected and literal.kind not in expected:
+        return [
+            Issue(
+                loc,
+                f"{what} compares {kind} field {operand.name!r} with a {literal.kind} constant",
+                literal.span[0],
+            )
+        ]
+    return []
+
+
+def _fields_in(node: Any) -> list[Any]:
+    return [n for n in walk(node) if isinstance(n, nodes.Field)]
+
+
+def _check_uln(node: Any, fields: dict[str, dict[str, Any]], loc: Loc, what: str) -> list[Issue]:
+    """A value compared with an upper limit of normal (a ``<x>_uln`` field): both need a unit, the same."""
     issues: list[Issue] = []
-    for uln in ulns:
-        for value in others:
-            value_unit = fields[value.text].get("unit")
-            uln_unit = fields[uln.text].get("unit")
-            if not value_unit or not uln_unit:
-                missing = [t.text for t, unit in ((value, value_unit), (uln, uln_unit)) if not unit]
-                issues.append(
-                    Issue(
-                        loc,
-                        f"{what} compares {value.text!r} with the upper limit of normal {uln.text!r} "
-                        f"but {' and '.join(repr(m) for m in missing)} {'has' if len(missing) == 1 else 'have'} no unit",
-                        (value if not value_unit else uln).offset,
+    for side, other in ((node.left, node.right), (node.right, node.left)):
+        ulns = [f for f in _fields_in(side) if f.name.endswith("_uln") and f.name in fields]
+        values = [f for f in _fields_in(other) if not f.name.endswith("_uln") and f.name in fields]
+        for uln in ulns:
+            for value in values:
+                value_unit = fields[value.name].get("unit")
+                uln_unit = fields[uln.name].get("unit")
+                if not value_unit or not uln_unit:
+                    missing = [f.name for f, unit in ((value, value_unit), (uln, uln_unit)) if not unit]
+                    issues.append(
+                        Issue(
+                            loc,
+                            f"{what} compares {value.name!r} with the upper limit of normal {uln.name!r} "
+                            f"but {' and '.join(repr(m) for m in missing)} "
+                            f"{'has' if len(missing) == 1 else 'have'} no unit",
+                            (value if not value_unit else uln).span[0],
+                        )
                     )
-                )
-            elif value_unit != uln_unit:
-                issues.append(
-                    Issue(
-                        loc,
-                        f"{what} compares {value.text!r} ({value_unit}) with the upper limit of normal "
-                        f"{uln.text!r} ({uln_unit}): the units differ",
-                        value.offset,
+                elif value_unit != uln_unit:
+                    issues.append(
+                        Issue(
+                            loc,
+                            f"{what} compares {value.name!r} ({value_unit}) with the upper limit of normal "
+                            f"{uln.name!r} ({uln_unit}): the units differ",
+                            value.span[0],
+                        )
                     )
-                )
     return issues

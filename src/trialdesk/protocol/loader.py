@@ -69,8 +69,7 @@ def load_protocol_text(text: str, filename: str = "<protocol>") -> Protocol:
     if root is None:
         raise ProtocolError(problems)
 
-    parse, syntax_error = _rules()
-    issues = check_document(data, parse, syntax_error)
+    issues = check_document(data)
 
     protocol: Protocol | None = None
     try:
@@ -104,6 +103,8 @@ def _compose(text: str, filename: str) -> tuple[yaml.Node | None, Any, list[Prob
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         message = " ".join(part for part in (exc.context, exc.problem) if part) or "invalid YAML"
+        if exc.context_mark and mark and exc.context_mark.line != mark.line:
+            message += f" (the construct began at line {exc.context_mark.line + 1})"
         line, column = (mark.line + 1, mark.column + 1) if mark else (None, None)
         return None, None, [Problem(filename, line, column, f"YAML syntax error: {message}")]
     except yaml.YAMLError as exc:
@@ -144,14 +145,6 @@ def _duplicate_keys(root: yaml.Node, filename: str) -> list[Problem]:
     return problems
 
 
-def _rules() -> tuple[Any, type[Exception] | None]:
-    try:
-        from trialdesk.rules import RuleSyntaxError, parse
-    except ImportError:  # the rule language is being written alongside; check names only meanwhile
-        return None, None
-    return parse, RuleSyntaxError
-
-
 # --------------------------------------------------------------------------- pydantic errors
 
 _PATTERNS = {
@@ -188,16 +181,32 @@ def _pydantic_issues(exc: ValidationError, data: Any) -> list[Issue]:
             pattern = (error.get("ctx") or {}).get("pattern", "")
             wanted = _PATTERNS.get(pattern, f"text matching {pattern}")
             issues.append(Issue(loc, f"{_path(loc, data)}: {given!r} is not {wanted}"))
-        elif kind.endswith("_type") or kind.endswith("_parsing") or kind in ("model_attributes_type",):
-            issues.append(Issue(loc, f"{_path(loc, data)}: wrong type: {message} (got {_shown(given)})"))
+        elif kind.endswith("_type") or kind.endswith("_parsing"):
+            wanted = _EXPECTED.get(kind, message)
+            issues.append(Issue(loc, f"{_path(loc, data)}: wrong type: {wanted}, got {_shown(given)}"))
         else:
-            issues.append(
-                Issue(
-                    loc,
-                    f"{_path(loc, data)}: {message}" + (f" (got {_shown(given)})" if _scalar(given) else ""),
-                )
-            )
+            shown = f" (got {_shown(given)})" if kind != "value_error" and _scalar(given) else ""
+            issues.append(Issue(loc, f"{_path(loc, data)}: {message}{shown}"))
     return issues
+
+
+_EXPECTED = {
+    "int_type": "expected a whole number",
+    "int_parsing": "expected a whole number",
+    "int_from_float": "expected a whole number",
+    "float_type": "expected a number",
+    "float_parsing": "expected a number",
+    "string_type": "expected text (quote it)",
+    "bool_type": "expected true or false",
+    "bool_parsing": "expected true or false",
+    "list_type": "expected a list",
+    "dict_type": "expected a mapping (key: value lines)",
+    "model_type": "expected a mapping (key: value lines)",
+    "model_attributes_type": "expected a mapping (key: value lines)",
+    "date_type": "expected a date (YYYY-MM-DD)",
+    "date_parsing": "expected a date (YYYY-MM-DD)",
+    "date_from_datetime_parsing": "expected a date (YYYY-MM-DD)",
+}
 
 
 def _scalar(value: Any) -> bool:
@@ -280,7 +289,10 @@ class _Locator:
         line, column = mark.line + 1, mark.column + 1
         if issue.offset is not None and isinstance(node, yaml.ScalarNode):
             line, column = self._inside(node, issue.offset)
-        return Problem(self.filename, line, column, issue.message)
+        message = issue.message
+        if issue.first is not None:
+            message += f" (first defined at line {self.find(issue.first).start_mark.line + 1})"
+        return Problem(self.filename, line, column, message)
 
     def find(self, loc: Loc, at_key: bool = False) -> yaml.Node:
         node = self.root

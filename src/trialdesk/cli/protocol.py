@@ -1,0 +1,230 @@
+"""``trialdesk protocol validate FILE`` and ``trialdesk protocol show [FILE] [--json]``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import TextIO
+
+from trialdesk.cli.errors import UserError
+from trialdesk.protocol import Protocol, ProtocolError, default_protocol_path, load_protocol
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "protocol",
+        help="validate or show a protocol file",
+        description="Validate or show a protocol file (YAML).",
+    )
+    commands = parser.add_subparsers(dest="protocol_command", metavar="SUBCOMMAND")
+    parser.set_defaults(handler=lambda args: _help(parser))
+
+    validate = commands.add_parser(
+        "validate",
+        help="check a protocol file: prints OK or every problem as file:line:column: message",
+        description="Check a protocol file. Prints OK (exit 0) or every problem as file:line:column: message (exit 1).",
+    )
+    validate.add_argument("file", metavar="FILE", type=Path)
+    validate.set_defaults(handler=_validate)
+
+    show = commands.add_parser(
+        "show",
+        help="summarise a protocol (the default protocol without FILE)",
+        description="Print a readable summary of a protocol, or the normalised protocol as JSON.",
+    )
+    show.add_argument(
+        "file", metavar="FILE", type=Path, nargs="?", help="protocol file (default: the packaged NCT00724360)"
+    )
+    show.add_argument("--json", action="store_true", help="print the normalised protocol as JSON")
+    show.set_defaults(handler=_show)
+
+
+def _help(parser: argparse.ArgumentParser) -> int:
+    parser.print_help()
+    return 2
+
+
+def _load(path: Path, out: TextIO) -> Protocol | None:
+    """The protocol, or None after printing every problem on ``out``."""
+    try:
+        return load_protocol(path)
+    except ProtocolError as exc:
+        if len(exc.problems) == 1 and exc.problems[0].line is None:  # the file itself: one line
+            raise UserError(str(exc.problems[0])) from None
+        for problem in exc.problems:
+            print(problem, file=out)
+        return None
+
+
+def _validate(args: argparse.Namespace) -> int:
+    protocol = _load(args.file, sys.stdout)
+    if protocol is None:
+        return 1
+    print("OK")
+    return 0
+
+
+def _show(args: argparse.Namespace) -> int:
+    path = args.file or default_protocol_path()
+    protocol = _load(path, sys.stderr)
+    if protocol is None:
+        return 1
+    text = (
+        json.dumps(protocol.model_dump(mode="json"), ensure_ascii=False, indent=2)
+        if args.json
+        else summary(protocol)
+    )
+    try:
+        print(text)
+        sys.stdout.flush()
+    except BrokenPipeError:  # `trialdesk protocol show | head`: the reader left, nothing is wrong
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - Python's documented way to silence the final flush
+    return 0
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}" + ("" if count == 1 else "s")
+
+
+def _mark(source: str) -> str:
+    return "[registry]" if source == "registry" else "[operational]"
+
+
+def summary(protocol: Protocol) -> str:
+    """A readable summary: identification, sites, criteria, schedule, forms, endpoints."""
+    ident = protocol.identification
+    lines: list[str] = []
+    add = lines.append
+
+    add(f"{ident.nct_id}  {ident.brief_title}")
+    add(f"  {ident.official_title}")
+    if ident.other_ids:
+        add(f"  other ids: {', '.join(ident.other_ids)}")
+    add(f"  sponsor: {ident.sponsor}; responsible party: {ident.responsible_party}")
+    design = ", ".join(
+        part
+        for part in (
+            ident.phase,
+            ident.study_type,
+            ident.intervention_model,
+            ident.masking,
+            ident.primary_purpose,
+        )
+        if part
+    )
+    add(f"  design: {design}")
+    status = ident.overall_status + (f" ({ident.why_stopped})" if ident.why_stopped else "")
+    add(f"  status: {status}")
+    add(
+        f"  dates: start {ident.start_date or '?'}, primary completion {ident.primary_completion_date or '?'}, "
+        f"completion {ident.completion_date or '?'}; first posted {ident.first_posted or '?'}, "
+        f"last update {ident.last_update_posted or '?'}"
+    )
+    add(f"  enrollment: {ident.enrollment.count} ({ident.enrollment.type})")
+    if ident.conditions:
+        add(f"  conditions: {'; '.join(ident.conditions)}")
+    ages = ident.minimum_age or "no minimum"
+    if ident.maximum_age:
+        ages += f" to {ident.maximum_age}"
+    add(
+        f"  eligible: ages {ages}, sexes {ident.sexes}, healthy volunteers {'yes' if ident.healthy_volunteers else 'no'}"
+    )
+
+    if ident.decisions:
+        add("")
+        add("Decisions on ambiguous registry wording")
+        for decision in ident.decisions:
+            add(f"  {decision.code:<11} {decision.topic}: {decision.decision}")
+
+    add("")
+    add(f"Sites ({len(protocol.sites)})")
+    for site in protocol.sites:
+        add(f"  {site.code}  {site.name}, {site.city} {site.postcode}, {site.country}  {_mark(site.source)}")
+
+    add("")
+    add("Interventions")
+    for arm in protocol.arms:
+        add(
+            f"  arm {arm.code}: {arm.title} ({arm.type}) -> {', '.join(arm.interventions)}  {_mark(arm.source)}"
+        )
+    for intervention in protocol.interventions:
+        add(f"  {intervention.type}: {intervention.name}  {_mark(intervention.source)}")
+        rules = intervention.dose_rules
+        if rules is not None:
+            add(
+                f"    loading {rules.loading_mg_per_kg:g} mg/kg, then {rules.maintenance_mg_per_kg:g} mg/kg "
+                f"every {rules.interval_days} days {rules.route}, at least {rules.minimum_duration_weeks} weeks, "
+                f"stop on {', '.join(rules.stop_on) or '-'}; reload if late by more than "
+                f"{rules.reload_if_late_by_more_than_days} days; recompute on a weight change over "
+                f"{rules.weight_change_recompute_pct:g} %; deviation over {rules.deviation_pct:g} %"
+            )
+
+    eligibility = protocol.eligibility
+    add("")
+    add(
+        f"Eligibility (form {eligibility.form}, screening within {eligibility.window_days} days "
+        f"of the first dose)  {_mark(eligibility.source)}"
+    )
+    for criterion in eligibility.criteria:
+        text = " / ".join(line.strip() for line in criterion.text.splitlines() if line.strip())
+        add(f"  {criterion.code:<4} {criterion.kind:<9} {_mark(criterion.source)} {text}")
+        add(f"       rule: {criterion.rule}")
+        if criterion.decision:
+            add(f"       decision: {criterion.decision}")
+
+    add("")
+    add("Schedule of assessments (day 0 = first dose)")
+    for visit in protocol.schedule.visits:
+        if visit.day is None:
+            when = "event-driven"
+        else:
+            anchor = "" if visit.anchor == "first_dose" else " after end of treatment"
+            when = f"day {visit.day}{anchor}"
+            if visit.window_before or visit.window_after:
+                when += f" (-{visit.window_before}/+{visit.window_after})"
+            if visit.repeat is not None:
+                when += f", every {visit.repeat.every_days} days x {visit.repeat.count}"
+        add(f"  {visit.code:<4} {visit.title:<28} {when:<44} {', '.join(visit.forms)}  {_mark(visit.source)}")
+    if protocol.schedule.log_forms:
+        add(f"  log forms (any time): {', '.join(protocol.schedule.log_forms)}")
+
+    add("")
+    add(f"Forms ({len(protocol.forms)})")
+    for form in protocol.forms:
+        kind = "log, repeating" if form.repeating else "one per visit"
+        add(
+            f"  {form.code:<24} {form.title} ({kind}): {len(form.fields)} fields, "
+            f"{_plural(len(form.edit_checks), 'edit check')}  {_mark(form.source)}"
+        )
+
+    add("")
+    add("Response criteria  " + _mark(protocol.response_criteria.source))
+    criteria = protocol.response_criteria
+    add(
+        f"  CR: marrow blasts < {criteria.cr_marrow_blasts_below_pct:g} %, ANC >= {criteria.anc_min:g} "
+        f"{criteria.anc_unit}, platelets >= {criteria.platelets_min:g} {criteria.platelets_unit}; "
+        f"PR: blasts <= {criteria.pr_marrow_blasts_max_pct:g} % and a decrease >= "
+        f"{criteria.pr_min_decrease_pct:g} %; progression: +{criteria.progression_increase_pct:g} %"
+    )
+    add(f"  ({criteria.reference})")
+
+    add("")
+    add("Endpoints")
+    for endpoint in protocol.endpoints:
+        add(f"  {endpoint.kind:<9} {endpoint.title}  [{endpoint.derivation}] {_mark(endpoint.source)}")
+    if protocol.statistical_design is None:
+        add("  statistical design: none stated")
+    else:
+        sd = protocol.statistical_design
+        add(
+            f"  statistical design: {sd.design}, p0 {sd.p0:g}, p1 {sd.p1:g}, alpha {sd.alpha:g}, power {sd.power:g}"
+        )
+
+    registry = len(protocol.registry_elements())
+    operational = len(protocol.operational_elements())
+    add("")
+    add(f"{registry} elements from the registry, {operational} operational")
+    return "\n".join(lines)
