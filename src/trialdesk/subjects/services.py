@@ -91,13 +91,19 @@ def register_screening(
 
 
 def create_visit_schedule(subject: Subject, day_one: dt.date, actor: Actor) -> list[Visit]:
-    """The subject's planned visits from the protocol, day 1 being the first dose."""
+    """The subject's visits from the protocol. Visits anchored on the first dose (day 0 =
+    ``day_one``) get their planned date and window; those anchored on the end of treatment,
+    or with no day, get dates once that event is known."""
     visits = []
     existing = set(subject.visits.values_list("code", flat=True))
     for sequence, planned in enumerate(subject.study.protocol.schedule.expanded_visits(), start=1):
         if planned.code in existing:
             continue
-        planned_date = day_one + dt.timedelta(days=planned.day - 1) if planned.day >= 1 else day_one
+        planned_date = window_start = window_end = None
+        if planned.anchor == "first_dose" and planned.day is not None:
+            planned_date = day_one + dt.timedelta(days=planned.day)
+            window_start = planned_date - dt.timedelta(days=planned.window_before)
+            window_end = planned_date + dt.timedelta(days=planned.window_after)
         visits.append(
             Visit(
                 subject=subject,
@@ -105,8 +111,8 @@ def create_visit_schedule(subject: Subject, day_one: dt.date, actor: Actor) -> l
                 title=planned.title,
                 sequence=sequence,
                 planned_date=planned_date,
-                window_start=planned_date - dt.timedelta(days=planned.window_before or 0),
-                window_end=planned_date + dt.timedelta(days=planned.window_after or 0),
+                window_start=window_start,
+                window_end=window_end,
             )
         )
     Visit.objects.bulk_create(visits)
@@ -151,8 +157,8 @@ def set_status(subject: Subject, status: str, actor: Actor, reason: str = "") ->
 def screening_values(subject: Subject) -> tuple[dict, dict[str, dt.date]]:
     """The subject's screening answers (typed) and the date each was measured.
 
-    A value's date is the screening visit's date unless the form records a
-    ``<field>_date`` of its own.
+    A value's date is its own ``<field>_date`` when the form has one, else the form's
+    first date field (the date of the screening assessments), else the screening visit's.
     """
     from trialdesk.crf.models import FormRecord
     from trialdesk.protocol.formdata import typed_values
@@ -163,7 +169,8 @@ def screening_values(subject: Subject) -> tuple[dict, dict[str, dt.date]]:
     if record_ is None:
         return {}, {}
     values = typed_values(form, record_.data)
-    default_date = (record_.visit.actual_date if record_.visit else None) or subject.screened_on
+    form_date = next((values[f.code] for f in form.fields if f.type == "date" and values.get(f.code)), None)
+    default_date = form_date or (record_.visit.actual_date if record_.visit else None) or subject.screened_on
     dates = {}
     for code, value in values.items():
         own = values.get(f"{code}_date")

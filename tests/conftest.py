@@ -1,0 +1,125 @@
+"""Shared fixtures: the study of the default protocol and the standard cast of users (DESIGN §8)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED = REPO_ROOT.parent / "shared"
+DB_FIXTURES = {"db", "transactional_db", "django_db_setup", "live_server", "django_db_blocker"}
+
+
+def pytest_collection_modifyitems(items):
+    """Mark every test that touches the database: `dev.py test` runs those again on PostgreSQL."""
+    for item in items:
+        if item.get_closest_marker("django_db") or DB_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.db)
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(request):
+    """Argon2 is the production hasher (asserted in its own test); tests use a fast one."""
+    if "db" not in request.keywords:
+        yield
+        return
+    settings = request.getfixturevalue("settings")
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    yield
+
+
+PASSWORD = "correct-horse-battery-42"
+
+
+@pytest.fixture
+def study(db):
+    from trialdesk.protocol import default_protocol_path
+    from trialdesk.studies.services import install_study
+
+    return install_study(default_protocol_path())
+
+
+@pytest.fixture
+def site(study):
+    return study.sites.get(code="NTE")
+
+
+def _member(study, username: str, role: str, site_codes: list[str] | None):
+    from django.contrib.auth import get_user_model
+
+    from trialdesk.studies.models import Membership
+
+    user = get_user_model().objects.create_user(username=username, password=PASSWORD, first_name=username.title())
+    for code in site_codes or [None]:
+        site = study.sites.get(code=code) if code else None
+        Membership.objects.create(user=user, study=study, role=role, site=site)
+    return user
+
+
+@pytest.fixture
+def cast(study):
+    """The standard cast: an investigator at Nantes, another at Rennes, a coordinator at
+    Nantes, a monitor of both, a data manager, a statistician and a sponsor admin."""
+    from trialdesk.studies.models import Role
+
+    class Cast:
+        investigator_nantes = _member(study, "inv.nantes", Role.INVESTIGATOR, ["NTE"])
+        investigator_rennes = _member(study, "inv.rennes", Role.INVESTIGATOR, ["RNS"])
+        coordinator_nantes = _member(study, "coord.nantes", Role.COORDINATOR, ["NTE"])
+        monitor = _member(study, "monitor", Role.MONITOR, ["NTE", "RNS"])
+        data_manager = _member(study, "datamanager", Role.DATA_MANAGER, None)
+        statistician = _member(study, "statistician", Role.STATISTICIAN, None)
+        sponsor = _member(study, "sponsor", Role.SPONSOR_ADMIN, None)
+
+    return Cast
+
+
+ELIGIBLE_SCREENING = {
+    "screening_date": "2026-11-20",
+    "consent_date": "2026-11-19",
+    "age_years": 62,
+    "sex": "male",
+    "karyotype_abnormal": False,
+    "diagnosis": "b_all",
+    "disease_status": "relapsed",
+    "ecog": 1,
+    "ast": 40,
+    "ast_uln": 40,
+    "alt": 35,
+    "alt_uln": 45,
+    "creatinine": 80,
+    "creatinine_uln": 110,
+    "marrow_blasts_pct": 60,
+    "her2_positive_blasts_pct": 45,
+    "prior_trastuzumab": False,
+    "lvef_pct": 62,
+}
+
+
+@pytest.fixture
+def screened_subject(cast, site):
+    """A patient screened at Nantes with a complete, eligible screening form."""
+    from trialdesk.crf.services import save_form
+    from trialdesk.subjects.services import register_screening
+
+    subject = register_screening(
+        cast.investigator_nantes, site, screened_on=dt.date(2026, 11, 20), sex="M", year_of_birth=1964,
+        today=dt.date(2026, 11, 25),
+    )
+    save_form(cast.investigator_nantes, subject, "screening", dict(ELIGIBLE_SCREENING), visit=subject.visits.get())
+    return subject
+
+
+@pytest.fixture
+def enrolled_subject(cast, screened_subject):
+    from trialdesk.subjects.services import enroll
+
+    return enroll(
+        cast.investigator_nantes,
+        screened_subject,
+        consent_date=dt.date(2026, 11, 19),
+        enrolled_on=dt.date(2026, 11, 24),
+        today=dt.date(2026, 11, 25),
+    )
