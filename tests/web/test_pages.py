@@ -1,0 +1,82 @@
+"""The pages of the form engine as a browser-less user sees them."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import PASSWORD
+from trialdesk.crf.models import FormRecord
+
+
+@pytest.fixture
+def nantes_client(client, cast):
+    client.login(username="inv.nantes", password=PASSWORD)
+    return client
+
+
+def test_an_anonymous_visitor_is_sent_to_the_login_page(client, study):
+    response = client.get("/")
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+def test_the_home_page_lists_only_the_users_sites(nantes_client):
+    page = nantes_client.get("/").content.decode()
+    assert "NTE" in page and "RNS" not in page
+
+
+def test_the_site_page_lists_its_subjects(nantes_client, screened_subject):
+    page = nantes_client.get("/sites/NTE/").content.decode()
+    assert screened_subject.screening_number in page
+
+
+def test_a_foreign_site_is_not_found(nantes_client, study):
+    assert nantes_client.get("/sites/RNS/").status_code == 404
+
+
+def test_the_screening_form_renders_every_field_with_units_and_choices(nantes_client, screened_subject):
+    page = nantes_client.get(f"/subjects/{screened_subject.pk}/visits/SCR/forms/screening/").content.decode()
+    for code in ("age_years", "ast_uln", "her2_positive_blasts_pct", "prior_trastuzumab"):
+        assert f'name="{code}"' in page
+    assert "U/L" in page and 'value="b_all"' in page
+
+
+def test_invalid_input_shows_field_messages_and_keeps_what_was_typed(nantes_client, screened_subject):
+    url = f"/subjects/{screened_subject.pk}/visits/SCR/forms/screening/"
+    record = FormRecord.objects.get(subject=screened_subject, form_code="screening")
+    response = nantes_client.post(url, {**record.data, "marrow_blasts_pct": "140", "age_years": "sixty", "_version": "1",
+                                        "_reason": "other", "_reason_detail": "typo"})
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert "Must be at most 100" in page and 'value="sixty"' in page
+    assert FormRecord.objects.get(pk=record.pk).version == 1
+
+
+def test_a_correction_with_a_reason_is_saved_and_returns_to_the_casebook(nantes_client, screened_subject):
+    url = f"/subjects/{screened_subject.pk}/visits/SCR/forms/screening/"
+    record = FormRecord.objects.get(subject=screened_subject, form_code="screening")
+    post = {k: ("true" if v is True else "false" if v is False else v) for k, v in record.data.items()}
+    response = nantes_client.post(url, {**post, "ecog": "2", "_version": "1", "_reason": "transcription_error"})
+    assert response.status_code == 302
+    assert FormRecord.objects.get(pk=record.pk).data["ecog"] == 2
+
+
+def test_a_stale_version_is_refused_with_the_saved_values_shown(nantes_client, screened_subject):
+    url = f"/subjects/{screened_subject.pk}/visits/SCR/forms/screening/"
+    record = FormRecord.objects.get(subject=screened_subject, form_code="screening")
+    post = {k: ("true" if v is True else "false" if v is False else v) for k, v in record.data.items()}
+    nantes_client.post(url, {**post, "ecog": "2", "_version": "1", "_reason": "transcription_error"})
+    response = nantes_client.post(url, {**post, "ecog": "0", "_version": "1", "_reason": "transcription_error"})
+    page = response.content.decode()
+    assert response.status_code == 409 and "Saved meanwhile by someone else" in page
+    assert FormRecord.objects.get(pk=record.pk).data["ecog"] == 2
+
+
+def test_a_foreign_subject_is_not_found_by_url(client, cast, screened_subject):
+    client.login(username="inv.rennes", password=PASSWORD)
+    assert client.get(f"/subjects/{screened_subject.pk}/").status_code == 404
+    assert client.get(f"/subjects/{screened_subject.pk}/visits/SCR/forms/screening/").status_code == 404
+
+
+def test_the_casebook_shows_the_visit_form_grid(nantes_client, screened_subject):
+    page = nantes_client.get(f"/subjects/{screened_subject.pk}/").content.decode()
+    assert 'data-form="screening"' in page and "Complete" in page
