@@ -21,7 +21,7 @@ import difflib
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Any, Literal
 
@@ -378,7 +378,8 @@ class _Describer:
         relation = _RELATION[(op, held)]
         limit_text = self.show(limit, left.name) if unit else format_number(limit)
         head = f"{label} {shown}" + (f" = {ratio} × ULN" if ratio else "")
-        return f"{head}, {relation} {multiple} × ULN ({limit_text})"
+        limit_name = "the ULN" if _decimal(factor) == 1 else f"{multiple} × ULN"
+        return f"{head}, {relation} {limit_name} ({limit_text})"
 
 
 def _uln_pattern(left: Node, right: Node) -> tuple[Any, Field] | None:
@@ -411,7 +412,7 @@ def _ratio(value: Any, uln: Any, factor: Any) -> str | None:
         return None
     text = ""
     for places in (1, 2, 3, 4):
-        rounded = ratio.quantize(Decimal(1).scaleb(-places))
+        rounded = ratio.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
         text = format(rounded, "f")
         if rounded != limit or ratio == limit:
             break
