@@ -80,3 +80,13 @@ def test_a_foreign_subject_is_not_found_by_url(client, cast, screened_subject):
 def test_the_casebook_shows_the_visit_form_grid(nantes_client, screened_subject):
     page = nantes_client.get(f"/subjects/{screened_subject.pk}/").content.decode()
     assert 'data-form="screening"' in page and "Complete" in page
+
+
+def test_answering_dead_makes_the_death_date_apply_without_saving(nantes_client, enrolled_subject):
+    url = f"/subjects/{enrolled_subject.pk}/visits/FU1/forms/follow_up/"
+    headers = {"HX-Request": "true"}
+    alive = nantes_client.post(url, {"vital_status": "alive", "_preview": "1"}, headers=headers).content.decode()
+    dead = nantes_client.post(url, {"vital_status": "dead", "_preview": "1"}, headers=headers).content.decode()
+    assert 'name="death_date" value=""' in alive.replace('type="hidden" ', "")
+    assert 'type="date" name="death_date"' in dead
+    assert not FormRecord.objects.filter(subject=enrolled_subject, form_code="follow_up").exists()

@@ -34,6 +34,7 @@ class FieldView:
     condition: str
     min: Any
     max: Any
+    drives_conditions: bool = False  # another field's condition reads this one: re-render on change
     errors: list[str] = field(default_factory=list)
     missing_required: bool = False
 
@@ -60,6 +61,7 @@ def field_views(form, values: dict[str, Any], validation: FormValidation | None 
     if validation is None:
         validation = validate_form_data(form, {k: v for k, v in values.items() if v not in (None, "")})
     typed = typed_values(form, validation.cleaned)
+    drivers = {code for f in form.fields if f.condition for code in parse(f.condition).fields}
     views = []
     for f in form.fields:
         applies = True
@@ -81,6 +83,7 @@ def field_views(form, values: dict[str, Any], validation: FormValidation | None 
                 max=f.max,
                 errors=validation.errors.get(f.code, []),
                 missing_required=f.code in validation.missing_required,
+                drives_conditions=f.code in drivers,
             )
         )
     return views
