@@ -9,8 +9,8 @@ from hypothesis import strategies as st
 from trialdesk.rules import KEYWORDS, MAX_LENGTH, Expression, RuleSyntaxError, Tri, parse, render
 from trialdesk.rules.nodes import And, Arith, Call, Compare, Field, Literal, Membership, Neg, Node, Not, Or
 
-FAST = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-SLOW = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FAST = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SLOW = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 # -- strategies ------------------------------------------------------------------------------
 

@@ -351,5 +351,5 @@ def _arith(op: str, left: object, right: object) -> object:
         if b == 0:
             return Invalid("division by zero")
         return _CONTEXT.divide(a, b)
-    except (DecimalException, ArithmeticError, ValueError) as exc:
-        return Invalid(f"the result cannot be computed ({type(exc).__name__})")
+    except (DecimalException, ArithmeticError, ValueError):
+        return Invalid(f"the result of '{op}' is too large or not a number")
