@@ -147,14 +147,14 @@ def command_test(arguments: list[str]) -> int:
     results.append(("ruff", subprocess.call([str(BIN / "ruff"), "check", "src", "tests", "bench", "dev.py"], cwd=ROOT, env=env)))
 
     say("the whole suite on SQLite")
-    results.append(("pytest on SQLite", subprocess.call([python, "-m", "pytest", "-p", "no:cacheprovider", *arguments], cwd=ROOT, env=env)))
+    results.append(("pytest on SQLite", subprocess.call([python, "-m", "pytest", "-p", "no:cacheprovider", "-n", "2", "--dist", "loadfile", *arguments], cwd=ROOT, env=env)))
 
     server = PrivatePostgres()
     try:
         server.start()
         say("every database test again on PostgreSQL")
         pg_env = {**env, "DATABASE_URL": server.url}
-        code = subprocess.call([python, "-m", "pytest", "-p", "no:cacheprovider", "-m", "db", *arguments], cwd=ROOT, env=pg_env)
+        code = subprocess.call([python, "-m", "pytest", "-p", "no:cacheprovider", "-n", "2", "--dist", "loadfile", "-m", "db", *arguments], cwd=ROOT, env=pg_env)
         results.append(("pytest on PostgreSQL", code))
     finally:
         server.stop()
