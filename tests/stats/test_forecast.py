@@ -263,6 +263,28 @@ def test_sites_with_equal_rates_get_the_closed_form_of_one_common_rate():
     assert f.median_date == as_of + timedelta(days=math.ceil(median_days))
 
 
+def test_a_site_opening_later_joins_the_common_rate_closed_form_from_its_opening_day():
+    """Three equal sites (Gamma(30, 300) common rate) and one opening 30 days after the as-of date,
+    i.e. 29 days after the forecast starts: c(h) = 3h + (h − 29)⁺ site-days by day h."""
+    as_of = date(2024, 6, 30)
+    sites = [
+        *trial([(10, 99), (10, 99), (10, 99)], as_of),
+        SiteRecruitment("NEW", as_of + timedelta(days=30)),
+    ]
+    end = date(2024, 12, 31)
+    f = forecast_recruitment(sites, as_of, 45, planned_end=end)
+    assert f.method == "closed_form"
+    h = (end - as_of).days
+    assert f.probability_by_planned_end == pytest.approx(
+        stats.betaprime.cdf((3 * h + h - 29) / 300, 15, 30), rel=1e-9
+    )
+    for level, day in f.quantiles:  # each quantile date is the first day with P(T ≤ day) ≥ level
+        days = (day - as_of).days
+        assert stats.betaprime.cdf((3 * days + max(days - 29, 0)) / 300, 15, 30) >= level
+        earlier = days - 1
+        assert stats.betaprime.cdf((3 * earlier + max(earlier - 29, 0)) / 300, 15, 30) < level
+
+
 def test_one_site_is_forecast_at_its_own_rate_and_says_why():
     as_of = date(2024, 6, 30)
     f = forecast_recruitment(trial([(6, 199)], as_of), as_of, 12, planned_end=date(2025, 6, 30))
