@@ -522,7 +522,7 @@ def forecast_recruitment(
         )
 
     fit = fit_gamma_rates([len(s.enrollment_dates) for s in fitted], [exposure[s.site] for s in fitted])
-    pooled = fit.capped
+    pooled = fit.capped or len(fitted) == 1
     if len(fitted) == 1:
         notes.append(
             "only one active site: between-site variation cannot be estimated; all sites are "
