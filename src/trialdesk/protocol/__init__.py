@@ -17,6 +17,7 @@ from trialdesk.protocol.loader import (
 )
 from trialdesk.protocol.model import (
     Arm,
+    CardiacHold,
     Choice,
     Criterion,
     Decision,
@@ -43,6 +44,7 @@ from trialdesk.protocol.model import (
 __all__ = [
     "DEFAULT_PROTOCOL",
     "Arm",
+    "CardiacHold",
     "Choice",
     "Criterion",
     "Decision",

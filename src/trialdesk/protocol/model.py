@@ -36,6 +36,7 @@ from pydantic import (
 
 __all__ = [
     "Arm",
+    "CardiacHold",
     "Choice",
     "Criterion",
     "Decision",
@@ -160,6 +161,16 @@ class Site(Sourced):
 # --------------------------------------------------------------------------- arms, interventions
 
 
+class CardiacHold(Sourced):
+    """When trastuzumab is withheld for a fall of the LVEF (points are absolute % of LVEF):
+    a drop of ``drop_points`` or more from baseline, or a value below ``below_pct``
+    with a drop of ``drop_points_when_below`` or more."""
+
+    drop_points: float = PydanticField(gt=0)
+    below_pct: float = PydanticField(gt=0, le=100)
+    drop_points_when_below: float = PydanticField(gt=0)
+
+
 class DoseRules(Sourced):
     loading_mg_per_kg: float = PydanticField(gt=0)
     maintenance_mg_per_kg: float = PydanticField(gt=0)
@@ -170,6 +181,7 @@ class DoseRules(Sourced):
     deviation_pct: float = PydanticField(gt=0)
     route: NonEmpty
     stop_on: list[NonEmpty] = []
+    cardiac_hold: CardiacHold | None = None
 
 
 class Intervention(Sourced):
@@ -416,6 +428,8 @@ class Endpoint(Sourced):
     title: NonEmpty
     derivation: EndpointDerivation
     description: str | None = None
+    #: settings of the derivation (periods, confidence level, …), operational details
+    parameters: dict[str, int | float | str] = {}
 
 
 class StatisticalDesign(Sourced):
@@ -511,6 +525,11 @@ class Protocol(_Model):
             yield f"interventions[{intervention.name}]", intervention
             if intervention.dose_rules is not None:
                 yield f"interventions[{intervention.name}].dose_rules", intervention.dose_rules
+                if intervention.dose_rules.cardiac_hold is not None:
+                    yield (
+                        f"interventions[{intervention.name}].dose_rules.cardiac_hold",
+                        intervention.dose_rules.cardiac_hold,
+                    )
         for form in self.forms:
             yield f"forms[{form.code}]", form
             for check in form.edit_checks:
