@@ -274,6 +274,17 @@ def test_it_reports_a_constant_of_the_wrong_kind_for_its_field():
     )
 
 
+def test_it_reports_a_field_that_is_not_a_date_given_to_days_between():
+    text = corrupt(
+        "rule: days_between(onset_date, resolution_date) >= 0",
+        "rule: days_between(grade, resolution_date) >= 0",
+    )
+    problem = problem_at(
+        problems_of(text), line_of(text, "days_between(grade,"), "integer field 'grade'", "dates"
+    )
+    assert problem.column == column_of(text, "grade, resolution_date")
+
+
 def test_it_reports_a_unitless_lab_field_used_against_its_uln():
     text = corrupt(
         "{code: ast, label: AST, label_fr: ASAT, type: decimal, unit: U/L,",

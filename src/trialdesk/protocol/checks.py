@@ -263,6 +263,18 @@ def _check_expression(
         elif isinstance(node, nodes.Membership):
             for option in node.options:
                 issues += _check_literal(node.item, option, fields, loc, what)
+        elif isinstance(node, nodes.Call) and node.name == "days_between":
+            for argument in node.args:
+                field = fields.get(argument.name) if isinstance(argument, nodes.Field) else None
+                if field is not None and field.get("type") != "date":
+                    issues.append(
+                        Issue(
+                            loc,
+                            f"{what} passes {field.get('type')} field {argument.name!r} to days_between(), "
+                            "which takes dates",
+                            argument.span[0],
+                        )
+                    )
     return issues
 
 
