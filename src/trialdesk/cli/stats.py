@@ -18,6 +18,7 @@ from trialdesk.stats.forecast import (
     DEFAULT_DRAWS,
     ForecastError,
     RecruitmentForecast,
+    SiteRecruitment,
     forecast_recruitment,
     sites_from_rows,
 )
@@ -89,7 +90,7 @@ def _option_int(value: str, option: str, minimum: int) -> int:
     return number
 
 
-def read_recruitment_csv(path: Path, as_of: date):
+def read_recruitment_csv(path: Path, as_of: date) -> list[SiteRecruitment]:
     """Sites from the CSV file; every problem becomes a one-line ``UserError``."""
     try:
         with path.open(encoding="utf-8-sig", newline="") as handle:
