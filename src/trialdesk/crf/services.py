@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from trialdesk.audit.services import Actor, record
+from trialdesk.audit.signatures import void_signatures_for_change
 from trialdesk.crf.models import FormRecord, FormStatus
 from trialdesk.protocol.formdata import FormValidation, validate_form_data
 from trialdesk.studies.access import Permission, require, study_access
@@ -129,7 +130,9 @@ def save_form(
     actor = Actor.for_user(user, access.role_at(subject.site_id))
     try:
         with transaction.atomic():
-            return _write(actor, subject, form_code, visit, repeat, expected_version, reason, validation)
+            outcome = _write(actor, subject, form_code, visit, repeat, expected_version, reason, validation)
+            void_signatures_for_change(actor, outcome.record, outcome.changed_fields)
+            return outcome
     except IntegrityError:
         # Another user created the same record between our read and our write.
         current = _existing(subject, form_code, visit, repeat)

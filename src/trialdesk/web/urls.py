@@ -27,4 +27,5 @@ urlpatterns = [
         crf_views.form_page,
         name="log-form",
     ),
+    path("audit/", include("trialdesk.audit.urls")),
 ]

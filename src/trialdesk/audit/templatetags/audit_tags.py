@@ -1,0 +1,50 @@
+"""Blocks the casebook and form pages include: signatures, locks and the audit trail link."""
+
+from __future__ import annotations
+
+from django import template
+
+from trialdesk.audit.locks import effective_lock
+from trialdesk.audit.models import Signature
+from trialdesk.audit.signatures import verify_signature
+from trialdesk.studies.access import Permission, study_access
+
+register = template.Library()
+
+
+def _common(context, subject) -> dict:
+    request = context["request"]
+    access = study_access(request.user, subject.study)
+    return {
+        "subject": subject,
+        "csrf_token": context.get("csrf_token"),
+        "next": request.get_full_path(),
+        "can_sign": access.can(Permission.SIGN, subject.site_id),
+        "can_lock": access.can(Permission.LOCK, subject.site_id),
+        "can_view_audit": access.can(Permission.VIEW_AUDIT, subject.site_id),
+    }
+
+
+@register.inclusion_tag("audit/_casebook_panel.html", takes_context=True)
+def casebook_panel(context, subject):
+    """Signatures (valid and voided, with the check of the signed content), the lock and
+    the links to sign, lock and read the trail."""
+    data = _common(context, subject)
+    signatures = Signature.objects.filter(subject=subject).select_related(
+        "visit", "voided_by", "voided_by_record"
+    )
+    data["signatures"] = [(s, verify_signature(s) if s.is_valid else None) for s in signatures]
+    data["lock"] = effective_lock(subject)
+    data["own_lock"] = subject.locked_at is not None
+    data["visits"] = subject.visits.all()
+    return data
+
+
+@register.inclusion_tag("audit/_record_panel.html", takes_context=True)
+def record_panel(context, subject, record=None):
+    """A form page's lock status, lock buttons for the data manager and the audit trail link."""
+    data = _common(context, subject)
+    data["record"] = record
+    data["lock"] = effective_lock(record if record is not None else subject)
+    data["own_lock"] = record is not None and record.locked_at is not None
+    return data

@@ -1,0 +1,363 @@
+"""Reading the audit trail: scopes, filters, pseudonymisation and the CSV export.
+
+Scopes: one form record, one subject, one site, or the whole study (roles that see
+every site only). Every scope starts from ``AuditEvent.objects.for_user``: an event of a
+site outside the user's scope is never read, and an object outside it is a 404.
+Reading needs Permission.VIEW_AUDIT at the scope's site.
+
+Pseudonymised readers (the statistician) see the trail with these values masked:
+- subject identifiers: the fields ``initials``, ``year_of_birth``, ``birth_date``,
+  ``date_of_birth``, ``name``, ``first_name``, ``last_name`` — as the event's field or as
+  a key anywhere inside an old or new value;
+- free text typed into a form: every field whose type is ``text`` in a form of the
+  protocol (comments, karyotype, medication, "other reason"…), wherever it appears;
+- the free-text part of a reason: a standard reason for change stays readable, the
+  details after it (or a reason that is not a standard one) are masked.
+Codes, numbers, dates of events, usernames of staff, actions and hashes stay readable:
+they identify no patient and are what the trail proves.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from django import forms
+from django.db import transaction
+from django.db.models import Q, QuerySet
+from django.http import Http404
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from trialdesk.audit.models import AuditEvent, Signature
+from trialdesk.audit.services import Actor, record
+from trialdesk.crf.models import FormRecord
+from trialdesk.crf.services import REASONS_FOR_CHANGE
+from trialdesk.studies.access import Permission, StudyAccess, get_visible_or_404, require, study_access
+from trialdesk.studies.models import Site, Study
+from trialdesk.subjects.models import Subject
+
+IDENTIFYING_FIELDS = frozenset(
+    {"initials", "year_of_birth", "birth_date", "date_of_birth", "name", "first_name", "last_name"}
+)
+MASK = gettext_lazy("[pseudonymised]")
+PAGE_SIZE = 50
+
+
+# --------------------------------------------------------------------------- scopes
+
+
+@dataclass(frozen=True)
+class TrailScope:
+    kind: str  # study | site | subject | record
+    study: Study
+    access: StudyAccess
+    site: Site | None
+    subject: Subject | None
+    record: FormRecord | None
+    events: QuerySet  # already restricted to the user's sites and to the scope
+
+    @property
+    def label(self) -> str:
+        if self.record is not None:
+            where = self.record.visit.code if self.record.visit_id else f"log #{self.record.repeat}"
+            return f"{self.record.subject.label} {where} {self.record.form_code}"
+        if self.subject is not None:
+            return self.subject.label
+        if self.site is not None:
+            return f"{self.site.code} {self.site.name}"
+        return self.study.nct_id
+
+    @property
+    def slug(self) -> str:
+        return "-".join(self.label.split()).replace("#", "")
+
+    @property
+    def pseudonymised(self) -> bool:
+        return self.access.pseudonymised
+
+
+def _readable(user, study: Study, site_id: int | None) -> StudyAccess:
+    access = study_access(user, study)
+    require(access, Permission.VIEW_AUDIT, site_id)
+    return access
+
+
+def study_scope(user, study: Study) -> TrailScope:
+    access = study_access(user, study)
+    if not access.roles or access.site_ids != access.all_site_ids:
+        raise Http404  # the study-wide trail is for roles that see every site
+    require(access, Permission.VIEW_AUDIT)
+    events = AuditEvent.objects.for_user(user, study)
+    return TrailScope("study", study, access, None, None, None, events)
+
+
+def site_scope(user, study: Study, site_code: str) -> TrailScope:
+    access = study_access(user, study)
+    site = Site.objects.filter(study=study, code=site_code, pk__in=access.site_ids).first()
+    if site is None:
+        raise Http404
+    access = _readable(user, study, site.pk)
+    events = AuditEvent.objects.for_user(user, study).filter(site_id=site.pk)
+    return TrailScope("site", study, access, site, None, None, events)
+
+
+def subject_scope(user, study: Study, subject_id: int) -> TrailScope:
+    subject = get_visible_or_404(Subject.objects.select_related("site"), user, study, pk=subject_id)
+    access = _readable(user, study, subject.site_id)
+    ids = lambda queryset: [str(pk) for pk in queryset.values_list("pk", flat=True)]  # noqa: E731
+    objects = (
+        Q(object_type="subject", object_id=str(subject.pk))
+        | Q(object_type="form_record", object_id__in=ids(FormRecord.objects.filter(subject=subject)))
+        | Q(object_type="visit", object_id__in=ids(subject.visits.all()))
+        | Q(object_type="signature", object_id__in=ids(Signature.objects.filter(subject=subject)))
+    )
+    events = AuditEvent.objects.for_user(user, study).filter(objects, site_id=subject.site_id)
+    return TrailScope("subject", study, access, subject.site, subject, None, events)
+
+
+def record_scope(user, study: Study, record_id: int) -> TrailScope:
+    form_record = get_visible_or_404(
+        FormRecord.objects.select_related("subject__site", "visit"), user, study, pk=record_id
+    )
+    access = _readable(user, study, form_record.subject.site_id)
+    events = AuditEvent.objects.for_user(user, study).filter(
+        object_type="form_record", object_id=str(form_record.pk), site_id=form_record.subject.site_id
+    )
+    return TrailScope(
+        "record", study, access, form_record.subject.site, form_record.subject, form_record, events
+    )
+
+
+# --------------------------------------------------------------------------- filters
+
+
+class TrailFilterForm(forms.Form):
+    user = forms.CharField(required=False, max_length=150, label=gettext_lazy("User"))
+    date_from = forms.DateField(required=False, label=gettext_lazy("From"))
+    date_to = forms.DateField(required=False, label=gettext_lazy("To"))
+    field = forms.CharField(required=False, max_length=100, label=gettext_lazy("Field"))
+    action = forms.CharField(required=False, max_length=40, label=gettext_lazy("Action"))
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("date_from"), cleaned.get("date_to")
+        if start and end and start > end:
+            raise forms.ValidationError(_("The start date is after the end date."))
+        return cleaned
+
+
+def _local_midnight(day: dt.date) -> dt.datetime:
+    return timezone.make_aware(dt.datetime.combine(day, dt.time.min), timezone.get_default_timezone())
+
+
+def apply_filters(events: QuerySet, filters: dict[str, Any]) -> QuerySet:
+    """``filters``: the cleaned data of a TrailFilterForm. Dates are days in the study's
+    time zone, both ends included."""
+    if filters.get("user"):
+        events = events.filter(username=filters["user"].strip())
+    if filters.get("field"):
+        events = events.filter(field=filters["field"].strip())
+    if filters.get("action"):
+        events = events.filter(action=filters["action"].strip())
+    if filters.get("date_from"):
+        events = events.filter(occurred_at__gte=_local_midnight(filters["date_from"]))
+    if filters.get("date_to"):
+        events = events.filter(occurred_at__lt=_local_midnight(filters["date_to"] + dt.timedelta(days=1)))
+    return events
+
+
+def active_filters(filters: dict[str, Any]) -> dict[str, str]:
+    return {
+        key: value.isoformat() if isinstance(value, dt.date) else value
+        for key, value in filters.items()
+        if value
+    }
+
+
+def choices_in(events: QuerySet, column: str) -> list[str]:
+    return sorted(v for v in events.order_by().values_list(column, flat=True).distinct() if v)
+
+
+# --------------------------------------------------------------------------- pseudonymisation
+
+
+class Masker:
+    """Masks what could identify a patient, for pseudonymised readers (see the module docstring)."""
+
+    def __init__(self, study: Study, pseudonymised: bool):
+        self.active = pseudonymised
+        self.free_text: frozenset[str] = frozenset()
+        if pseudonymised:
+            self.free_text = frozenset(
+                f.code for form in study.protocol.forms for f in form.fields if f.type == "text"
+            )
+        self.standard_reasons = {str(label) for _code, label in REASONS_FOR_CHANGE}
+
+    def _sensitive(self, key: str) -> bool:
+        return key in IDENTIFYING_FIELDS or key in self.free_text
+
+    def value(self, field: str, value: Any) -> Any:
+        if not self.active or value is None:
+            return value
+        if field and self._sensitive(field):
+            return str(MASK)
+        return self._inside(value)
+
+    def _inside(self, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {
+                k: (str(MASK) if self._sensitive(k) and v is not None else self._inside(v))
+                for k, v in value.items()
+            }
+        if isinstance(value, list):
+            return [self._inside(v) for v in value]
+        return value
+
+    def reason(self, reason: str) -> str:
+        if not self.active or not reason:
+            return reason
+        if reason in self.standard_reasons:
+            return reason
+        label, sep, _detail = reason.partition(": ")
+        if sep and label in self.standard_reasons:
+            return f"{label}: {MASK}"
+        return str(MASK)
+
+
+def shown(value: Any) -> str:
+    """A value as the viewer and the CSV show it: text as is, anything else as JSON."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+@dataclass(frozen=True)
+class EventRow:
+    sequence: int
+    occurred_at: dt.datetime
+    site_code: str
+    username: str
+    role: str
+    action: str
+    object_type: str
+    object_id: str
+    object_label: str
+    field: str
+    old_value: str
+    new_value: str
+    reason: str
+    hash: str
+
+
+def present(event: AuditEvent, masker: Masker) -> EventRow:
+    return EventRow(
+        sequence=event.sequence,
+        occurred_at=event.occurred_at,
+        site_code=event.site_code,
+        username=event.username,
+        role=event.role,
+        action=event.action,
+        object_type=event.object_type,
+        object_id=event.object_id,
+        object_label=event.object_label,
+        field=event.field,
+        old_value=shown(masker.value(event.field, event.old_value)),
+        new_value=shown(masker.value(event.field, event.new_value)),
+        reason=masker.reason(event.reason),
+        hash=event.hash,
+    )
+
+
+# --------------------------------------------------------------------------- CSV export
+
+CSV_COLUMNS = (
+    "sequence",
+    "occurred_at_utc",
+    "site",
+    "user",
+    "role",
+    "action",
+    "object_type",
+    "object_id",
+    "object",
+    "field",
+    "old_value",
+    "new_value",
+    "reason",
+    "hash",
+)
+
+
+def _cell(text: Any) -> Any:
+    """Neutralise spreadsheet formulas in text cells (CSV injection); numbers stay numbers."""
+    if isinstance(text, str) and text[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        try:
+            float(text)
+        except ValueError:
+            return "'" + text
+    return text
+
+
+def _csv_row(row: EventRow) -> list[Any]:
+    return [
+        row.sequence,
+        row.occurred_at.astimezone(dt.UTC).isoformat(timespec="microseconds"),
+        row.site_code,
+        row.username,
+        row.role,
+        row.action,
+        row.object_type,
+        row.object_id,
+        _cell(row.object_label),
+        row.field,
+        _cell(row.old_value),
+        _cell(row.new_value),
+        _cell(row.reason),
+        row.hash,
+    ]
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+def start_export(user, scope: TrailScope, filters: dict[str, Any]) -> Iterator[str]:
+    """Audit the export (action ``export``), then return the CSV lines of the scope's events
+    up to that moment, oldest first, streamed in chunks (constant memory)."""
+    site_id = scope.site.pk if scope.site else None
+    actor = Actor.for_user(user, scope.access.role_at(site_id))
+    with transaction.atomic():
+        event = record(
+            actor,
+            "export",
+            study_id=scope.study.pk,
+            site=scope.site,
+            object_type="audit_trail",
+            object_id=scope.record.pk if scope.record else scope.subject.pk if scope.subject else "",
+            object_label=f"{scope.kind} {scope.label}",
+            new_value={
+                "format": "csv",
+                "scope": scope.kind,
+                "filters": active_filters(filters),
+                "pseudonymised": scope.pseudonymised,
+            },
+        )
+    events = apply_filters(scope.events, filters).filter(sequence__lt=event.sequence).order_by("sequence")
+    masker = Masker(scope.study, scope.pseudonymised)
+    writer = csv.writer(_Echo())
+
+    def lines() -> Iterator[str]:
+        yield writer.writerow(CSV_COLUMNS)
+        for audit_event in events.iterator(chunk_size=2000):
+            yield writer.writerow(_csv_row(present(audit_event, masker)))
+
+    return lines()
