@@ -1,0 +1,504 @@
+"""simulate_cohort: a seeded virtual cohort that follows the protocol.
+
+Pure and deterministic: the same protocol and seed give the same cohort. Each subject
+draws from its own random stream (derived from the seed and its position), so the
+cohort does not shift as a whole when one subject's course changes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+from trialdesk.rules import Tri
+from trialdesk.simulate import course as cr
+from trialdesk.simulate.forms import conform, generic_data
+from trialdesk.simulate.model import SimulatedCohort, SimulatedRecord, SimulatedSubject, SimulatedVisit
+from trialdesk.simulate.schedule import ScheduleMap, StudyCalendar
+from trialdesk.simulate.screening import (
+    SCREEN_FAILURE_PLAN,
+    criteria_results,
+    draw_eligible,
+    draw_screen_failure,
+    year_of_birth,
+)
+
+D = dt.timedelta
+
+#: forms the simulator has a clinical model for; any other form of the protocol is
+#: filled with plain values of its fields' types wherever the schedule asks for it
+MODELLED_FORMS = frozenset(
+    {
+        "baseline",
+        "marrow_assessment",
+        "lvef",
+        "infusion",
+        "transfusion",
+        "adverse_event",
+        "concomitant_medication",
+        "end_of_treatment",
+        "follow_up",
+        "end_of_study",
+    }
+)
+
+MEDIAN_AGE = 62  # Chevallier et al., Blood 2012;119:2474
+
+
+def _rng(seed: int, *parts: object) -> random.Random:
+    return random.Random(":".join(["trialdesk.simulate", str(seed), *map(str, parts)]))
+
+
+# ---------------------------------------------------------------------------- the plan
+
+
+def course_plan(n_treated: int) -> list[str]:
+    """The outcome classes of ``n_treated`` patients, in the proportions of the published
+    trial (for 15: 1 early death, 6 progressions at month 1, 4 progressions at month 2,
+    2 no responses, 2 partial responses)."""
+    if n_treated <= 0:
+        return []
+    responders = round(2 * n_treated / 15)
+    early = round(n_treated / 15)
+    nr_stop = round(2 * n_treated / 15)
+    nr_pd = round(4 * n_treated / 15)
+    pd_first = n_treated - responders - early - nr_stop - nr_pd
+    plan = (
+        [cr.EARLY_DEATH] * early + [cr.PD_FIRST] * pd_first + [cr.NR_THEN_PD] * nr_pd + [cr.NR_STOP] * nr_stop
+    )
+    for i in range(responders):
+        if i % 7 == 0:
+            plan.append(cr.PR_CARDIAC)
+        elif i % 2 == 1:
+            plan.append(cr.PR_TRANSPLANT)
+        else:
+            plan.append(cr.PR_RELAPSE)
+    return plan
+
+
+def _roles(plan: list[str]) -> list[cr.Roles]:
+    seen: dict[str, int] = defaultdict(int)
+    roles = []
+    for kind in plan:
+        i = seen[kind]
+        seen[kind] += 1
+        roles.append(
+            cr.Roles(
+                infusion_deviation=kind == cr.PD_FIRST and i == 0,
+                infusion_reaction=(kind == cr.PD_FIRST and i == 1) or (kind == cr.NR_STOP and i == 1),
+                extramedullary=kind == cr.PD_FIRST and i == 2,
+                infection_delay=kind == cr.NR_THEN_PD and i == 0,
+                withdraws=kind == cr.NR_STOP and i == 0,
+            )
+        )
+    return roles
+
+
+def _ages(n: int, rng: random.Random) -> list[int]:
+    """Ages whose median is the published one, spread over adult ages."""
+    if n == 0:
+        return []
+    raw = [rng.gauss(0, 13) for _ in range(n)]
+    mid = sorted(raw)[n // 2] if n % 2 else sum(sorted(raw)[n // 2 - 1 : n // 2 + 1]) / 2
+    return [int(round(min(max(MEDIAN_AGE + x - mid, 19), 82))) for x in raw]
+
+
+def _activate_sites(protocol: Any, calendar: StudyCalendar, rng: random.Random) -> dict[str, dt.date]:
+    activation = {}
+    for i, site in enumerate(protocol.sites):
+        offset = rng.randint(0, 20) if i == 0 else rng.randint(45, 600)
+        activation[site.code] = calendar.start + D(days=offset)
+    return activation
+
+
+def _allocate_treated(protocol: Any, n: int, rng: random.Random) -> list[str]:
+    """Sites of the treated patients: the sponsor's site (first listed) recruits most."""
+    codes = [s.code for s in protocol.sites]
+    if n == 0:
+        return []
+    lead, others = codes[0], codes[1:]
+    n_lead = max(1, round(n / 3)) if others else n
+    allocation = [lead] * n_lead
+    rest = n - n_lead
+    if others:
+        if rest >= len(others):
+            allocation += others
+            extra = rest - len(others)
+            allocation += rng.sample(others, extra) if extra <= len(others) else rng.choices(others, k=extra)
+        else:
+            allocation += rng.sample(others, rest)
+    return allocation
+
+
+@dataclass
+class _Slot:
+    site: str
+    screened_on: dt.date
+    treated: bool
+    index: int  # position among the treated or among the screen failures
+
+
+def _schedule_screenings(
+    protocol: Any,
+    calendar: StudyCalendar,
+    activation: dict[str, dt.date],
+    treated_sites: list[str],
+    failure_sites: list[str],
+    rng: random.Random,
+) -> list[_Slot]:
+    """Screening dates. Treated patients are spread over the whole recruitment period
+    (one per equal stretch of time: recruitment was slow and steady), the first one at
+    the sponsor's site soon after the start; nobody is screened at a site before it
+    opens, and a site's screenings are a month apart when it can be arranged (so the
+    order of screening numbers is the order of subject codes)."""
+    first = calendar.start + D(days=rng.randint(25, 70))
+    last = max(calendar.recruitment_end - D(days=14), first + D(days=30))
+    span = (last - first).days
+    lead = protocol.sites[0].code
+    best: list[_Slot] = []
+    best_conflicts: int | None = None
+    for _ in range(60):
+        slots: list[_Slot] = []
+        n = len(treated_sites)
+        remaining = list(treated_sites)
+        for i in range(n):
+            day = first if i == 0 else first + D(days=int(span * (i + rng.random()) / n))
+            if i == 0 and lead in remaining:
+                site = lead
+            else:
+                open_sites = [c for c in remaining if activation[c] + D(days=14) <= day]
+                site = rng.choice(open_sites) if open_sites else min(remaining, key=lambda c: activation[c])
+                day = max(day, activation[site] + D(days=14))
+            remaining.remove(site)
+            slots.append(_Slot(site, day, True, i))
+        for i, site in enumerate(failure_sites):
+            earliest = max(activation[site] + D(days=14), first)
+            day = earliest + D(days=rng.randint(0, max((last - earliest).days, 0)))
+            slots.append(_Slot(site, day, False, i))
+        conflicts = _conflicts(slots)
+        if best_conflicts is None or conflicts < best_conflicts:
+            best, best_conflicts = slots, conflicts
+        if conflicts == 0:
+            break
+    best.sort(key=lambda s: (s.screened_on, s.site, not s.treated, s.index))
+    return best
+
+
+def _conflicts(slots: list[_Slot], gap_days: int = 30) -> int:
+    by_site: dict[str, list[dt.date]] = defaultdict(list)
+    for slot in slots:
+        by_site[slot.site].append(slot.screened_on)
+    count = 0
+    for dates in by_site.values():
+        dates.sort()
+        count += sum(1 for a, b in zip(dates, dates[1:], strict=False) if (b - a).days < gap_days)
+    return count
+
+
+# ---------------------------------------------------------------------------- subjects
+
+
+class _Recorder:
+    """Collects a subject's records, fitted to the protocol's forms."""
+
+    def __init__(self, protocol: Any, schedule: ScheduleMap, rng: random.Random):
+        self.protocol = protocol
+        self.schedule = schedule
+        self.rng = rng
+        self.forms = {f.code: f for f in protocol.forms}
+        self.items: list[tuple[dt.date, int, int, SimulatedRecord]] = []
+        self.log_counts: dict[str, int] = defaultdict(int)
+
+    def visit(self, form_code: str, visit_code: str, on: dt.date, data: dict[str, Any]) -> None:
+        form = self.forms.get(form_code)
+        if form is None:
+            return
+        record = SimulatedRecord(form_code, visit_code, 1, conform(form, data, self.rng, on))
+        self.items.append((on, self.schedule.order.get(visit_code, 0), self._position(form_code), record))
+
+    def log(self, form_code: str, on: dt.date, data: dict[str, Any]) -> None:
+        form = self.forms.get(form_code)
+        if form is None:
+            return
+        self.log_counts[form_code] += 1
+        record = SimulatedRecord(
+            form_code, None, self.log_counts[form_code], conform(form, data, self.rng, on)
+        )
+        self.items.append((on, 10_000, self._position(form_code), record))
+
+    def generic_visit_forms(self, visit: Any, on: dt.date) -> None:
+        for code in visit.forms:
+            if code not in MODELLED_FORMS and code != self.protocol.eligibility.form and code in self.forms:
+                self.visit(code, visit.code, on, generic_data(self.forms[code], self.rng, on))
+
+    def _position(self, form_code: str) -> int:
+        return next((i for i, f in enumerate(self.protocol.forms) if f.code == form_code), 0)
+
+    def records(self) -> tuple[SimulatedRecord, ...]:
+        # chronological; log forms renumbered in date order
+        items = sorted(self.items, key=lambda x: (x[0], x[1], x[2], x[3].repeat))
+        counters: dict[str, int] = defaultdict(int)
+        out = []
+        for _, _, _, record in items:
+            if record.visit_code is None:
+                counters[record.form_code] += 1
+                record = SimulatedRecord(record.form_code, None, counters[record.form_code], record.data)
+            out.append(record)
+        return tuple(out)
+
+
+def _screening_record(values: dict[str, Any], screening_date: dt.date, consent: dt.date) -> dict[str, Any]:
+    return {"screening_date": screening_date, "consent_date": consent, **values}
+
+
+def _screen_failure(
+    protocol: Any,
+    schedule: ScheduleMap,
+    slot: _Slot,
+    age: int,
+    rng: random.Random,
+) -> tuple[SimulatedSubject, str]:
+    sex = rng.choice(("female", "male"))
+    plan = SCREEN_FAILURE_PLAN[slot.index % len(SCREEN_FAILURE_PLAN)]
+    disease_status = "refractory" if rng.random() < 0.3 else "relapsed"
+    values, failed, story = draw_screen_failure(
+        protocol, rng, plan, age=age, sex=sex, disease_status=disease_status
+    )
+    screened = slot.screened_on
+    consent = screened - D(days=rng.randint(0, 3))
+    rec = _Recorder(protocol, schedule, rng)
+    scr = schedule.screening
+    visits = []
+    if scr is not None:
+        rec.visit(protocol.eligibility.form, scr.code, screened, _screening_record(values, screened, consent))
+        marrow = {
+            "assessment_date": screened,
+            "marrow_blasts_pct": values["marrow_blasts_pct"],
+            "circulating_blasts_present": False,
+            "anc": round(rng.uniform(0.2, 2.0), 2),
+            "platelets": float(rng.randint(10, 120)),
+            "hemoglobin": round(rng.uniform(7.5, 11.5), 1),
+            "extramedullary_disease": False,
+            "her2_positive_blasts_pct": values["her2_positive_blasts_pct"],
+            "karyotype_done": True,
+            "karyotype_abnormality_present": bool(values.get("karyotype_abnormal")),
+            "investigator_response": "not_applicable",
+        }
+        if "marrow_assessment" in scr.forms:
+            rec.visit("marrow_assessment", scr.code, screened, marrow)
+        if "lvef" in scr.forms:
+            lvef = {
+                "assessment_date": screened,
+                "lvef_pct": float(values["lvef_pct"]),
+                "method": "echo",
+                "symptoms": False,
+            }
+            rec.visit("lvef", scr.code, screened, lvef)
+        rec.generic_visit_forms(scr, screened)
+        visits.append(SimulatedVisit(scr.code, screened, screened))
+    decided = screened + D(days=rng.randint(1, 7))
+    for v in schedule.end_of_study:
+        eos = {"end_date": decided, "reason": "screen_failure", "last_known_alive_date": decided}
+        rec.visit("end_of_study", v.code, decided, eos)
+        visits.append(SimulatedVisit(v.code, decided, decided))
+    subject = SimulatedSubject(
+        site_code=slot.site,
+        screening_number="",
+        sex="M" if sex == "male" else "F",
+        year_of_birth=year_of_birth(age, screened, rng),
+        screened_on=screened,
+        consent_date=consent,
+        eligible=False,
+        failed_criteria=failed,
+        enrolled_on=None,
+        subject_code=None,
+        status="screen_failed",
+        visits=tuple(visits),
+        records=rec.records(),
+        death_date=None,
+        course=f"screen failure: {story}",
+    )
+    return subject, story
+
+
+def _treated(
+    protocol: Any,
+    schedule: ScheduleMap,
+    calendar: StudyCalendar,
+    slot: _Slot,
+    kind: str,
+    roles: cr.Roles,
+    age: int,
+    rng: random.Random,
+) -> SimulatedSubject:
+    sex = rng.choice(("female", "male"))
+    disease_status = "refractory" if rng.random() < 0.3 else "relapsed"
+    values = draw_eligible(protocol, rng, age=age, sex=sex, disease_status=disease_status)
+    low, high = cr.BLAST_RANGE[kind]
+    values["marrow_blasts_pct"] = round(rng.uniform(max(low, 21.0), high), 1)
+    values = draw_eligible_with(protocol, values)
+    screened = slot.screened_on
+    consent = screened - D(days=rng.randint(0, 3))
+    window = protocol.eligibility.window_days
+    first_dose = screened + D(days=rng.randint(min(3, window - 1), min(13, window - 1)))
+    builder = cr.CourseBuilder(
+        protocol,
+        schedule,
+        calendar,
+        rng,
+        kind=kind,
+        roles=roles,
+        screening=values,
+        screening_date=screened,
+        first_dose=first_dose,
+        sex=sex,
+    )
+    course = builder.build()
+    rec = _Recorder(protocol, schedule, rng)
+    scr = schedule.screening
+    if scr is not None:
+        rec.visit(protocol.eligibility.form, scr.code, screened, _screening_record(values, screened, consent))
+    for m in course.marrows:
+        rec.visit("marrow_assessment", m.visit_code, m.date, m.data())
+    for code, data in course.lvefs:
+        rec.visit("lvef", code, data["assessment_date"], data)
+    for v in schedule.day_one:
+        if "baseline" in v.forms:
+            rec.visit("baseline", v.code, first_dose, cr.baseline_data(course, values, rng))
+    eot = schedule.end_of_treatment
+    if eot is not None and eot.code in course.visit_dates:
+        rec.visit(
+            "end_of_treatment", eot.code, course.visit_dates[eot.code], cr.end_of_treatment_data(course)
+        )
+    for code, data in course.follow_ups:
+        rec.visit("follow_up", code, data["contact_date"], data)
+    for v in schedule.end_of_study:
+        if course.end_of_study:
+            rec.visit("end_of_study", v.code, course.end_of_study["end_date"], course.end_of_study)
+    for inf in course.infusions:
+        rec.log("infusion", inf.date, inf.data())
+    for t in course.transfusions:
+        rec.log("transfusion", t["transfusion_date"], t)
+    for ae in course.adverse_events:
+        rec.log("adverse_event", ae["onset_date"], ae)
+    for med in course.medications:
+        rec.log("concomitant_medication", med["start_date"], med)
+    # forms the simulator does not model: wherever the schedule asks, and one log entry
+    visits_by_code = {v.code: v for v in protocol.schedule.expanded_visits()}
+    for code, on in course.visit_dates.items():
+        if code in visits_by_code:
+            rec.generic_visit_forms(visits_by_code[code], on)
+    for form_code in protocol.schedule.log_forms:
+        if form_code not in MODELLED_FORMS and form_code in rec.forms:
+            rec.log(form_code, first_dose, generic_data(rec.forms[form_code], rng, first_dose))
+
+    visits = []
+    for code in sorted(
+        set(course.visit_dates) | set(course.missed_visits), key=lambda c: schedule.order.get(c, 0)
+    ):
+        planned = course.planned_dates.get(code) or course.missed_visits.get(code) or course.visit_dates[code]
+        visits.append(SimulatedVisit(code, planned, course.visit_dates.get(code)))
+    return SimulatedSubject(
+        site_code=slot.site,
+        screening_number="",
+        sex="M" if sex == "male" else "F",
+        year_of_birth=year_of_birth(age, screened, rng),
+        screened_on=screened,
+        consent_date=consent,
+        eligible=True,
+        failed_criteria=(),
+        enrolled_on=first_dose,
+        subject_code=None,
+        status=course.status,  # type: ignore[arg-type]
+        visits=tuple(visits),
+        records=rec.records(),
+        death_date=course.death_date,
+        course=cr.COURSE_TEXT[kind],
+    )
+
+
+def draw_eligible_with(protocol: Any, values: dict[str, Any]) -> dict[str, Any]:
+    """Check that adjusted screening values still meet every criterion."""
+    results = criteria_results(protocol, values)
+    bad = [code for code, r in results.items() if r is not Tri.TRUE]
+    if bad:
+        raise ValueError(f"simulated screening values fail {bad}")
+    return values
+
+
+# ---------------------------------------------------------------------------- the cohort
+
+
+def simulate_cohort(
+    protocol: Any,
+    seed: int = 2012,
+    n_treated: int = 15,
+    n_screen_failures: int | None = None,
+) -> SimulatedCohort:
+    """A virtual cohort of ``n_treated`` treated patients and screen failures.
+
+    With the defaults and the NCT00724360 protocol it looks like the published trial:
+    15 patients over the 8 sites (the sponsor's site most), median age 62, two partial
+    responses and no complete response, one reversible grade 3 LVEF decrease, most
+    patients progressing and dying within months.
+    """
+    if n_treated < 0:
+        raise ValueError("n_treated cannot be negative")
+    if n_screen_failures is None:
+        n_screen_failures = round(0.6 * n_treated)
+    if n_screen_failures < 0:
+        raise ValueError("n_screen_failures cannot be negative")
+    if not protocol.sites:
+        raise ValueError("the protocol lists no site")
+    calendar = StudyCalendar.from_protocol(protocol)
+    schedule = ScheduleMap.from_protocol(protocol)
+    rng = _rng(seed, "cohort")
+    activation = _activate_sites(protocol, calendar, rng)
+    treated_sites = _allocate_treated(protocol, n_treated, rng)
+    weights = [1 + treated_sites.count(s.code) for s in protocol.sites]
+    failure_sites = [s.code for s in rng.choices(protocol.sites, weights=weights, k=n_screen_failures)]
+    slots = _schedule_screenings(protocol, calendar, activation, treated_sites, failure_sites, rng)
+
+    plan = course_plan(n_treated)
+    rng.shuffle(plan)
+    roles = _roles(plan)
+    treated_ages = _ages(n_treated, rng)
+    failure_ages = [int(round(min(max(rng.gauss(MEDIAN_AGE, 14), 19), 84))) for _ in range(n_screen_failures)]
+
+    subjects = []
+    for slot in slots:
+        if slot.treated:
+            srng = _rng(seed, "treated", slot.index)
+            i = slot.index
+            subject = _treated(protocol, schedule, calendar, slot, plan[i], roles[i], treated_ages[i], srng)
+        else:
+            srng = _rng(seed, "screen-failure", slot.index)
+            subject, _ = _screen_failure(protocol, schedule, slot, failure_ages[slot.index], srng)
+        subjects.append(subject)
+    return SimulatedCohort(seed=seed, subjects=tuple(_number(subjects)), site_activation=activation)
+
+
+def _number(subjects: list[SimulatedSubject]) -> list[SimulatedSubject]:
+    """Screening numbers per site in screening order (``NTE-S01``); subject codes per
+    site in enrollment order (``NTE-001``)."""
+    from dataclasses import replace
+
+    screened: dict[str, int] = defaultdict(int)
+    numbered = []
+    for s in subjects:
+        screened[s.site_code] += 1
+        numbered.append(replace(s, screening_number=f"{s.site_code}-S{screened[s.site_code]:02d}"))
+    enrolled: dict[str, int] = defaultdict(int)
+    codes: dict[int, str] = {}
+    order = sorted(
+        (i for i, s in enumerate(numbered) if s.enrolled_on is not None),
+        key=lambda i: (numbered[i].enrolled_on, numbered[i].screened_on, i),
+    )
+    for i in order:
+        site = numbered[i].site_code
+        enrolled[site] += 1
+        codes[i] = f"{site}-{enrolled[site]:03d}"
+    return [replace(s, subject_code=codes.get(i)) for i, s in enumerate(numbered)]

@@ -1,0 +1,869 @@
+"""The clinical course of one simulated patient, from screening to the end of study.
+
+A treated patient follows one of a few courses seen in the published trial
+(Chevallier et al., Blood 2012;119:2474): progression at the first monthly marrow,
+no response then progression, no response after the minimum duration, a partial
+response (PR) lasting a few months, or an early death on treatment. The course
+decides the marrow results; the protocol's response thresholds classify each
+marrow, and the generator checks that they say what the course intends.
+
+Everything else follows the protocol: the schedule's visits and windows, the dose
+rules (loading and maintenance mg/kg, weekly interval, reload after a dose late by
+more than the allowed delay, dose recomputed after a weight change), the screening
+window, the forms' fields.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from dataclasses import dataclass, field
+from typing import Any
+
+from trialdesk.clinical import ctcae
+from trialdesk.simulate.schedule import ScheduleMap, StudyCalendar
+from trialdesk.simulate.screening import philadelphia
+
+D = dt.timedelta
+
+# Outcome classes of treated patients.
+EARLY_DEATH = "early_death"
+PD_FIRST = "progression_first_assessment"
+NR_THEN_PD = "no_response_then_progression"
+NR_STOP = "no_response_minimum_duration"
+PR_CARDIAC = "partial_response_cardiac_event"
+PR_TRANSPLANT = "partial_response_transplant"
+PR_RELAPSE = "partial_response_then_progression"
+
+COURSE_TEXT = {
+    EARLY_DEATH: "early death on treatment (sepsis)",
+    PD_FIRST: "progression at the first monthly marrow",
+    NR_THEN_PD: "no response at month 1, progression at month 2",
+    NR_STOP: "no response after the minimum duration",
+    PR_CARDIAC: "partial response; reversible grade 3 LVEF decrease; progression",
+    PR_TRANSPLANT: "partial response, then allogeneic transplant",
+    PR_RELAPSE: "partial response, then progression",
+}
+
+# The marrow results each course aims at, month after month ("NR-": no response with
+# a decrease of blasts that is not yet a PR).
+RESPONSE_PLAN = {
+    EARLY_DEATH: [],
+    PD_FIRST: ["PD"],
+    NR_THEN_PD: ["NR", "PD"],
+    NR_STOP: ["NR", "NR"],  # extended to the minimum duration below
+    PR_CARDIAC: ["NR-", "PR", "PR", "PR", "PD"],
+    PR_TRANSPLANT: ["NR-", "PR", "PR"],
+    PR_RELAPSE: ["NR-", "PR", "PR", "PD"],
+}
+
+BLAST_RANGE = {
+    EARLY_DEATH: (35.0, 90.0),
+    PD_FIRST: (30.0, 62.0),
+    NR_THEN_PD: (30.0, 62.0),
+    NR_STOP: (30.0, 85.0),
+    PR_CARDIAC: (50.0, 85.0),
+    PR_TRANSPLANT: (50.0, 85.0),
+    PR_RELAPSE: (50.0, 85.0),
+}
+
+
+@dataclass
+class Marrow:
+    visit_code: str
+    date: dt.date
+    blasts: float
+    circulating: float  # percent, 0 when none
+    anc: float
+    platelets: float
+    hemoglobin: float
+    extramedullary: bool
+    her2: float | None
+    karyotype_done: bool
+    karyotype_abnormal: bool | None
+    response: str
+
+    def data(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "assessment_date": self.date,
+            "marrow_blasts_pct": self.blasts,
+            "circulating_blasts_present": self.circulating > 0,
+            "circulating_blasts_pct": self.circulating if self.circulating > 0 else None,
+            "anc": self.anc,
+            "platelets": self.platelets,
+            "hemoglobin": self.hemoglobin,
+            "extramedullary_disease": self.extramedullary,
+            "her2_positive_blasts_pct": self.her2,
+            "karyotype_done": self.karyotype_done,
+            "karyotype_abnormality_present": self.karyotype_abnormal if self.karyotype_done else None,
+            "investigator_response": self.response,
+        }
+        return out
+
+
+def classify(rc: Any, baseline: float, nadir: float, circ_nadir: float, m: Marrow, emd_before: bool) -> str:
+    """Response of one marrow under the protocol's thresholds (CR, CRp, PR, PD, NR)."""
+    counts_ok = m.anc >= rc.anc_min
+    if (m.extramedullary and not emd_before) or m.blasts >= nadir * (1 + rc.progression_increase_pct / 100):
+        return "PD"
+    if m.circulating > 0 and (
+        circ_nadir == 0 or m.circulating >= circ_nadir * (1 + rc.progression_increase_pct / 100)
+    ):
+        return "PD"
+    if m.blasts < rc.cr_marrow_blasts_below_pct and m.circulating == 0 and not m.extramedullary and counts_ok:
+        return "CR" if m.platelets >= rc.platelets_min else "CRp"
+    decrease = 100 * (baseline - m.blasts) / baseline if baseline else 0
+    if (
+        rc.cr_marrow_blasts_below_pct <= m.blasts <= rc.pr_marrow_blasts_max_pct
+        and decrease >= rc.pr_min_decrease_pct
+        and counts_ok
+        and m.platelets >= rc.platelets_min
+        and m.circulating == 0
+        and not m.extramedullary
+    ):
+        return "PR"
+    return "NR"
+
+
+@dataclass
+class Infusion:
+    date: dt.date
+    weight_used: float
+    loading: bool
+    mg_per_kg: float
+    prescribed: float
+    administered: float
+    minutes: int
+    reaction_grade: int | None = None
+    comment: str | None = None
+
+    def data(self) -> dict[str, Any]:
+        return {
+            "infusion_date": self.date,
+            "weight_kg": self.weight_used,
+            "loading": self.loading,
+            "dose_mg_per_kg": self.mg_per_kg,
+            "prescribed_dose_mg": self.prescribed,
+            "administered_dose_mg": self.administered,
+            "infusion_minutes": self.minutes,
+            "infusion_reaction": self.reaction_grade is not None,
+            "infusion_reaction_grade": self.reaction_grade,
+            "comment": self.comment,
+        }
+
+
+@dataclass
+class Course:
+    """Everything that happened to one treated patient (dates and values)."""
+
+    kind: str
+    first_dose: dt.date
+    weight: float
+    height: float
+    marrows: list[Marrow] = field(default_factory=list)
+    visit_dates: dict[str, dt.date] = field(default_factory=dict)
+    missed_visits: dict[str, dt.date] = field(default_factory=dict)
+    planned_dates: dict[str, dt.date] = field(default_factory=dict)
+    lvefs: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    infusions: list[Infusion] = field(default_factory=list)
+    transfusions: list[dict[str, Any]] = field(default_factory=list)
+    adverse_events: list[dict[str, Any]] = field(default_factory=list)
+    medications: list[dict[str, Any]] = field(default_factory=list)
+    follow_ups: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    end_date: dt.date | None = None
+    end_reason: str = ""
+    death_date: dt.date | None = None
+    death_cause: str | None = None
+    end_of_study: dict[str, Any] = field(default_factory=dict)
+    status: str = "completed"
+
+
+@dataclass(frozen=True)
+class Roles:
+    """Which treated patient carries the cohort's singular events."""
+
+    infusion_deviation: bool = False
+    infusion_reaction: bool = False
+    infection_delay: bool = False
+    withdraws: bool = False
+    extramedullary: bool = False
+
+
+class CourseBuilder:
+    def __init__(
+        self,
+        protocol: Any,
+        schedule: ScheduleMap,
+        calendar: StudyCalendar,
+        rng: random.Random,
+        *,
+        kind: str,
+        roles: Roles,
+        screening: dict[str, Any],
+        screening_date: dt.date,
+        first_dose: dt.date,
+        sex: str,
+    ):
+        self.p = protocol
+        self.s = schedule
+        self.cal = calendar
+        self.rng = rng
+        self.kind = kind
+        self.roles = roles
+        self.scr = screening
+        self.screening_date = screening_date
+        self.sex = sex
+        self.rc = protocol.response_criteria
+        try:
+            self.rules = protocol.dose_rules
+        except KeyError:
+            self.rules = None
+        male = sex == "male"
+        weight = rng.gauss(77 if male else 64, 11 if male else 10)
+        height = rng.gauss(175 if male else 163, 7 if male else 6)
+        self.c = Course(
+            kind=kind,
+            first_dose=first_dose,
+            weight=round(min(max(weight, 45.0), 125.0), 1),
+            height=round(min(max(height, 148.0), 198.0), 1),
+        )
+        # per cent of body weight per week (leukemia wastes); a long course crosses the recompute threshold
+        self.weight_drift = -0.95 if kind == PR_CARDIAC else rng.uniform(-0.5, 0.15)
+        self.holds: list[tuple[dt.date, dt.date, str]] = []
+
+    # ------------------------------------------------------------------ helpers
+    def day(self, offset: int) -> dt.date:
+        return self.c.first_dose + D(days=offset)
+
+    def jitter(self, visit: Any, low: int = -2, high: int = 3) -> int:
+        return self.rng.randint(max(low, -visit.window_before), min(high, visit.window_after))
+
+    def weight_on(self, when: dt.date) -> float:
+        weeks = (when - self.c.first_dose).days / 7
+        noise = self.rng.gauss(0, 0.4)
+        return round(self.c.weight * (1 + (self.weight_drift * weeks + noise) / 100), 1)
+
+    # ------------------------------------------------------------------ the course
+    def build(self) -> Course:
+        c = self.c
+        self.baseline_marrow()
+        self.visit_dates_before_treatment()
+        if self.kind == EARLY_DEATH:
+            c.death_date = self.day(self.rng.randint(10, 24))
+            c.death_cause = "infection"
+            c.end_date = c.death_date
+            c.end_reason = "death"
+        else:
+            self.monthly_marrows()
+        self.cardiac_assessments()
+        self.infection_hold()
+        self.infusions()
+        self.end_of_treatment()
+        self.survival()
+        self.transfusions()
+        self.adverse_events()
+        self.medications()
+        return c
+
+    def baseline_marrow(self) -> None:
+        rng, scr = self.rng, self.scr
+        baseline = Marrow(
+            visit_code=self.s.screening.code if self.s.screening else "",
+            date=self.screening_date,
+            blasts=scr["marrow_blasts_pct"],
+            circulating=round(rng.uniform(4, 60), 1) if rng.random() < 0.65 else 0.0,
+            anc=round(rng.uniform(0.1, 1.6), 2),
+            platelets=float(rng.randint(6, 85)),
+            hemoglobin=round(rng.uniform(7.4, 10.4), 1),
+            extramedullary=self.roles.extramedullary,
+            her2=scr["her2_positive_blasts_pct"],
+            karyotype_done=True,
+            karyotype_abnormal=bool(scr.get("karyotype_abnormal")),
+            response="not_applicable",
+        )
+        self.c.marrows.append(baseline)
+
+    def visit_dates_before_treatment(self) -> None:
+        c = self.c
+        if self.s.screening is not None:
+            c.planned_dates[self.s.screening.code] = self.day(self.s.screening.day or 0)
+            c.visit_dates[self.s.screening.code] = self.screening_date
+        for v in self.s.day_one:
+            c.planned_dates[v.code] = self.day(v.day)
+            c.visit_dates[v.code] = self.day(v.day)
+
+    def monthly_marrows(self) -> None:
+        c, rng, rc = self.c, self.rng, self.rc
+        visits = self.s.with_form(self.s.on_treatment, "marrow_assessment")
+        plan = list(RESPONSE_PLAN[self.kind])
+        if self.kind == NR_STOP and self.rules is not None:
+            minimum = self.rules.minimum_duration_weeks * 7
+            needed = next((i + 1 for i, v in enumerate(visits) if v.day >= minimum), len(visits))
+            plan = ["NR"] * max(needed, 1)
+        plan = plan[: len(visits)]
+        if not plan:  # a protocol without monthly marrows: stop at the minimum duration
+            c.end_date = self.day((self.rules.minimum_duration_weeks * 7) if self.rules else 56)
+            c.end_reason = "no_response"
+            return
+        baseline = c.marrows[0]
+        nadir, circ_nadir = baseline.blasts, baseline.circulating
+        emd = baseline.extramedullary
+        previous = baseline
+        abnormal = bool(baseline.karyotype_abnormal)
+        for i, (visit, intended) in enumerate(zip(visits, plan, strict=False)):
+            date = self.day(visit.day + self.jitter(visit))
+            c.planned_dates[visit.code] = self.day(visit.day)
+            c.visit_dates[visit.code] = date
+            for _ in range(50):
+                m = self.marrow_values(visit.code, date, intended, baseline, previous, nadir, circ_nadir)
+                m.karyotype_done = abnormal and i in (1, 2) and rng.random() < 0.85
+                if m.karyotype_done:
+                    cytogenetic_response = self.kind == PR_TRANSPLANT and i == 2
+                    m.karyotype_abnormal = not cytogenetic_response
+                if classify(rc, baseline.blasts, nadir, circ_nadir, m, emd) == intended.rstrip("-"):
+                    break
+            else:  # pragma: no cover - the ranges below always reach the intended response
+                raise AssertionError(f"cannot simulate a {intended} marrow")
+            m.response = intended.rstrip("-")
+            c.marrows.append(m)
+            nadir = min(nadir, m.blasts)
+            circ_nadir = min(circ_nadir, m.circulating)
+            previous = m
+        last = c.marrows[-1]
+        if last.response == "PD":
+            c.end_date = last.date + D(days=rng.randint(0, 2))
+            c.end_reason = "progression"
+        elif self.kind == PR_TRANSPLANT:
+            c.end_date = last.date + D(days=rng.randint(4, 10))
+            c.end_reason = "transplant"
+        else:
+            c.end_date = last.date + D(days=rng.randint(1, 4))
+            c.end_reason = "no_response"
+
+    def marrow_values(
+        self,
+        code: str,
+        date: dt.date,
+        intended: str,
+        baseline: Marrow,
+        previous: Marrow,
+        nadir: float,
+        circ_nadir: float,
+    ) -> Marrow:
+        rng, rc = self.rng, self.rc
+        responding = intended == "PR"
+        if intended == "PD":
+            factor = rng.uniform(1.8, 3.0) if nadir < 30 else rng.uniform(1.35, 1.8)
+            blasts = min(97.0, nadir * factor)
+            circulating = round(min(95.0, max(circ_nadir * rng.uniform(1.4, 2.2), rng.uniform(3, 25))), 1)
+        elif intended == "NR-":
+            blasts = baseline.blasts * rng.uniform(0.55, 0.72)
+            circulating = (
+                round(circ_nadir * rng.uniform(0.3, 0.9), 1) if circ_nadir and rng.random() < 0.6 else 0.0
+            )
+        elif intended == "PR":
+            if previous.response == "PR":
+                blasts = previous.blasts * rng.uniform(0.75, 1.15)
+            else:
+                blasts = baseline.blasts * rng.uniform(0.2, 0.42)
+            ceiling = min(rc.pr_marrow_blasts_max_pct, baseline.blasts * (1 - rc.pr_min_decrease_pct / 100))
+            blasts = min(max(blasts, rc.cr_marrow_blasts_below_pct + 1.0), ceiling - 0.5)
+            circulating = 0.0
+        else:  # NR
+            blasts = min(99.0, nadir * rng.uniform(0.9, 1.15))
+            circulating = (
+                round(circ_nadir * rng.uniform(0.5, 1.15), 1) if circ_nadir and rng.random() < 0.8 else 0.0
+            )
+        her2 = None
+        if rng.random() < 0.7:
+            her2 = round(min(100.0, baseline.her2 * rng.uniform(0.5, 1.05)), 1) if baseline.her2 else None
+        return Marrow(
+            visit_code=code,
+            date=date,
+            blasts=round(blasts, 1),
+            circulating=circulating,
+            anc=round(rng.uniform(1.1, 2.9), 2) if responding else round(rng.uniform(0.1, 1.5), 2),
+            platelets=float(rng.randint(105, 190)) if responding else float(rng.randint(8, 75)),
+            hemoglobin=round(rng.uniform(10.0, 12.6), 1) if responding else round(rng.uniform(7.2, 10.2), 1),
+            extramedullary=baseline.extramedullary,
+            her2=her2,
+            karyotype_done=False,
+            karyotype_abnormal=None,
+            response=intended,
+        )
+
+    # ------------------------------------------------------------------ LVEF
+    def cardiac_assessments(self) -> None:
+        c, rng = self.c, self.rng
+        baseline_lvef = float(self.scr["lvef_pct"])
+        self.lvef_method = rng.choices(("echo", "muga", "mri"), weights=(8, 2, 0.5))[0]
+        if self.s.screening is not None:
+            c.lvefs.append((self.s.screening.code, self.lvef(self.screening_date, baseline_lvef)))
+        assert c.end_date is not None
+        for visit in self.s.with_form(self.s.on_treatment, "lvef"):
+            planned = self.day(visit.day)
+            same_day = next(
+                (m.date for m in c.marrows[1:] if c.planned_dates.get(m.visit_code) == planned), None
+            )
+            date = same_day or self.day(visit.day + self.jitter(visit, -5, 5))
+            if date >= c.end_date:
+                break
+            c.planned_dates[visit.code] = planned
+            c.visit_dates[visit.code] = date
+            if self.kind == PR_CARDIAC and not self.holds:
+                drop = rng.randint(20, 24)
+                value = min(39.0, baseline_lvef - drop)
+                c.lvefs.append((visit.code, self.lvef(date, value)))
+                recovery = date + D(days=rng.randint(21, 28))
+                self.holds.append((date, recovery, "cardiac"))
+            else:
+                value = baseline_lvef + rng.choice((-4, -3, -2, -1, 0, 1, 2))
+                c.lvefs.append((visit.code, self.lvef(date, max(value, 50.0))))
+
+    def lvef(self, date: dt.date, value: float, symptoms: bool = False) -> dict[str, Any]:
+        return {
+            "assessment_date": date,
+            "lvef_pct": float(value),
+            "method": self.lvef_method,
+            "symptoms": symptoms,
+        }
+
+    def infection_hold(self) -> None:
+        if not self.roles.infection_delay:
+            return
+        onset = self.day(self.rng.randint(15, 18))
+        recovery = onset + D(days=self.rng.randint(14, 17))
+        assert self.c.end_date is not None
+        if recovery < self.c.end_date:
+            self.holds.append((onset, recovery, "infection"))
+
+    # ------------------------------------------------------------------ dosing
+    def infusions(self) -> None:
+        c, rng, rules = self.c, self.rng, self.rules
+        if rules is None:
+            return
+        assert c.end_date is not None
+        reload_after = rules.interval_days + rules.reload_if_late_by_more_than_days
+        weight_used = c.weight
+        planned = c.first_dose
+        previous: dt.date | None = None
+        while True:
+            date = planned
+            comment = None
+            if previous is not None and rng.random() < 0.1:
+                date += D(days=rng.randint(1, 3))  # a bank holiday, a late ambulance
+            for start, end, why in self.holds:
+                if start <= date < end:
+                    date = end
+                    comment = (
+                        "Resumed after LVEF recovery" if why == "cardiac" else "Dose delayed (lung infection)"
+                    )
+            if date >= c.end_date:
+                if c.end_reason == "no_response" and len(c.infusions) < rules.minimum_duration_weeks:
+                    # no response, but the protocol's minimum duration is not reached: go on
+                    c.end_date = date + D(days=rng.randint(1, 3))
+                else:
+                    break
+            loading = previous is None or (date - previous).days > reload_after
+            if previous is not None and loading:
+                late = (date - previous).days - rules.interval_days
+                comment = (
+                    f"{comment + '; ' if comment else ''}dose late by {late} days (more than "
+                    f"{rules.reload_if_late_by_more_than_days}): reloading dose"
+                )
+            weight_now = c.weight if previous is None else self.weight_on(date)
+            if abs(weight_now - weight_used) > weight_used * rules.weight_change_recompute_pct / 100:
+                change = 100 * (weight_now - weight_used) / weight_used
+                comment = (
+                    f"{comment + '; ' if comment else ''}weight {weight_now:g} kg ({change:+.1f} % "
+                    f"from {weight_used:g} kg): dose recomputed"
+                )
+                weight_used = weight_now
+            mg_per_kg = float(rules.loading_mg_per_kg if loading else rules.maintenance_mg_per_kg)
+            prescribed = float(round(mg_per_kg * weight_used))
+            infusion = Infusion(
+                date=date,
+                weight_used=weight_used,
+                loading=loading,
+                mg_per_kg=mg_per_kg,
+                prescribed=prescribed,
+                administered=prescribed,
+                minutes=90 if loading else 30,
+                comment=comment,
+            )
+            if previous is None and (self.roles.infusion_reaction or self.roles.infusion_deviation):
+                infusion.reaction_grade = 2 if self.roles.infusion_deviation else 1
+            elif previous is None and rng.random() < 0.25:
+                infusion.reaction_grade = rng.choice((1, 1, 2))
+            elif rng.random() < 0.03:
+                infusion.reaction_grade = 1
+            if infusion.reaction_grade:
+                infusion.minutes += 30 * infusion.reaction_grade
+            if previous is None and self.roles.infusion_deviation:
+                infusion.administered = float(round(prescribed * 0.75))
+                infusion.comment = "Infusion stopped at 75 % of the dose (grade 2 infusion related reaction)"
+            c.infusions.append(infusion)
+            previous = date
+            planned = date + D(days=rules.interval_days)
+
+    # ------------------------------------------------------------------ end of treatment, survival
+    def end_of_treatment(self) -> None:
+        c, rng = self.c, self.rng
+        assert c.end_date is not None
+        eot = self.s.end_of_treatment
+        if eot is None:
+            return
+        planned = c.end_date + D(days=eot.day or 0)
+        c.planned_dates[eot.code] = planned
+        if c.end_reason == "death":
+            c.visit_dates[eot.code] = planned
+            return
+        actual = planned + D(days=rng.randint(0, min(10, eot.window_after)))
+        c.visit_dates[eot.code] = actual
+        if "lvef" in eot.forms:
+            recent = [v for code, v in c.lvefs[1:] if (actual - v["assessment_date"]).days <= 21]
+            if not recent:
+                base = float(self.scr["lvef_pct"])
+                value = (
+                    base - rng.randint(2, 6)
+                    if self.kind == PR_CARDIAC
+                    else base + rng.choice((-3, -2, -1, 0, 1))
+                )
+                c.lvefs.append((eot.code, self.lvef(actual, max(value, 50.0))))
+
+    def survival(self) -> None:
+        c, rng, cal = self.c, self.rng, self.cal
+        assert c.end_date is not None
+        eot_visit = c.visit_dates.get(self.s.end_of_treatment.code) if self.s.end_of_treatment else None
+        last_seen = eot_visit or c.end_date
+        if c.death_date is None and self.kind != PR_TRANSPLANT:
+            after = {
+                PD_FIRST: (18, 100),
+                NR_THEN_PD: (25, 130),
+                NR_STOP: (60, 220),
+                PR_CARDIAC: (50, 160),
+                PR_RELAPSE: (50, 160),
+            }[self.kind]
+            death = last_seen + D(days=rng.randint(*after))
+            if death <= cal.cutoff and not self.roles.withdraws:
+                c.death_date = death
+                c.death_cause = "leukemia" if rng.random() < 0.85 else "infection"
+        eos_date: dt.date
+        if c.end_reason == "death":
+            assert c.death_date is not None
+            eos_date = c.death_date + D(days=rng.randint(0, 3))
+            self.close(eos_date, "death")
+            return
+        withdrawal_after = 1 if self.roles.withdraws else None
+        done = 0
+        for visit in self.s.follow_up:
+            planned = c.end_date + D(days=visit.day)
+            if c.death_date is not None and c.death_date <= planned + D(days=visit.window_after):
+                contact = min(c.death_date + D(days=rng.randint(1, 10)), cal.cutoff)
+                c.planned_dates[visit.code] = planned
+                c.visit_dates[visit.code] = contact
+                c.follow_ups.append((visit.code, self.follow_up(contact, dead=True)))
+                self.close(contact, "death")
+                return
+            if planned - D(days=visit.window_before) > cal.cutoff:
+                break
+            if withdrawal_after is not None and done >= withdrawal_after:
+                c.missed_visits[visit.code] = planned
+                withdrawn_on = min(last_seen + D(days=rng.randint(15, 45)), cal.cutoff)
+                self.close(withdrawn_on, "consent_withdrawn", last_alive=last_seen)
+                c.status = "withdrawn"
+                return
+            contact = min(planned + D(days=self.jitter(visit, -7, 7)), cal.cutoff)
+            c.planned_dates[visit.code] = planned
+            c.visit_dates[visit.code] = contact
+            c.follow_ups.append((visit.code, self.follow_up(contact, dead=False)))
+            last_seen = contact
+            done += 1
+        if c.death_date is not None and c.death_date <= cal.cutoff and not self.s.follow_up:
+            self.close(c.death_date + D(days=rng.randint(1, 10)), "death")
+            return
+        # follow-up over: completed, or the study closed first
+        if c.death_date is not None:
+            c.death_date = None  # died after the last contact: unknown to the study
+            c.death_cause = None
+        all_done = done == len(self.s.follow_up)
+        end = last_seen if all_done else cal.cutoff
+        self.close(max(end, last_seen), "completed" if all_done else "study_terminated", last_alive=last_seen)
+
+    def follow_up(self, contact: dt.date, dead: bool) -> dict[str, Any]:
+        c, rng = self.c, self.rng
+        if dead:
+            return {
+                "contact_date": contact,
+                "vital_status": "dead",
+                "death_date": c.death_date,
+                "death_cause": c.death_cause,
+                "new_treatment": rng.random() < 0.3,
+            }
+        if self.kind == PR_TRANSPLANT:
+            status = "remission"
+        elif self.kind == NR_STOP:
+            status = rng.choice(("stable", "progression"))
+        else:
+            status = rng.choice(("progression", "progression", "not_assessed"))
+        return {
+            "contact_date": contact,
+            "vital_status": "alive",
+            "disease_status": status,
+            "new_treatment": self.kind == PR_TRANSPLANT or rng.random() < 0.5,
+        }
+
+    def close(self, end: dt.date, reason: str, last_alive: dt.date | None = None) -> None:
+        c = self.c
+        end = min(end, self.cal.cutoff)
+        data: dict[str, Any] = {"end_date": end, "reason": reason}
+        if reason == "death":
+            assert c.death_date is not None
+            data["death_date"] = c.death_date
+            c.status = "died"
+        else:
+            data["last_known_alive_date"] = min(last_alive or end, end)
+            if c.status != "withdrawn":
+                c.status = "completed"
+        c.end_of_study = data
+        for v in self.s.end_of_study:
+            c.planned_dates[v.code] = end
+            c.visit_dates[v.code] = end
+
+    # ------------------------------------------------------------------ transfusions
+    def transfusions(self) -> None:
+        c, rng = self.c, self.rng
+        assert c.end_date is not None
+        baseline = c.marrows[0]
+        start = c.first_dose - D(days=28)
+        end = c.end_date if c.death_date is None else min(c.end_date, c.death_date)
+        responding = [(m.date, self.next_marrow_date(m)) for m in c.marrows if m.response == "PR"]
+
+        def independent(day: dt.date) -> bool:
+            return any(a <= day < (b or end) for a, b in responding)
+
+        needs = [("red_cells", rng.uniform(8, 15), (1, 2, 2, 2, 3))]
+        if baseline.platelets < 20:
+            needs.append(("platelets", rng.uniform(4, 8), (1,)))
+        elif baseline.platelets < 50:
+            needs.append(("platelets", rng.uniform(9, 16), (1,)))
+        for product, every, units in needs:
+            day = start + D(days=int(rng.uniform(0, every)))
+            while day < end:
+                if not independent(day):
+                    c.transfusions.append(
+                        {"transfusion_date": day, "product": product, "units": rng.choice(units)}
+                    )
+                day += D(days=max(2, round(every * rng.uniform(0.7, 1.3))))
+        c.transfusions.sort(key=lambda t: (t["transfusion_date"], t["product"]))
+
+    def next_marrow_date(self, m: Marrow) -> dt.date | None:
+        later = [x.date for x in self.c.marrows if x.date > m.date]
+        return min(later) if later else None
+
+    # ------------------------------------------------------------------ adverse events
+    def ae(
+        self,
+        term: str,
+        grade: int,
+        onset: dt.date,
+        days: int,
+        related: str,
+        *,
+        serious: bool = False,
+        action: str | None = None,
+        fatal: bool = False,
+    ) -> None:
+        c = self.c
+        t = ctcae.term_by_name(term)
+        if grade not in t.allowed_grades:
+            raise ValueError(f"CTCAE v5.0 has no grade {grade} for {term}")
+        assert c.end_date is not None
+        if action is None:
+            action = "none" if onset <= c.end_date else "not_applicable"
+        event: dict[str, Any] = {
+            "ctcae_term": t.term,
+            "meddra_code": str(t.meddra_code),
+            "grade": grade,
+            "onset_date": onset,
+            "serious": serious or grade == 5,
+            "related": related,
+            "action_taken": action,
+        }
+        resolution = onset + D(days=days)
+        limit = min(c.death_date or self.cal.cutoff, self.cal.cutoff)
+        if fatal:
+            event.update(ongoing=False, resolution_date=c.death_date, outcome="fatal")
+        elif resolution <= limit and (c.death_date is None or resolution < c.death_date):
+            event.update(ongoing=False, resolution_date=resolution, outcome="recovered")
+        else:
+            event.update(ongoing=True, outcome="not_recovered" if c.death_date else "recovering")
+        c.adverse_events.append(event)
+
+    def adverse_events(self) -> None:
+        c, rng = self.c, self.rng
+        assert c.end_date is not None
+        window_end = c.end_date + D(days=30)
+        if c.death_date is not None:
+            window_end = min(window_end, c.death_date - D(days=1))
+        window_end = min(window_end, self.cal.cutoff)
+        span = max((window_end - c.first_dose).days, 1)
+
+        def when(lo: int = 0) -> dt.date:
+            return c.first_dose + D(days=rng.randint(min(lo, span), span))
+
+        for inf in c.infusions:
+            if inf.reaction_grade:
+                action = "infusion_interrupted" if inf.reaction_grade >= 2 else "none"
+                self.ae(
+                    "Infusion related reaction",
+                    inf.reaction_grade,
+                    inf.date,
+                    rng.randint(0, 1),
+                    "definite",
+                    action=action,
+                )
+        for start, end, why in self.holds:
+            if why == "cardiac":
+                self.ae(
+                    "Ejection fraction decreased",
+                    3,
+                    start,
+                    (end - start).days,
+                    "probable",
+                    action="dose_delayed",
+                )
+            else:
+                self.ae(
+                    "Lung infection",
+                    3,
+                    start,
+                    (end - start).days - 1,
+                    "unlikely",
+                    serious=True,
+                    action="dose_delayed",
+                )
+        if self.kind == EARLY_DEATH:
+            assert c.death_date is not None
+            fn = c.death_date - D(days=rng.randint(4, 7))
+            self.ae("Febrile neutropenia", 3, max(fn, c.first_dose), 10, "unlikely", serious=True)
+            onset = max(c.death_date - D(days=rng.randint(1, 3)), c.first_dose)
+            self.ae("Sepsis", 5, onset, 0, "unlikely", serious=True, action="drug_withdrawn", fatal=True)
+        catalogue = (
+            ("Febrile neutropenia", 0.45, (3, 3, 4), ("not_related", "unlikely"), (4, 10), 0.8),
+            ("Platelet count decreased", 0.35, (3, 4), ("not_related",), (10, 40), 0.0),
+            ("Anemia", 0.35, (3,), ("not_related",), (10, 40), 0.0),
+            ("Neutrophil count decreased", 0.25, (3, 4), ("not_related", "unlikely"), (10, 30), 0.0),
+            ("Fatigue", 0.35, (1, 2), ("unlikely", "possible"), (7, 40), 0.0),
+            ("Fever", 0.2, (1,), ("unlikely", "possible"), (1, 4), 0.0),
+            ("Nausea", 0.2, (1,), ("unlikely", "possible"), (2, 7), 0.0),
+            ("Headache", 0.15, (1,), ("possible",), (1, 3), 0.0),
+            ("Diarrhea", 0.12, (1,), ("unlikely",), (2, 5), 0.0),
+            ("Epistaxis", 0.2, (1,), ("not_related",), (1, 3), 0.0),
+            ("Bone pain", 0.12, (1, 2), ("not_related",), (5, 20), 0.0),
+        )
+        for term, chance, grades, related, days, serious in catalogue:
+            if self.kind == EARLY_DEATH and term == "Febrile neutropenia":
+                continue
+            if rng.random() < chance:
+                onset = when()
+                self.ae(
+                    term,
+                    rng.choice(grades),
+                    onset,
+                    rng.randint(*days),
+                    rng.choice(related),
+                    serious=rng.random() < serious,
+                )
+        c.adverse_events.sort(key=lambda e: (e["onset_date"], e["ctcae_term"]))
+
+    # ------------------------------------------------------------------ concomitant medication
+    def medications(self) -> None:
+        c, rng = self.c, self.rng
+        assert c.end_date is not None
+        open_end = c.end_date + D(days=rng.randint(5, 30))
+
+        def add(name: str, indication: str, route: str, start: dt.date, stop: dt.date | None) -> None:
+            stop = stop or open_end
+            if c.death_date is not None:
+                stop = min(stop, c.death_date)
+            med: dict[str, Any] = {
+                "medication": name,
+                "indication": indication,
+                "start_date": start,
+                "route": route,
+            }
+            if stop > self.cal.cutoff or (
+                c.death_date is None and stop > c.end_of_study.get("end_date", stop)
+            ):
+                med["ongoing"] = True
+            else:
+                med.update(ongoing=False, stop_date=max(stop, start))
+            c.medications.append(med)
+
+        fd = c.first_dose
+        add(
+            "Valaciclovir", "Antiviral prophylaxis (HSV/VZV)", "oral", fd - D(days=rng.randint(30, 300)), None
+        )
+        if rng.random() < 0.7:
+            add(
+                "Sulfamethoxazole/trimethoprim",
+                "Pneumocystis prophylaxis",
+                "oral",
+                fd - D(days=rng.randint(30, 300)),
+                None,
+            )
+        if rng.random() < 0.3:
+            add("Posaconazole", "Antifungal prophylaxis", "oral", fd - D(days=rng.randint(5, 60)), None)
+        add(
+            "Allopurinol",
+            "Tumour lysis prevention",
+            "oral",
+            fd - D(days=rng.randint(1, 4)),
+            fd + D(days=rng.randint(10, 21)),
+        )
+        if c.infusions:
+            add("Paracetamol", "Premedication before trastuzumab infusion", "oral", fd, c.infusions[-1].date)
+        for inf in c.infusions:
+            if inf.reaction_grade:
+                add("Dexchlorpheniramine", "Infusion related reaction", "iv", inf.date, inf.date)
+        for event in c.adverse_events:
+            term, onset = event["ctcae_term"], event["onset_date"]
+            stop = event.get("resolution_date") or onset + D(days=7)
+            if term == "Febrile neutropenia":
+                add("Piperacillin/tazobactam", "Febrile neutropenia", "iv", onset, stop)
+            elif term == "Sepsis":
+                add("Imipenem/cilastatin", "Sepsis", "iv", onset, stop)
+            elif term == "Lung infection":
+                add("Ceftriaxone", "Lung infection", "iv", onset, stop)
+            elif term == "Ejection fraction decreased":
+                add("Ramipril", "Left ventricular dysfunction", "oral", onset + D(days=1), None)
+            elif term == "Nausea":
+                add("Ondansetron", "Nausea", "oral", onset, stop)
+        c.medications.sort(key=lambda m: (m["start_date"], m["medication"]))
+
+
+def baseline_data(course: Course, screening: dict[str, Any], rng: random.Random) -> dict[str, Any]:
+    refractory = screening.get("disease_status") == "refractory"
+    since = rng.randint(90, 300) if refractory else rng.randint(240, 1500)
+    return {
+        "assessment_date": course.first_dose,
+        "weight_kg": course.weight,
+        "height_cm": course.height,
+        "diagnosis_date": course.first_dose - D(days=since),
+        "prior_lines": rng.randint(1, 2) if refractory else rng.randint(1, 3),
+        "prior_allograft": (not refractory) and rng.random() < 0.3,
+        "philadelphia_positive": philadelphia(screening.get("karyotype")),
+        "extramedullary_disease": course.marrows[0].extramedullary,
+    }
+
+
+def end_of_treatment_data(course: Course) -> dict[str, Any]:
+    assert course.end_date is not None
+    last = course.infusions[-1].date if course.infusions else course.first_dose
+    return {
+        "end_date": course.end_date,
+        "last_dose_date": last,
+        "reason": course.end_reason,
+        "doses_received": len(course.infusions),
+    }
