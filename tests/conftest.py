@@ -30,6 +30,20 @@ def _fast_password_hashing(request):
     yield
 
 
+@pytest.fixture(autouse=True)
+def _login_hardening_off(request):
+    """Tests elsewhere sign in with ``client.login`` (no request: django-axes refuses it) and
+    as investigators (two-factor required). Lockout and 2FA are off for them; tests/accounts
+    turns both back on and tests them."""
+    if "db" not in request.keywords:
+        yield
+        return
+    settings = request.getfixturevalue("settings")
+    settings.AXES_ENABLED = False
+    settings.TRIALDESK_REQUIRE_2FA = False
+    yield
+
+
 PASSWORD = "correct-horse-battery-42"
 
 

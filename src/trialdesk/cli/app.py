@@ -14,7 +14,12 @@ DEFAULT_DB_NAME = "trialdesk.sqlite3"
 
 
 def register(subparsers) -> None:
-    demo = subparsers.add_parser("demo", help="build the demo trial (seeded simulated cohort) and serve it")
+    demo = subparsers.add_parser(
+        "demo",
+        help="build the demo trial (seeded simulated cohort) and serve it",
+        epilog="Two-step sign-in (TOTP) is off in the demo: it sets TRIALDESK_REQUIRE_2FA=0 unless "
+        "that variable is already set (TRIALDESK_REQUIRE_2FA=1 trialdesk demo keeps it on).",
+    )
     demo.add_argument("--no-serve", action="store_true", help="build the database and stop")
     demo.add_argument("--port", type=int, default=8000)
     demo.add_argument("--password", help="password of every demo user (default: one is generated and printed)")
@@ -106,6 +111,7 @@ def run_demo(args) -> int:
         print(f"Rebuilding the demo database {db_path} (use --keep to reuse it).")
         _remove_sqlite_database(db_path)
     os.environ["TRIALDESK_DB"] = str(db_path)
+    os.environ.setdefault("TRIALDESK_REQUIRE_2FA", "0")  # demo users sign in with the password alone
     setup_django(migrate=True)
 
     from django.core.management import call_command

@@ -6,11 +6,15 @@ Configured by environment variables so that app servers stay stateless:
 - TRIALDESK_PROTOCOL: protocol YAML file (default: the packaged NCT00724360)
 - TRIALDESK_SECRET_KEY, TRIALDESK_DEBUG, TRIALDESK_ALLOWED_HOSTS
 - TRIALDESK_SESSION_IDLE_MINUTES (default 30), TRIALDESK_REQUIRE_2FA (default 1)
+- TRIALDESK_LOGIN_FAILURE_LIMIT (default 5), TRIALDESK_LOCKOUT_MINUTES (default 30)
+- TRIALDESK_HTTPS=1 behind an HTTPS reverse proxy (HSTS, secure cookies);
+  TRIALDESK_PROXY_COUNT=N when N proxies set X-Forwarded-For (client IP for lockouts)
 """
 
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -36,6 +40,11 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    # Login hardening (issue 3): lockouts, TOTP two-factor, and the app that wires them.
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "trialdesk.accounts",
     "trialdesk.studies",
     "trialdesk.subjects",
     "trialdesk.crf",
@@ -47,13 +56,19 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "trialdesk.accounts.middleware.SecurityHeadersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "trialdesk.accounts.middleware.IdleTimeoutMiddleware",
+    "trialdesk.accounts.middleware.TwoFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes requires: turns a lockout into the login page with its message.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "trialdesk.web.urls"
@@ -108,6 +123,29 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
+# Lockout (django-axes): its backend first refuses a locked username+IP before any
+# password is checked; the ModelBackend then checks the password.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = int(os.environ.get("TRIALDESK_LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("TRIALDESK_LOCKOUT_MINUTES", "30")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]  # the pair is locked, not the whole IP
+AXES_RESET_ON_SUCCESS = True
+# A lockout lasts the cool-off from the failure that caused it; attempts during it do not extend it.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_LOCKOUT_CALLABLE = "trialdesk.accounts.views.locked_out"
+AXES_DISABLE_ACCESS_LOG = True  # successful logins are in the audit trail
+AXES_VERBOSE = False
+if os.environ.get("TRIALDESK_PROXY_COUNT"):
+    AXES_IPWARE_PROXY_COUNT = int(os.environ["TRIALDESK_PROXY_COUNT"])
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
+
+# Two-factor (django-otp TOTP) for investigators, monitors and data managers.
+TRIALDESK_REQUIRE_2FA = _env_flag("TRIALDESK_REQUIRE_2FA", True)
+OTP_TOTP_ISSUER = "trialdesk"
+
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("fr", "Français")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
@@ -119,12 +157,23 @@ STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "web" / "static"]
 STATIC_ROOT = Path(os.environ.get("TRIALDESK_STATIC_ROOT", Path.cwd() / "static"))
 
-# Idle timeout: the session expires after N minutes without a request.
-SESSION_COOKIE_AGE = int(os.environ.get("TRIALDESK_SESSION_IDLE_MINUTES", "30")) * 60
+# Idle timeout: the session expires after N minutes without a request (the cookie and
+# the stored session, and IdleTimeoutMiddleware signs the user out with a message).
+TRIALDESK_SESSION_IDLE_MINUTES = int(os.environ.get("TRIALDESK_SESSION_IDLE_MINUTES", "30"))
+SESSION_COOKIE_AGE = TRIALDESK_SESSION_IDLE_MINUTES * 60
 SESSION_SAVE_EVERY_REQUEST = True
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = True
+CSRF_FAILURE_VIEW = "trialdesk.accounts.errors.csrf_failure"
+# Scripts, styles and images from this site only: no inline script, no inline handler.
+TRIALDESK_CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+TRIALDESK_PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=()"
 X_FRAME_OPTIONS = "DENY"
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CONTENT_TYPE_NOSNIFF = True

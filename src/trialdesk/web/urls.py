@@ -1,4 +1,3 @@
-from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from trialdesk.crf import views as crf_views
@@ -7,12 +6,7 @@ from trialdesk.subjects import views as subject_views
 
 urlpatterns = [
     path("", study_views.home, name="home"),
-    path(
-        "accounts/login/",
-        auth_views.LoginView.as_view(template_name="registration/login.html", redirect_authenticated_user=True),
-        name="login",
-    ),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/", include("trialdesk.accounts.urls")),  # login, logout, two-factor
     path("i18n/", include("django.conf.urls.i18n")),
     path("sites/<str:site_code>/", study_views.site_page, name="site"),
     path("subjects/<int:subject_id>/", subject_views.casebook, name="subject-casebook"),
@@ -29,3 +23,6 @@ urlpatterns = [
     ),
     path("audit/", include("trialdesk.audit.urls")),
 ]
+
+# Error pages (trialdesk.accounts): in the user's language, no detail leaked; 413 for oversized posts.
+handler400 = "trialdesk.accounts.errors.bad_request"

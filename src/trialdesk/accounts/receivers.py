@@ -1,0 +1,62 @@
+"""Audit receivers of Django's authentication signals and of django-axes lockouts.
+
+A failed sign-in that reaches the limit gives two events, in this order: ``login_failed``
+then ``account_locked``. django-axes announces the lockout from inside its own
+``user_login_failed`` receiver, so whichever receiver runs second writes the lock event.
+"""
+
+from __future__ import annotations
+
+from axes.signals import user_locked_out
+from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
+from django.dispatch import receiver
+
+from trialdesk.accounts import services
+
+LOGOUT_REASON_ATTRIBUTE = "trialdesk_logout_reason"
+_FAILURE_AUDITED = "trialdesk_failure_audited"
+_LOCK_PENDING = "trialdesk_lock_pending"
+
+
+@receiver(user_logged_in, dispatch_uid="trialdesk.accounts.login")
+def audit_login(sender, request, user, **kwargs):
+    services.record_login(user, request)
+
+
+@receiver(user_logged_out, dispatch_uid="trialdesk.accounts.logout")
+def audit_logout(sender, request, user, **kwargs):
+    services.record_logout(user, request, reason=getattr(request, LOGOUT_REASON_ATTRIBUTE, ""))
+
+
+@receiver(user_login_failed, dispatch_uid="trialdesk.accounts.login_failed")
+def audit_login_failed(sender, credentials, request=None, **kwargs):
+    # Django has already masked the password in ``credentials``; only the username is kept.
+    services.record_login_failed(credentials, request, refused_while_locked=_refused_while_locked(request))
+    if request is None:
+        return
+    setattr(request, _FAILURE_AUDITED, True)
+    pending = getattr(request, _LOCK_PENDING, None)
+    if pending is not None:
+        delattr(request, _LOCK_PENDING)
+        services.record_account_locked(pending, request)
+
+
+@receiver(user_locked_out, dispatch_uid="trialdesk.accounts.locked_out")
+def audit_account_locked(sender, request, username, ip_address, **kwargs):
+    # django-axes sends this on the failure that reaches the limit, and again on each attempt
+    # refused during the lockout; those are ``login_failed`` events, not new locks.
+    if _refused_while_locked(request):
+        return
+    if getattr(request, _FAILURE_AUDITED, False):
+        services.record_account_locked(username, request)
+    else:
+        setattr(request, _LOCK_PENDING, username)
+
+
+def _refused_while_locked(request) -> bool:
+    """The attempt was refused by the lockout before any password check (axes' early path:
+    the request is marked locked out but no failures were counted for it)."""
+    return (
+        bool(getattr(request, "axes_locked_out", False))
+        and getattr(request, "axes_failures_since_start", None) is None
+    )

@@ -1,0 +1,56 @@
+"""Sign-in and sign-out are audit events of the user (object_type ``user``), in the chain."""
+
+from __future__ import annotations
+
+from tests.accounts.helpers import code_for, enrolled_device, post_login
+
+from trialdesk.audit.models import AuditEvent
+from trialdesk.audit.services import verify
+
+
+def test_a_sign_in_is_audited_as_a_login_of_the_user(client, cast):
+    post_login(client, "coord.nantes", ip="192.0.2.7")
+    event = AuditEvent.objects.get(action="login")
+    user = cast.coordinator_nantes
+    assert (event.object_type, event.object_id, event.object_label) == ("user", str(user.pk), "coord.nantes")
+    assert (event.user_id, event.username, event.role) == (user.pk, "coord.nantes", "coordinator")
+    assert event.new_value == {"ip": "192.0.2.7"}
+
+
+def test_a_sign_in_that_needs_a_second_factor_says_so(client, cast):
+    post_login(client, "inv.nantes")
+    assert AuditEvent.objects.get(action="login").new_value["second_factor"] == "required"
+
+
+def test_a_sign_out_is_audited(client, cast):
+    post_login(client, "coord.nantes")
+    client.post("/accounts/logout/")
+    event = AuditEvent.objects.get(action="logout")
+    assert event.user_id == cast.coordinator_nantes.pk and event.object_type == "user"
+
+
+def test_sign_out_needs_a_post(client, cast):
+    post_login(client, "coord.nantes")
+    assert client.get("/accounts/logout/").status_code == 405
+    assert not AuditEvent.objects.filter(action="logout").exists()
+
+
+def test_a_full_two_factor_sign_in_leaves_an_intact_chain(client, cast):
+    device = enrolled_device(cast.monitor)
+    post_login(client, "monitor", "wrong-password-123")
+    post_login(client, "monitor")
+    client.post("/accounts/two-factor/verify/", {"token": code_for(device)})
+    client.post("/accounts/logout/")
+    actions = list(
+        AuditEvent.objects.filter(object_type="user").order_by("sequence").values_list("action", flat=True)
+    )
+    assert actions == ["login_failed", "login", "two_factor_verified", "logout"]
+    assert verify().intact
+
+
+def test_sign_in_events_belong_to_no_study_or_site(client, cast):
+    post_login(client, "coord.nantes", "wrong-password-123")
+    post_login(client, "coord.nantes")
+    events = AuditEvent.objects.filter(action__in=["login", "login_failed"])
+    assert events.count() == 2
+    assert all(e.study_id is None and e.site_id is None for e in events)
