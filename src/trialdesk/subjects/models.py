@@ -40,6 +40,8 @@ class Subject(models.Model):
     status = models.CharField(max_length=20, choices=SubjectStatus.choices, default=SubjectStatus.SCREENING)
     sex = models.CharField(max_length=1, choices=Sex.choices, default=Sex.UNKNOWN)
     year_of_birth = models.PositiveSmallIntegerField(null=True, blank=True)
+    # When the year of birth is not given: the age in years on the screening date.
+    age_at_screening = models.PositiveSmallIntegerField(null=True, blank=True)
     initials = models.CharField(max_length=4, blank=True)
     screened_on = models.DateField()
     consent_date = models.DateField(null=True, blank=True)
@@ -47,6 +49,11 @@ class Subject(models.Model):
     # Codes of the eligibility criteria not met at a screen failure (CONSORT diagram).
     screen_failure_criteria = models.JSONField(default=list, blank=True)
     screen_failure_reason = models.TextField(blank=True)
+    # A re-screening is a new episode (new screening number, no data carried over)
+    # linked to the screen failure it follows.
+    rescreen_of = models.OneToOneField(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="rescreened_as"
+    )
     locked_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -65,6 +72,15 @@ class Subject(models.Model):
     @property
     def label(self) -> str:
         return self.subject_code or self.screening_number
+
+    @property
+    def age(self) -> int | None:
+        """Age at screening: as given, or from the year of birth (to within a year)."""
+        if self.age_at_screening is not None:
+            return self.age_at_screening
+        if self.year_of_birth is not None and self.screened_on is not None:
+            return self.screened_on.year - self.year_of_birth
+        return None
 
 
 class VisitQuerySet(SiteScopedQuerySet):

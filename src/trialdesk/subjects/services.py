@@ -51,29 +51,54 @@ def register_screening(
     year_of_birth: int | None = None,
     initials: str = "",
     today: dt.date | None = None,
+    age_at_screening: int | None = None,
+    rescreen_of: Subject | None = None,
 ) -> Subject:
-    """Open a screening episode at a site: a screening number and the screening visit."""
+    """Open a screening episode at a site: a screening number and the screening visit.
+
+    The patient is pseudonymised: a year of birth *or* an age at screening, never a
+    full birth date. ``rescreen_of`` names the screen failure this episode re-screens:
+    the new episode gets its own number and starts with no data of the previous one.
+    """
     study = site.study
     access = study_access(user, study)
     require(access, Permission.SCREEN, site.pk)
     today = today or dt.date.today()
     if screened_on > today:
         raise SubjectActionRefused(_("The screening date cannot be in the future."))
+    if year_of_birth is not None and age_at_screening is not None:
+        raise SubjectActionRefused(_("Give the year of birth or the age at screening, not both."))
     if year_of_birth is not None and not (today.year - 120 <= year_of_birth <= today.year):
         raise SubjectActionRefused(_("The year of birth is not plausible."))
+    if age_at_screening is not None and not (0 <= age_at_screening <= 120):
+        raise SubjectActionRefused(_("The age at screening is not plausible."))
     actor = Actor.for_user(user, access.role_at(site.pk))
     with transaction.atomic():
         Site.objects.select_for_update().filter(pk=site.pk).first()  # serialise numbering per site
+        previous = None
+        if rescreen_of is not None:
+            previous = _rescreenable(rescreen_of, site, screened_on)
         subject = Subject.objects.create(
             study=study,
             site=site,
             screening_number=next_screening_number(site),
             sex=sex,
             year_of_birth=year_of_birth,
+            age_at_screening=age_at_screening,
             initials=initials.strip().upper()[:4],
             screened_on=screened_on,
+            rescreen_of=previous,
         )
-        _audit_subject(actor, subject, "create", new_value=SubjectStatus.SCREENING)
+        if previous is None:
+            _audit_subject(actor, subject, "create", new_value=SubjectStatus.SCREENING)
+        else:
+            _audit_subject(
+                actor,
+                subject,
+                "create",
+                new_value={"status": SubjectStatus.SCREENING, "rescreen_of": previous.screening_number},
+            )
+            _audit_subject(actor, previous, "rescreen", new_value={"rescreened_as": subject.screening_number})
         screening_visit = next(
             (v for v in study.protocol.schedule.expanded_visits() if study.protocol.eligibility.form in v.forms),
             None,
@@ -88,6 +113,22 @@ def register_screening(
                 actual_date=screened_on,
             )
     return subject
+
+
+def _rescreenable(previous: Subject, site: Site, screened_on: dt.date) -> Subject:
+    """The screen failure a new episode re-screens, locked; refused unless it can be."""
+    previous = Subject.objects.select_for_update().filter(pk=previous.pk).first()
+    if previous is None or previous.site_id != site.pk:
+        raise SubjectActionRefused(_("A patient is re-screened at the site that screened them."))
+    if previous.status != SubjectStatus.SCREEN_FAILED:
+        raise SubjectActionRefused(_("Only a screen failure can be re-screened."))
+    if Subject.objects.filter(rescreen_of=previous).exists():
+        raise SubjectActionRefused(
+            _("This screening episode was already re-screened; re-screen the latest episode instead.")
+        )
+    if screened_on < previous.screened_on:
+        raise SubjectActionRefused(_("A re-screening cannot be dated before the screening it follows."))
+    return previous
 
 
 def create_visit_schedule(subject: Subject, day_one: dt.date, actor: Actor) -> list[Visit]:
@@ -154,18 +195,24 @@ def set_status(subject: Subject, status: str, actor: Actor, reason: str = "") ->
     _audit_subject(actor, subject, "status", field="status", old_value=old, new_value=status, reason=reason)
 
 
-def screening_values(subject: Subject) -> tuple[dict, dict[str, dt.date]]:
+_QUERY = object()
+
+
+def screening_values(subject: Subject, record_=_QUERY) -> tuple[dict, dict[str, dt.date]]:
     """The subject's screening answers (typed) and the date each was measured.
 
     A value's date is its own ``<field>_date`` when the form has one, else the form's
     first date field (the date of the screening assessments), else the screening visit's.
+    ``record_``: the subject's screening FormRecord (or None) when the caller loaded it
+    already (lists load them in one query).
     """
     from trialdesk.crf.models import FormRecord
     from trialdesk.protocol.formdata import typed_values
 
     protocol = subject.study.protocol
     form = protocol.form(protocol.eligibility.form)
-    record_ = FormRecord.objects.filter(subject=subject, form_code=form.code).select_related("visit").first()
+    if record_ is _QUERY:
+        record_ = FormRecord.objects.filter(subject=subject, form_code=form.code).select_related("visit").first()
     if record_ is None:
         return {}, {}
     values = typed_values(form, record_.data)
@@ -178,10 +225,10 @@ def screening_values(subject: Subject) -> tuple[dict, dict[str, dt.date]]:
     return {k: v for k, v in values.items() if v is not None}, dates
 
 
-def assess(subject: Subject, as_of: dt.date):
+def assess(subject: Subject, as_of: dt.date | None, record_=_QUERY):
     from trialdesk.clinical.eligibility import assess_eligibility
 
-    values, dates = screening_values(subject)
+    values, dates = screening_values(subject, record_)
     return assess_eligibility(subject.study.protocol, values, value_dates=dates, as_of=as_of)
 
 
