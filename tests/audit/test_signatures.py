@@ -10,8 +10,8 @@ import json
 import pytest
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
-
 from tests.conftest import PASSWORD
+
 from trialdesk.audit.models import AppendOnlyError, AuditEvent, Signature, SignatureStatus
 from trialdesk.audit.services import verify
 from trialdesk.audit.signatures import (
@@ -62,7 +62,9 @@ def test_an_investigator_signs_the_casebook_with_name_time_meaning_and_content_h
     record = _screening(enrolled_subject)
     assert signature.record_versions == {str(record.pk): record.version}
     event = AuditEvent.objects.filter(action="sign").get()
-    assert event.object_id == str(signature.pk) and event.username == "inv.nantes" and event.site_code == "NTE"
+    assert (
+        event.object_id == str(signature.pk) and event.username == "inv.nantes" and event.site_code == "NTE"
+    )
     assert event.new_value["content_sha256"] == signature.content_sha256
     assert event.new_value["printed_name"] == "Inv.Nantes"
 
@@ -106,7 +108,9 @@ def test_the_content_hash_does_not_depend_on_the_order_records_are_read_in():
     a = {"id": 1, "visit": "SCR", "form": "screening", "repeat": 1, "version": 3, "data": {"x": 1}}
     b = {"id": 2, "visit": None, "form": "infusion", "repeat": 2, "version": 1, "data": {"y": "z"}}
     assert content_hash(7, "subject", None, [a, b]) == content_hash(7, "subject", None, [b, a])
-    assert content_hash(7, "subject", None, [a, b]) != content_hash(7, "subject", None, [a, dict(b, version=2)])
+    assert content_hash(7, "subject", None, [a, b]) != content_hash(
+        7, "subject", None, [a, dict(b, version=2)]
+    )
 
 
 def test_verify_shows_whether_the_signed_content_is_unchanged(cast, enrolled_subject):
@@ -173,7 +177,9 @@ def test_an_investigator_of_another_site_gets_not_found(cast, enrolled_subject):
 # --------------------------------------------------------------------------- voiding
 
 
-def test_a_later_change_voids_the_signature_and_puts_the_casebook_back_on_the_worklist(cast, study, enrolled_subject):
+def test_a_later_change_voids_the_signature_and_puts_the_casebook_back_on_the_worklist(
+    cast, study, enrolled_subject
+):
     signature = sign(cast.investigator_nantes, enrolled_subject, password=PASSWORD)
     assert enrolled_subject.pk not in _subjects_to_sign(cast.investigator_nantes, study)
 
@@ -238,7 +244,13 @@ def test_a_visit_signature_is_voided_only_by_a_change_within_that_visit(cast, en
     assert visit_signature.meaning_text == "I approve the data of this visit"
     casebook_signature = sign(cast.investigator_nantes, enrolled_subject, password=PASSWORD)
 
-    save_form(cast.investigator_nantes, enrolled_subject, "marrow_assessment", {}, visit=enrolled_subject.visits.get(code="M1"))
+    save_form(
+        cast.investigator_nantes,
+        enrolled_subject,
+        "marrow_assessment",
+        {},
+        visit=enrolled_subject.visits.get(code="M1"),
+    )
     visit_signature.refresh_from_db()
     casebook_signature.refresh_from_db()
     assert visit_signature.is_valid
@@ -249,11 +261,16 @@ def test_a_visit_signature_is_voided_only_by_a_change_within_that_visit(cast, en
     assert visit_signature.status == SignatureStatus.VOIDED
 
 
-def test_the_worklist_holds_casebooks_with_data_at_the_investigators_own_sites_only(cast, study, enrolled_subject):
+def test_the_worklist_holds_casebooks_with_data_at_the_investigators_own_sites_only(
+    cast, study, enrolled_subject
+):
     from trialdesk.subjects.services import register_screening
 
     empty = register_screening(
-        cast.investigator_nantes, enrolled_subject.site, screened_on=dt.date(2026, 11, 21), today=dt.date(2026, 11, 25)
+        cast.investigator_nantes,
+        enrolled_subject.site,
+        screened_on=dt.date(2026, 11, 21),
+        today=dt.date(2026, 11, 25),
     )
     items = casebooks_to_sign(cast.investigator_nantes, study)
     assert [item.subject.pk for item in items] == [enrolled_subject.pk]
@@ -272,7 +289,9 @@ def investigator(client, cast):
     return client
 
 
-def test_the_casebook_shows_each_signature_with_name_time_meaning_and_status(investigator, cast, enrolled_subject):
+def test_the_casebook_shows_each_signature_with_name_time_meaning_and_status(
+    investigator, cast, enrolled_subject
+):
     signature = sign(cast.investigator_nantes, enrolled_subject, password=PASSWORD)
     page = investigator.get(f"/subjects/{enrolled_subject.pk}/").content.decode()
     assert f'data-signature="{signature.pk}" data-status="valid"' in page
@@ -295,7 +314,9 @@ def test_signing_through_the_page_with_the_right_password(investigator, cast, en
 def test_signing_through_the_page_with_a_wrong_password_shows_a_message_and_signs_nothing(
     investigator, enrolled_subject
 ):
-    response = investigator.post(f"/audit/subjects/{enrolled_subject.pk}/sign/", {"password": "wrong-one-123"})
+    response = investigator.post(
+        f"/audit/subjects/{enrolled_subject.pk}/sign/", {"password": "wrong-one-123"}
+    )
     assert response.status_code == 400
     assert "The password is not correct" in response.content.decode()
     assert not Signature.objects.exists()
