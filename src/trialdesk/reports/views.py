@@ -1,0 +1,72 @@
+"""The recruitment dashboard: figures of the user's sites, the plan and the forecast."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
+
+from trialdesk.reports import charts
+from trialdesk.reports.recruitment import recruitment_report, shows_warning, warning_probability
+from trialdesk.studies.access import study_access
+from trialdesk.studies.models import Site
+from trialdesk.studies.services import current_study
+
+
+def _as_of(request, today: dt.date) -> dt.date:
+    raw = request.GET.get("as_of", "").strip()
+    if not raw:
+        return today
+    try:
+        day = dt.date.fromisoformat(raw)
+    except ValueError:
+        messages.warning(request, _("Not a date: %(value)s. Showing today.") % {"value": raw[:20]})
+        return today
+    if day > today:
+        messages.warning(request, _("The figures cannot be dated in the future. Showing today."))
+        return today
+    return day
+
+
+def _percent(probability: float | None) -> str | None:
+    return None if probability is None else f"{probability * 100:.0f} %"
+
+
+@login_required
+def recruitment(request):
+    study = current_study()
+    if study is None:
+        raise Http404
+    access = study_access(request.user, study)
+    if not access.site_ids:
+        raise Http404
+    today = timezone.localdate()
+    as_of = _as_of(request, today)
+    site_code = request.GET.get("site", "").strip() or None
+    try:
+        report = recruitment_report(request.user, study, as_of, site_code)
+    except LookupError:
+        raise Http404 from None
+    threshold = warning_probability()
+    forecast = report.forecast
+    fan = charts.forecast_fan_svg(report)
+    context = {
+        "report": report,
+        "forecast": forecast,
+        "threshold": threshold,
+        "warning": shows_warning(report, access, threshold),
+        "probability_percent": _percent(forecast.probability_by_planned_end if forecast else None),
+        "threshold_percent": _percent(threshold),
+        "enrollment_chart": mark_safe(charts.cumulative_enrollment_svg(report)),  # noqa: S308 - our SVG
+        "fan_chart": mark_safe(fan) if fan else None,  # noqa: S308 - our SVG
+        "site_choices": Site.objects.filter(study=study, pk__in=access.site_ids).order_by("code"),
+        "site_code": site_code or "",
+        "today": today,
+    }
+    return render(request, "reports/recruitment.html", context)
