@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import os
 import re
 import statistics
+import subprocess
+import sys
 from collections import Counter
 
 from trialdesk.simulate import course_plan, simulate_cohort
@@ -19,6 +23,18 @@ def _data(subject, form_code, visit_code=None):
 def test_the_same_seed_gives_the_same_cohort(protocol, cohort):
     again = simulate_cohort(protocol, seed=2012)
     assert again == cohort
+
+
+def test_the_cohort_does_not_depend_on_the_process(cohort):
+    """No set or hash order leaks into the cohort: another interpreter, another hash seed."""
+    code = (
+        "import hashlib; from trialdesk.protocol import load_default_protocol;"
+        "from trialdesk.simulate import simulate_cohort;"
+        "print(hashlib.sha256(repr(simulate_cohort(load_default_protocol(), seed=2012)).encode()).hexdigest())"
+    )
+    env = {**os.environ, "PYTHONHASHSEED": "12345"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == hashlib.sha256(repr(cohort).encode()).hexdigest()
 
 
 def test_another_seed_gives_another_cohort(protocol, cohort):

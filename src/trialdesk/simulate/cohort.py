@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import Any
 
@@ -158,27 +158,34 @@ def _schedule_screenings(
     last = max(calendar.recruitment_end - D(days=14), first + D(days=30))
     span = (last - first).days
     lead = protocol.sites[0].code
+    opens = {code: date + D(days=14) for code, date in activation.items()}
+    per_site = Counter([*treated_sites, *failure_sites])
+    # a month between screenings at a site is only possible for a small cohort
+    attempts = 60 if max(per_site.values(), default=0) * 30 <= span else 1
     best: list[_Slot] = []
     best_conflicts: int | None = None
-    for _ in range(60):
+    for _ in range(attempts):
         slots: list[_Slot] = []
         n = len(treated_sites)
-        remaining = list(treated_sites)
+        remaining = Counter(treated_sites)
         for i in range(n):
             day = first if i == 0 else first + D(days=int(span * (i + rng.random()) / n))
-            if i == 0 and lead in remaining:
+            if i == 0 and remaining[lead]:
                 site = lead
             else:
-                open_sites = [c for c in remaining if activation[c] + D(days=14) <= day]
-                site = rng.choice(open_sites) if open_sites else min(remaining, key=lambda c: activation[c])
-                day = max(day, activation[site] + D(days=14))
-            remaining.remove(site)
+                candidates = [code for code, left in remaining.items() if left and opens[code] <= day]
+                if candidates:
+                    site = rng.choices(candidates, weights=[remaining[c] for c in candidates])[0]
+                else:
+                    site = min((c for c, left in remaining.items() if left), key=lambda c: opens[c])
+                day = max(day, opens[site])
+            remaining[site] -= 1
             slots.append(_Slot(site, day, True, i))
         for i, site in enumerate(failure_sites):
-            earliest = max(activation[site] + D(days=14), first)
+            earliest = max(opens[site], first)
             day = earliest + D(days=rng.randint(0, max((last - earliest).days, 0)))
             slots.append(_Slot(site, day, False, i))
-        conflicts = _conflicts(slots)
+        conflicts = _conflicts(slots) if attempts > 1 else 0
         if best_conflicts is None or conflicts < best_conflicts:
             best, best_conflicts = slots, conflicts
         if conflicts == 0:
