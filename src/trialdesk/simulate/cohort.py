@@ -346,7 +346,7 @@ def _treated(
     values = draw_eligible(protocol, rng, age=age, sex=sex, disease_status=disease_status)
     low, high = cr.BLAST_RANGE[kind]
     values["marrow_blasts_pct"] = round(rng.uniform(max(low, 21.0), high), 1)
-    values = draw_eligible_with(protocol, values)
+    values = _check_eligible(protocol, values)
     screened = slot.screened_on
     consent = screened - D(days=rng.randint(0, 3))
     window = protocol.eligibility.window_days
@@ -427,7 +427,7 @@ def _treated(
     )
 
 
-def draw_eligible_with(protocol: Any, values: dict[str, Any]) -> dict[str, Any]:
+def _check_eligible(protocol: Any, values: dict[str, Any]) -> dict[str, Any]:
     """Check that adjusted screening values still meet every criterion."""
     results = criteria_results(protocol, values)
     bad = [code for code, r in results.items() if r is not Tri.TRUE]
