@@ -359,3 +359,13 @@ def test_the_chain_stays_intact_through_signing_failing_and_voiding(cast, enroll
     sign(cast.investigator_nantes, enrolled_subject, password=PASSWORD)
     verdict = verify()
     assert verdict.intact and verdict.count == AuditEvent.objects.count()
+
+
+def test_the_sign_page_and_its_refusal_speak_french(investigator, enrolled_subject):
+    import html
+
+    url = f"/audit/subjects/{enrolled_subject.pk}/sign/"
+    page = html.unescape(investigator.get(url, HTTP_ACCEPT_LANGUAGE="fr").content.decode())
+    assert "J'approuve les données de ce cahier d'observation" in page
+    response = investigator.post(url, {"password": "faux-mot-de-passe"}, HTTP_ACCEPT_LANGUAGE="fr")
+    assert "Le mot de passe est incorrect : rien n'a été signé." in html.unescape(response.content.decode())
