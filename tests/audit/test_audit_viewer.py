@@ -129,6 +129,20 @@ def test_the_subject_trail_holds_its_records_and_signatures_but_not_another_subj
     assert {e.sequence for e in AuditEvent.objects.filter(site_code="RNS")}.isdisjoint(shown)
 
 
+def test_the_subject_and_record_trails_include_the_queries_on_its_data(client, cast, screened_subject):
+    queries = pytest.importorskip("trialdesk.queries.services")
+    record_ = _screening(screened_subject)
+    query = queries.raise_query(
+        cast.monitor, record_, "ecog", "ECOG differs from the clinic letter of 12 Nov"
+    )
+    raised = AuditEvent.objects.get(object_type="query", object_id=str(query.pk))
+    _as(client, cast.monitor)
+    assert raised.sequence in _sequences(
+        client.get(f"/audit/subjects/{screened_subject.pk}/").content.decode()
+    )
+    assert raised.sequence in _sequences(client.get(f"/audit/records/{record_.pk}/").content.decode())
+
+
 def test_the_study_wide_trail_is_for_roles_that_see_every_site(
     client, cast, screened_subject, rennes_subject
 ):

@@ -82,6 +82,28 @@ def test_a_wrong_password_signs_nothing_and_is_audited_as_a_failed_signature(cas
     assert not AuditEvent.objects.filter(action="sign").exists()
 
 
+def test_repeated_wrong_passwords_block_signing_for_a_while(cast, enrolled_subject):
+    from trialdesk.audit.signatures import SIGN_FAILURE_LIMIT
+
+    for _ in range(SIGN_FAILURE_LIMIT):
+        with pytest.raises(SignatureRefused):
+            sign(cast.investigator_nantes, enrolled_subject, password="guess")
+    with pytest.raises(SignatureRefused, match="Too many failed signature attempts"):
+        sign(cast.investigator_nantes, enrolled_subject, password=PASSWORD)
+    assert not Signature.objects.exists()
+    assert AuditEvent.objects.filter(action="sign_failed", reason="too many failed attempts").count() == 1
+    # Another investigator is not blocked by someone else's failures.
+    from trialdesk.studies.models import Membership, Role
+
+    Membership.objects.create(
+        user=cast.investigator_rennes,
+        study=enrolled_subject.study,
+        role=Role.INVESTIGATOR,
+        site=enrolled_subject.site,
+    )
+    assert sign(cast.investigator_rennes, enrolled_subject, password=PASSWORD).is_valid
+
+
 def test_the_content_hash_is_the_sha256_of_a_canonical_json_of_records_in_scope(cast, enrolled_subject):
     signature = sign(cast.investigator_nantes, enrolled_subject, password=PASSWORD)
     record = _screening(enrolled_subject)

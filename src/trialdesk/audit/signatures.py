@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 from collections.abc import Iterable
@@ -23,7 +24,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from trialdesk.audit.models import Signature, SignatureMeaning, SignatureScope, SignatureStatus
+from trialdesk.audit.models import AuditEvent, Signature, SignatureMeaning, SignatureScope, SignatureStatus
 from trialdesk.audit.services import Actor, record
 from trialdesk.crf.models import FormRecord
 from trialdesk.studies.access import Permission, require, study_access
@@ -119,12 +120,23 @@ def _label(subject: Subject, visit: Visit | None) -> str:
     return f"{subject.label} {visit.code}" if visit is not None else f"{subject.label} casebook"
 
 
+# 21 CFR 11.300(d): repeated failed attempts are detected and stop signing for a while.
+SIGN_FAILURE_LIMIT = 5
+SIGN_FAILURE_WINDOW = dt.timedelta(minutes=15)
+
+
+def _recent_failures(user) -> int:
+    since = timezone.now() - SIGN_FAILURE_WINDOW
+    return AuditEvent.objects.filter(action="sign_failed", user_id=user.pk, occurred_at__gte=since).count()
+
+
 def sign(user, subject: Subject, *, password: str, visit: Visit | None = None) -> Signature:
     """Sign a subject's casebook, or one of its visits, as ``user``.
 
     Only an investigator of the subject's site may sign (404 outside the user's sites,
     403 for other roles). Raises SignatureRefused, with nothing signed, when the
-    password is wrong (that attempt is audited), when there is no data in scope or
+    password is wrong (that attempt is audited; after SIGN_FAILURE_LIMIT failures in
+    SIGN_FAILURE_WINDOW even the right one is refused), when there is no data in scope or
     when the user's own signature of the same content is still valid.
     """
     study = subject.study
@@ -136,7 +148,8 @@ def sign(user, subject: Subject, *, password: str, visit: Visit | None = None) -
     scope = _scope_of(visit)
     label = _label(subject, visit)
 
-    if not password or not user.check_password(password):
+    locked_out = _recent_failures(user) >= SIGN_FAILURE_LIMIT
+    if locked_out or not password or not user.check_password(password):
         with transaction.atomic():
             record(
                 actor,
@@ -148,7 +161,12 @@ def sign(user, subject: Subject, *, password: str, visit: Visit | None = None) -
                 object_label=label,
                 field="signature",
                 new_value={"scope": scope, "visit": visit.code if visit else None},
-                reason="password not confirmed",
+                reason="too many failed attempts" if locked_out else "password not confirmed",
+            )
+        if locked_out:
+            raise SignatureRefused(
+                _("Too many failed signature attempts: signing is blocked for %(minutes)s minutes.")
+                % {"minutes": int(SIGN_FAILURE_WINDOW.total_seconds() // 60)}
             )
         raise SignatureRefused(_("The password is not correct: nothing was signed."))
 

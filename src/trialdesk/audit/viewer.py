@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django import forms
+from django.apps import apps
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.http import Http404
@@ -107,15 +108,29 @@ def site_scope(user, study: Study, site_code: str) -> TrailScope:
     return TrailScope("site", study, access, site, None, None, events)
 
 
+def _ids(queryset) -> list[str]:
+    return [str(pk) for pk in queryset.values_list("pk", flat=True)]
+
+
+def _query_ids(**lookup) -> list[str]:
+    """Ids of the queries (discrepancy management) on a subject's or a record's data, when
+    the queries app defines them: their steps belong to the subject's and the record's trail."""
+    try:
+        query_model = apps.get_model("queries", "Query")
+    except LookupError:
+        return []
+    return _ids(query_model.objects.filter(**lookup))
+
+
 def subject_scope(user, study: Study, subject_id: int) -> TrailScope:
     subject = get_visible_or_404(Subject.objects.select_related("site"), user, study, pk=subject_id)
     access = _readable(user, study, subject.site_id)
-    ids = lambda queryset: [str(pk) for pk in queryset.values_list("pk", flat=True)]  # noqa: E731
     objects = (
         Q(object_type="subject", object_id=str(subject.pk))
-        | Q(object_type="form_record", object_id__in=ids(FormRecord.objects.filter(subject=subject)))
-        | Q(object_type="visit", object_id__in=ids(subject.visits.all()))
-        | Q(object_type="signature", object_id__in=ids(Signature.objects.filter(subject=subject)))
+        | Q(object_type="form_record", object_id__in=_ids(FormRecord.objects.filter(subject=subject)))
+        | Q(object_type="visit", object_id__in=_ids(subject.visits.all()))
+        | Q(object_type="signature", object_id__in=_ids(Signature.objects.filter(subject=subject)))
+        | Q(object_type="query", object_id__in=_query_ids(record__subject=subject))
     )
     events = AuditEvent.objects.for_user(user, study).filter(objects, site_id=subject.site_id)
     return TrailScope("subject", study, access, subject.site, subject, None, events)
@@ -126,9 +141,10 @@ def record_scope(user, study: Study, record_id: int) -> TrailScope:
         FormRecord.objects.select_related("subject__site", "visit"), user, study, pk=record_id
     )
     access = _readable(user, study, form_record.subject.site_id)
-    events = AuditEvent.objects.for_user(user, study).filter(
-        object_type="form_record", object_id=str(form_record.pk), site_id=form_record.subject.site_id
+    objects = Q(object_type="form_record", object_id=str(form_record.pk)) | Q(
+        object_type="query", object_id__in=_query_ids(record=form_record)
     )
+    events = AuditEvent.objects.for_user(user, study).filter(objects, site_id=form_record.subject.site_id)
     return TrailScope(
         "record", study, access, form_record.subject.site, form_record.subject, form_record, events
     )
