@@ -30,7 +30,7 @@ def test_four_failures_only_say_the_password_did_not_match(client, cast):
     responses = _fail(client, "inv.nantes", 4)
     assert all(r.status_code == 200 for r in responses)
     page = responses[-1].content.decode()
-    assert "didn&#x27;t match" in page and "locked" not in page
+    assert "match. Try again" in page and "locked" not in page
 
 
 def test_the_fifth_failure_locks_the_account_with_a_message_on_the_login_page(client, cast):
@@ -104,3 +104,18 @@ def test_the_lockout_message_is_in_the_users_language(client, cast):
     for _ in range(5):
         locked = post_login(client, "inv.nantes", WRONG, HTTP_ACCEPT_LANGUAGE="fr")
     assert locked.status_code == 429 and "verrouillé" in locked.content.decode()
+
+
+def test_an_administrator_can_lift_a_lockout_with_a_reason_that_is_audited(client, cast):
+    from django.core.management import call_command
+
+    _fail(client, "inv.nantes", 5)
+    call_command("unlock_account", "inv.nantes", reason="called the helpdesk, identity checked")
+    assert post_login(client, "inv.nantes", PASSWORD).status_code == 302
+    event = AuditEvent.objects.get(action="account_unlocked")
+    assert event.object_id == str(cast.investigator_nantes.pk) and "helpdesk" in event.reason
+
+
+def test_a_username_with_a_null_byte_gets_the_sign_in_message(client, study):
+    response = post_login(client, "inv\x00nantes", WRONG)
+    assert response.status_code == 200 and "match. Try again" in response.content.decode()

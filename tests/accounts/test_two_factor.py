@@ -222,3 +222,15 @@ def _cli_parser():
     from trialdesk.cli import build_parser
 
     return build_parser()
+
+
+def test_an_administrator_reset_makes_the_user_enrol_again_and_is_audited(client, cast):
+    from django.core.management import call_command
+
+    enrolled_device(cast.monitor)
+    call_command("reset_two_factor", "monitor", reason="lost phone")
+    assert not TOTPDevice.objects.filter(user=cast.monitor).exists()
+    post_login(client, "monitor")
+    assert client.get(PAGE)["Location"].startswith(SETUP)
+    event = AuditEvent.objects.get(action="two_factor_reset")
+    assert event.object_id == str(cast.monitor.pk) and event.reason == "lost phone"

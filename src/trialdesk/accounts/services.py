@@ -228,3 +228,21 @@ def reset_two_factor(user, actor: Actor, reason: str) -> int:
             new_value={"devices_removed": count},
         )
     return count
+
+
+def unlock_account(username: str, actor: Actor, reason: str) -> int:
+    """Clear the failed attempts of a username from every address (django-axes), audited."""
+    from axes.handlers.proxy import AxesProxyHandler
+
+    with transaction.atomic():
+        count = AxesProxyHandler.reset_attempts(username=username)
+        record(
+            actor,
+            "account_unlocked",
+            object_type="user",
+            object_id=getattr(_existing_user(username), "pk", ""),
+            object_label=username[:MAX_USERNAME],
+            reason=reason,
+            new_value={"attempt_records_cleared": count},
+        )
+    return count
