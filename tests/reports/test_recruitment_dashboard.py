@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import re
 
@@ -69,6 +70,12 @@ def _direct_forecast(study):
     return forecast_recruitment(sites, AS_OF, 15, D(2011, 7, 31), seed=0), protocol
 
 
+def _chart(page: str, chart_id: str) -> tuple[str, str]:
+    """(alt text, SVG text) of a chart of the page."""
+    match = re.search(rf'id="{chart_id}"><img src="data:image/svg\+xml;base64,([^"]+)" alt="([^"]*)">', page)
+    return match.group(2), base64.b64decode(match.group(1)).decode("utf-8")
+
+
 def _row(page: str, site: str) -> dict[str, str]:
     row = re.search(rf'<tr data-site="{site}">(.*?)</tr>', page, re.S).group(1)
     return dict(re.findall(r'data-col="(\w+)">([^<]*)<', row))
@@ -131,8 +138,9 @@ def test_the_plan_runs_from_the_first_activation_to_the_target_on_the_planned_en
     page = login(client, "sponsor").get(URL).content.decode()
     assert 'id="plan"' in page and "2007-01-01" in page and "2011-07-31" in page
     assert "gives no planned enrollment target" in page and "(15, actual)" in page
-    assert '<svg role="img" aria-label="Cumulative enrollment against the plan"' in page
-    assert "Plan" in re.search(r'id="enrollment-chart">(.*?)</div>', page, re.S).group(1)
+    label, svg = _chart(page, "enrollment-chart")
+    assert label == "Cumulative enrollment against the plan"
+    assert svg.startswith("<svg") and "Plan" in svg and "NTE" in svg and "RNS" in svg
 
 
 def test_the_target_of_an_anticipated_enrollment_is_planned():
@@ -159,7 +167,9 @@ def test_the_forecast_shown_is_the_one_trialdesk_stats_computes(client, recruitm
     probability = expected.probability_by_planned_end
     assert f'data-value="{probability}">{probability * 100:.0f} %<' in page
     assert 'data-forecast="enrolled">4<' in page and 'data-forecast="target">15<' in page
-    assert '<svg role="img" aria-label="Forecast of the date the target is reached"' in page
+    label, svg = _chart(page, "fan-chart")
+    assert label == "Forecast of the date the target is reached"
+    assert "80 % interval" in svg and "95 % interval" in svg and "Planned end" in svg
     assert "Site CFD is not activated: left out of the forecast." in page
 
 
@@ -245,4 +255,12 @@ def test_the_dashboard_and_its_warning_are_in_french(client, settings, recruitme
     page = login(client, "sponsor").get(URL, headers={"accept-language": "fr"}).content.decode()
     assert "Recrutement menacé" in page and "sous le seuil d’alerte de 99 %" in page
     assert "Date médiane d’atteinte de l’objectif" in page and "Motifs d’échec de sélection" in page
-    assert 'aria-label="Inclusions cumulées comparées au plan"' in page
+    assert _chart(page, "enrollment-chart")[0] == "Inclusions cumulées comparées au plan"
+    assert "intervalle à 80 %" in _chart(page, "fan-chart")[1]
+
+
+def test_the_dashboard_needs_no_inline_style_under_the_content_security_policy(client, recruitment):
+    page = login(client, "sponsor").get(URL).content.decode()
+    main = page[page.index("<main") :]
+    assert "<style" not in main and " style=" not in main and "<svg" not in main
+    assert '<link rel="stylesheet" href="/static/reports/recruitment.css">' in main

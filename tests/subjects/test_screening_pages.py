@@ -111,17 +111,30 @@ def test_a_monitor_reads_the_log_but_cannot_screen(client, cast, site):
 
 
 def test_the_statistician_sees_the_log_without_age_or_initials(client, cast, site):
+    import re
+
     from trialdesk.subjects.services import register_screening
 
-    register_screening(
+    subject = register_screening(
         cast.investigator_nantes, site, screened_on=days_ago(3), sex="F", year_of_birth=1951, initials="MB"
     )
-    login(client, "statistician")
-    page = client.get("/sites/NTE/screening/").content.decode()
-    assert "NTE-S01" in page
-    assert "1951" not in page and "MB" not in page and "Year of birth" not in page
-    investigator = login(client, "inv.nantes").get("/sites/NTE/screening/").content.decode()
-    assert "1951" in investigator and "MB" in investigator
+
+    def log_and_header(username):
+        login(client, username)
+        log = client.get("/sites/NTE/screening/").content.decode()
+        header = client.get(f"/subjects/{subject.pk}/eligibility/").content.decode()
+        return (
+            re.search(r'<table class="grid" id="screening-log">.*?</table>', log, re.S).group(0),
+            re.search(r'<p class="meta">.*?</p>', header, re.S).group(0),
+        )
+
+    table, meta = log_and_header("statistician")
+    assert "NTE-S01" in table and "Female" in table
+    assert "1951" not in table and ">MB<" not in table and "Year of birth" not in table
+    assert "1951" not in meta and "MB" not in meta
+    table, meta = log_and_header("inv.nantes")
+    assert "1951" in table and "<td>MB</td>" in table
+    assert "born 1951" in meta and "MB" in meta
 
 
 # --------------------------------------------------------------------------- site isolation
@@ -273,3 +286,11 @@ def test_an_episode_is_re_screened_only_once_and_only_after_a_screen_failure(coo
     second = coordinator.post(f"/subjects/{open_episode.pk}/rescreen/", post)
     assert second.status_code == 400 and "already re-screened" in second.content.decode()
     assert Subject.objects.count() == 2
+
+
+def test_the_screening_pages_need_no_inline_style_under_the_content_security_policy(coordinator, site):
+    subject = screen_in_browser(coordinator)
+    for url in ("/sites/NTE/screening/", "/sites/NTE/screening/new/", f"/subjects/{subject.pk}/eligibility/"):
+        page = coordinator.get(url).content.decode()
+        main = page[page.index("<main") :]
+        assert "<style" not in main and " style=" not in main, url

@@ -9,7 +9,6 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import render
 from django.utils import timezone
-from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
 from trialdesk.reports import charts
@@ -55,7 +54,7 @@ def recruitment(request):
         raise Http404 from None
     threshold = warning_probability()
     forecast = report.forecast
-    fan = charts.forecast_fan_svg(report)
+    fan = charts.forecast_fan_chart(report)
     context = {
         "report": report,
         "forecast": forecast,
@@ -63,8 +62,8 @@ def recruitment(request):
         "warning": shows_warning(report, access, threshold),
         "probability_percent": _percent(forecast.probability_by_planned_end if forecast else None),
         "threshold_percent": _percent(threshold),
-        "enrollment_chart": mark_safe(charts.cumulative_enrollment_svg(report)),  # noqa: S308 - our SVG
-        "fan_chart": mark_safe(fan) if fan else None,  # noqa: S308 - our SVG
+        "enrollment_chart": charts.cumulative_enrollment_chart(report).img_tag(),
+        "fan_chart": fan.img_tag() if fan else None,
         "site_choices": Site.objects.filter(study=study, pk__in=access.site_ids).order_by("code"),
         "site_code": site_code or "",
         "today": today,
