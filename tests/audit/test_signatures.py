@@ -319,9 +319,16 @@ def test_the_casebook_shows_each_signature_with_name_time_meaning_and_status(
     assert f'data-signature="{signature.pk}" data-status="valid"' in page
     assert "Inv.Nantes" in page and "I approve the data of this casebook" in page
     assert "signed content unchanged" in page
+    assert "signed by Inv.Nantes on" in _status_line(page)
     _correct_ecog(cast.investigator_nantes, enrolled_subject)
     page = investigator.get(f"/subjects/{enrolled_subject.pk}/").content.decode()
     assert f'data-signature="{signature.pk}" data-status="voided"' in page and "Voided" in page
+    assert "voided by a later change" in _status_line(page)
+
+
+def _status_line(page: str) -> str:
+    start = page.index('id="signature-status"')
+    return page[start : page.index("</p>", start)]
 
 
 def test_signing_through_the_page_with_the_right_password(investigator, cast, enrolled_subject):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import template
 
 from trialdesk.audit.locks import effective_lock
-from trialdesk.audit.models import Signature
+from trialdesk.audit.models import Signature, SignatureScope
 from trialdesk.audit.signatures import verify_signature
 from trialdesk.studies.access import Permission, study_access
 
@@ -38,6 +38,13 @@ def casebook_panel(context, subject):
     data["own_lock"] = subject.locked_at is not None
     data["visits"] = subject.visits.all()
     return data
+
+
+@register.inclusion_tag("audit/_casebook_status.html")
+def casebook_status(subject):
+    """One line for the top of the casebook: the latest casebook signature and the lock."""
+    latest = Signature.objects.filter(subject=subject, scope=SignatureScope.CASEBOOK).first()
+    return {"casebook_signature": latest, "lock": effective_lock(subject)}
 
 
 @register.inclusion_tag("audit/_record_panel.html", takes_context=True)
