@@ -264,3 +264,21 @@ def test_the_dashboard_needs_no_inline_style_under_the_content_security_policy(c
     main = page[page.index("<main") :]
     assert "<style" not in main and " style=" not in main and "<svg" not in main
     assert '<link rel="stylesheet" href="/static/reports/recruitment.css">' in main
+
+
+def test_the_dashboard_reads_the_database_in_a_fixed_number_of_queries(client, recruitment):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    login(client, "sponsor")
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(URL).status_code == 200
+        return len(captured)
+
+    before = queries()
+    nte = recruitment.sites.get(code="NTE")
+    for n in range(8, 14):
+        _subject(recruitment, nte, n, D(2008, 6, 1), SubjectStatus.SCREENING)
+    assert queries() == before

@@ -294,3 +294,19 @@ def test_the_screening_pages_need_no_inline_style_under_the_content_security_pol
         page = coordinator.get(url).content.decode()
         main = page[page.index("<main") :]
         assert "<style" not in main and " style=" not in main, url
+
+
+def test_the_log_reads_the_database_in_a_fixed_number_of_queries(coordinator, cast, site):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert coordinator.get("/sites/NTE/screening/").status_code == 200
+        return len(captured)
+
+    screen_with_services(cast.investigator_nantes, site)
+    two = queries()
+    for _ in range(4):
+        screen_with_services(cast.investigator_nantes, site)
+    assert queries() == two

@@ -49,6 +49,15 @@ from trialdesk.subjects.screening import ON_STUDY, screening_records, verdict_of
 
 DEFAULT_WARNING_PROBABILITY = 0.5
 WARNED_ROLES = frozenset({Role.SPONSOR_ADMIN, Role.DATA_MANAGER})
+SUBJECT_FIELDS = (
+    "study_id",
+    "site_id",
+    "status",
+    "screened_on",
+    "enrolled_on",
+    "screen_failure_criteria",
+    "screen_failure_reason",
+)
 
 
 def warning_probability() -> float:
@@ -222,9 +231,11 @@ def recruitment_report(user, study, as_of: dt.date, site_code: str | None = None
     subjects = list(
         Subject.objects.for_user(user, study)
         .filter(site__in=sites, screened_on__lte=as_of)
-        .select_related("study")
+        .only(*SUBJECT_FIELDS)
         .order_by("screened_on", "pk")
     )
+    for subject in subjects:  # one study object, not its protocol text once per row
+        subject.study = study
     need_assessment = [
         s
         for s in subjects

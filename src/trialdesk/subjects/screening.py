@@ -59,12 +59,15 @@ def verdict_of(subject: Subject, record, today: dt.date) -> tuple[str, tuple[str
 
 def screening_log(user, site: Site, today: dt.date) -> list[LogRow]:
     """Every screening episode of one site the user sees, oldest first."""
+    study = site.study
     subjects = list(
-        Subject.objects.for_user(user, site.study)
+        Subject.objects.for_user(user, study)
         .filter(site=site)
-        .select_related("site", "study", "rescreen_of")
+        .select_related("rescreen_of")
         .order_by("screened_on", "pk")
     )
+    for subject in subjects:  # one study object, not its protocol text once per row
+        subject.study, subject.site = study, site
     records = screening_records(subjects)
     rows = []
     for subject in subjects:
