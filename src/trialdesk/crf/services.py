@@ -14,6 +14,7 @@ from trialdesk.audit.services import Actor, record
 from trialdesk.audit.signatures import void_signatures_for_change
 from trialdesk.crf.models import FormRecord, FormStatus
 from trialdesk.protocol.formdata import FormValidation, validate_form_data
+from trialdesk.queries.services import on_form_saved
 from trialdesk.studies.access import Permission, require, study_access
 from trialdesk.subjects.models import Subject, SubjectStatus, Visit
 
@@ -179,6 +180,7 @@ def _write(actor, subject, form_code, visit, repeat, expected_version, reason, v
         record(actor, "create", object_label=f"{label} #{created.repeat}", new_value=new_status, **common)
         for field_code, value in new_data.items():
             record(actor, "change", object_label=label, field=field_code, new_value=value, reason=reason, **common)
+        on_form_saved(actor, created, validation, sorted(new_data))
         return FormSaveOutcome(created, validation, sorted(new_data), created=True)
 
     if (why := lock_reason(existing)) is not None:
@@ -204,4 +206,5 @@ def _write(actor, subject, form_code, visit, repeat, expected_version, reason, v
     if new_status == FormStatus.COMPLETE and existing.first_completed_at is None:
         existing.first_completed_at = timezone.now()
     existing.save()
+    on_form_saved(actor, existing, validation, sorted(changes))
     return FormSaveOutcome(existing, validation, sorted(changes))

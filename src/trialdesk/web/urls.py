@@ -9,6 +9,7 @@ urlpatterns = [
     path("accounts/", include("trialdesk.accounts.urls")),  # login, logout, two-factor
     path("i18n/", include("django.conf.urls.i18n")),
     path("sites/<str:site_code>/", study_views.site_page, name="site"),
+    path("queries/", include("trialdesk.queries.urls")),
     path("reports/", include("trialdesk.reports.urls")),
     path("", include("trialdesk.subjects.urls")),
     path("subjects/<int:subject_id>/", subject_views.casebook, name="subject-casebook"),

@@ -1,0 +1,757 @@
+"""Queries and source data verification (DESIGN §5): every step in one transaction with its audit event.
+
+Who does what:
+- a query is raised by an edit check of severity ``query`` when a form is saved
+  (``on_form_saved``), or by hand by a monitor or data manager (``raise_query``);
+- site staff (``ANSWER_QUERY``) answer an open query (``answer_query``);
+- the raiser, or a data manager, closes or re-opens it (``close_query``,
+  ``reopen_query``); a query raised by an edit check has no human raiser, so any
+  reviewer of its site (``CLOSE_QUERY``: monitor, data manager) may close it;
+- an edit-check query closes by itself only when a data change makes its rule
+  hold (TRUE, not merely no longer FALSE); a manual query never closes by itself;
+- a monitor (``VERIFY_SOURCE``) marks a field or a whole form verified against
+  source (``verify_source``); a later change of that field (of any field, for a
+  whole-form mark) resets the mark (``on_form_saved``).
+
+Every read a user asks for goes through ``Model.objects.for_user(user, study)``.
+The reads of ``on_form_saved`` are of the one record being saved, which the
+saving user was already allowed to write.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from trialdesk.audit.models import AuditEvent
+from trialdesk.audit.services import Actor, record
+from trialdesk.crf.models import FormRecord, FormStatus
+from trialdesk.protocol.formdata import typed_values
+from trialdesk.queries.models import (
+    UNRESOLVED,
+    MessageKind,
+    Query,
+    QueryMessage,
+    QueryOrigin,
+    QueryStatus,
+    SourceVerification,
+)
+from trialdesk.rules import Tri, parse
+from trialdesk.studies.access import Permission, StudyAccess, require, study_access
+from trialdesk.studies.models import Role, Site, Study
+
+TEXT_MAX = 2000
+SYSTEM = Actor.system()
+# "query #12" in a reason for change links that query; the reason code of REASONS_FOR_CHANGE
+# (or its label, which is what the form page stores) marks a change made in response to a query.
+QUERY_REFERENCE = re.compile(r"query\s*#\s*(\d+)", re.IGNORECASE)
+QUERY_RESPONSE_CODE = "query_response"
+
+
+class ActionRefused(Exception):
+    """A step the user asked for that cannot happen now; nothing was written."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class QueryActionRefused(ActionRefused):
+    pass
+
+
+class SdvRefused(ActionRefused):
+    pass
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def record_label(form_record: FormRecord) -> str:
+    subject = form_record.subject
+    where = form_record.visit.code if form_record.visit_id else f"log #{form_record.repeat}"
+    return f"{subject.label} {where} {form_record.form_code}"
+
+
+def _site_id(form_record: FormRecord) -> int:
+    return form_record.subject.site_id
+
+
+def _clean_text(text: str | None, *, required: bool) -> str:
+    text = (text or "").strip()
+    if required and not text:
+        raise QueryActionRefused(_("Write a message."))
+    if len(text) > TEXT_MAX:
+        raise QueryActionRefused(
+            _("The message is too long (at most %(max)d characters).") % {"max": TEXT_MAX}
+        )
+    return text
+
+
+def _audit_query(actor: Actor, action: str, query: Query, *, old_status, new_status, reason: str) -> None:
+    form_record = query.record
+    subject = form_record.subject
+    record(
+        actor,
+        action,
+        study_id=subject.study_id,
+        site=subject.site,
+        object_type="query",
+        object_id=query.pk,
+        object_label=f"{query.label} {record_label(form_record)}",
+        field=query.field_code,
+        old_value=old_status,
+        new_value=new_status,
+        reason=reason,
+    )
+
+
+def _add_message(query: Query, actor: Actor, kind: str, text: str, at: dt.datetime) -> QueryMessage:
+    return QueryMessage.objects.create(
+        query=query,
+        kind=kind,
+        author_id=actor.user_id,
+        author_name=actor.username,
+        role=actor.role,
+        text=text,
+        created_at=at,
+    )
+
+
+def _locked(query: Query) -> Query:
+    """The query row again, locked for this transaction, with what the audit needs."""
+    return (
+        Query.objects.select_for_update()
+        .select_related("record__subject__site", "record__visit")
+        .get(pk=query.pk)
+    )
+
+
+def _actor(user, access: StudyAccess, site_id: int) -> Actor:
+    return Actor.for_user(user, access.role_at(site_id))
+
+
+def may_answer(access: StudyAccess, query: Query) -> bool:
+    return query.status == QueryStatus.OPEN and access.can(Permission.ANSWER_QUERY, _site_id(query.record))
+
+
+def _may_review(access: StudyAccess, user, query: Query) -> bool:
+    """The raiser or a data manager; for a query of an edit check, any reviewer of the site."""
+    site_id = _site_id(query.record)
+    if not access.can(Permission.CLOSE_QUERY, site_id):
+        return False
+    if Role.DATA_MANAGER in access.roles_at(site_id):
+        return True
+    return query.raised_by_id is None or query.raised_by_id == user.pk
+
+
+def may_close(access: StudyAccess, user, query: Query) -> bool:
+    return query.status in UNRESOLVED and _may_review(access, user, query)
+
+
+def may_reopen(access: StudyAccess, user, query: Query) -> bool:
+    return query.status == QueryStatus.CLOSED and _may_review(access, user, query)
+
+
+def may_comment(access: StudyAccess, query: Query) -> bool:
+    site_id = _site_id(query.record)
+    return query.status != QueryStatus.CLOSED and any(
+        access.can(permission, site_id)
+        for permission in (Permission.ANSWER_QUERY, Permission.RAISE_QUERY, Permission.CLOSE_QUERY)
+    )
+
+
+# --------------------------------------------------------------------------- manual workflow
+
+
+def raise_query(user, form_record: FormRecord, field_code: str, text: str) -> Query:
+    """A monitor or data manager asks the site about one field of a record."""
+    from trialdesk.crf.services import lock_reason
+
+    study = form_record.subject.study
+    access = study_access(user, study)
+    require(access, Permission.RAISE_QUERY, _site_id(form_record))
+    text = _clean_text(text, required=True)
+    form = study.protocol.form(form_record.form_code)
+    if field_code not in form.field_codes:
+        raise QueryActionRefused(_("Choose a field of this form."))
+    actor = _actor(user, access, _site_id(form_record))
+    with transaction.atomic():
+        locked = (
+            FormRecord.objects.select_for_update()
+            .select_related("subject__site", "subject__study", "visit")
+            .get(pk=form_record.pk)
+        )
+        if (why := lock_reason(locked)) is not None:
+            raise QueryActionRefused(why)
+        now = timezone.now()
+        query = Query.objects.create(
+            record=locked,
+            field_code=field_code,
+            fields=[field_code],
+            origin=QueryOrigin.MANUAL,
+            status=QueryStatus.OPEN,
+            summary=text[:200],
+            record_version=locked.version,
+            raised_by=user,
+            raised_role=actor.role,
+            raised_at=now,
+        )
+        _add_message(query, actor, MessageKind.RAISE, text, now)
+        _audit_query(actor, "query_open", query, old_status=None, new_status=QueryStatus.OPEN, reason=text)
+    return query
+
+
+def answer_query(user, query: Query, text: str) -> Query:
+    """Site staff answer an open query (re-opened queries are open again)."""
+    access = study_access(user, query.record.subject.study)
+    require(access, Permission.ANSWER_QUERY, _site_id(query.record))
+    text = _clean_text(text, required=True)
+    actor = _actor(user, access, _site_id(query.record))
+    with transaction.atomic():
+        query = _locked(query)
+        if query.status == QueryStatus.CLOSED:
+            raise QueryActionRefused(_("This query is closed; it cannot be answered."))
+        if query.status == QueryStatus.ANSWERED:
+            raise QueryActionRefused(_("This query was already answered; add a comment instead."))
+        now = timezone.now()
+        query.status = QueryStatus.ANSWERED
+        query.answered_at = now
+        query.save(update_fields=["status", "answered_at"])
+        _add_message(query, actor, MessageKind.ANSWER, text, now)
+        _audit_query(
+            actor, "query_answer", query, old_status=QueryStatus.OPEN, new_status=query.status, reason=text
+        )
+    return query
+
+
+def close_query(user, query: Query, text: str = "") -> Query:
+    access = study_access(user, query.record.subject.study)
+    require(access, Permission.CLOSE_QUERY, _site_id(query.record))
+    text = _clean_text(text, required=False)
+    actor = _actor(user, access, _site_id(query.record))
+    with transaction.atomic():
+        query = _locked(query)
+        if query.status == QueryStatus.CLOSED:
+            raise QueryActionRefused(_("This query is already closed."))
+        if not _may_review(access, user, query):
+            raise QueryActionRefused(
+                _("Only the person who raised this query or a data manager can close it.")
+            )
+        _close(query, actor, text, user_id=user.pk)
+    return query
+
+
+def _close(query: Query, actor: Actor, text: str, *, user_id: int | None) -> None:
+    now = timezone.now()
+    old = query.status
+    query.status = QueryStatus.CLOSED
+    query.closed_at = now
+    query.closed_by_id = user_id
+    query.save(update_fields=["status", "closed_at", "closed_by"])
+    _add_message(query, actor, MessageKind.CLOSE, text, now)
+    _audit_query(actor, "query_close", query, old_status=old, new_status=query.status, reason=text)
+
+
+def reopen_query(user, query: Query, text: str) -> Query:
+    access = study_access(user, query.record.subject.study)
+    require(access, Permission.CLOSE_QUERY, _site_id(query.record))
+    text = _clean_text(text, required=True)
+    actor = _actor(user, access, _site_id(query.record))
+    with transaction.atomic():
+        query = _locked(query)
+        if query.status != QueryStatus.CLOSED:
+            raise QueryActionRefused(_("Only a closed query can be re-opened."))
+        if not _may_review(access, user, query):
+            raise QueryActionRefused(
+                _("Only the person who raised this query or a data manager can re-open it.")
+            )
+        now = timezone.now()
+        query.status = QueryStatus.OPEN
+        query.answered_at = None
+        query.closed_at = None
+        query.closed_by = None
+        query.reopen_count += 1
+        query.save(update_fields=["status", "answered_at", "closed_at", "closed_by", "reopen_count"])
+        _add_message(query, actor, MessageKind.REOPEN, text, now)
+        _audit_query(
+            actor, "query_reopen", query, old_status=QueryStatus.CLOSED, new_status=query.status, reason=text
+        )
+    return query
+
+
+def comment_query(user, query: Query, text: str) -> Query:
+    """A message in the thread without a status move (any party, while not closed)."""
+    access = study_access(user, query.record.subject.study)
+    require(access, Permission.VIEW_CLINICAL_DATA, _site_id(query.record))
+    text = _clean_text(text, required=True)
+    actor = _actor(user, access, _site_id(query.record))
+    with transaction.atomic():
+        query = _locked(query)
+        if query.status == QueryStatus.CLOSED:
+            raise QueryActionRefused(_("This query is closed; re-open it to continue the discussion."))
+        if not may_comment(access, query):
+            raise PermissionDenied
+        _add_message(query, actor, MessageKind.COMMENT, text, timezone.now())
+        _audit_query(
+            actor, "query_comment", query, old_status=query.status, new_status=query.status, reason=text
+        )
+    return query
+
+
+# --------------------------------------------------------------------------- on save
+
+
+def _save_events(form_record: FormRecord, changed_fields: Iterable[str]) -> dict[str, AuditEvent]:
+    """The change events the save just wrote (same transaction), by field."""
+    changed = list(changed_fields)
+    if not changed:
+        return {}
+    events = AuditEvent.objects.filter(
+        object_type="form_record", object_id=str(form_record.pk), action="change", field__in=changed
+    ).order_by("-sequence")[: len(changed)]
+    latest: dict[str, AuditEvent] = {}
+    for event in events:
+        latest.setdefault(event.field, event)
+    return latest
+
+
+def _is_query_response(reason: str) -> bool:
+    from trialdesk.crf.services import REASONS_FOR_CHANGE
+
+    label = dict(REASONS_FOR_CHANGE)[QUERY_RESPONSE_CODE]
+    lowered = reason.lower()
+    return QUERY_RESPONSE_CODE in lowered or label.lower() in lowered
+
+
+def _describe(value) -> str:
+    return "—" if value is None or value == "" else str(value)
+
+
+def on_form_saved(
+    actor: Actor, form_record: FormRecord, validation, changed_fields, *, reason: str | None = None
+):
+    """Called by ``crf.services`` inside the save's transaction, after the record is written.
+
+    Links the queries a change responds to, closes the edit-check queries the change
+    resolves, raises a query for each failing edit check of severity ``query``, and
+    resets the SDV marks of the changed fields. ``reason`` defaults to the reason the
+    save recorded with its change events.
+    """
+    changed = set(changed_fields)
+    events = _save_events(form_record, changed)
+    if reason is None:
+        reason = next((e.reason for e in events.values() if e.reason), "")
+    subject = form_record.subject
+    form = subject.study.protocol.form(form_record.form_code)
+    checks = {check.code: check for check in form.edit_checks}
+    queries = list(
+        Query.objects.select_for_update()
+        .select_related("record__subject__site", "record__visit")
+        .filter(record=form_record)
+    )
+    for query in queries:  # the audit label needs the record's visit and subject, already at hand
+        query.record = form_record
+
+    _link_responses(actor, form_record, queries, changed, events, reason)
+    _auto_close(form_record, form, checks, queries, changed, actor)
+    _auto_raise(form_record, validation, queries, changed, actor)
+    _reset_sdv(form_record, changed, actor)
+
+
+def _link_responses(actor, form_record, queries, changed, events, reason) -> None:
+    if not changed or not reason:
+        return
+    referenced = {int(number) for number in QUERY_REFERENCE.findall(reason)}
+    if not referenced and not _is_query_response(reason):
+        return
+    targets = [
+        q
+        for q in queries
+        if q.status in UNRESOLVED
+        and (q.pk in referenced if referenced else bool(set(q.all_fields) & changed))
+    ]
+    if not targets:
+        return
+    now = timezone.now()
+    details = "; ".join(
+        f"{code}: {_describe(events[code].old_value)} → {_describe(events[code].new_value)}"
+        for code in sorted(changed)
+        if code in events
+    )
+    # Thread texts written by the system are data, kept in one language (English).
+    text = f"Data changed in response (version {form_record.version}): {details}"
+    for query in targets:
+        audit_reason = f"{query.label}: {reason}"
+        if query.status == QueryStatus.OPEN:
+            query.status = QueryStatus.ANSWERED
+            query.answered_at = now
+            query.save(update_fields=["status", "answered_at"])
+            _add_message(query, actor, MessageKind.ANSWER, text, now)
+            _audit_query(
+                actor,
+                "query_answer",
+                query,
+                old_status=QueryStatus.OPEN,
+                new_status=query.status,
+                reason=audit_reason,
+            )
+        else:
+            _add_message(query, actor, MessageKind.COMMENT, text, now)
+            _audit_query(
+                actor,
+                "query_comment",
+                query,
+                old_status=query.status,
+                new_status=query.status,
+                reason=audit_reason,
+            )
+
+
+def _auto_close(form_record, form, checks, queries, changed, actor) -> None:
+    if not changed:
+        return
+    typed = typed_values(form, form_record.data)
+    for query in queries:
+        if query.origin != QueryOrigin.EDIT_CHECK or query.status not in UNRESOLVED:
+            continue
+        check = checks.get(query.check_code)
+        if check is None or not set(query.all_fields) & changed:
+            continue
+        if parse(check.rule).evaluate(typed) is Tri.TRUE:
+            text = (
+                f"Closed automatically: the change by {actor.username} (version {form_record.version}) "
+                f"resolves the edit check {check.code}."
+            )
+            _close(query, SYSTEM, text, user_id=None)
+
+
+def _auto_raise(form_record, validation, queries, changed, actor) -> None:
+    for failure in validation.check_failures:
+        if failure.severity != "query":
+            continue
+        same = [q for q in queries if q.origin == QueryOrigin.EDIT_CHECK and q.check_code == failure.code]
+        if any(q.status in UNRESOLVED for q in same):
+            continue  # one open query per check and record
+        if same and not set(failure.fields) & changed:
+            continue  # closed after review, and its data did not change since: it stays closed
+        fields = list(failure.fields)
+        field_code = next((code for code in fields if code in changed), fields[0] if fields else "")
+        now = timezone.now()
+        query = Query.objects.create(
+            record=form_record,
+            field_code=field_code,
+            fields=fields,
+            origin=QueryOrigin.EDIT_CHECK,
+            check_code=failure.code,
+            status=QueryStatus.OPEN,
+            summary=failure.message[:200],
+            record_version=form_record.version,
+            raised_by=None,
+            raised_role=SYSTEM.role,
+            raised_at=now,
+        )
+        query.record = form_record
+        queries.append(query)
+        _add_message(query, SYSTEM, MessageKind.RAISE, failure.message, now)
+        _audit_query(
+            SYSTEM,
+            "query_open",
+            query,
+            old_status=None,
+            new_status=QueryStatus.OPEN,
+            reason=f"edit check {failure.code} failed on the save by {actor.username} (version {form_record.version})",
+        )
+
+
+def _reset_sdv(form_record, changed, actor) -> None:
+    if not changed:
+        return
+    marks = SourceVerification.objects.select_for_update().filter(record=form_record, reset_at__isnull=True)
+    subject = form_record.subject
+    now = timezone.now()
+    for mark in marks:
+        if mark.field_code and mark.field_code not in changed:
+            continue
+        mark.reset_at = now
+        mark.reset_version = form_record.version
+        mark.save(update_fields=["reset_at", "reset_version"])
+        what = mark.field_code or ", ".join(sorted(changed))
+        record(
+            SYSTEM,
+            "sdv_reset",
+            study_id=subject.study_id,
+            site=subject.site,
+            object_type="form_record",
+            object_id=form_record.pk,
+            object_label=record_label(form_record),
+            field=mark.field_code,
+            old_value={"verified_version": mark.record_version, "verified_by": mark.verified_by_id},
+            new_value=None,
+            reason=f"{what} changed by {actor.username} (version {form_record.version})",
+        )
+
+
+# --------------------------------------------------------------------------- worklists
+
+
+def visible_queries(user, study: Study) -> QuerySet[Query]:
+    return (
+        Query.objects.for_user(user, study)
+        .filter(record__subject__study=study)
+        .select_related("record__subject__site", "record__visit", "raised_by")
+    )
+
+
+def waiting_for(user, study: Study) -> QuerySet[Query]:
+    """My open queries: for site staff, the open queries of the sites where they answer;
+    for monitors and data managers, the answered queries they may close."""
+    access = study_access(user, study)
+    answer_sites = [s for s in access.site_ids if access.can(Permission.ANSWER_QUERY, s)]
+    review_sites = [s for s in access.site_ids if access.can(Permission.CLOSE_QUERY, s)]
+    manager_sites = [s for s in review_sites if Role.DATA_MANAGER in access.roles_at(s)]
+    site = "record__subject__site_id__in"
+    condition = Q(status=QueryStatus.OPEN, **{site: answer_sites})
+    condition |= Q(status=QueryStatus.ANSWERED, **{site: manager_sites})
+    condition |= Q(status=QueryStatus.ANSWERED, **{site: review_sites}) & (
+        Q(raised_by=user) | Q(raised_by__isnull=True)
+    )
+    return visible_queries(user, study).filter(condition)
+
+
+STATUS_FILTERS = {
+    "unresolved": list(UNRESOLVED),
+    QueryStatus.OPEN.value: [QueryStatus.OPEN],
+    QueryStatus.ANSWERED.value: [QueryStatus.ANSWERED],
+    QueryStatus.CLOSED.value: [QueryStatus.CLOSED],
+    "all": None,
+}
+
+
+def list_queries(
+    user,
+    study: Study,
+    *,
+    mine: bool = False,
+    status: str = "unresolved",
+    site_code: str | None = None,
+    min_age_days: int | None = None,
+    sort: str = "age",
+    now: dt.datetime | None = None,
+) -> QuerySet[Query]:
+    """The query list with its filters; the oldest first (``sort='age'``) or by site."""
+    queries = waiting_for(user, study) if mine else visible_queries(user, study)
+    statuses = STATUS_FILTERS.get(status, STATUS_FILTERS["unresolved"])
+    if statuses is not None:
+        queries = queries.filter(status__in=statuses)
+    if site_code:
+        queries = queries.filter(record__subject__site__code=site_code)
+    if min_age_days:
+        queries = queries.filter(raised_at__lte=(now or timezone.now()) - dt.timedelta(days=min_age_days))
+    if sort == "site":
+        return queries.order_by("record__subject__site__code", "raised_at", "pk")
+    return queries.order_by("raised_at", "pk")
+
+
+def age_days(query: Query, now: dt.datetime | None = None) -> int:
+    """Days the query has been (or was) open."""
+    end = query.closed_at or now or timezone.now()
+    return max((end - query.raised_at).days, 0)
+
+
+AGE_BUCKETS = ((7, "0–7"), (30, "8–30"), (None, ">30"))
+
+
+def _bucket(days: int) -> str:
+    for limit, name in AGE_BUCKETS:
+        if limit is None or days <= limit:
+            return name
+    return AGE_BUCKETS[-1][1]
+
+
+def _visible_site_codes(user, study: Study) -> list[str]:
+    access = study_access(user, study)
+    return list(
+        Site.objects.filter(study=study, pk__in=access.site_ids)
+        .order_by("code")
+        .values_list("code", flat=True)
+    )
+
+
+def open_query_counts(user, study: Study) -> dict[str, int]:
+    """Open queries (waiting for the site, re-opened included) per site code, every visible site listed."""
+    counts = dict.fromkeys(_visible_site_codes(user, study), 0)
+    rows = (
+        Query.objects.for_user(user, study)
+        .filter(record__subject__study=study, status=QueryStatus.OPEN)
+        .values_list("record__subject__site__code")
+        .annotate(n=Count("pk"))
+    )
+    for code, n in rows:
+        counts[code] = n
+    return counts
+
+
+def unresolved_by_site_and_age(
+    user, study: Study, now: dt.datetime | None = None
+) -> dict[str, dict[str, int]]:
+    """Unresolved (open or answered) queries per site code and age band in days."""
+    now = now or timezone.now()
+    table = {code: {name: 0 for _limit, name in AGE_BUCKETS} for code in _visible_site_codes(user, study)}
+    rows = (
+        Query.objects.for_user(user, study)
+        .filter(record__subject__study=study, status__in=UNRESOLVED)
+        .values_list("record__subject__site__code", "raised_at")
+    )
+    for code, raised_at in rows:
+        table[code][_bucket(max((now - raised_at).days, 0))] += 1
+    return table
+
+
+# --------------------------------------------------------------------------- source data verification
+
+
+def verify_source(
+    user, form_record: FormRecord, field_code: str = "", *, expected_version: int | None = None
+):
+    """Mark one field (or the whole form, ``field_code`` '') verified against source."""
+    study = form_record.subject.study
+    access = study_access(user, study)
+    require(access, Permission.VERIFY_SOURCE, _site_id(form_record))
+    form = study.protocol.form(form_record.form_code)
+    if field_code and field_code not in form.field_codes:
+        raise SdvRefused(_("Choose a field of this form."))
+    actor = _actor(user, access, _site_id(form_record))
+    with transaction.atomic():
+        locked = (
+            FormRecord.objects.select_for_update()
+            .select_related("subject__site", "subject__study", "visit")
+            .get(pk=form_record.pk)
+        )
+        if expected_version is not None and expected_version != locked.version:
+            raise SdvRefused(_("The form changed since you opened it; review it again before verifying."))
+        if SourceVerification.objects.filter(
+            record=locked, field_code=field_code, reset_at__isnull=True
+        ).exists():
+            raise SdvRefused(_("This is already marked verified."))
+        mark = SourceVerification.objects.create(
+            record=locked,
+            field_code=field_code,
+            record_version=locked.version,
+            verified_by=user,
+            verified_role=actor.role,
+            verified_at=timezone.now(),
+        )
+        subject = locked.subject
+        record(
+            actor,
+            "sdv_mark",
+            study_id=subject.study_id,
+            site=subject.site,
+            object_type="form_record",
+            object_id=locked.pk,
+            object_label=record_label(locked),
+            field=field_code,
+            new_value={
+                "verified_version": locked.version,
+                "value": locked.data.get(field_code) if field_code else None,
+            },
+        )
+    return mark
+
+
+@dataclass
+class SdvProgress:
+    """Complete records and the fields holding a value in them, and how many are verified."""
+
+    records: int = 0
+    verified_records: int = 0
+    fields: int = 0
+    verified_fields: int = 0
+
+    @staticmethod
+    def _share(part: int, whole: int) -> float | None:
+        return part / whole if whole else None
+
+    @property
+    def record_share(self) -> float | None:
+        return self._share(self.verified_records, self.records)
+
+    @property
+    def field_share(self) -> float | None:
+        return self._share(self.verified_fields, self.fields)
+
+    @property
+    def record_percent(self) -> int | None:
+        share = self.record_share
+        return None if share is None else round(100 * share)
+
+    @property
+    def field_percent(self) -> int | None:
+        share = self.field_share
+        return None if share is None else round(100 * share)
+
+    def add(self, fields: int, verified_fields: int) -> None:
+        self.records += 1
+        self.fields += fields
+        self.verified_fields += verified_fields
+        if verified_fields == fields:
+            self.verified_records += 1
+
+
+def _record_progress(user, study: Study, site_code: str | None):
+    """(site code, subject id, fields with a value, fields verified) for each complete record."""
+    records = FormRecord.objects.for_user(user, study).filter(
+        subject__study=study, status=FormStatus.COMPLETE
+    )
+    marks = (
+        SourceVerification.objects.for_user(user, study)
+        .active()
+        .filter(record__subject__study=study, record__status=FormStatus.COMPLETE)
+    )
+    if site_code:
+        records = records.filter(subject__site__code=site_code)
+        marks = marks.filter(record__subject__site__code=site_code)
+    marked: dict[int, set[str]] = {}
+    for record_id, field_code in marks.values_list("record_id", "field_code"):
+        marked.setdefault(record_id, set()).add(field_code)
+    rows = records.values_list("pk", "subject__site__code", "subject_id", "data").iterator(chunk_size=2000)
+    for pk, code, subject_id, data in rows:
+        filled = {key for key, value in (data or {}).items() if value not in (None, "")}
+        done = marked.get(pk, set())
+        verified = len(filled) if "" in done else len(filled & done)
+        yield code, subject_id, len(filled), verified
+
+
+def sdv_progress_by_site(user, study: Study) -> dict[str, SdvProgress]:
+    progress = {code: SdvProgress() for code in _visible_site_codes(user, study)}
+    for code, _subject, fields, verified in _record_progress(user, study, None):
+        progress[code].add(fields, verified)
+    return progress
+
+
+def sdv_progress_by_subject(user, study: Study, site_code: str | None = None) -> dict[int, SdvProgress]:
+    """Per subject id, every visible subject (of ``site_code`` if given) listed."""
+    from trialdesk.subjects.models import Subject
+
+    subjects = Subject.objects.for_user(user, study).filter(study=study)
+    if site_code:
+        subjects = subjects.filter(site__code=site_code)
+    progress = {pk: SdvProgress() for pk in subjects.values_list("pk", flat=True)}
+    for _code, subject_id, fields, verified in _record_progress(user, study, site_code):
+        progress.setdefault(subject_id, SdvProgress()).add(fields, verified)
+    return progress
+
+
+def active_marks(user, study: Study, form_record: FormRecord) -> dict[str, SourceVerification]:
+    """The record's marks in force, by field code ('' for the whole form)."""
+    marks = SourceVerification.objects.for_user(user, study).active().filter(record=form_record)
+    return {mark.field_code: mark for mark in marks.select_related("verified_by")}

@@ -1,0 +1,159 @@
+"""Template tags that put queries and SDV marks on the form page and the casebook.
+
+The form and casebook views belong to other apps; these tags read what they need
+themselves (scoped to the signed-in user) and cache it per request, so a page
+costs a few database queries whatever the number of fields or cells.
+"""
+
+from __future__ import annotations
+
+from django import template
+
+from trialdesk.queries.models import UNRESOLVED, Query, QueryStatus, SourceVerification
+from trialdesk.studies.access import Permission, study_access
+from trialdesk.studies.services import current_study
+
+register = template.Library()
+
+
+class _Review:
+    """What one request shows of the queries and SDV marks of one subject's records."""
+
+    def __init__(self, request, subject_id: int):
+        from trialdesk.subjects.models import Subject
+
+        self.study = current_study()
+        self.access = study_access(request.user, self.study)
+        # None when the subject is outside the user's sites: the tags then show nothing.
+        self.site_id = (
+            Subject.objects.for_user(request.user, self.study)
+            .filter(pk=subject_id)
+            .values_list("site_id", flat=True)
+            .first()
+        )
+        queries = (
+            Query.objects.for_user(request.user, self.study)
+            .filter(record__subject_id=subject_id)
+            .order_by("raised_at", "pk")
+        )
+        marks = (
+            SourceVerification.objects.for_user(request.user, self.study)
+            .active()
+            .filter(record__subject_id=subject_id)
+        )
+        self.queries: dict[int, list[Query]] = {}
+        for query in queries:
+            self.queries.setdefault(query.record_id, []).append(query)
+        self.marks: dict[int, dict[str, SourceVerification]] = {}
+        for mark in marks.select_related("verified_by"):
+            self.marks.setdefault(mark.record_id, {})[mark.field_code] = mark
+
+    def can(self, permission: Permission, record=None) -> bool:
+        return self.site_id is not None and self.access.can(permission, self.site_id)
+
+
+def _review(context, record) -> _Review | None:
+    request = context.get("request")
+    if not record or not getattr(record, "pk", None) or request is None:
+        return None
+    if not getattr(request.user, "is_authenticated", False) or current_study() is None:
+        return None
+    cache = request.__dict__.setdefault("_trialdesk_review", {})
+    if record.subject_id not in cache:
+        cache[record.subject_id] = _Review(request, record.subject_id)
+    review = cache[record.subject_id]
+    if not review.can(Permission.VIEW_CLINICAL_DATA):
+        return None
+    return review
+
+
+@register.inclusion_tag("queries/_field_review.html", takes_context=True)
+def field_review(context, record, field):
+    """Under one field of the form page: its unresolved queries, its SDV mark, the actions."""
+    review = _review(context, record)
+    if review is None:
+        return {"show": False}
+    code = field.code
+    queries = [
+        q for q in review.queries.get(record.pk, []) if q.status in UNRESOLVED and code in q.all_fields
+    ]
+    marks = review.marks.get(record.pk, {})
+    return {
+        "show": True,
+        "record": record,
+        "field_code": code,
+        "queries": queries,
+        "mark": marks.get(code) or marks.get(""),
+        "whole_form_mark": "" in marks,
+        "can_raise": review.can(Permission.RAISE_QUERY, record) and not record.locked_at,
+        "can_verify": review.can(Permission.VERIFY_SOURCE, record),
+        "version": record.version,
+    }
+
+
+@register.inclusion_tag("queries/_form_review.html", takes_context=True)
+def form_review(context, record):
+    """Below the form: every query of the record and the whole-form SDV mark and action."""
+    review = _review(context, record)
+    if review is None:
+        return {"show": False}
+    marks = review.marks.get(record.pk, {})
+    queries = review.queries.get(record.pk, [])
+    return {
+        "show": True,
+        "request": context.get("request"),
+        "record": record,
+        "queries": queries,
+        "can_answer": review.can(Permission.ANSWER_QUERY),
+        "mark": marks.get(""),
+        "field_marks": len([code for code in marks if code]),
+        "can_verify": review.can(Permission.VERIFY_SOURCE, record),
+        "can_raise": review.can(Permission.RAISE_QUERY, record) and not record.locked_at,
+        "version": record.version,
+        "csrf_token": context.get("csrf_token"),
+    }
+
+
+@register.inclusion_tag("queries/_record_badges.html", takes_context=True)
+def record_badges(context, record, next_url=""):
+    """In a casebook cell: how many queries wait, the SDV state, the whole-form verify action."""
+    review = _review(context, record)
+    if review is None:
+        return {"show": False}
+    queries = review.queries.get(record.pk, [])
+    marks = review.marks.get(record.pk, {})
+    filled = [code for code, value in (record.data or {}).items() if value not in (None, "")]
+    if "" in marks:
+        sdv = "verified"
+    elif filled and all(code in marks for code in filled):
+        sdv = "verified"
+    elif any(code in marks for code in filled):
+        sdv = "partial"
+    else:
+        sdv = ""
+    return {
+        "show": True,
+        "record": record,
+        "open": len([q for q in queries if q.status == QueryStatus.OPEN]),
+        "answered": len([q for q in queries if q.status == QueryStatus.ANSWERED]),
+        "sdv": sdv,
+        "can_verify": review.can(Permission.VERIFY_SOURCE, record) and sdv != "verified",
+        "next_url": next_url,
+        "csrf_token": context.get("csrf_token"),
+    }
+
+
+@register.simple_tag(takes_context=True)
+def linked_query(context, record):
+    """The unresolved query of this record named by ``?query=N`` (the form opened to answer it), or None."""
+    request = context.get("request")
+    review = _review(context, record)
+    if review is None or request is None:
+        return None
+    number = request.GET.get("query", "")
+    if not number.isdigit():
+        return None
+    return next(
+        (q for q in review.queries.get(record.pk, []) if q.pk == int(number) and q.status in UNRESOLVED),
+        None,
+    )
