@@ -184,3 +184,34 @@ def test_a_reason_naming_a_query_of_another_record_links_nothing(cast, screening
     assert outcome.created
     query.refresh_from_db()
     assert query.status == QueryStatus.OPEN and query.messages.count() == 1
+
+
+def test_the_database_refuses_a_second_unresolved_query_of_one_check(cast, screening):
+    from django.db import IntegrityError, transaction
+
+    record = save(cast.investigator_nantes, screening, age_years=14)
+    query = _check_queries(record, "SCR-AGE").get()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Query.objects.create(
+            record=record,
+            field_code="age_years",
+            origin=QueryOrigin.EDIT_CHECK,
+            check_code="SCR-AGE",
+            summary="dup",
+            record_version=record.version,
+            raised_role="system",
+            raised_at=query.raised_at,
+        )
+
+
+def test_an_old_check_query_cannot_be_reopened_while_a_newer_one_is_open(cast, screening):
+    record = save(cast.investigator_nantes, screening, age_years=14)
+    first = _check_queries(record, "SCR-AGE").get()
+    services.close_query(cast.data_manager, first, "Confirmed.")
+    record = save(cast.investigator_nantes, record, age_years=13)
+    second = _check_queries(record, "SCR-AGE").last()
+    with pytest.raises(services.QueryActionRefused) as refusal:
+        services.reopen_query(cast.data_manager, first, "Not confirmed after all.")
+    assert f"#{second.pk}" in refusal.value.message
+    first.refresh_from_db()
+    assert first.status == QueryStatus.CLOSED

@@ -78,6 +78,14 @@ class Query(models.Model):
             models.Index(fields=["status", "raised_at"]),
             models.Index(fields=["record", "check_code"]),
         ]
+        constraints = [
+            # An edit check has at most one unresolved query on a record, whatever the races.
+            models.UniqueConstraint(
+                fields=["record", "check_code"],
+                condition=Q(origin="edit_check", status__in=["open", "answered"]),
+                name="one_unresolved_query_per_check_and_record",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"query #{self.pk}"

@@ -24,6 +24,7 @@ import datetime as dt
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -54,6 +55,7 @@ SYSTEM = Actor.system()
 # (or its label, which is what the form page stores) marks a change made in response to a query.
 QUERY_REFERENCE = re.compile(r"query\s*#\s*(\d+)", re.IGNORECASE)
 QUERY_RESPONSE_CODE = "query_response"
+_rule = lru_cache(maxsize=1024)(parse)  # edit-check rules, parsed once
 
 
 class ActionRefused(Exception):
@@ -274,6 +276,19 @@ def reopen_query(user, query: Query, text: str) -> Query:
             raise QueryActionRefused(
                 _("Only the person who raised this query or a data manager can re-open it.")
             )
+        if query.origin == QueryOrigin.EDIT_CHECK:
+            newer = (
+                Query.objects.filter(
+                    record_id=query.record_id, check_code=query.check_code, status__in=UNRESOLVED
+                )
+                .exclude(pk=query.pk)
+                .first()
+            )
+            if newer is not None:
+                raise QueryActionRefused(
+                    _("Query #%(number)s on the same edit check is still open; continue there.")
+                    % {"number": newer.pk}
+                )
         now = timezone.now()
         query.status = QueryStatus.OPEN
         query.answered_at = None
@@ -426,7 +441,7 @@ def _auto_close(form_record, form, checks, queries, changed, actor) -> None:
         check = checks.get(query.check_code)
         if check is None or not set(query.all_fields) & changed:
             continue
-        if parse(check.rule).evaluate(typed) is Tri.TRUE:
+        if _rule(check.rule).evaluate(typed) is Tri.TRUE:
             text = (
                 f"Closed automatically: the change by {actor.username} (version {form_record.version}) "
                 f"resolves the edit check {check.code}."
