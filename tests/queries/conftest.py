@@ -11,6 +11,15 @@ from trialdesk.rules import Tri, parse
 REASON = "Transcription error: checked against the source"
 
 
+@pytest.fixture(autouse=True)
+def _language_reset():
+    """A request in French leaves French active in the thread: back to the default after each test."""
+    from django.utils import translation
+
+    yield
+    translation.deactivate()
+
+
 @pytest.fixture
 def screening(screened_subject):
     """The complete, eligible screening form of a Nantes patient (version 1, no check failing)."""

@@ -146,6 +146,8 @@ def test_the_form_page_offers_a_monitor_to_raise_a_query_and_verify_each_field(a
     html = as_user(cast.monitor).get(_form_url(screening)).content.decode()
     assert f'href="/queries/records/{screening.pk}/new/?field=ecog"' in html
     assert 'data-verify="ecog"' in html and 'data-verify="__form__"' in html
+    # The karyotype does not apply to a normal karyotype: nothing to ask or verify there.
+    assert 'data-raise="karyotype"' not in html and 'data-verify="karyotype"' not in html
     html = as_user(cast.investigator_nantes).get(_form_url(screening)).content.decode()
     assert "data-raise=" not in html and "data-verify=" not in html
 

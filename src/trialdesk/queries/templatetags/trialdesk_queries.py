@@ -74,6 +74,7 @@ def field_review(context, record, field):
     if review is None:
         return {"show": False}
     code = field.code
+    applies = getattr(field, "applies", True)
     queries = [
         q for q in review.queries.get(record.pk, []) if q.status in UNRESOLVED and code in q.all_fields
     ]
@@ -85,8 +86,9 @@ def field_review(context, record, field):
         "queries": queries,
         "mark": marks.get(code) or marks.get(""),
         "whole_form_mark": "" in marks,
-        "can_raise": review.can(Permission.RAISE_QUERY, record) and not record.locked_at,
-        "can_verify": review.can(Permission.VERIFY_SOURCE, record),
+        # A field that does not apply given the other answers is empty by rule: nothing to ask or verify.
+        "can_raise": applies and review.can(Permission.RAISE_QUERY, record) and not record.locked_at,
+        "can_verify": applies and review.can(Permission.VERIFY_SOURCE, record),
         "version": record.version,
     }
 
