@@ -40,7 +40,7 @@ def run(command: list[str], **kwargs) -> subprocess.CompletedProcess:
 
 def ensure_venv(extras: str) -> None:
     """Create .venv and install the project; skipped when pyproject.toml did not change."""
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036  (this script may be started by an older python3)
         sys.exit(f"trialdesk needs Python 3.11 or newer; this is {sys.version.split()[0]}.")
     stamp = VENV / f".installed-{extras or 'base'}"
     digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()

@@ -6,9 +6,9 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-
 from tests.browser.conftest import sign_in
 from tests.conftest import ELIGIBLE_SCREENING, PASSWORD
+
 from trialdesk.crf.models import FormRecord, FormStatus
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

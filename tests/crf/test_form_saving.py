@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-
 from tests.conftest import ELIGIBLE_SCREENING
+
 from trialdesk.audit.models import AuditEvent
 from trialdesk.crf.models import FormRecord, FormStatus
 from trialdesk.crf.services import FormInvalid, FormSaveRefused, ReasonRequired, StaleVersion, save_form

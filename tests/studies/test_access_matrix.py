@@ -16,8 +16,8 @@ import datetime as dt
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
-
 from tests.conftest import ELIGIBLE_SCREENING, PASSWORD
+
 from trialdesk.audit.models import AuditEvent
 
 ROLES = ["investigator_nantes", "coordinator_nantes", "investigator_rennes", "monitor", "data_manager",

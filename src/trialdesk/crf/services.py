@@ -146,7 +146,9 @@ def _existing(subject, form_code, visit, repeat) -> FormRecord | None:
 
 
 def _write(actor, subject, form_code, visit, repeat, expected_version, reason, validation) -> FormSaveOutcome:
-    subject = Subject.objects.select_related("site", "study").get(pk=subject.pk)
+    # Lock the subject's row: a subject lock committed meanwhile is seen, and two saves of
+    # one casebook queue instead of interleaving.
+    subject = Subject.objects.select_for_update(of=("self",)).select_related("site", "study").get(pk=subject.pk)
     if (why := lock_reason(subject)) is not None:
         raise Locked(why)
     new_data = validation.cleaned

@@ -11,7 +11,13 @@ from django.utils.translation import gettext as _
 
 from trialdesk.crf.models import FormRecord
 from trialdesk.crf.rendering import field_views, localised
-from trialdesk.crf.services import REASONS_FOR_CHANGE, FormSaveRefused, StaleVersion, forms_allowed_at, save_form
+from trialdesk.crf.services import (
+    REASONS_FOR_CHANGE,
+    FormSaveRefused,
+    StaleVersion,
+    forms_allowed_at,
+    save_form,
+)
 from trialdesk.studies.access import Permission, get_visible_or_404, study_access
 from trialdesk.studies.services import current_study
 from trialdesk.subjects.models import Subject, Visit

@@ -1,11 +1,17 @@
 """Template context: the study and what the signed-in user may do in it."""
 
-from trialdesk.studies.access import NO_ACCESS, study_access
+from trialdesk.studies.access import NO_ACCESS, Permission, study_access
+from trialdesk.studies.models import Role
 from trialdesk.studies.services import current_study
 
 
 def study_context(request):
     study = current_study()
-    if study is None:
-        return {"study": None, "access": NO_ACCESS}
-    return {"study": study, "access": study_access(request.user, study)}
+    access = study_access(request.user, study) if study is not None else NO_ACCESS
+    return {
+        "study": study,
+        "access": access,
+        # {% if can.sign %}: what the user may do somewhere in the study (menus, buttons).
+        "can": {permission.value: access.can(permission) for permission in Permission},
+        "role_labels": [Role(role).label for role in sorted(access.roles)],
+    }

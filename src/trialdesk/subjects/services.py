@@ -32,6 +32,16 @@ def _audit_subject(actor: Actor, subject: Subject, action: str, **values) -> Non
     )
 
 
+def _locked_row(subject: Subject) -> Subject:
+    """The subject re-read under a row lock; refused when it, its site or the study is locked."""
+    from trialdesk.crf.services import lock_reason
+
+    subject = Subject.objects.select_for_update(of=("self",)).select_related("site", "study").get(pk=subject.pk)
+    if (why := lock_reason(subject)) is not None:
+        raise SubjectActionRefused(why)
+    return subject
+
+
 def next_screening_number(site: Site) -> str:
     count = Subject.objects.filter(site=site).count()
     return f"{site.code}-S{count + 1:02d}"
@@ -168,6 +178,7 @@ def record_visit_dates(user, visit: Visit, *, planned_date: dt.date | None, actu
     require(access, Permission.ENTER_DATA, subject.site_id)
     actor = Actor.for_user(user, access.role_at(subject.site_id))
     with transaction.atomic():
+        _locked_row(subject)
         for name, new in (("planned_date", planned_date), ("actual_date", actual_date)):
             old = getattr(visit, name)
             if old == new:
@@ -189,10 +200,12 @@ def record_visit_dates(user, visit: Visit, *, planned_date: dt.date | None, actu
 
 
 def set_status(subject: Subject, status: str, actor: Actor, reason: str = "") -> None:
-    old = subject.status
-    subject.status = status
-    subject.save(update_fields=["status"])
-    _audit_subject(actor, subject, "status", field="status", old_value=old, new_value=status, reason=reason)
+    with transaction.atomic():
+        subject = _locked_row(subject)
+        old = subject.status
+        subject.status = status
+        subject.save(update_fields=["status"])
+        _audit_subject(actor, subject, "status", field="status", old_value=old, new_value=status, reason=reason)
 
 
 _QUERY = object()
@@ -219,7 +232,7 @@ def screening_values(subject: Subject, record_=_QUERY) -> tuple[dict, dict[str, 
     form_date = next((values[f.code] for f in form.fields if f.type == "date" and values.get(f.code)), None)
     default_date = form_date or (record_.visit.actual_date if record_.visit else None) or subject.screened_on
     dates = {}
-    for code, value in values.items():
+    for code in values:
         own = values.get(f"{code}_date")
         dates[code] = own if isinstance(own, dt.date) else default_date
     return {k: v for k, v in values.items() if v is not None}, dates
@@ -245,7 +258,7 @@ def enroll(
     require(access, Permission.ENROLL, subject.site_id)
     today = today or dt.date.today()
     with transaction.atomic():
-        subject = Subject.objects.select_for_update().select_related("site", "study").get(pk=subject.pk)
+        subject = _locked_row(subject)
         if subject.status != SubjectStatus.SCREENING:
             raise SubjectActionRefused(
                 _("This screening episode is closed (%(status)s); it cannot be enrolled.")
@@ -294,7 +307,7 @@ def record_screen_failure(user, subject: Subject, *, as_of: dt.date | None = Non
     access = study_access(user, subject.study)
     require(access, Permission.SCREEN, subject.site_id)
     with transaction.atomic():
-        subject = Subject.objects.select_for_update().select_related("site", "study").get(pk=subject.pk)
+        subject = _locked_row(subject)
         if subject.status != SubjectStatus.SCREENING:
             raise SubjectActionRefused(_("This screening episode is already closed."))
         result = assess(subject, as_of or subject.screened_on)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from tests.browser.conftest import browser, page, sign_in  # noqa: F401 (fixtures)
+from tests.browser.conftest import sign_in
 from tests.conftest import PASSWORD
 from tests.subjects.screening_helpers import days_ago, screening_post, today
 
@@ -24,7 +24,7 @@ def _fill_screening_form(tab, protocol, data: dict[str, str]) -> None:
             tab.fill(f"#id_{field.code}", data[field.code])
 
 
-def test_a_coordinator_screens_sees_the_verdict_and_enrolls_in_the_browser(page, settings, cast, study):  # noqa: F811
+def test_a_coordinator_screens_sees_the_verdict_and_enrolls_in_the_browser(page, settings, cast, study):
     settings.TRIALDESK_REQUIRE_2FA = False  # the second factor has its own journey
     sign_in(page, "coord.nantes", PASSWORD)
     page.goto("/sites/NTE/")

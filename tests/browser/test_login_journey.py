@@ -7,14 +7,20 @@ from base64 import b32decode
 
 import pytest
 from django_otp.oath import totp
-from tests.browser.conftest import browser, page  # noqa: F401  (Playwright fixtures)
 from tests.conftest import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
+@pytest.fixture(autouse=True)
+def _login_hardening_on(_login_hardening_off, settings):
+    """Lockout and two factors on, as in production (tests/conftest.py turns them off elsewhere)."""
+    settings.AXES_ENABLED = True
+    settings.TRIALDESK_REQUIRE_2FA = True
+
+
 @pytest.fixture
-def csp_violations(page):  # noqa: F811
+def csp_violations(page):
     seen: list[str] = []
     page.on(
         "console",
@@ -27,7 +33,7 @@ def csp_violations(page):  # noqa: F811
     return seen
 
 
-def _sign_in(page, username):  # noqa: F811
+def _sign_in(page, username):
     page.goto("/accounts/login/")
     page.fill("#id_username", username)
     page.fill("#id_password", PASSWORD)
@@ -35,7 +41,7 @@ def _sign_in(page, username):  # noqa: F811
     page.wait_for_load_state("networkidle")
 
 
-def test_an_investigator_enrols_with_the_key_on_the_page_then_works(page, csp_violations, cast):  # noqa: F811
+def test_an_investigator_enrols_with_the_key_on_the_page_then_works(page, csp_violations, cast):
     _sign_in(page, "inv.nantes")
     assert "/accounts/two-factor/setup/" in page.url
     secret = page.locator("#totp-secret").inner_text().replace(" ", "")
@@ -48,7 +54,7 @@ def test_an_investigator_enrols_with_the_key_on_the_page_then_works(page, csp_vi
     assert csp_violations == []
 
 
-def test_the_language_switch_works_under_the_csp(page, csp_violations, cast):  # noqa: F811
+def test_the_language_switch_works_under_the_csp(page, csp_violations, cast):
     page.goto("/accounts/login/")
     page.select_option("select[name=language]", "fr")
     page.wait_for_load_state("networkidle")
