@@ -89,7 +89,7 @@ def _set_lock(user, target: Lockable, *, locking: bool, reason: str) -> Lockable
         raise LockRefused(_("Give a reason to unlock: nothing was unlocked."))
     model = type(target)
     with transaction.atomic():
-        current = model.objects.select_for_update().get(pk=target.pk)
+        current = model.objects.select_for_update(of=("self",)).get(pk=target.pk)
         if locking and current.locked_at is not None:
             raise LockRefused(_("This is already locked."))
         if not locking and current.locked_at is None:

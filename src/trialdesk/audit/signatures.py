@@ -172,7 +172,7 @@ def sign(user, subject: Subject, *, password: str, visit: Visit | None = None) -
 
     meaning = meaning_for(visit)
     with transaction.atomic():
-        subject = Subject.objects.select_for_update().select_related("site", "study").get(pk=subject.pk)
+        subject = Subject.objects.select_for_update(of=("self",)).select_related("site", "study").get(pk=subject.pk)
         records = _records_in_scope(subject, visit, for_update=True)
         if not records:
             raise SignatureRefused(_("There is no data to sign yet."))
@@ -237,7 +237,7 @@ def void_signatures_for_change(
     in_scope = Q(scope=SignatureScope.CASEBOOK)
     if record_obj.visit_id is not None:
         in_scope |= Q(scope=SignatureScope.VISIT, visit_id=record_obj.visit_id)
-    candidates = Signature.objects.select_for_update().filter(
+    candidates = Signature.objects.select_for_update(of=("self",)).filter(
         in_scope, subject_id=record_obj.subject_id, status=SignatureStatus.VALID
     )
     voided = []

@@ -141,7 +141,7 @@ def save_form(
 
 
 def _existing(subject, form_code, visit, repeat) -> FormRecord | None:
-    records = FormRecord.objects.select_for_update().filter(subject=subject, form_code=form_code, visit=visit)
+    records = FormRecord.objects.select_for_update(of=("self",)).filter(subject=subject, form_code=form_code, visit=visit)
     return records.filter(repeat=repeat or 1).first()
 
 

@@ -131,7 +131,7 @@ def _add_message(query: Query, actor: Actor, kind: str, text: str, at: dt.dateti
 def _locked(query: Query) -> Query:
     """The query row again, locked for this transaction, with what the audit needs."""
     return (
-        Query.objects.select_for_update()
+        Query.objects.select_for_update(of=("self",))
         .select_related("record__subject__site", "record__visit")
         .get(pk=query.pk)
     )
@@ -188,7 +188,7 @@ def raise_query(user, form_record: FormRecord, field_code: str, text: str) -> Qu
     actor = _actor(user, access, _site_id(form_record))
     with transaction.atomic():
         locked = (
-            FormRecord.objects.select_for_update()
+            FormRecord.objects.select_for_update(of=("self",))
             .select_related("subject__site", "subject__study", "visit")
             .get(pk=form_record.pk)
         )
@@ -369,7 +369,7 @@ def on_form_saved(
     form = subject.study.protocol.form(form_record.form_code)
     checks = {check.code: check for check in form.edit_checks}
     queries = list(
-        Query.objects.select_for_update()
+        Query.objects.select_for_update(of=("self",))
         .select_related("record__subject__site", "record__visit")
         .filter(record=form_record)
     )
@@ -490,7 +490,7 @@ def _auto_raise(form_record, validation, queries, changed, actor) -> None:
 def _reset_sdv(form_record, changed, actor) -> None:
     if not changed:
         return
-    marks = SourceVerification.objects.select_for_update().filter(record=form_record, reset_at__isnull=True)
+    marks = SourceVerification.objects.select_for_update(of=("self",)).filter(record=form_record, reset_at__isnull=True)
     subject = form_record.subject
     now = timezone.now()
     for mark in marks:
@@ -647,7 +647,7 @@ def verify_source(
     actor = _actor(user, access, _site_id(form_record))
     with transaction.atomic():
         locked = (
-            FormRecord.objects.select_for_update()
+            FormRecord.objects.select_for_update(of=("self",))
             .select_related("subject__site", "subject__study", "visit")
             .get(pk=form_record.pk)
         )

@@ -127,7 +127,7 @@ def register_screening(
 
 def _rescreenable(previous: Subject, site: Site, screened_on: dt.date) -> Subject:
     """The screen failure a new episode re-screens, locked; refused unless it can be."""
-    previous = Subject.objects.select_for_update().filter(pk=previous.pk).first()
+    previous = Subject.objects.select_for_update(of=("self",)).filter(pk=previous.pk).first()
     if previous is None or previous.site_id != site.pk:
         raise SubjectActionRefused(_("A patient is re-screened at the site that screened them."))
     if previous.status != SubjectStatus.SCREEN_FAILED:
