@@ -90,3 +90,26 @@ def test_answering_dead_makes_the_death_date_apply_without_saving(nantes_client,
     assert 'name="death_date" value=""' in alive.replace('type="hidden" ', "")
     assert 'type="date" name="death_date"' in dead
     assert not FormRecord.objects.filter(subject=enrolled_subject, form_code="follow_up").exists()
+
+
+def test_the_home_page_counts_open_queries_and_source_verification_per_site(client, cast, screened_subject):
+    from trialdesk.queries.services import raise_query, verify_source
+
+    record = FormRecord.objects.get(subject=screened_subject, form_code="screening")
+    raise_query(cast.monitor, record, "ecog", "ECOG differs from the clinic letter.")
+    verify_source(cast.monitor, record, field_code="age_years", expected_version=record.version)
+    client.login(username="inv.nantes", password=PASSWORD)
+    page = client.get("/").content.decode()
+    assert 'data-open-queries="NTE"><a href="/queries/?site=NTE">1</a>' in page
+    assert 'data-sdv="NTE">' in page and 'data-sdv="NTE">—' not in page
+
+
+def test_script_typed_in_a_text_field_is_stored_as_typed_and_shown_escaped(nantes_client, enrolled_subject):
+    url = f"/subjects/{enrolled_subject.pk}/logs/concomitant_medication/new/"
+    payload = '<script>alert("x")</script>'
+    nantes_client.post(url, {"medication": payload, "indication": "fever", "start_date": "2026-11-24", "ongoing": "true",
+                             "route": "oral"})
+    record = FormRecord.objects.get(subject=enrolled_subject, form_code="concomitant_medication")
+    assert record.data["medication"] == payload
+    page = nantes_client.get(f"/subjects/{enrolled_subject.pk}/logs/concomitant_medication/1/").content.decode()
+    assert payload not in page and "&lt;script&gt;" in page

@@ -7,6 +7,7 @@ from django.db.models import Count, Q
 from django.http import Http404
 from django.shortcuts import render
 
+from trialdesk.queries.services import open_query_counts, sdv_progress_by_site
 from trialdesk.studies.access import study_access
 from trialdesk.studies.models import Site
 from trialdesk.studies.services import current_study
@@ -29,7 +30,12 @@ def home(request):
     if study is None:
         raise Http404
     access = study_access(request.user, study)
-    sites = _site_counts(Site.objects.filter(pk__in=access.site_ids)).order_by("code")
+    sites = list(_site_counts(Site.objects.filter(pk__in=access.site_ids)).order_by("code"))
+    open_queries = open_query_counts(request.user, study)
+    sdv = sdv_progress_by_site(request.user, study)
+    for site in sites:
+        site.open_queries = open_queries.get(site.code, 0)
+        site.sdv = sdv.get(site.code)
     return render(request, "studies/home.html", {"sites": sites, "protocol": study.protocol})
 
 
