@@ -9,9 +9,10 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED = REPO_ROOT.parent / "shared"
-DB_FIXTURES = {"db", "transactional_db", "django_db_setup", "live_server", "django_db_blocker"}
+DB_FIXTURES = {"db", "transactional_db", "live_server", "django_db_reset_sequences", "django_db_serialized_rollback"}
 
 
+@pytest.hookimpl(tryfirst=True)  # before `-m db` deselects by marker
 def pytest_collection_modifyitems(items):
     """Mark every test that touches the database: `dev.py test` runs those again on PostgreSQL."""
     for item in items:
