@@ -113,3 +113,13 @@ def test_script_typed_in_a_text_field_is_stored_as_typed_and_shown_escaped(nante
     assert record.data["medication"] == payload
     page = nantes_client.get(f"/subjects/{enrolled_subject.pk}/logs/concomitant_medication/1/").content.decode()
     assert payload not in page and "&lt;script&gt;" in page
+
+
+def test_a_french_speaking_user_gets_the_casebook_and_forms_in_french(nantes_client, enrolled_subject):
+    from django.conf import settings
+
+    nantes_client.cookies[settings.LANGUAGE_COOKIE_NAME] = "fr"
+    casebook = nantes_client.get(f"/subjects/{enrolled_subject.pk}/").content.decode()
+    form = nantes_client.get(f"/subjects/{enrolled_subject.pk}/visits/M1/forms/marrow_assessment/").content.decode()
+    assert "Visites" in casebook and "Registres" in casebook
+    assert "Enregistrer" in form and "Blastes médullaires" in form
