@@ -88,10 +88,13 @@ def _load_subject(study, site, investigator, simulated, system: Actor) -> None:
             year_of_birth=simulated.year_of_birth,
             today=simulated.screened_on,
         )
-        screening_visit = subject.visits.first()
+        screening_visit = subject.visits.get()
         records = list(simulated.records)
-        screening_records = [r for r in records if r.form_code == protocol.eligibility.form]
-        for rec in screening_records:
+        # Everything of the screening visit (screening form, baseline marrow, LVEF) comes first;
+        # the verdict on the screening form then decides enrollment or screen failure.
+        at_screening = [r for r in records if r.visit_code == screening_visit.code]
+        at_screening.sort(key=lambda r: r.form_code != protocol.eligibility.form)
+        for rec in at_screening:
             save_form(investigator, subject, rec.form_code, rec.data, visit=screening_visit)
         if not simulated.eligible or simulated.enrolled_on is None:
             subject_services.record_screen_failure(
@@ -112,7 +115,7 @@ def _load_subject(study, site, investigator, simulated, system: Actor) -> None:
                     investigator, visits[planned.code], planned_date=planned.planned_date, actual_date=planned.actual_date
                 )
         for rec in records:
-            if rec.form_code == protocol.eligibility.form and rec.visit_code in (None, screening_visit.code):
+            if rec.visit_code == screening_visit.code:
                 continue
             save_form(
                 investigator,

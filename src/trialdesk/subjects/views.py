@@ -10,7 +10,7 @@ from trialdesk.crf.models import FormRecord
 from trialdesk.crf.rendering import localised
 from trialdesk.studies.access import Permission, get_visible_or_404, study_access
 from trialdesk.studies.services import current_study
-from trialdesk.subjects.models import Subject
+from trialdesk.subjects.models import Subject, SubjectStatus
 
 
 @login_required
@@ -24,7 +24,7 @@ def casebook(request, subject_id: int):
         raise Http404
     protocol = study.protocol
     planned_forms = {v.code: v.forms for v in protocol.schedule.expanded_visits()}
-    visit_forms = [code for code in _ordered_visit_forms(protocol)]
+    visit_forms = _ordered_visit_forms(protocol)
     records = list(FormRecord.objects.filter(subject=subject).select_related("visit"))
     by_visit = {(r.visit.code, r.form_code): r for r in records if r.visit_id}
     rows = []
@@ -48,6 +48,8 @@ def casebook(request, subject_id: int):
         "logs": logs,
         "can_edit": access.can(Permission.ENTER_DATA, subject.site_id),
         "pseudonymised": access.pseudonymised,
+        # After death, completion or withdrawal an empty form is "not done", no longer "to do".
+        "off_study": subject.status in (SubjectStatus.DIED, SubjectStatus.COMPLETED, SubjectStatus.WITHDRAWN),
     }
     return render(request, "subjects/casebook.html", context)
 
