@@ -46,7 +46,11 @@ def ensure_venv(extras: str) -> None:
     digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
     if stamp.exists() and stamp.read_text() == digest and (BIN / "trialdesk").exists():
         return
+    if (BIN / "python").exists() and subprocess.call([str(BIN / "python"), "-m", "pip", "--version"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) != 0:
+        say("the virtual environment .venv has no pip (an interrupted creation?): creating it again")
+        shutil.rmtree(VENV)
     if not (BIN / "python").exists():
+        ensure_ensurepip()
         say("creating the virtual environment .venv")
         run([sys.executable, "-m", "venv", str(VENV)])
     say("installing trialdesk and its dependencies into .venv")
@@ -55,6 +59,14 @@ def ensure_venv(extras: str) -> None:
     target = f".[{extras}]" if extras else "."
     run([*pip, "install", "-e", target], cwd=ROOT)
     stamp.write_text(digest)
+
+
+def ensure_ensurepip() -> None:
+    """Debian's python3 leaves out ensurepip (package python3.X-venv): without it `venv` makes a
+    .venv with no pip. Install it first, as the Debian packages of the tests are installed."""
+    if subprocess.call([sys.executable, "-c", "import ensurepip"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) == 0:
+        return
+    apt_install([f"python3.{sys.version_info.minor}-venv"], why="creating .venv")
 
 
 def command_demo(arguments: list[str]) -> int:
@@ -71,7 +83,8 @@ def command_demo(arguments: list[str]) -> int:
 def postgres_bin_dir() -> Path | None:
     if shutil.which("initdb") and shutil.which("pg_ctl"):
         return Path(shutil.which("initdb")).resolve().parent
-    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: int(p.split("/")[4]))
+    # /usr/lib/postgresql/<major>/bin/initdb: the newest major version (a non-numeric folder sorts first).
+    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: int(p.split("/")[4]) if p.split("/")[4].isdigit() else -1)
     return Path(candidates[-1]).parent if candidates else None
 
 
@@ -81,15 +94,27 @@ def ensure_debian_packages() -> None:
         missing.append("chromium")
     if postgres_bin_dir() is None:
         missing.append("postgresql")
-    if not missing:
-        return
-    if os.geteuid() != 0 and not shutil.which("sudo"):
-        sys.exit(f"the tests need the Debian packages {', '.join(missing)}: install them (apt-get install {' '.join(missing)}).")
-    sudo = [] if os.geteuid() == 0 else ["sudo"]
-    say(f"installing Debian packages: {' '.join(missing)}")
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    run([*sudo, "apt-get", "update", "-q"], env=env, stdout=subprocess.DEVNULL)
-    run([*sudo, "apt-get", "install", "-y", "-q", "--no-install-recommends", *missing, "fonts-dejavu-core"], env=env, stdout=subprocess.DEVNULL)
+    if missing:
+        apt_install([*missing, "fonts-dejavu-core"], why="the tests")
+
+
+def apt_install(packages: list[str], *, why: str) -> None:
+    """apt-get install, as root or through sudo, never waiting for an answer: no standard input,
+    no debconf question (sudo resets the environment, so the frontend is passed through `env`),
+    and sudo fails at once (-n) instead of asking for a password nobody can type."""
+    if not shutil.which("apt-get"):
+        sys.exit(f"{why} needs the Debian packages {' '.join(packages)}: install them with your system's package manager.")
+    if os.geteuid() == 0:
+        sudo = []
+    elif shutil.which("sudo"):
+        sudo = ["sudo"] if sys.stdin.isatty() and not os.environ.get("CI") else ["sudo", "-n"]
+    else:
+        sys.exit(f"{why} needs the Debian packages {' '.join(packages)}: install them (apt-get install {' '.join(packages)}).")
+    apt = [*sudo, "env", "DEBIAN_FRONTEND=noninteractive", "apt-get", "-q", "-y"]
+    say(f"installing Debian packages for {why}: {' '.join(packages)}")
+    # Always refresh the lists first: a fresh machine (or a slim image) may have none at all.
+    run([*apt, "update"], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+    run([*apt, "install", "--no-install-recommends", *packages], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
 
 
 def free_port() -> int:
@@ -105,7 +130,8 @@ class PrivatePostgres:
         self.bin = postgres_bin_dir()
         if self.bin is None:
             sys.exit("PostgreSQL's initdb was not found even after installing the postgresql package.")
-        self.folder = Path(tempfile.mkdtemp(prefix="trialdesk-pg-"))
+        # As root the server runs as 'postgres', which must reach the folder: /tmp, not a $TMPDIR under /root.
+        self.folder = Path(tempfile.mkdtemp(prefix="trialdesk-pg-", dir="/tmp" if os.geteuid() == 0 else None))
         self.data = self.folder / "data"
         self.port = free_port()
         # initdb refuses to run as root: as root, run the server as the 'postgres' system user.
@@ -123,12 +149,19 @@ class PrivatePostgres:
 
     def start(self) -> None:
         say(f"starting a private PostgreSQL on port {self.port} in {self.folder}")
-        run([*self.as_user, str(self.bin / "initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"], stdout=subprocess.DEVNULL)
+        # cwd: the 'postgres' user may not be allowed into the folder dev.py was started from.
+        run([*self.as_user, str(self.bin / "initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"], cwd=self.folder, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
         options = f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-        run([*self.as_user, str(self.bin / "pg_ctl"), "-D", str(self.data), "-o", options, "-l", str(self.folder / "server.log"), "-w", "-t", "60", "start"], stdout=subprocess.DEVNULL)
+        log = self.folder / "server.log"
+        try:
+            run([*self.as_user, str(self.bin / "pg_ctl"), "-D", str(self.data), "-o", options, "-l", str(log), "-w", "-t", "60", "start"], cwd=self.folder, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+        except subprocess.CalledProcessError:
+            if log.exists():  # the folder is removed on stop: show why the server did not start first
+                print(log.read_text(errors="replace")[-2000:], file=sys.stderr)
+            raise
 
     def stop(self) -> None:
-        subprocess.call([*self.as_user, str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.call([*self.as_user, str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop"], cwd=self.folder, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
