@@ -7,7 +7,20 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from trialdesk.rules import KEYWORDS, MAX_LENGTH, Expression, RuleSyntaxError, Tri, parse, render
-from trialdesk.rules.nodes import And, Arith, Call, Compare, Field, Literal, Membership, Neg, Node, Not, Or
+from trialdesk.rules.nodes import (
+    And,
+    Arith,
+    Call,
+    Compare,
+    Field,
+    Literal,
+    Membership,
+    Neg,
+    Node,
+    Not,
+    Or,
+    fields_of,
+)
 
 FAST = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 SLOW = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -231,7 +244,7 @@ def test_evaluate_and_explain_agree(x, values):
 @FAST
 @given(numbers(2), ORDER_OPS, number_literals, pool_values, st.data())
 def test_a_missing_operand_makes_a_comparison_unknown(num, op, literal, values, data):
-    names = sorted({n.name for n in _walk(num) if isinstance(n, Field)})
+    names = sorted(fields_of(num))
     if not names:
         num = Arith("+", num, Field("a"))
         names = ["a"]
@@ -275,11 +288,3 @@ def test_whatever_parses_evaluates_without_raising(text, values):
         return
     assert expr.evaluate(values) in (Tri.TRUE, Tri.FALSE, Tri.UNKNOWN)
     expr.explain(values)
-
-
-def _walk(node: Node):
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        yield current
-        stack.extend(current.children())

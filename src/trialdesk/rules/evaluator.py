@@ -24,6 +24,7 @@ from trialdesk.rules.nodes import (
     Or,
     fields_of,
 )
+from trialdesk.rules.render import render
 from trialdesk.rules.tri import Tri
 
 
@@ -191,12 +192,8 @@ class Evaluator:
         if not self.trace:
             return
         start, end = node.span
-        if end > start:
-            source = self.source[start:end]
-        else:
-            from trialdesk.rules.render import render
-
-            source = render(node)
+        # a node built by hand (no span) is shown in canonical form
+        source = self.source[start:end] if end > start else render(node)
         missing = frozenset(name for name in fields_of(node) if self.env.get(name) is MISSING)
         self.traces.append(ComparisonTrace(source, left, op, right, result, missing, error, node))
 

@@ -14,8 +14,9 @@ _TWO_CHAR_OPS = ("<=", ">=", "==", "!=")
 _ONE_CHAR_OPS = "()[],+-*/<>"
 _DIGITS = "0123456789"
 _NAME_START = "abcdefghijklmnopqrstuvwxyz_"
-_NAME_CHARS = _NAME_START + _DIGITS
+# words are read in any case so that an upper-case letter gets its own message
 _LETTERS_ANY_CASE = _NAME_START + _NAME_START.upper()
+_WORD_CHARS_ANY_CASE = _LETTERS_ANY_CASE + _DIGITS
 _WHITESPACE = " \t\r\n"
 
 # characters people type by habit, with what to write instead
@@ -76,7 +77,7 @@ def tokenize(text: str) -> list[Token]:
             tokens.append(Token("number", text[start:i], start, i))
             continue
         if ch in _LETTERS_ANY_CASE:
-            while i < n and text[i] in _LETTERS_ANY_CASE + _DIGITS:
+            while i < n and text[i] in _WORD_CHARS_ANY_CASE:
                 i += 1
             word = text[start:i]
             if word != word.lower():
