@@ -141,6 +141,44 @@ def _actor(user, access: StudyAccess, site_id: int) -> Actor:
     return Actor.for_user(user, access.role_at(site_id))
 
 
+def _acting(user, query: Query, permission: Permission, text: str, *, required: bool):
+    """What every step of a query checks before its transaction: the permission at the
+    query's site and the message. Returns (access, cleaned text, actor)."""
+    site_id = _site_id(query.record)
+    access = study_access(user, query.record.subject.study)
+    require(access, permission, site_id)
+    text = _clean_text(text, required=required)
+    return access, text, _actor(user, access, site_id)
+
+
+def _locked_record(form_record: FormRecord) -> FormRecord:
+    """The form record again, locked for this transaction, with what the audit needs."""
+    return (
+        FormRecord.objects.select_for_update(of=("self",))
+        .select_related("subject__site", "subject__study", "visit")
+        .get(pk=form_record.pk)
+    )
+
+
+def _answer(query: Query, actor: Actor, text: str, *, reason: str, at: dt.datetime) -> None:
+    """An open query moves to answered: status, thread message and audit event."""
+    query.status = QueryStatus.ANSWERED
+    query.answered_at = at
+    query.save(update_fields=["status", "answered_at"])
+    _add_message(query, actor, MessageKind.ANSWER, text, at)
+    _audit_query(
+        actor, "query_answer", query, old_status=QueryStatus.OPEN, new_status=query.status, reason=reason
+    )
+
+
+def _comment(query: Query, actor: Actor, text: str, *, reason: str, at: dt.datetime) -> None:
+    """A message in the thread without a status move, and its audit event."""
+    _add_message(query, actor, MessageKind.COMMENT, text, at)
+    _audit_query(
+        actor, "query_comment", query, old_status=query.status, new_status=query.status, reason=reason
+    )
+
+
 def may_answer(access: StudyAccess, query: Query) -> bool:
     return query.status == QueryStatus.OPEN and access.can(Permission.ANSWER_QUERY, _site_id(query.record))
 
@@ -187,11 +225,7 @@ def raise_query(user, form_record: FormRecord, field_code: str, text: str) -> Qu
         raise QueryActionRefused(_("Choose a field of this form."))
     actor = _actor(user, access, _site_id(form_record))
     with transaction.atomic():
-        locked = (
-            FormRecord.objects.select_for_update(of=("self",))
-            .select_related("subject__site", "subject__study", "visit")
-            .get(pk=form_record.pk)
-        )
+        locked = _locked_record(form_record)
         if (why := lock_reason(locked)) is not None:
             raise QueryActionRefused(why)
         now = timezone.now()
@@ -214,32 +248,19 @@ def raise_query(user, form_record: FormRecord, field_code: str, text: str) -> Qu
 
 def answer_query(user, query: Query, text: str) -> Query:
     """Site staff answer an open query (re-opened queries are open again)."""
-    access = study_access(user, query.record.subject.study)
-    require(access, Permission.ANSWER_QUERY, _site_id(query.record))
-    text = _clean_text(text, required=True)
-    actor = _actor(user, access, _site_id(query.record))
+    _access, text, actor = _acting(user, query, Permission.ANSWER_QUERY, text, required=True)
     with transaction.atomic():
         query = _locked(query)
         if query.status == QueryStatus.CLOSED:
             raise QueryActionRefused(_("This query is closed; it cannot be answered."))
         if query.status == QueryStatus.ANSWERED:
             raise QueryActionRefused(_("This query was already answered; add a comment instead."))
-        now = timezone.now()
-        query.status = QueryStatus.ANSWERED
-        query.answered_at = now
-        query.save(update_fields=["status", "answered_at"])
-        _add_message(query, actor, MessageKind.ANSWER, text, now)
-        _audit_query(
-            actor, "query_answer", query, old_status=QueryStatus.OPEN, new_status=query.status, reason=text
-        )
+        _answer(query, actor, text, reason=text, at=timezone.now())
     return query
 
 
 def close_query(user, query: Query, text: str = "") -> Query:
-    access = study_access(user, query.record.subject.study)
-    require(access, Permission.CLOSE_QUERY, _site_id(query.record))
-    text = _clean_text(text, required=False)
-    actor = _actor(user, access, _site_id(query.record))
+    access, text, actor = _acting(user, query, Permission.CLOSE_QUERY, text, required=False)
     with transaction.atomic():
         query = _locked(query)
         if query.status == QueryStatus.CLOSED:
@@ -264,10 +285,7 @@ def _close(query: Query, actor: Actor, text: str, *, user_id: int | None) -> Non
 
 
 def reopen_query(user, query: Query, text: str) -> Query:
-    access = study_access(user, query.record.subject.study)
-    require(access, Permission.CLOSE_QUERY, _site_id(query.record))
-    text = _clean_text(text, required=True)
-    actor = _actor(user, access, _site_id(query.record))
+    access, text, actor = _acting(user, query, Permission.CLOSE_QUERY, text, required=True)
     with transaction.atomic():
         query = _locked(query)
         if query.status != QueryStatus.CLOSED:
@@ -305,20 +323,14 @@ def reopen_query(user, query: Query, text: str) -> Query:
 
 def comment_query(user, query: Query, text: str) -> Query:
     """A message in the thread without a status move (any party, while not closed)."""
-    access = study_access(user, query.record.subject.study)
-    require(access, Permission.VIEW_CLINICAL_DATA, _site_id(query.record))
-    text = _clean_text(text, required=True)
-    actor = _actor(user, access, _site_id(query.record))
+    access, text, actor = _acting(user, query, Permission.VIEW_CLINICAL_DATA, text, required=True)
     with transaction.atomic():
         query = _locked(query)
         if query.status == QueryStatus.CLOSED:
             raise QueryActionRefused(_("This query is closed; re-open it to continue the discussion."))
         if not may_comment(access, query):
             raise PermissionDenied
-        _add_message(query, actor, MessageKind.COMMENT, text, timezone.now())
-        _audit_query(
-            actor, "query_comment", query, old_status=query.status, new_status=query.status, reason=text
-        )
+        _comment(query, actor, text, reason=text, at=timezone.now())
     return query
 
 
@@ -407,28 +419,9 @@ def _link_responses(actor, form_record, queries, changed, events, reason) -> Non
     for query in targets:
         audit_reason = f"{query.label}: {reason}"
         if query.status == QueryStatus.OPEN:
-            query.status = QueryStatus.ANSWERED
-            query.answered_at = now
-            query.save(update_fields=["status", "answered_at"])
-            _add_message(query, actor, MessageKind.ANSWER, text, now)
-            _audit_query(
-                actor,
-                "query_answer",
-                query,
-                old_status=QueryStatus.OPEN,
-                new_status=query.status,
-                reason=audit_reason,
-            )
+            _answer(query, actor, text, reason=audit_reason, at=now)
         else:
-            _add_message(query, actor, MessageKind.COMMENT, text, now)
-            _audit_query(
-                actor,
-                "query_comment",
-                query,
-                old_status=query.status,
-                new_status=query.status,
-                reason=audit_reason,
-            )
+            _comment(query, actor, text, reason=audit_reason, at=now)
 
 
 def _auto_close(form_record, form, checks, queries, changed, actor) -> None:
@@ -490,7 +483,9 @@ def _auto_raise(form_record, validation, queries, changed, actor) -> None:
 def _reset_sdv(form_record, changed, actor) -> None:
     if not changed:
         return
-    marks = SourceVerification.objects.select_for_update(of=("self",)).filter(record=form_record, reset_at__isnull=True)
+    marks = SourceVerification.objects.select_for_update(of=("self",)).filter(
+        record=form_record, reset_at__isnull=True
+    )
     subject = form_record.subject
     now = timezone.now()
     for mark in marks:
@@ -646,11 +641,7 @@ def verify_source(
         raise SdvRefused(_("Choose a field of this form."))
     actor = _actor(user, access, _site_id(form_record))
     with transaction.atomic():
-        locked = (
-            FormRecord.objects.select_for_update(of=("self",))
-            .select_related("subject__site", "subject__study", "visit")
-            .get(pk=form_record.pk)
-        )
+        locked = _locked_record(form_record)
         if expected_version is not None and expected_version != locked.version:
             raise SdvRefused(_("The form changed since you opened it; review it again before verifying."))
         if SourceVerification.objects.filter(
