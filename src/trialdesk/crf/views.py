@@ -65,6 +65,8 @@ def form_page(request, subject_id: int, form_code: str, visit_code: str | None =
         record = FormRecord.objects.filter(subject=subject, visit=None, form_code=form_code, repeat=repeat).first()
         if record is None:
             raise Http404
+    if record is not None:  # the panels read record.subject (and its site and study): the one loaded above
+        record.subject = subject
     can_edit = access.can(Permission.ENTER_DATA, subject.site_id)
 
     values = dict(record.data) if record else {}

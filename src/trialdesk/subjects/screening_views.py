@@ -123,6 +123,7 @@ def _visible_site(request, site_code: str):
     site = Site.objects.filter(study=study, code=site_code, pk__in=access.site_ids).first()
     if site is None or not access.can(Permission.VIEW_CLINICAL_DATA, site.pk):
         raise Http404
+    site.study = study  # the screening log reads site.study: not a second query
     return study, access, site
 
 

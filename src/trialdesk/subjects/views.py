@@ -10,7 +10,7 @@ from trialdesk.crf.models import FormRecord
 from trialdesk.crf.rendering import localised
 from trialdesk.studies.access import Permission, get_visible_or_404, study_access
 from trialdesk.studies.services import current_study
-from trialdesk.subjects.models import Subject, SubjectStatus
+from trialdesk.subjects.models import OFF_STUDY, Subject
 
 
 @login_required
@@ -18,7 +18,7 @@ def casebook(request, subject_id: int):
     study = current_study()
     if study is None:
         raise Http404
-    subject = get_visible_or_404(Subject.objects.select_related("site"), request.user, study, pk=subject_id)
+    subject = get_visible_or_404(Subject.objects.select_related("site", "study"), request.user, study, pk=subject_id)
     access = study_access(request.user, study)
     if not access.can(Permission.VIEW_CLINICAL_DATA, subject.site_id):
         raise Http404
@@ -49,7 +49,7 @@ def casebook(request, subject_id: int):
         "can_edit": access.can(Permission.ENTER_DATA, subject.site_id),
         "pseudonymised": access.pseudonymised,
         # After death, completion or withdrawal an empty form is "not done", no longer "to do".
-        "off_study": subject.status in (SubjectStatus.DIED, SubjectStatus.COMPLETED, SubjectStatus.WITHDRAWN),
+        "off_study": subject.status in OFF_STUDY,
     }
     return render(request, "subjects/casebook.html", context)
 
