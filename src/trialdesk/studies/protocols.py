@@ -3,17 +3,32 @@
 from __future__ import annotations
 
 import os
-from functools import lru_cache
+import threading
 from pathlib import Path
 
 from django.conf import settings
 
 from trialdesk.protocol import Protocol, default_protocol_path, load_protocol_text
 
+_PARSED: dict[str, Protocol] = {}  # by sha256 of the text, oldest first
+_PARSED_MAX = 8
+_PARSED_LOCK = threading.Lock()
 
-@lru_cache(maxsize=8)
-def protocol_from_text(text: str, sha256: str) -> Protocol:  # sha256 keys the cache cheaply
-    return load_protocol_text(text, "<study protocol>")
+
+def protocol_from_text(text: str, sha256: str) -> Protocol:
+    """The parsed protocol of a stored text whose hash is ``sha256``, parsed once per hash.
+
+    Keyed by the hash alone: an ``lru_cache`` keyed by the text too would hash and compare
+    the whole file at every ``study.protocol`` of every freshly loaded Study.
+    """
+    protocol = _PARSED.get(sha256)
+    if protocol is None:
+        protocol = load_protocol_text(text, "<study protocol>")
+        with _PARSED_LOCK:
+            while len(_PARSED) >= _PARSED_MAX:
+                del _PARSED[next(iter(_PARSED))]
+            _PARSED[sha256] = protocol
+    return protocol
 
 
 def configured_protocol_path() -> Path:
