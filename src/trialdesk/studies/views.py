@@ -11,9 +11,7 @@ from trialdesk.queries.services import open_query_counts, sdv_progress_by_site
 from trialdesk.studies.access import study_access
 from trialdesk.studies.models import Site
 from trialdesk.studies.services import current_study
-from trialdesk.subjects.models import Subject, SubjectStatus
-
-ON_STUDY = [SubjectStatus.ENROLLED, SubjectStatus.COMPLETED, SubjectStatus.WITHDRAWN, SubjectStatus.DIED]
+from trialdesk.subjects.models import ON_STUDY, Subject, SubjectStatus
 
 
 def _site_counts(queryset):

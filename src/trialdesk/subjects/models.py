@@ -18,6 +18,12 @@ class SubjectStatus(models.TextChoices):
     DIED = "died", _("Died")
 
 
+# Off study: the end of the subject's follow-up (an empty form is "not done", no longer "to do").
+OFF_STUDY = frozenset({SubjectStatus.COMPLETED, SubjectStatus.WITHDRAWN, SubjectStatus.DIED})
+# Enrolled at some point, whatever happened since: counted as enrolled (and as eligible).
+ON_STUDY = frozenset({SubjectStatus.ENROLLED}) | OFF_STUDY
+
+
 class Sex(models.TextChoices):
     FEMALE = "F", _("Female")
     MALE = "M", _("Male")

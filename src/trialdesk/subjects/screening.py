@@ -12,12 +12,8 @@ from dataclasses import dataclass
 
 from trialdesk.crf.rendering import localised
 from trialdesk.studies.models import Site
-from trialdesk.subjects.models import Subject, SubjectStatus
+from trialdesk.subjects.models import ON_STUDY, Subject, SubjectStatus
 from trialdesk.subjects.services import assess
-
-ON_STUDY = frozenset(
-    {SubjectStatus.ENROLLED, SubjectStatus.COMPLETED, SubjectStatus.WITHDRAWN, SubjectStatus.DIED}
-)
 
 
 @dataclass(frozen=True)
