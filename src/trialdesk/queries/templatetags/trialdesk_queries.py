@@ -19,10 +19,10 @@ register = template.Library()
 class _Review:
     """What one request shows of the queries and SDV marks of one subject's records."""
 
-    def __init__(self, request, subject_id: int):
+    def __init__(self, request, study, subject_id: int):
         from trialdesk.subjects.models import Subject
 
-        self.study = current_study()
+        self.study = study
         self.access = study_access(request.user, self.study)
         # None when the subject is outside the user's sites: the tags then show nothing.
         self.site_id = (
@@ -48,7 +48,7 @@ class _Review:
         for mark in marks.select_related("verified_by"):
             self.marks.setdefault(mark.record_id, {})[mark.field_code] = mark
 
-    def can(self, permission: Permission, record=None) -> bool:
+    def can(self, permission: Permission) -> bool:
         return self.site_id is not None and self.access.can(permission, self.site_id)
 
 
@@ -56,13 +56,15 @@ def _review(context, record) -> _Review | None:
     request = context.get("request")
     if not record or not getattr(record, "pk", None) or request is None:
         return None
-    if not getattr(request.user, "is_authenticated", False) or current_study() is None:
+    if not getattr(request.user, "is_authenticated", False):
         return None
+    # One read per subject and request, not one per tag: a form page has a tag per field.
     cache = request.__dict__.setdefault("_trialdesk_review", {})
     if record.subject_id not in cache:
-        cache[record.subject_id] = _Review(request, record.subject_id)
+        study = current_study()
+        cache[record.subject_id] = None if study is None else _Review(request, study, record.subject_id)
     review = cache[record.subject_id]
-    if not review.can(Permission.VIEW_CLINICAL_DATA):
+    if review is None or not review.can(Permission.VIEW_CLINICAL_DATA):
         return None
     return review
 
@@ -87,8 +89,8 @@ def field_review(context, record, field):
         "mark": marks.get(code) or marks.get(""),
         "whole_form_mark": "" in marks,
         # A field that does not apply given the other answers is empty by rule: nothing to ask or verify.
-        "can_raise": applies and review.can(Permission.RAISE_QUERY, record) and not record.locked_at,
-        "can_verify": applies and review.can(Permission.VERIFY_SOURCE, record),
+        "can_raise": applies and review.can(Permission.RAISE_QUERY) and not record.locked_at,
+        "can_verify": applies and review.can(Permission.VERIFY_SOURCE),
         "version": record.version,
     }
 
@@ -109,8 +111,8 @@ def form_review(context, record):
         "can_answer": review.can(Permission.ANSWER_QUERY),
         "mark": marks.get(""),
         "field_marks": len([code for code in marks if code]),
-        "can_verify": review.can(Permission.VERIFY_SOURCE, record),
-        "can_raise": review.can(Permission.RAISE_QUERY, record) and not record.locked_at,
+        "can_verify": review.can(Permission.VERIFY_SOURCE),
+        "can_raise": review.can(Permission.RAISE_QUERY) and not record.locked_at,
         "version": record.version,
         "csrf_token": context.get("csrf_token"),
     }
@@ -139,7 +141,7 @@ def record_badges(context, record, next_url=""):
         "open": len([q for q in queries if q.status == QueryStatus.OPEN]),
         "answered": len([q for q in queries if q.status == QueryStatus.ANSWERED]),
         "sdv": sdv,
-        "can_verify": review.can(Permission.VERIFY_SOURCE, record) and sdv != "verified",
+        "can_verify": review.can(Permission.VERIFY_SOURCE) and sdv != "verified",
         "next_url": next_url,
         "csrf_token": context.get("csrf_token"),
     }
