@@ -30,9 +30,13 @@ def casebook_panel(context, subject):
     """Signatures (valid and voided, with the check of the signed content), the lock and
     the links to sign, lock and read the trail."""
     data = _common(context, subject)
-    signatures = Signature.objects.filter(subject=subject).select_related(
-        "visit", "voided_by", "voided_by_record"
+    signatures = list(
+        Signature.objects.filter(subject=subject).select_related(
+            "visit", "signer", "voided_by", "voided_by_record"
+        )
     )
+    for signature in signatures:  # the subject at hand, not one more read per signature checked
+        signature.subject = subject
     data["signatures"] = [(s, verify_signature(s) if s.is_valid else None) for s in signatures]
     data["lock"] = effective_lock(subject)
     data["own_lock"] = subject.locked_at is not None
