@@ -9,11 +9,14 @@ trail (``lock_info``), so the locked models need no extra columns.
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -135,22 +138,38 @@ class LockInfo:
 
 def lock_info(target: Lockable) -> LockInfo | None:
     """The lock on ``target`` itself: when, by whom and why (from the trail), or None."""
-    if target.locked_at is None:
-        return None
-    event = (
-        AuditEvent.objects.filter(
-            object_type=OBJECT_TYPES[type(target)], object_id=str(target.pk), action="lock"
+    return lock_infos([target])[0]
+
+
+def lock_infos(targets: Sequence[Lockable]) -> list[LockInfo | None]:
+    """``lock_info`` of each target, in order, with one read of the trail for them all."""
+    ids_by_type: dict[str, set[str]] = defaultdict(set)
+    for target in targets:
+        if target.locked_at is not None:
+            ids_by_type[OBJECT_TYPES[type(target)]].add(str(target.pk))
+    latest: dict[tuple[str, str], AuditEvent] = {}
+    if ids_by_type:
+        objects = Q()
+        for object_type, ids in ids_by_type.items():
+            objects |= Q(object_type=object_type, object_id__in=ids)
+        for event in AuditEvent.objects.filter(objects, action="lock").order_by("-sequence"):
+            latest.setdefault((event.object_type, event.object_id), event)
+    infos: list[LockInfo | None] = []
+    for target in targets:
+        if target.locked_at is None:
+            infos.append(None)
+            continue
+        event = latest.get((OBJECT_TYPES[type(target)], str(target.pk)))
+        infos.append(
+            LockInfo(
+                level=level_of(target),
+                label=label_of(target),
+                locked_at=target.locked_at,
+                by=event.username if event else "",
+                reason=event.reason if event else "",
+            )
         )
-        .order_by("-sequence")
-        .first()
-    )
-    return LockInfo(
-        level=level_of(target),
-        label=label_of(target),
-        locked_at=target.locked_at,
-        by=event.username if event else "",
-        reason=event.reason if event else "",
-    )
+    return infos
 
 
 def effective_lock(target: FormRecord | Subject) -> LockInfo | None:

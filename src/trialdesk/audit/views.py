@@ -225,20 +225,23 @@ def locks_page(request):
     study = _study()
     access = study_access(request.user, study)
     require(access, Permission.LOCK)
-    sites = Site.objects.filter(study=study, pk__in=access.site_ids).order_by("code")
-    subjects = (
+    sites = list(Site.objects.filter(study=study, pk__in=access.site_ids).order_by("code"))
+    subjects = list(
         Subject.objects.for_user(request.user, study).filter(locked_at__isnull=False).select_related("site")
     )
-    records = (
+    records = list(
         FormRecord.objects.for_user(request.user, study)
         .filter(locked_at__isnull=False)
         .select_related("subject__site", "visit")
     )
+    study_lock, *infos = lock_services.lock_infos([study, *sites, *subjects, *records])
+    site_infos, infos = infos[: len(sites)], infos[len(sites) :]
+    subject_infos, record_infos = infos[: len(subjects)], infos[len(subjects) :]
     context = {
-        "study_lock": lock_services.lock_info(study),
+        "study_lock": study_lock,
         "can_lock_study": access.site_ids == access.all_site_ids,
-        "sites": [(site, lock_services.lock_info(site)) for site in sites],
-        "subjects": [(subject, lock_services.lock_info(subject)) for subject in subjects],
-        "records": [(form_record, lock_services.lock_info(form_record)) for form_record in records],
+        "sites": list(zip(sites, site_infos, strict=True)),
+        "subjects": list(zip(subjects, subject_infos, strict=True)),
+        "records": list(zip(records, record_infos, strict=True)),
     }
     return render(request, "audit/locks.html", context)
