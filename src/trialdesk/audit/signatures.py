@@ -70,13 +70,20 @@ def _record_content(record: FormRecord) -> dict[str, Any]:
     }
 
 
-def _records_in_scope(subject: Subject, visit: Visit | None, *, for_update: bool = False) -> list[FormRecord]:
-    records = FormRecord.objects.filter(subject=subject)
+def _records_in_scope(
+    subject: Subject, visit: Visit | None, *, for_update: bool = False, records=FormRecord.objects
+) -> list[FormRecord]:
+    records = records.filter(subject=subject)
     if visit is not None:
         records = records.filter(visit=visit)
     if for_update:
         records = records.select_for_update(of=("self",))
     return list(records.select_related("visit"))
+
+
+def records_to_sign(user, subject: Subject, visit: Visit | None = None) -> list[FormRecord]:
+    """What a signature of the casebook (or of ``visit``) would cover, read in the user's sites."""
+    return _records_in_scope(subject, visit, records=FormRecord.objects.for_user(user, subject.study))
 
 
 def _scope_of(visit: Visit | None) -> str:

@@ -22,6 +22,7 @@ from trialdesk.audit.signatures import (
     casebooks_to_sign,
     meaning_for,
     printed_name,
+    records_to_sign,
     sign,
 )
 from trialdesk.crf.models import FormRecord
@@ -148,15 +149,12 @@ def sign_page(request, subject_id: int):
             return _casebook(subject)
     else:
         status = 200
-    records = FormRecord.objects.filter(subject=subject).select_related("visit")
-    if visit is not None:
-        records = records.filter(visit=visit)
     context = {
         "subject": subject,
         "visit": visit,
         "meaning": meaning_for(visit).label,
         "printed_name": printed_name(request.user),
-        "records": records,
+        "records": records_to_sign(request.user, subject, visit),
     }
     return render(request, "audit/sign.html", context, status=status)
 
