@@ -238,10 +238,7 @@ def _check_expression(
     try:
         parsed = parse(text)
     except RuleSyntaxError as exc:
-        message = getattr(exc, "message", None) or str(exc)
-        column = getattr(exc, "column", None)
-        offset = max(column - 1, 0) if isinstance(column, int) else None
-        return [Issue(loc, f"{what} does not parse: {message}", offset)]
+        return [Issue(loc, f"{what} does not parse: {exc.message}", max(exc.column - 1, 0))]
 
     issues: list[Issue] = []
     reported: set[str] = set()

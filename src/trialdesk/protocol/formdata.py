@@ -17,8 +17,8 @@ from typing import Any
 
 from trialdesk.rules import Tri, parse
 
+#: the key of errors that concern the whole form, not one field
 FORM_LEVEL = "__form__"
-MISSING_MARKERS = (None, "")
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,6 @@ through those nodes.
 from __future__ import annotations
 
 import difflib
-import types
 import typing
 from functools import lru_cache
 from importlib import resources
@@ -266,7 +265,7 @@ def _inner_model(annotation: Any) -> type[BaseModel] | None:
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return annotation
     origin = typing.get_origin(annotation)
-    if origin in (list, typing.Union, types.UnionType) or origin is not None:
+    if origin is not None:  # list[...], X | None, Annotated[...]: look inside
         for arg in typing.get_args(annotation):
             found = _inner_model(arg)
             if found is not None:
