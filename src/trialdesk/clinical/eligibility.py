@@ -323,13 +323,11 @@ class _Describer:
         options = [self.show(v, code) for v in trace.right]
         listed = options[0] if len(options) == 1 else "one of " + ", ".join(options)
         found = (trace.result is Tri.TRUE) != node.negated
-        if found and not node.negated:
-            return f"{subject}: {shown}"
-        if not found and not node.negated:
-            return f"{subject}: {shown}, not {listed}"
         if not found:
             return f"{subject}: {shown}, not {listed}"
-        return f"{subject}: {shown}, which is excluded"
+        if node.negated:
+            return f"{subject}: {shown}, which is excluded"
+        return f"{subject}: {shown}"
 
     def comparison(self, node: Compare, trace: ComparisonTrace) -> str:
         left, op, right = node.left, node.op, node.right
@@ -528,10 +526,6 @@ def _coerce_one(definition: Any, raw: Any) -> Any:
     return raw
 
 
-def _screening_form(protocol: Any) -> Any:
-    return protocol.form(protocol.eligibility.form)
-
-
 def _unknown_code(code: Any, known: list[str], form_code: str) -> ScreeningInputError:
     message = f"unknown field code {str(code)!r} (not a field of the {form_code} form)"
     close = difflib.get_close_matches(str(code), known, n=1)
@@ -550,7 +544,7 @@ def coerce_screening_values(protocol: Any, raw: Mapping[str, Any]) -> dict[str, 
     """
     if not isinstance(raw, Mapping):
         raise ScreeningInputError("", f"expected an object of field codes and values, got {_json_kind(raw)}")
-    form = _screening_form(protocol)
+    form = protocol.screening_form
     definitions = {definition.code: definition for definition in form.fields}
     values: dict[str, Any] = {}
     for code, raw_value in raw.items():
@@ -574,8 +568,8 @@ def coerce_screening_input(protocol: Any, document: Any) -> ScreeningInput:
             raise ScreeningInputError(
                 "value_dates", f"expected an object of field codes and dates, got {_json_kind(raw_dates)}"
             )
-        form = _screening_form(protocol)
-        known = form.field_codes if hasattr(form, "field_codes") else [f.code for f in form.fields]
+        form = protocol.screening_form
+        known = form.field_codes
         dates: dict[str, dt.date] = {}
         for code, raw_date in raw_dates.items():
             if code not in known:
