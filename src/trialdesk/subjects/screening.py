@@ -97,7 +97,11 @@ class EligibilityPanel:
     not_met: list[CriterionRow]
     missing: list[str]  # labels of the fields still needed
     stale: list[tuple[str, dt.date]]  # (label, measured on) of values too old on as_of
-    has_data: bool
+    record: object | None  # the screening FormRecord the verdict was computed from
+
+    @property
+    def has_data(self) -> bool:
+        return self.record is not None
 
     @property
     def eligible(self) -> bool:
@@ -143,12 +147,17 @@ def eligibility_panel(subject: Subject, as_of: dt.date) -> EligibilityPanel:
         not_met=[r for r in rows if r.status == "not_met"],
         missing=[labels.get(code, code) for code in result.missing],
         stale=[(labels.get(code, code), measured) for code, measured in result.stale.items()],
-        has_data=subject.pk in records,
+        record=records.get(subject.pk),
     )
 
 
-def screening_defaults(subject: Subject) -> dict:
-    """What the enroll form proposes: the consent date typed in the screening form."""
-    record = screening_records([subject]).get(subject.pk)
+_LOAD = object()
+
+
+def screening_defaults(subject: Subject, record=_LOAD) -> dict:
+    """What the enroll form proposes: the consent date typed in the screening form.
+    ``record``: the subject's screening FormRecord (or None) when the caller has it already."""
+    if record is _LOAD:
+        record = screening_records([subject]).get(subject.pk)
     consent = (record.data or {}).get("consent_date") if record else None
     return {"consent_date": consent or ""}

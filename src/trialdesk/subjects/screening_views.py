@@ -244,7 +244,7 @@ def _eligibility_page(request, subject, access, *, enroll_form=None, failure_for
     as_of = screening.assessment_date(subject, day, _parse_date(request.GET.get("on")))
     panel = screening.eligibility_panel(subject, as_of)
     if enroll_form is None:
-        defaults = screening.screening_defaults(subject)
+        defaults = screening.screening_defaults(subject, panel.record)
         enroll_form = EnrollForm(initial={"consent_date": defaults["consent_date"], "enrolled_on": day})
     rescreened_as = Subject.objects.for_user(request.user, subject.study).filter(rescreen_of=subject).first()
     in_screening = subject.status == SubjectStatus.SCREENING
