@@ -130,6 +130,16 @@ def test_sdv_progress_counts_complete_forms_and_their_filled_fields(cast, study,
     assert (second.records, second.verified_records, second.verified_fields) == (1, 0, 2)
 
 
+def test_the_sdv_page_reads_both_tables_in_one_pass_with_the_same_figures(cast, study, screening):
+    services.verify_source(cast.monitor, screening, "ecog")
+    for site_code in (None, "NTE", "RNS"):
+        by_site, by_subject = services.sdv_progress_by_site_and_subject(cast.monitor, study, site_code)
+        assert by_site == services.sdv_progress_by_site(cast.monitor, study)
+        assert by_subject == services.sdv_progress_by_subject(cast.monitor, study, site_code)
+    _by_site, nantes = services.sdv_progress_by_site_and_subject(cast.monitor, study, "NTE")
+    assert nantes[screening.subject_id].verified_fields == 1
+
+
 def test_a_form_whose_fields_are_all_verified_one_by_one_counts_as_verified(cast, study, screening):
     for code in screening.data:
         services.verify_source(cast.monitor, screening, code)

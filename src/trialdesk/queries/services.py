@@ -744,17 +744,34 @@ def sdv_progress_by_site(user, study: Study) -> dict[str, SdvProgress]:
     return progress
 
 
-def sdv_progress_by_subject(user, study: Study, site_code: str | None = None) -> dict[int, SdvProgress]:
-    """Per subject id, every visible subject (of ``site_code`` if given) listed."""
+def _subject_table(user, study: Study, site_code: str | None) -> dict[int, SdvProgress]:
     from trialdesk.subjects.models import Subject
 
     subjects = Subject.objects.for_user(user, study).filter(study=study)
     if site_code:
         subjects = subjects.filter(site__code=site_code)
-    progress = {pk: SdvProgress() for pk in subjects.values_list("pk", flat=True)}
+    return {pk: SdvProgress() for pk in subjects.values_list("pk", flat=True)}
+
+
+def sdv_progress_by_subject(user, study: Study, site_code: str | None = None) -> dict[int, SdvProgress]:
+    """Per subject id, every visible subject (of ``site_code`` if given) listed."""
+    progress = _subject_table(user, study, site_code)
     for _code, subject_id, fields, verified in _record_progress(user, study, site_code):
         progress.setdefault(subject_id, SdvProgress()).add(fields, verified)
     return progress
+
+
+def sdv_progress_by_site_and_subject(
+    user, study: Study, site_code: str | None = None
+) -> tuple[dict[str, SdvProgress], dict[int, SdvProgress]]:
+    """``sdv_progress_by_site`` and ``sdv_progress_by_subject`` from one pass over the records."""
+    by_site = {code: SdvProgress() for code in _visible_site_codes(user, study)}
+    by_subject = _subject_table(user, study, site_code)
+    for code, subject_id, fields, verified in _record_progress(user, study, None):
+        by_site[code].add(fields, verified)
+        if not site_code or code == site_code:
+            by_subject.setdefault(subject_id, SdvProgress()).add(fields, verified)
+    return by_site, by_subject
 
 
 def active_marks(user, study: Study, form_record: FormRecord) -> dict[str, SourceVerification]:

@@ -246,8 +246,9 @@ def sdv_mark(request, record_id: int):
 def sdv_progress_page(request):
     study, access = _study_and_access(request)
     site = _visible_site_or_404(study, access, request.GET.get("site", ""))
-    by_site = services.sdv_progress_by_site(request.user, study)
-    by_subject = services.sdv_progress_by_subject(request.user, study, site.code if site else None)
+    by_site, by_subject = services.sdv_progress_by_site_and_subject(
+        request.user, study, site.code if site else None
+    )
     subjects = Subject.objects.for_user(request.user, study).filter(pk__in=by_subject).select_related("site")
     context = {
         "site": site,
