@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from trialdesk.rules import Tri
@@ -267,7 +267,7 @@ def _screen_failure(
     slot: _Slot,
     age: int,
     rng: random.Random,
-) -> tuple[SimulatedSubject, str]:
+) -> SimulatedSubject:
     sex = rng.choice(("female", "male"))
     plan = SCREEN_FAILURE_PLAN[slot.index % len(SCREEN_FAILURE_PLAN)]
     disease_status = "refractory" if rng.random() < 0.3 else "relapsed"
@@ -311,7 +311,7 @@ def _screen_failure(
         eos = {"end_date": decided, "reason": "screen_failure", "last_known_alive_date": decided}
         rec.visit("end_of_study", v.code, decided, eos)
         visits.append(SimulatedVisit(v.code, decided, decided))
-    subject = SimulatedSubject(
+    return SimulatedSubject(
         site_code=slot.site,
         screening_number="",
         sex="M" if sex == "male" else "F",
@@ -328,7 +328,6 @@ def _screen_failure(
         death_date=None,
         course=f"screen failure: {story}",
     )
-    return subject, story
 
 
 def _treated(
@@ -483,7 +482,7 @@ def simulate_cohort(
             subject = _treated(protocol, schedule, calendar, slot, plan[i], roles[i], treated_ages[i], srng)
         else:
             srng = _rng(seed, "screen-failure", slot.index)
-            subject, _ = _screen_failure(protocol, schedule, slot, failure_ages[slot.index], srng)
+            subject = _screen_failure(protocol, schedule, slot, failure_ages[slot.index], srng)
         subjects.append(subject)
     return SimulatedCohort(seed=seed, subjects=tuple(_number(subjects)), site_activation=activation)
 
@@ -491,8 +490,6 @@ def simulate_cohort(
 def _number(subjects: list[SimulatedSubject]) -> list[SimulatedSubject]:
     """Screening numbers per site in screening order (``NTE-S01``); subject codes per
     site in enrollment order (``NTE-001``)."""
-    from dataclasses import replace
-
     screened: dict[str, int] = defaultdict(int)
     numbered = []
     for s in subjects:

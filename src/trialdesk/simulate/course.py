@@ -204,7 +204,6 @@ class CourseBuilder:
         first_dose: dt.date,
         sex: str,
     ):
-        self.p = protocol
         self.s = schedule
         self.cal = calendar
         self.rng = rng
@@ -420,12 +419,12 @@ class CourseBuilder:
                 value = baseline_lvef + rng.choice((-4, -3, -2, -1, 0, 1, 2))
                 c.lvefs.append((visit.code, self.lvef(date, max(value, 50.0))))
 
-    def lvef(self, date: dt.date, value: float, symptoms: bool = False) -> dict[str, Any]:
+    def lvef(self, date: dt.date, value: float) -> dict[str, Any]:
         return {
             "assessment_date": date,
             "lvef_pct": float(value),
             "method": self.lvef_method,
-            "symptoms": symptoms,
+            "symptoms": False,
         }
 
     def infection_hold(self) -> None:
