@@ -111,6 +111,8 @@ def test_the_reference_subject_is_eligible():
     ],
 )
 def test_each_criterion_at_its_threshold_and_one_step_either_side(field, changes, status):
+    """Thresholds from the registry record NCT00724360 (shared/data/NCT00724360.registry.txt,
+    inclusion and exclusion criteria), read as the protocol file's decisions say."""
     result = assess(**changes)
     assert status_of(result, field) == status
     assert result.verdict == ("eligible" if status == "met" else "not_eligible")

@@ -68,6 +68,7 @@ def test_median_age_is_the_published_one(cohort):
 
 
 def test_recruitment_spreads_from_the_study_start_to_mid_2011(cohort):
+    """Registry record NCT00724360: study start November 2006, primary completion July 2011."""
     enrolled = sorted(s.enrolled_on for s in cohort.treated)
     assert dt.date(2006, 11, 1) <= enrolled[0] <= dt.date(2007, 3, 1)
     assert dt.date(2010, 6, 1) <= enrolled[-1] <= dt.date(2011, 7, 31)
