@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from trialdesk.audit.services import Actor, record
@@ -73,7 +74,7 @@ def register_screening(
     study = site.study
     access = study_access(user, study)
     require(access, Permission.SCREEN, site.pk)
-    today = today or dt.date.today()
+    today = today or timezone.localdate()  # the trial's day (Europe/Paris), not the server's
     if screened_on > today:
         raise SubjectActionRefused(_("The screening date cannot be in the future."))
     if year_of_birth is not None and age_at_screening is not None:
@@ -256,7 +257,7 @@ def enroll(
     """Enroll an eligible, consented subject: its id, its visit schedule, status enrolled."""
     access = study_access(user, subject.study)
     require(access, Permission.ENROLL, subject.site_id)
-    today = today or dt.date.today()
+    today = today or timezone.localdate()  # the trial's day (Europe/Paris), not the server's
     with transaction.atomic():
         subject = _locked_row(subject)
         if subject.status != SubjectStatus.SCREENING:
