@@ -22,7 +22,6 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from functools import lru_cache
 from typing import Any, Literal
 
 from trialdesk.rules import ComparisonTrace, Tri, parse, render
@@ -43,10 +42,6 @@ Status = Literal["met", "not_met", "unknown"]
 Verdict = Literal["eligible", "not_eligible", "not_assessable"]
 
 _STATUS: dict[Tri, Status] = {Tri.TRUE: "met", Tri.FALSE: "not_met", Tri.UNKNOWN: "unknown"}
-
-# A rule text is parsed once per process.
-_parse = lru_cache(maxsize=1024)(parse)
-
 
 # --------------------------------------------------------------------------- results
 
@@ -137,7 +132,7 @@ def assess_eligibility(
 
 
 def _assess_criterion(criterion: Any, values: Mapping[str, Any], describer: _Describer) -> CriterionResult:
-    expression = _parse(criterion.rule)
+    expression = parse(criterion.rule)
     evaluation = expression.explain(values)
     status = _STATUS[evaluation.result]
     missing = describer.book.ordered(

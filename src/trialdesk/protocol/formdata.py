@@ -12,7 +12,6 @@ import datetime as dt
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any
 
 from trialdesk.rules import Tri, parse
@@ -154,10 +153,6 @@ def typed_values(form: Any, data: Mapping[str, Any]) -> dict[str, Any]:
     return typed
 
 
-# Forms are validated often with the same few expressions: parse each text once.
-_expression = lru_cache(maxsize=2048)(parse)
-
-
 def validate_form_data(form: Any, raw: Mapping[str, Any]) -> FormValidation:
     """Check ``raw`` against ``form``: types, ranges, required, conditions, edit checks."""
     result = FormValidation()
@@ -184,11 +179,13 @@ def validate_form_data(form: Any, raw: Mapping[str, Any]) -> FormValidation:
     for field_def in form.fields:
         applies = True
         if field_def.condition:
-            applies = _expression(field_def.condition).evaluate(typed) is Tri.TRUE
+            applies = parse(field_def.condition).evaluate(typed) is Tri.TRUE
         value = typed.get(field_def.code)
         if not applies:
             if value is not None:
-                result.add_error(field_def.code, "This field does not apply given the other answers; leave it empty.")
+                result.add_error(
+                    field_def.code, "This field does not apply given the other answers; leave it empty."
+                )
             continue
         if value is None:
             if field_def.required and field_def.code not in result.errors:
@@ -198,7 +195,7 @@ def validate_form_data(form: Any, raw: Mapping[str, Any]) -> FormValidation:
 
     if result.ok:
         for check in form.edit_checks:
-            expression = _expression(check.rule)
+            expression = parse(check.rule)
             if expression.evaluate(typed) is Tri.FALSE:
                 failure = CheckFailure(
                     code=check.code,

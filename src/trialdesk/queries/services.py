@@ -24,7 +24,6 @@ import datetime as dt
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import lru_cache
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -55,7 +54,6 @@ SYSTEM = Actor.system()
 # (or its label, which is what the form page stores) marks a change made in response to a query.
 QUERY_REFERENCE = re.compile(r"query\s*#\s*(\d+)", re.IGNORECASE)
 QUERY_RESPONSE_CODE = "query_response"
-_rule = lru_cache(maxsize=1024)(parse)  # edit-check rules, parsed once
 
 
 class ActionRefused(Exception):
@@ -434,7 +432,7 @@ def _auto_close(form_record, form, checks, queries, changed, actor) -> None:
         check = checks.get(query.check_code)
         if check is None or not set(query.all_fields) & changed:
             continue
-        if _rule(check.rule).evaluate(typed) is Tri.TRUE:
+        if parse(check.rule).evaluate(typed) is Tri.TRUE:
             text = (
                 f"Closed automatically: the change by {actor.username} (version {form_record.version}) "
                 f"resolves the edit check {check.code}."

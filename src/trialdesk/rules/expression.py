@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 from trialdesk.rules.evaluator import Evaluation, Evaluator
@@ -63,6 +64,10 @@ class Expression:
         return (parse, (self.source,))
 
 
+@lru_cache(maxsize=4096)
 def parse(text: str) -> Expression:
-    """Parse and statically check a rule; raise ``RuleSyntaxError`` if it cannot be read."""
+    """Parse and statically check a rule; raise ``RuleSyntaxError`` if it cannot be read.
+
+    Expressions are immutable, so each text is parsed once per process: forms, criteria
+    and edit checks are evaluated again and again with the same few rules."""
     return Expression(text, parse_tree(text))

@@ -11,16 +11,13 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-from functools import lru_cache
 from typing import Any
 
 from trialdesk.rules import Tri, parse
 
-_expression = lru_cache(maxsize=1024)(parse)
-
 
 def condition_holds(condition: str | None, values: dict[str, Any]) -> bool:
-    return condition is None or _expression(condition).evaluate(values) is Tri.TRUE
+    return condition is None or parse(condition).evaluate(values) is Tri.TRUE
 
 
 def generic_value(field: Any, rng: random.Random, on: dt.date) -> Any:

@@ -13,12 +13,9 @@ import datetime as dt
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 from trialdesk.rules import Tri, parse
-
-_expression = lru_cache(maxsize=512)(parse)
 
 # Karyotypes (ISCN) seen in adult B-ALL; "{sx}" is the sex chromosomes.
 ABNORMAL_KARYOTYPES = (
@@ -148,7 +145,7 @@ def eligible_values(rng: random.Random, *, age: int, sex: str, disease_status: s
 
 
 def criteria_results(protocol: Any, values: dict[str, Any]) -> dict[str, Tri]:
-    return {c.code: _expression(c.rule).evaluate(values) for c in protocol.eligibility.criteria}
+    return {c.code: parse(c.rule).evaluate(values) for c in protocol.eligibility.criteria}
 
 
 def failed(results: dict[str, Tri]) -> tuple[str, ...]:
