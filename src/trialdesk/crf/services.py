@@ -136,13 +136,16 @@ def save_form(
             return outcome
     except IntegrityError:
         # Another user created the same record between our read and our write.
-        current = _existing(subject, form_code, visit, repeat)
+        current = _existing(subject, form_code, visit, repeat, for_update=False)
         raise StaleVersion(STALE_MESSAGE, current, validation.cleaned) from None
 
 
-def _existing(subject, form_code, visit, repeat) -> FormRecord | None:
-    records = FormRecord.objects.select_for_update(of=("self",)).filter(subject=subject, form_code=form_code, visit=visit)
-    return records.filter(repeat=repeat or 1).first()
+def _existing(subject, form_code, visit, repeat, *, for_update: bool = True) -> FormRecord | None:
+    """The record a save writes to, if there is one yet (row-locked inside the save's transaction)."""
+    records = FormRecord.objects.filter(subject=subject, form_code=form_code, visit=visit, repeat=repeat or 1)
+    if for_update:
+        records = records.select_for_update(of=("self",))
+    return records.first()
 
 
 def _write(actor, subject, form_code, visit, repeat, expected_version, reason, validation) -> FormSaveOutcome:
