@@ -115,8 +115,9 @@ def form_page(request, subject_id: int, form_code: str, visit_code: str | None =
                 messages.success(request, _("Saved (version %(version)s).") % {"version": saved.version})
             else:
                 messages.info(request, _("Nothing changed."))
+            checks = {check.code: check for check in form.edit_checks}
             for failure in outcome.validation.check_failures:
-                messages.warning(request, failure.message)
+                messages.warning(request, localised(checks[failure.code], "message"))
             return redirect("subject-casebook", subject_id=subject.pk)
 
     context = {
