@@ -123,3 +123,24 @@ def test_a_french_speaking_user_gets_the_casebook_and_forms_in_french(nantes_cli
     form = nantes_client.get(f"/subjects/{enrolled_subject.pk}/visits/M1/forms/marrow_assessment/").content.decode()
     assert "Visites" in casebook and "Registres" in casebook
     assert "Enregistrer" in form and "Blastes médullaires" in form
+
+
+def test_validation_messages_are_in_french_for_a_french_speaking_user(nantes_client, screened_subject):
+    from django.conf import settings
+
+    nantes_client.cookies[settings.LANGUAGE_COOKIE_NAME] = "fr"
+    url = f"/subjects/{screened_subject.pk}/visits/SCR/forms/screening/"
+    record = FormRecord.objects.get(subject=screened_subject, form_code="screening")
+    post = {k: ("true" if v is True else "false" if v is False else v) for k, v in record.data.items()}
+    page = nantes_client.post(url, {**post, "marrow_blasts_pct": "140", "ecog": "deux", "_version": "1",
+                                    "_reason": "transcription_error"}).content.decode()
+    assert "Doit être au plus 100 %" in page and "Saisissez un nombre entier." in page
+
+
+def test_a_forged_field_is_refused_with_a_message_and_nothing_saved(nantes_client, screened_subject):
+    url = f"/subjects/{screened_subject.pk}/visits/SCR/forms/screening/"
+    record = FormRecord.objects.get(subject=screened_subject, form_code="screening")
+    post = {k: ("true" if v is True else "false" if v is False else v) for k, v in record.data.items()}
+    response = nantes_client.post(url, {**post, "site_id": "2", "_version": "1", "_reason": "other"})
+    assert response.status_code == 400 and "Unknown field &#x27;site_id&#x27;." in response.content.decode()
+    assert FormRecord.objects.get(pk=record.pk).version == 1

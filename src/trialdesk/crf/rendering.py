@@ -5,10 +5,21 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext
 
-from trialdesk.protocol.formdata import FormValidation, typed_values, validate_form_data
+from trialdesk.protocol.formdata import FormValidation, Message, typed_values, validate_form_data
 from trialdesk.rules import Tri, parse
+
+
+def translated(message: Any, form: Any) -> str:
+    """A validation message of the core in the user's language (see ``formdata.Message``)."""
+    if not isinstance(message, Message):
+        return str(message)
+    if message.check_code:
+        check = next((c for c in form.edit_checks if c.code == message.check_code), None)
+        return localised(check, "message") if check else str(message)
+    text = gettext(message.template)
+    return text % message.params if message.params else text
 
 
 def localised(obj: Any, name: str) -> str:
@@ -81,7 +92,7 @@ def field_views(form, values: dict[str, Any], validation: FormValidation | None 
                 condition=f.condition or "",
                 min=f.min,
                 max=f.max,
-                errors=validation.errors.get(f.code, []),
+                errors=[translated(message, form) for message in validation.errors.get(f.code, [])],
                 missing_required=f.code in validation.missing_required,
                 drives_conditions=f.code in drivers,
             )

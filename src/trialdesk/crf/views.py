@@ -10,7 +10,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
 from trialdesk.crf.models import FormRecord
-from trialdesk.crf.rendering import field_views, localised
+from trialdesk.crf.rendering import field_views, localised, translated
 from trialdesk.crf.services import (
     REASONS_FOR_CHANGE,
     FormSaveRefused,
@@ -18,6 +18,7 @@ from trialdesk.crf.services import (
     forms_allowed_at,
     save_form,
 )
+from trialdesk.protocol.formdata import FORM_LEVEL
 from trialdesk.studies.access import Permission, get_visible_or_404, study_access
 from trialdesk.studies.services import current_study
 from trialdesk.subjects.models import Subject, Visit
@@ -127,6 +128,7 @@ def form_page(request, subject_id: int, form_code: str, visit_code: str | None =
         "form_title": localised(form, "title"),
         "record": record,
         "fields": field_views(form, values, validation),
+        "form_errors": [translated(m, form) for m in (validation.errors.get(FORM_LEVEL, []) if validation else [])],
         "can_edit": can_edit and not subject.locked_at,
         "needs_reason": bool(record and record.first_completed_at),
         "reasons": REASONS_FOR_CHANGE,

@@ -92,7 +92,36 @@ def _date(value: Any) -> dt.date:
     return dt.date.fromisoformat(str(value).strip())
 
 
-def coerce_value(field_def: Any, raw: Any) -> tuple[Any, str | None]:
+def gettext_noop(template: str) -> str:
+    """Marks a message template for the translators (Django's makemessages finds it); the
+    core itself stays English and Django-free, the shell translates ``Message.template``."""
+    return template
+
+
+class Message(str):
+    """An English message that also carries its template and parameters, so that the web
+    shell can show it in the user's language. It compares and prints as the English text.
+    ``check_code`` names the edit check a message comes from (its text is in the protocol)."""
+
+    template: str
+    params: dict[str, Any]
+    check_code: str | None
+
+    def __new__(cls, template: str, check_code: str | None = None, **params: Any) -> Message:
+        message = super().__new__(cls, template % params if params else template)
+        message.template, message.params, message.check_code = template, params, check_code
+        return message
+
+
+_EXPECTED = {
+    "integer": gettext_noop("Enter a whole number."),
+    "decimal": gettext_noop("Enter a number."),
+    "boolean": gettext_noop("Enter yes or no."),
+    "date": gettext_noop("Enter a date (YYYY-MM-DD)."),
+}
+
+
+def coerce_value(field_def: Any, raw: Any) -> tuple[Any, Message | None]:
     """Typed value of one field, or an error message in plain words."""
     kind = field_def.type
     try:
@@ -108,26 +137,20 @@ def coerce_value(field_def: Any, raw: Any) -> tuple[Any, str | None]:
             value = str(raw).strip()
             allowed = [choice.value for choice in field_def.choices]
             if value not in allowed:
-                return None, f"Choose one of: {', '.join(allowed)}."
+                return None, Message(gettext_noop("Choose one of: %(choices)s."), choices=", ".join(allowed))
         else:
             value = str(raw).strip()
             limit = getattr(field_def, "max_length", None) or 2000
             if len(value) > limit:
-                return None, f"At most {limit} characters."
+                return None, Message(gettext_noop("At most %(limit)s characters."), limit=limit)
     except (ValueError, TypeError, OverflowError):
-        expected = {
-            "integer": "a whole number",
-            "decimal": "a number",
-            "boolean": "yes or no",
-            "date": "a date (YYYY-MM-DD)",
-        }.get(kind, "a value")
-        return None, f"Enter {expected}."
+        return None, Message(_EXPECTED.get(kind, gettext_noop("Enter a value.")))
     if kind in ("integer", "decimal"):
         unit = f" {field_def.unit}" if getattr(field_def, "unit", None) else ""
         if field_def.min is not None and value < field_def.min:
-            return None, f"Must be at least {_fmt(field_def.min)}{unit}."
+            return None, Message(gettext_noop("Must be at least %(limit)s%(unit)s."), limit=_fmt(field_def.min), unit=unit)
         if field_def.max is not None and value > field_def.max:
-            return None, f"Must be at most {_fmt(field_def.max)}{unit}."
+            return None, Message(gettext_noop("Must be at most %(limit)s%(unit)s."), limit=_fmt(field_def.max), unit=unit)
     return value, None
 
 
@@ -159,7 +182,7 @@ def validate_form_data(form: Any, raw: Mapping[str, Any]) -> FormValidation:
     known = {f.code for f in form.fields}
     for key in raw:
         if key not in known:
-            result.add_error(FORM_LEVEL, f"Unknown field '{key}'.")
+            result.add_error(FORM_LEVEL, Message(gettext_noop("Unknown field '%(field)s'."), field=key))
 
     typed: dict[str, Any] = {}
     for field_def in form.fields:
@@ -184,7 +207,8 @@ def validate_form_data(form: Any, raw: Mapping[str, Any]) -> FormValidation:
         if not applies:
             if value is not None:
                 result.add_error(
-                    field_def.code, "This field does not apply given the other answers; leave it empty."
+                    field_def.code,
+                    Message(gettext_noop("This field does not apply given the other answers; leave it empty.")),
                 )
             continue
         if value is None:
@@ -206,5 +230,5 @@ def validate_form_data(form: Any, raw: Mapping[str, Any]) -> FormValidation:
                 result.check_failures.append(failure)
                 if check.severity == "error":
                     for field_code in failure.fields or (FORM_LEVEL,):
-                        result.add_error(field_code, check.message)
+                        result.add_error(field_code, Message(check.message, check_code=check.code))
     return result
