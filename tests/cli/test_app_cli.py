@@ -120,3 +120,34 @@ def test_a_broken_protocol_file_is_reported_with_its_line(tmp_path):
     result = trialdesk("demo", "--no-serve", "--protocol", str(broken), cwd=tmp_path)
     assert result.returncode == 1
     assert "broken.yaml:" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.db
+def test_the_demo_builds_and_verifies_on_postgresql(tmp_path):
+    """`dev.py test` sets DATABASE_URL for its PostgreSQL pass; the demo runs there on a database of its own."""
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith("postgres"):
+        pytest.skip("runs in the PostgreSQL pass of `dev.py test`")
+    import uuid
+
+    import psycopg
+
+    name = f"trialdesk_demo_{uuid.uuid4().hex[:8]}"
+    server = url.rsplit("/", 1)[0]
+    with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        env = {"DATABASE_URL": f"{server}/{name}"}
+        built = trialdesk("demo", "--no-serve", "--password", DEMO_PASSWORD, cwd=tmp_path, env=env)
+        assert built.returncode == 0, built.stderr
+        rebuilt = trialdesk("demo", "--no-serve", "--password", DEMO_PASSWORD, cwd=tmp_path, env=env)
+        assert rebuilt.returncode == 0 and "Emptying" in rebuilt.stdout, rebuilt.stderr
+        verified = trialdesk("audit", "verify", cwd=tmp_path, env=env)
+        assert verified.returncode == 0 and verified.stdout.startswith("OK:"), verified.stderr
+        with psycopg.connect(f"{server}/{name}") as db:
+            treated = db.execute("select count(*) from subjects_subject where subject_code is not null").fetchone()[0]
+        assert treated == 15
+        assert not (tmp_path / "trialdesk.sqlite3").exists()
+    finally:
+        with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
