@@ -77,7 +77,7 @@ def main() -> int:
         changed = dict(data, marrow_blasts_pct=float(30 + n % 50))
         record = visit.form_records.filter(form_code="marrow_assessment").first()
         save_form(user, subject, "marrow_assessment", changed, visit=visit,
-                  expected_version=record.version if record else None, reason="bench")
+                  expected_version=record.version if record else None, reason="late_result", reason_detail="bench")
     elapsed = time.perf_counter() - started
     events = AuditEvent.objects.count() - before
     rows_per_save = max(1, round(events / args.saves)) + 1

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 
 import pytest
+
+# The audit chain is keyed (HMAC); the tests sign with this key unless a test sets its own.
+os.environ.setdefault("TRIALDESK_AUDIT_KEY", "test-audit-key-of-the-trialdesk-suite-0123456789")
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED = REPO_ROOT.parent / "shared"

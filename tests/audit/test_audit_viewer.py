@@ -8,12 +8,11 @@ import datetime as dt
 import io
 
 import pytest
-from django.db import transaction
 from django.utils import timezone
 from tests.conftest import ELIGIBLE_SCREENING
 
 from trialdesk.audit.models import AuditEvent
-from trialdesk.audit.services import Actor, record, verify
+from trialdesk.audit.services import Actor, audited, record, verify
 from trialdesk.crf.models import FormRecord
 from trialdesk.crf.services import save_form
 from trialdesk.studies.models import Membership, Role
@@ -25,7 +24,7 @@ def _screening(subject) -> FormRecord:
     return FormRecord.objects.get(subject=subject, form_code="screening")
 
 
-def _correct(user, subject, reason="Transcription error: the nurse typed 1, source says 2", **changes):
+def _correct(user, subject, reason="transcription_error", reason_detail="the nurse typed 1, source says 2", **changes):
     record_ = _screening(subject)
     return save_form(
         user,
@@ -35,6 +34,7 @@ def _correct(user, subject, reason="Transcription error: the nurse typed 1, sour
         visit=record_.visit,
         expected_version=record_.version,
         reason=reason,
+        reason_detail=reason_detail,
     )
 
 
@@ -120,7 +120,7 @@ def test_the_subject_trail_holds_its_records_and_signatures_but_not_another_subj
 ):
     from tests.conftest import PASSWORD
 
-    from trialdesk.audit.signatures import sign
+    from trialdesk.signatures.services import sign
 
     sign(cast.investigator_nantes, screened_subject, password=PASSWORD)
     page = _as(client, cast.data_manager).get(f"/audit/subjects/{screened_subject.pk}/").content.decode()
@@ -202,7 +202,7 @@ def test_an_invalid_filter_is_reported_and_ignored(client, cast, screened_subjec
 
 
 def test_the_trail_is_paginated_newest_first(client, cast, screened_subject):
-    with transaction.atomic():
+    with audited():
         for i in range(60):
             record(
                 Actor.for_user(cast.investigator_nantes, "investigator"),
@@ -244,7 +244,7 @@ def test_the_csv_export_holds_the_filtered_events_and_is_itself_audited(client, 
     )
     assert (last["old_value"], last["new_value"]) == ("1", "2")
     assert last["reason"] == "Transcription error: the nurse typed 1, source says 2"
-    assert last["hash"] == events.order_by("sequence").last().hash
+    assert last["mac"] == events.order_by("sequence").last().mac
     assert dt.datetime.fromisoformat(last["occurred_at_utc"]).utcoffset() == dt.timedelta(0)
 
     export = AuditEvent.objects.get(action="export")
@@ -254,11 +254,13 @@ def test_the_csv_export_holds_the_filtered_events_and_is_itself_audited(client, 
 
 
 def test_the_csv_neutralises_spreadsheet_formulas(client, cast, screened_subject):
-    _correct(cast.investigator_nantes, screened_subject, reason='=HYPERLINK("http://evil")', ecog=2)
-    rows = _csv(
-        _as(client, cast.monitor).get(f"/audit/subjects/{screened_subject.pk}/csv/", {"field": "ecog"})
+    _correct(
+        cast.investigator_nantes, screened_subject, karyotype_abnormal=True, karyotype='=HYPERLINK("http://evil")'
     )
-    assert rows[-1]["reason"] == '\'=HYPERLINK("http://evil")'
+    rows = _csv(
+        _as(client, cast.monitor).get(f"/audit/subjects/{screened_subject.pk}/csv/", {"field": "karyotype"})
+    )
+    assert rows[-1]["new_value"] == '\'=HYPERLINK("http://evil")'
 
 
 # --------------------------------------------------------------------------- pseudonymisation
@@ -274,9 +276,9 @@ def identifying_events(cast, screened_subject):
         dict(_screening(screened_subject).data, karyotype_abnormal=True, karyotype=KARYOTYPE),
         visit=screened_subject.visits.get(),
         expected_version=1,
-        reason="Source document updated: letter from Dr Martin about Mrs Durand",
+        reason="source_updated", reason_detail="letter from Dr Martin about Mrs Durand",
     )
-    with transaction.atomic():
+    with audited():
         record(
             Actor.for_user(cast.investigator_nantes, "investigator"),
             "change",

@@ -7,7 +7,7 @@ import pytest
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
-from trialdesk.audit.locks import LockRefused, effective_lock, lock, lock_info, unlock
+from trialdesk.locks.services import LockRefused, effective_lock, lock, lock_info, unlock
 from trialdesk.audit.models import AuditEvent
 from trialdesk.audit.services import verify
 from trialdesk.crf.models import FormRecord
@@ -38,7 +38,7 @@ def _correct(user, subject, ecog):
         dict(record.data, ecog=ecog),
         visit=record.visit,
         expected_version=record.version,
-        reason="Transcription error",
+        reason="transcription_error",
     )
 
 

@@ -12,9 +12,10 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from tests.conftest import PASSWORD
 
-from trialdesk.audit.models import AppendOnlyError, AuditEvent, Signature, SignatureStatus
+from trialdesk.audit.models import AppendOnlyError, AuditEvent
+from trialdesk.signatures.models import Signature, SignatureStatus
 from trialdesk.audit.services import verify
-from trialdesk.audit.signatures import (
+from trialdesk.signatures.services import (
     SignatureRefused,
     casebooks_to_sign,
     content_hash,
@@ -38,7 +39,7 @@ def _correct_ecog(user, subject, ecog=2):
         dict(record.data, ecog=ecog),
         visit=record.visit,
         expected_version=record.version,
-        reason="Transcription error",
+        reason="transcription_error",
     )
 
 
@@ -83,7 +84,7 @@ def test_a_wrong_password_signs_nothing_and_is_audited_as_a_failed_signature(cas
 
 
 def test_repeated_wrong_passwords_block_signing_for_a_while(cast, enrolled_subject):
-    from trialdesk.audit.signatures import SIGN_FAILURE_LIMIT
+    from trialdesk.signatures.services import SIGN_FAILURE_LIMIT
 
     for _ in range(SIGN_FAILURE_LIMIT):
         with pytest.raises(SignatureRefused):

@@ -44,7 +44,7 @@ def test_two_simultaneous_corrections_of_one_version_apply_exactly_one(cast, scr
 
     def correction(user, ecog):
         return lambda: save_form(user, screened_subject, "screening", dict(record.data, ecog=ecog), visit=record.visit,
-                                 expected_version=1, reason="Source document updated")
+                                 expected_version=1, reason="source_updated")
 
     outcomes = _race([correction(cast.investigator_nantes, 2), correction(cast.coordinator_nantes, 0)])
     saved = [o for o in outcomes if not isinstance(o, Exception)]

@@ -62,7 +62,7 @@ def test_a_change_after_first_complete_save_needs_a_reason(cast, screened_subjec
         save_form(cast.investigator_nantes, screened_subject, "screening", data, visit=record.visit, expected_version=1)
     outcome = save_form(
         cast.investigator_nantes, screened_subject, "screening", data, visit=record.visit, expected_version=1,
-        reason="Transcription error: ECOG was 2 in the source",
+        reason="transcription_error", reason_detail="ECOG was 2 in the source",
     )
     assert outcome.record.version == 2
     event = AuditEvent.objects.filter(field="ecog").order_by("-sequence").first()
@@ -72,7 +72,7 @@ def test_a_change_after_first_complete_save_needs_a_reason(cast, screened_subjec
 
 def test_it_refuses_a_stale_version_and_shows_what_is_saved_now(cast, screened_subject):
     record = _screening_record(screened_subject)
-    reason = "Source document updated"
+    reason = "source_updated"
     save_form(cast.investigator_nantes, screened_subject, "screening", dict(record.data, ecog=2), visit=record.visit,
               expected_version=1, reason=reason)
     with pytest.raises(StaleVersion) as refusal:
@@ -123,5 +123,5 @@ def test_only_site_staff_can_enter_data(cast, screened_subject, who):
     record = _screening_record(screened_subject)
     with pytest.raises((PermissionDenied, Http404)):
         save_form(getattr(cast, who), screened_subject, "screening", dict(record.data, ecog=0), visit=record.visit,
-                  expected_version=1, reason="x")
+                  expected_version=1, reason="late_result")
     assert _screening_record(screened_subject).version == 1

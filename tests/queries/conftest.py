@@ -8,7 +8,7 @@ from trialdesk.crf.models import FormRecord
 from trialdesk.protocol.formdata import typed_values
 from trialdesk.rules import Tri, parse
 
-REASON = "Transcription error: checked against the source"
+REASON = ("transcription_error", "checked against the source")
 
 
 @pytest.fixture(autouse=True)
@@ -37,7 +37,7 @@ def check_result(study, form_code: str, check_code: str, data: dict) -> Tri:
     return parse(protocol_check(study, form_code, check_code).rule).evaluate(typed_values(form, data))
 
 
-def save(user, record: FormRecord, reason: str = REASON, **changes) -> FormRecord:
+def save(user, record: FormRecord, reason: tuple[str, str] | str = REASON, **changes) -> FormRecord:
     """Save ``record`` with ``changes`` on top of its data (None empties a field), as ``user``."""
     from trialdesk.crf.services import save_form
 
@@ -51,7 +51,8 @@ def save(user, record: FormRecord, reason: str = REASON, **changes) -> FormRecor
         visit=record.visit,
         repeat=record.repeat,
         expected_version=record.version,
-        reason=reason,
+        reason=reason[0] if isinstance(reason, tuple) else reason,
+        reason_detail=reason[1] if isinstance(reason, tuple) else "",
     )
     return outcome.record
 

@@ -149,7 +149,7 @@ def test_a_query_check_of_a_log_form_raises_a_query_on_that_entry(cast, enrolled
 
 def test_a_change_in_response_to_a_numbered_query_links_it_in_the_audit_reason(cast, screening):
     query = services.raise_query(cast.monitor, screening, "ecog", "ECOG is 2 in the clinic letter.")
-    reason = f"Response to a query: {query.label}"
+    reason = ("query_response", query.label)
     save(cast.investigator_nantes, screening, reason=reason, ecog=2)
     change = AuditEvent.objects.filter(action="change", field="ecog").order_by("-sequence").first()
     assert f"query #{query.pk}" in change.reason
@@ -164,7 +164,7 @@ def test_a_change_in_response_to_a_numbered_query_links_it_in_the_audit_reason(c
 def test_the_query_response_reason_without_a_number_links_the_queries_of_the_changed_fields(cast, screening):
     on_ecog = services.raise_query(cast.monitor, screening, "ecog", "ECOG?")
     on_lvef = services.raise_query(cast.monitor, screening, "lvef_pct", "LVEF?")
-    save(cast.investigator_nantes, screening, reason="Response to a query", ecog=2)
+    save(cast.investigator_nantes, screening, reason="query_response", ecog=2)
     on_ecog.refresh_from_db()
     on_lvef.refresh_from_db()
     assert (on_ecog.status, on_lvef.status) == (QueryStatus.ANSWERED, QueryStatus.OPEN)
@@ -179,7 +179,7 @@ def test_a_reason_naming_a_query_of_another_record_links_nothing(cast, screening
         enrolled_subject,
         "transfusion",
         {"transfusion_date": "2026-11-24", "product": "red_cells", "units": 2},
-        reason=f"Response to a query: query #{query.pk}",
+        reason="query_response", reason_detail=f"query #{query.pk}",
     )
     assert outcome.created
     query.refresh_from_db()

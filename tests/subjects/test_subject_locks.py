@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from trialdesk.audit.locks import lock
+from trialdesk.locks.services import lock
 from trialdesk.audit.models import AuditEvent
 from trialdesk.subjects.models import SubjectStatus
 from trialdesk.subjects.services import (

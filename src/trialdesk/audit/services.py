@@ -1,20 +1,36 @@
-"""Writing to the audit trail. Every service that changes data calls ``record`` inside its transaction."""
+"""Writing to the audit trail: the audited transaction every service runs in.
+
+    with audited():
+        ... change the data ...
+        record(actor, "change", ...)
+
+``audited()`` is the outermost transaction of a unit of work. ``record`` only collects
+events; when the outermost ``audited()`` block ends without an error, its events are
+appended in one bulk insert, with the chain head locked last and only for that insert,
+just before the transaction commits (Django has no pre-commit hook, so the block is the
+hook). Row locks a service takes (a subject, a query) are therefore always taken before
+the head, in every service: no two services can wait on each other through the trail,
+and no global lock is held while a user's work runs.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
-from trialdesk.audit.chain import GENESIS_HASH, HASHED_FIELDS, event_hash, verify_chain
+from trialdesk.audit.chain import GENESIS_MAC, MAC_FIELDS, event_mac, verify_chain
+from trialdesk.audit.keys import KeyRing, key_ring
 from trialdesk.audit.models import AuditChainHead, AuditEvent
 
 
 @dataclass(frozen=True)
 class Actor:
-    """Who acts: a user with the role they act in (or the system itself)."""
+    """Who acts: a user with the role that grants what they do (or the system itself)."""
 
     user_id: int | None
     username: str
@@ -27,6 +43,55 @@ class Actor:
     @classmethod
     def for_user(cls, user, role: str) -> Actor:
         return cls(user_id=user.pk, username=user.get_username(), role=role)
+
+    @classmethod
+    def person(cls, user) -> Actor:
+        """A user acting as themself, in no clinical role (sign-in, their own account)."""
+        return cls(user_id=user.pk, username=user.get_username(), role="")
+
+
+class _Pending(threading.local):
+    """Per thread (so per database connection): the events of the open audited block."""
+
+    def __init__(self) -> None:
+        self.depth = 0
+        self.events: list[AuditEvent] = []
+
+
+_pending: dict[str, _Pending] = {}
+
+
+def _state(using: str) -> _Pending:
+    if using not in _pending:
+        _pending.setdefault(using, _Pending())
+    return _pending[using]
+
+
+@contextlib.contextmanager
+def audited(using: str = "default"):
+    """A transaction whose audit events are appended, in one insert, as it ends.
+
+    Nested blocks are savepoints: the events recorded inside one that fails are dropped
+    with its changes. Only the outermost block writes the events.
+    """
+    state = _state(using)
+    outermost = state.depth == 0
+    mark = len(state.events)
+    state.depth += 1
+    try:
+        with transaction.atomic(using=using):
+            try:
+                yield
+            except BaseException:
+                del state.events[mark:]
+                raise
+            if outermost and state.events:
+                events, state.events = state.events, []
+                _append(events, using)
+    finally:
+        state.depth -= 1
+        if outermost:
+            state.events = []
 
 
 def record(
@@ -42,17 +107,14 @@ def record(
     old_value: Any = None,
     new_value: Any = None,
     reason: str = "",
+    using: str = "default",
 ) -> AuditEvent:
-    """Append one event to the chain. Must run inside the caller's transaction, so the
-    event and the change it describes are written together or not at all."""
-    connection = transaction.get_connection()
-    if not connection.in_atomic_block:
-        raise RuntimeError("audit.record must run inside transaction.atomic()")
-    head = AuditChainHead.objects.select_for_update().filter(pk=1).first()
-    if head is None:
-        head = AuditChainHead.objects.create(pk=1, last_sequence=0, last_hash=GENESIS_HASH)
+    """Collect one event of the open ``audited()`` block: written with the change it
+    describes, or not at all."""
+    state = _state(using)
+    if state.depth == 0:
+        raise RuntimeError("audit.record must run inside `with audited():`")
     event = AuditEvent(
-        sequence=head.last_sequence + 1,
         occurred_at=timezone.now(),
         study_id=study_id,
         site_id=getattr(site, "pk", None),
@@ -63,25 +125,66 @@ def record(
         action=action,
         object_type=object_type,
         object_id=str(object_id),
-        object_label=object_label,
+        object_label=object_label[:200],
         field=field,
         old_value=old_value,
         new_value=new_value,
         reason=reason,
-        previous_hash=head.last_hash,
     )
-    event.hash = event_hash({name: getattr(event, name) for name in HASHED_FIELDS})
-    event.save()
-    AuditChainHead.objects.filter(pk=1).update(last_sequence=event.sequence, last_hash=event.hash)
+    state.events.append(event)
     return event
 
 
-def verify():
+def _append(events: list[AuditEvent], using: str) -> None:
+    """Chain and insert the events: the head is locked here, last, and released at commit."""
+    ring = key_ring()
+    head = AuditChainHead.objects.using(using).select_for_update().filter(pk=1).first()
+    if head is None:
+        head = _genesis_head(using)
+    sequence, previous = head.last_sequence, head.last_mac
+    for event in events:
+        sequence += 1
+        event.sequence = sequence
+        event.previous_mac = previous
+        event.key_id = ring.current_id
+        event.mac = event_mac({name: getattr(event, name) for name in MAC_FIELDS}, ring.current)
+        previous = event.mac
+    AuditEvent.objects.using(using).bulk_create(events)
+    AuditChainHead.objects.using(using).filter(pk=1).update(last_sequence=sequence, last_mac=previous)
+
+
+class ChainHeadMissing(RuntimeError):
+    pass
+
+
+def _genesis_head(using: str) -> AuditChainHead:
+    """The head row comes from a migration. Only an empty trail may get a new one (a test
+    database emptied by Django's flush on SQLite); a trail with events and no head has been
+    tampered with, and nothing more is written to it."""
+    if AuditEvent.objects.using(using).exists():
+        raise ChainHeadMissing("the audit chain head is missing: run `trialdesk audit verify`")
+    return AuditChainHead.objects.using(using).create(pk=1, last_sequence=0, last_mac=GENESIS_MAC)
+
+
+def head(using: str = "default") -> AuditChainHead:
+    return AuditChainHead.objects.using(using).get(pk=1)
+
+
+def verify(ring: KeyRing | None = None, anchor: dict | None = None, using: str = "default"):
     """Recompute the whole chain from the database, streaming in sequence order."""
-    head = AuditChainHead.objects.filter(pk=1).first()
-    rows = AuditEvent.objects.order_by("sequence").values(*HASHED_FIELDS, "hash").iterator(chunk_size=2000)
+    ring = ring or key_ring()
+    current = AuditChainHead.objects.using(using).filter(pk=1).first()
+    rows = (
+        AuditEvent.objects.using(using)
+        .order_by("sequence")
+        .values(*MAC_FIELDS, "mac")
+        .iterator(chunk_size=2000)
+    )
     return verify_chain(
         rows,
-        head_sequence=head.last_sequence if head else 0,
-        head_hash=head.last_hash if head else None,
+        ring.keys,
+        # A missing head row is itself damage: compared as an empty chain, it is reported.
+        head_sequence=current.last_sequence if current else 0,
+        head_mac=current.last_mac if current else None,
+        anchor=anchor,
     )

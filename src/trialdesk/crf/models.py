@@ -16,6 +16,16 @@ class FormStatus(models.TextChoices):
     COMPLETE = "complete", _("Complete")
 
 
+class ReasonForChange(models.TextChoices):
+    """Why data saved complete was changed (DESIGN §5); OTHER needs an explanation."""
+
+    TRANSCRIPTION_ERROR = "transcription_error", _("Transcription error")
+    SOURCE_UPDATED = "source_updated", _("Source document updated")
+    QUERY_RESPONSE = "query_response", _("Response to a query")
+    LATE_RESULT = "late_result", _("Late result received")
+    OTHER = "other", _("Other")
+
+
 class FormRecordQuerySet(SiteScopedQuerySet):
     pass
 
@@ -57,6 +67,11 @@ class FormRecord(models.Model):
             ),
         ]
 
-    def __str__(self) -> str:
-        where = self.visit.code if self.visit_id else f"#{self.repeat}"
+    @property
+    def label(self) -> str:
+        """How the trail, the query lists and the signing page name this record (one way, everywhere)."""
+        where = self.visit.code if self.visit_id else f"log #{self.repeat}"
         return f"{self.subject.label} {where} {self.form_code}"
+
+    def __str__(self) -> str:
+        return self.label

@@ -2,29 +2,25 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.db import IntegrityError
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from trialdesk.audit.services import Actor, record
-from trialdesk.audit.signatures import void_signatures_for_change
-from trialdesk.crf.models import FormRecord, FormStatus
+from trialdesk.audit.services import Actor, audited, record
+from trialdesk.crf.events import FormSaved, form_saved
+from trialdesk.crf.models import FormRecord, FormStatus, ReasonForChange
 from trialdesk.protocol.formdata import FormValidation, validate_form_data
-from trialdesk.queries.services import on_form_saved
 from trialdesk.studies.access import Permission, require, study_access
 from trialdesk.subjects.models import Subject, SubjectStatus, Visit
 
-REASONS_FOR_CHANGE = [
-    ("transcription_error", "Transcription error"),
-    ("source_updated", "Source document updated"),
-    ("query_response", "Response to a query"),
-    ("late_result", "Late result received"),
-    ("other", "Other (explain)"),
-]
+# "query #12" in the details of a reason links that query.
+QUERY_REFERENCE = re.compile(r"query\s*#\s*(\d+)", re.IGNORECASE)
+REASON_DETAIL_MAX = 500
 
 
 STALE_MESSAGE = gettext_lazy(
@@ -108,13 +104,16 @@ def save_form(
     visit: Visit | None = None,
     repeat: int | None = None,
     expected_version: int | None = None,
-    reason: str = "",
+    reason: ReasonForChange | str | None = None,
+    reason_detail: str = "",
 ) -> FormSaveOutcome:
     """Validate and save one form record.
 
     ``expected_version`` is the version the user loaded (None for a record they saw
-    empty); ``repeat`` None on a log form adds a new entry. Raises a FormSaveRefused
-    subclass with nothing written when the save cannot happen.
+    empty); ``repeat`` None on a log form adds a new entry. ``reason`` is a
+    ReasonForChange code, required once the record was saved complete, with
+    ``reason_detail`` (required for OTHER; "query #N" there links query N). Raises a
+    FormSaveRefused subclass with nothing written when the save cannot happen.
     """
     study = subject.study
     access = study_access(user, study)
@@ -128,16 +127,54 @@ def save_form(
     if not validation.ok:
         raise FormInvalid(_("Some answers need correcting; nothing was saved."), validation)
 
-    actor = Actor.for_user(user, access.role_at(subject.site_id))
+    why = _reason(reason, reason_detail)
+    actor = Actor.for_user(user, access.role_for(Permission.ENTER_DATA, subject.site_id))
     try:
-        with transaction.atomic():
-            outcome = _write(actor, subject, form_code, visit, repeat, expected_version, reason, validation)
-            void_signatures_for_change(actor, outcome.record, outcome.changed_fields)
-            return outcome
+        with audited():
+            return _write(actor, subject, form_code, visit, repeat, expected_version, why, validation)
     except IntegrityError:
         # Another user created the same record between our read and our write.
         current = _existing(subject, form_code, visit, repeat, for_update=False)
         raise StaleVersion(STALE_MESSAGE, current, validation.cleaned) from None
+
+
+def reason_text(code: str, detail: str) -> str:
+    """A reason for change as the trail keeps it: its label (in English, like all stored
+    text) and the details."""
+    if not code:
+        return detail
+    with translation.override("en"):
+        label = str(ReasonForChange(code).label)
+    return f"{label}: {detail}" if detail else label
+
+
+@dataclass(frozen=True)
+class _Reason:
+    code: str
+    detail: str
+
+    @property
+    def text(self) -> str:
+        return reason_text(self.code, self.detail)
+
+    @property
+    def query_ids(self) -> frozenset[int]:
+        return frozenset(int(number) for number in QUERY_REFERENCE.findall(self.detail))
+
+
+def _reason(code: ReasonForChange | str | None, detail: str) -> _Reason:
+    detail = (detail or "").strip()
+    if len(detail) > REASON_DETAIL_MAX:
+        raise FormSaveRefused(
+            _("The reason for change is too long (at most %(max)d characters).") % {"max": REASON_DETAIL_MAX}
+        )
+    if not code:
+        return _Reason("", detail)
+    if code not in ReasonForChange.values:
+        raise FormSaveRefused(_("Choose a reason for the change from the list."))
+    if code == ReasonForChange.OTHER and not detail:
+        raise FormSaveRefused(_("Explain the reason for the change."))
+    return _Reason(str(code), detail)
 
 
 def _existing(subject, form_code, visit, repeat, *, for_update: bool = True) -> FormRecord | None:
@@ -148,7 +185,7 @@ def _existing(subject, form_code, visit, repeat, *, for_update: bool = True) -> 
     return records.first()
 
 
-def _write(actor, subject, form_code, visit, repeat, expected_version, reason, validation) -> FormSaveOutcome:
+def _write(actor, subject, form_code, visit, repeat, expected_version, reason: _Reason, validation) -> FormSaveOutcome:
     # Lock the subject's row: a subject lock committed meanwhile is seen, and two saves of
     # one casebook queue instead of interleaving.
     subject = Subject.objects.select_for_update(of=("self",)).select_related("site", "study").get(pk=subject.pk)
@@ -159,7 +196,6 @@ def _write(actor, subject, form_code, visit, repeat, expected_version, reason, v
     existing = None
     if visit is not None or repeat is not None:
         existing = _existing(subject, form_code, visit, repeat)
-    label = f"{subject.label} {visit.code if visit else 'log'} {form_code}"
 
     if existing is None:
         if expected_version not in (None, 0):
@@ -168,7 +204,7 @@ def _write(actor, subject, form_code, visit, repeat, expected_version, reason, v
             last = FormRecord.objects.filter(subject=subject, form_code=form_code, visit=None).order_by("-repeat")
             repeat = (last.values_list("repeat", flat=True).first() or 0) + 1
         now = timezone.now()
-        created = FormRecord.objects.create(
+        written = FormRecord.objects.create(
             subject=subject,
             visit=visit,
             form_code=form_code,
@@ -179,37 +215,60 @@ def _write(actor, subject, form_code, visit, repeat, expected_version, reason, v
             first_completed_at=now if new_status == FormStatus.COMPLETE else None,
             updated_by_id=actor.user_id,
         )
-        common = dict(
-            study_id=subject.study_id, site=subject.site, object_type="form_record", object_id=created.pk
+        changes = {code: (None, value) for code, value in new_data.items()}
+        common = _audit_common(written)
+        record(actor, "create", new_value=new_status, **common)
+        for field_code, (_old, value) in changes.items():
+            record(actor, "change", field=field_code, new_value=value, reason=reason.text, **common)
+        created = True
+    else:
+        if (why := lock_reason(existing)) is not None:
+            raise Locked(why)
+        if expected_version is not None and expected_version != existing.version:
+            raise StaleVersion(STALE_MESSAGE, existing, new_data)
+        changes = _changes(existing.data, new_data)
+        status_changed = existing.status != new_status
+        if not changes and not status_changed:
+            return FormSaveOutcome(existing, validation, [])
+        if changes and existing.first_completed_at and not reason.code:
+            raise ReasonRequired(_("This form was already saved complete: give a reason for the change."), validation)
+        existing.subject = subject
+        common = _audit_common(existing)
+        for field_code, (old, new) in changes.items():
+            record(actor, "change", field=field_code, old_value=old, new_value=new, reason=reason.text, **common)
+        if status_changed:
+            record(actor, "status", old_value=existing.status, new_value=new_status, **common)
+        existing.data = new_data
+        existing.status = new_status
+        existing.version += 1
+        existing.updated_by_id = actor.user_id
+        if new_status == FormStatus.COMPLETE and existing.first_completed_at is None:
+            existing.first_completed_at = timezone.now()
+        existing.save()
+        written, created = existing, False
+
+    written.subject = subject
+    form_saved.publish(
+        FormSaved(
+            record=written,
+            actor=actor,
+            changes=changes,
+            validation=validation,
+            created=created,
+            reason_code=reason.code,
+            reason_detail=reason.detail,
+            query_ids=reason.query_ids,
         )
-        record(actor, "create", object_label=f"{label} #{created.repeat}", new_value=new_status, **common)
-        for field_code, value in new_data.items():
-            record(actor, "change", object_label=label, field=field_code, new_value=value, reason=reason, **common)
-        on_form_saved(actor, created, validation, sorted(new_data))
-        return FormSaveOutcome(created, validation, sorted(new_data), created=True)
+    )
+    return FormSaveOutcome(written, validation, sorted(changes), created=created)
 
-    if (why := lock_reason(existing)) is not None:
-        raise Locked(why)
-    if expected_version is not None and expected_version != existing.version:
-        raise StaleVersion(STALE_MESSAGE, existing, new_data)
-    changes = _changes(existing.data, new_data)
-    status_changed = existing.status != new_status
-    if not changes and not status_changed:
-        return FormSaveOutcome(existing, validation, [])
-    if changes and existing.first_completed_at and not reason.strip():
-        raise ReasonRequired(_("This form was already saved complete: give a reason for the change."), validation)
 
-    common = dict(study_id=subject.study_id, site=subject.site, object_type="form_record", object_id=existing.pk)
-    for field_code, (old, new) in changes.items():
-        record(actor, "change", object_label=label, field=field_code, old_value=old, new_value=new, reason=reason, **common)
-    if status_changed:
-        record(actor, "status", object_label=label, old_value=existing.status, new_value=new_status, **common)
-    existing.data = new_data
-    existing.status = new_status
-    existing.version += 1
-    existing.updated_by_id = actor.user_id
-    if new_status == FormStatus.COMPLETE and existing.first_completed_at is None:
-        existing.first_completed_at = timezone.now()
-    existing.save()
-    on_form_saved(actor, existing, validation, sorted(changes))
-    return FormSaveOutcome(existing, validation, sorted(changes))
+def _audit_common(form_record: FormRecord) -> dict:
+    subject = form_record.subject
+    return dict(
+        study_id=subject.study_id,
+        site=subject.site,
+        object_type="form_record",
+        object_id=form_record.pk,
+        object_label=form_record.label,
+    )

@@ -9,10 +9,9 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
-from trialdesk.crf.models import FormRecord
+from trialdesk.crf.models import FormRecord, ReasonForChange
 from trialdesk.crf.rendering import field_views, localised, translated
 from trialdesk.crf.services import (
-    REASONS_FOR_CHANGE,
     FormSaveRefused,
     StaleVersion,
     forms_allowed_at,
@@ -39,14 +38,6 @@ def _context_objects(request, subject_id: int, visit_code: str | None):
     return study, subject, visit
 
 
-def _reason_from(post) -> str:
-    reason = post.get("_reason", "").strip()
-    detail = post.get("_reason_detail", "").strip()
-    labels = dict(REASONS_FOR_CHANGE)
-    if not reason:
-        return detail
-    label = labels.get(reason, reason)
-    return f"{label}: {detail}" if detail else label
 
 
 @login_required
@@ -100,7 +91,8 @@ def form_page(request, subject_id: int, form_code: str, visit_code: str | None =
                 visit=visit,
                 repeat=record.repeat if record else None,
                 expected_version=expected if record else 0,
-                reason=_reason_from(request.POST),
+                reason=request.POST.get("_reason", "").strip(),
+                reason_detail=request.POST.get("_reason_detail", ""),
             )
         except StaleVersion as refusal:
             stale = refusal
@@ -131,7 +123,7 @@ def form_page(request, subject_id: int, form_code: str, visit_code: str | None =
         "form_errors": [translated(m, form) for m in (validation.errors.get(FORM_LEVEL, []) if validation else [])],
         "can_edit": can_edit and not subject.locked_at,
         "needs_reason": bool(record and record.first_completed_at),
-        "reasons": REASONS_FOR_CHANGE,
+        "reasons": ReasonForChange.choices,
         "stale": stale,
         "is_log": visit is None,
     }

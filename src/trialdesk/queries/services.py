@@ -21,19 +21,17 @@ saving user was already allowed to write.
 from __future__ import annotations
 
 import datetime as dt
-import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from trialdesk.audit.models import AuditEvent
-from trialdesk.audit.services import Actor, record
-from trialdesk.crf.models import FormRecord, FormStatus
+from trialdesk.audit.services import Actor, audited, record
+from trialdesk.crf.events import FormSaved
+from trialdesk.crf.models import FormRecord, FormStatus, ReasonForChange
+from trialdesk.crf.services import lock_reason, reason_text
 from trialdesk.protocol.formdata import typed_values
 from trialdesk.queries.models import (
     UNRESOLVED,
@@ -50,10 +48,6 @@ from trialdesk.studies.models import Role, Site, Study
 
 TEXT_MAX = 2000
 SYSTEM = Actor.system()
-# "query #12" in a reason for change links that query; the reason code of REASONS_FOR_CHANGE
-# (or its label, which is what the form page stores) marks a change made in response to a query.
-QUERY_REFERENCE = re.compile(r"query\s*#\s*(\d+)", re.IGNORECASE)
-QUERY_RESPONSE_CODE = "query_response"
 
 
 class ActionRefused(Exception):
@@ -73,12 +67,6 @@ class SdvRefused(ActionRefused):
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def record_label(form_record: FormRecord) -> str:
-    subject = form_record.subject
-    where = form_record.visit.code if form_record.visit_id else f"log #{form_record.repeat}"
-    return f"{subject.label} {where} {form_record.form_code}"
 
 
 def _site_id(form_record: FormRecord) -> int:
@@ -106,7 +94,7 @@ def _audit_query(actor: Actor, action: str, query: Query, *, old_status, new_sta
         site=subject.site,
         object_type="query",
         object_id=query.pk,
-        object_label=f"{query.label} {record_label(form_record)}",
+        object_label=f"{query.label} {form_record.label}",
         field=query.field_code,
         old_value=old_status,
         new_value=new_status,
@@ -135,8 +123,8 @@ def _locked(query: Query) -> Query:
     )
 
 
-def _actor(user, access: StudyAccess, site_id: int) -> Actor:
-    return Actor.for_user(user, access.role_at(site_id))
+def _actor(user, access: StudyAccess, site_id: int, permission: Permission) -> Actor:
+    return Actor.for_user(user, access.role_for(permission, site_id))
 
 
 def _acting(user, query: Query, permission: Permission, text: str, *, required: bool):
@@ -146,7 +134,7 @@ def _acting(user, query: Query, permission: Permission, text: str, *, required: 
     access = study_access(user, query.record.subject.study)
     require(access, permission, site_id)
     text = _clean_text(text, required=required)
-    return access, text, _actor(user, access, site_id)
+    return access, text, _actor(user, access, site_id, permission)
 
 
 def _locked_record(form_record: FormRecord) -> FormRecord:
@@ -212,7 +200,6 @@ def may_comment(access: StudyAccess, query: Query) -> bool:
 
 def raise_query(user, form_record: FormRecord, field_code: str, text: str) -> Query:
     """A monitor or data manager asks the site about one field of a record."""
-    from trialdesk.crf.services import lock_reason
 
     study = form_record.subject.study
     access = study_access(user, study)
@@ -221,8 +208,8 @@ def raise_query(user, form_record: FormRecord, field_code: str, text: str) -> Qu
     form = study.protocol.form(form_record.form_code)
     if field_code not in form.field_codes:
         raise QueryActionRefused(_("Choose a field of this form."))
-    actor = _actor(user, access, _site_id(form_record))
-    with transaction.atomic():
+    actor = _actor(user, access, _site_id(form_record), Permission.RAISE_QUERY)
+    with audited():
         locked = _locked_record(form_record)
         if (why := lock_reason(locked)) is not None:
             raise QueryActionRefused(why)
@@ -247,7 +234,7 @@ def raise_query(user, form_record: FormRecord, field_code: str, text: str) -> Qu
 def answer_query(user, query: Query, text: str) -> Query:
     """Site staff answer an open query (re-opened queries are open again)."""
     _access, text, actor = _acting(user, query, Permission.ANSWER_QUERY, text, required=True)
-    with transaction.atomic():
+    with audited():
         query = _locked(query)
         if query.status == QueryStatus.CLOSED:
             raise QueryActionRefused(_("This query is closed; it cannot be answered."))
@@ -259,7 +246,7 @@ def answer_query(user, query: Query, text: str) -> Query:
 
 def close_query(user, query: Query, text: str = "") -> Query:
     access, text, actor = _acting(user, query, Permission.CLOSE_QUERY, text, required=False)
-    with transaction.atomic():
+    with audited():
         query = _locked(query)
         if query.status == QueryStatus.CLOSED:
             raise QueryActionRefused(_("This query is already closed."))
@@ -284,7 +271,7 @@ def _close(query: Query, actor: Actor, text: str, *, user_id: int | None) -> Non
 
 def reopen_query(user, query: Query, text: str) -> Query:
     access, text, actor = _acting(user, query, Permission.CLOSE_QUERY, text, required=True)
-    with transaction.atomic():
+    with audited():
         query = _locked(query)
         if query.status != QueryStatus.CLOSED:
             raise QueryActionRefused(_("Only a closed query can be re-opened."))
@@ -322,7 +309,7 @@ def reopen_query(user, query: Query, text: str) -> Query:
 def comment_query(user, query: Query, text: str) -> Query:
     """A message in the thread without a status move (any party, while not closed)."""
     access, text, actor = _acting(user, query, Permission.VIEW_CLINICAL_DATA, text, required=True)
-    with transaction.atomic():
+    with audited():
         query = _locked(query)
         if query.status == QueryStatus.CLOSED:
             raise QueryActionRefused(_("This query is closed; re-open it to continue the discussion."))
@@ -335,69 +322,41 @@ def comment_query(user, query: Query, text: str) -> Query:
 # --------------------------------------------------------------------------- on save
 
 
-def _save_events(form_record: FormRecord, changed_fields: Iterable[str]) -> dict[str, AuditEvent]:
-    """The change events the save just wrote (same transaction), by field."""
-    changed = list(changed_fields)
-    if not changed:
-        return {}
-    events = AuditEvent.objects.filter(
-        object_type="form_record", object_id=str(form_record.pk), action="change", field__in=changed
-    ).order_by("-sequence")[: len(changed)]
-    latest: dict[str, AuditEvent] = {}
-    for event in events:
-        latest.setdefault(event.field, event)
-    return latest
-
-
-def _is_query_response(reason: str) -> bool:
-    from trialdesk.crf.services import REASONS_FOR_CHANGE
-
-    label = dict(REASONS_FOR_CHANGE)[QUERY_RESPONSE_CODE]
-    lowered = reason.lower()
-    return QUERY_RESPONSE_CODE in lowered or label.lower() in lowered
-
-
 def _describe(value) -> str:
     return "—" if value is None or value == "" else str(value)
 
 
-def on_form_saved(
-    actor: Actor, form_record: FormRecord, validation, changed_fields, *, reason: str | None = None
-):
-    """Called by ``crf.services`` inside the save's transaction, after the record is written.
+def on_form_saved(event: FormSaved) -> None:
+    """Subscribed to ``crf.events.form_saved``: runs inside the save's transaction, after
+    the record is written.
 
     Links the queries a change responds to, closes the edit-check queries the change
     resolves, raises a query for each failing edit check of severity ``query``, and
-    resets the SDV marks of the changed fields. ``reason`` defaults to the reason the
-    save recorded with its change events.
+    resets the SDV marks of the changed fields.
     """
-    changed = set(changed_fields)
-    events = _save_events(form_record, changed)
-    if reason is None:
-        reason = next((e.reason for e in events.values() if e.reason), "")
-    subject = form_record.subject
-    form = subject.study.protocol.form(form_record.form_code)
+    form_record, actor = event.record, event.actor
+    changed = set(event.changes)
+    form = form_record.subject.study.protocol.form(form_record.form_code)
     checks = {check.code: check for check in form.edit_checks}
     queries = list(
-        Query.objects.select_for_update(of=("self",))
-        .select_related("record__subject__site", "record__visit")
-        .filter(record=form_record)
+        Query.objects.select_for_update(of=("self",)).filter(record=form_record).order_by("pk")
     )
     for query in queries:  # the audit label needs the record's visit and subject, already at hand
         query.record = form_record
 
-    _link_responses(actor, form_record, queries, changed, events, reason)
+    _link_responses(event, queries)
     _auto_close(form_record, form, checks, queries, changed, actor)
-    _auto_raise(form_record, validation, queries, changed, actor)
+    _auto_raise(form_record, event.validation, queries, changed, actor)
     _reset_sdv(form_record, changed, actor)
 
 
-def _link_responses(actor, form_record, queries, changed, events, reason) -> None:
-    if not changed or not reason:
+def _link_responses(event: FormSaved, queries: list[Query]) -> None:
+    """A change made in response to a query (its reason says so, or names the query) answers it."""
+    changed = set(event.changes)
+    responding = event.reason_code == ReasonForChange.QUERY_RESPONSE or event.query_ids
+    if not changed or not responding:
         return
-    referenced = {int(number) for number in QUERY_REFERENCE.findall(reason)}
-    if not referenced and not _is_query_response(reason):
-        return
+    referenced = event.query_ids
     targets = [
         q
         for q in queries
@@ -406,11 +365,11 @@ def _link_responses(actor, form_record, queries, changed, events, reason) -> Non
     ]
     if not targets:
         return
+    form_record, actor = event.record, event.actor
+    reason = reason_text(event.reason_code, event.reason_detail)
     now = timezone.now()
     details = "; ".join(
-        f"{code}: {_describe(events[code].old_value)} → {_describe(events[code].new_value)}"
-        for code in sorted(changed)
-        if code in events
+        f"{code}: {_describe(old)} → {_describe(new)}" for code, (old, new) in sorted(event.changes.items())
     )
     # Thread texts written by the system are data, kept in one language (English).
     text = f"Data changed in response (version {form_record.version}): {details}"
@@ -500,7 +459,7 @@ def _reset_sdv(form_record, changed, actor) -> None:
             site=subject.site,
             object_type="form_record",
             object_id=form_record.pk,
-            object_label=record_label(form_record),
+            object_label=form_record.label,
             field=mark.field_code,
             old_value={"verified_version": mark.record_version, "verified_by": mark.verified_by_id},
             new_value=None,
@@ -637,8 +596,8 @@ def verify_source(
     form = study.protocol.form(form_record.form_code)
     if field_code and field_code not in form.field_codes:
         raise SdvRefused(_("Choose a field of this form."))
-    actor = _actor(user, access, _site_id(form_record))
-    with transaction.atomic():
+    actor = _actor(user, access, _site_id(form_record), Permission.VERIFY_SOURCE)
+    with audited():
         locked = _locked_record(form_record)
         if expected_version is not None and expected_version != locked.version:
             raise SdvRefused(_("The form changed since you opened it; review it again before verifying."))
@@ -662,7 +621,7 @@ def verify_source(
             site=subject.site,
             object_type="form_record",
             object_id=locked.pk,
-            object_label=record_label(locked),
+            object_label=locked.label,
             field=field_code,
             new_value={
                 "verified_version": locked.version,

@@ -112,10 +112,24 @@ class StudyAccess:
             roles = self.roles_at(site_id)
         return any(permission in ROLE_PERMISSIONS.get(role, frozenset()) for role in roles)
 
-    def role_at(self, site_id: int | None) -> str:
-        """The role an audit event records for an action at this site."""
-        roles = sorted(self.roles_at(site_id) or self.roles)
-        return roles[0] if roles else ""
+    def role_for(self, permission: Permission, site_id: int | None = None) -> str:
+        """The role an audit event records: the one that grants ``permission`` at this site.
+
+        Where two roles grant it, the role held at the site wins over a study-wide one (an
+        investigator at NTE who is also data manager enters NTE's data as investigator).
+        "" if no role grants it (the caller has already refused the action then).
+        """
+        def granting(roles) -> list[str]:
+            return sorted(role for role in roles if permission in ROLE_PERMISSIONS.get(role, frozenset()))
+
+        if site_id is not None:
+            at_site = granting(self.roles_by_site.get(site_id, frozenset()))
+            if at_site:
+                return at_site[0]
+            study_wide = granting(self.roles_by_site.get(None, frozenset()))
+            return study_wide[0] if study_wide and site_id in self.site_ids else ""
+        candidates = granting(self.roles_by_site.get(None, frozenset())) or granting(self.roles)
+        return candidates[0] if candidates else ""
 
     @property
     def pseudonymised(self) -> bool:

@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from django.contrib.auth import get_user_model
-from django.db import transaction
 
-from trialdesk.audit.services import Actor, record
+from trialdesk.audit.services import Actor, audited, record
 from trialdesk.protocol import load_protocol_text
 from trialdesk.studies.models import Membership, Site, Study
 
@@ -18,7 +17,7 @@ def install_study(protocol_path: Path, actor: Actor | None = None) -> Study:
     protocol = load_protocol_text(text, str(protocol_path))
     actor = actor or Actor.system()
     ident = protocol.identification
-    with transaction.atomic():
+    with audited():
         study = Study.objects.create(
             nct_id=ident.nct_id,
             title=ident.brief_title,
@@ -56,7 +55,7 @@ def install_study(protocol_path: Path, actor: Actor | None = None) -> Study:
 
 
 def activate_site(site: Site, activated_on, actor: Actor) -> None:
-    with transaction.atomic():
+    with audited():
         old = site.activated_on
         site.activated_on = activated_on
         site.save(update_fields=["activated_on"])
@@ -76,7 +75,7 @@ def activate_site(site: Site, activated_on, actor: Actor) -> None:
 
 def create_user(username: str, password: str, *, first_name: str = "", last_name: str = "", email: str = "", actor: Actor):
     User = get_user_model()
-    with transaction.atomic():
+    with audited():
         user = User.objects.create_user(
             username=username, password=password, first_name=first_name, last_name=last_name, email=email
         )
@@ -85,7 +84,7 @@ def create_user(username: str, password: str, *, first_name: str = "", last_name
 
 
 def grant_role(user, study: Study, role: str, site: Site | None, actor: Actor) -> Membership:
-    with transaction.atomic():
+    with audited():
         membership = Membership.objects.create(user=user, study=study, role=role, site=site)
         record(
             actor,
@@ -103,3 +102,12 @@ def grant_role(user, study: Study, role: str, site: Site | None, actor: Actor) -
 def current_study() -> Study | None:
     """This deployment's study (the first one; one deployment runs one study today)."""
     return Study.objects.order_by("pk").first()
+
+
+def current_study_or_404() -> Study:
+    study = current_study()
+    if study is None:
+        from django.http import Http404
+
+        raise Http404
+    return study

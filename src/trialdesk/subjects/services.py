@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from trialdesk.audit.services import Actor, record
+from trialdesk.audit.services import Actor, audited, record
 from trialdesk.studies.access import Permission, require, study_access
 from trialdesk.studies.models import Site
 from trialdesk.subjects.models import Subject, SubjectStatus, Visit
@@ -83,8 +82,8 @@ def register_screening(
         raise SubjectActionRefused(_("The year of birth is not plausible."))
     if age_at_screening is not None and not (0 <= age_at_screening <= 120):
         raise SubjectActionRefused(_("The age at screening is not plausible."))
-    actor = Actor.for_user(user, access.role_at(site.pk))
-    with transaction.atomic():
+    actor = Actor.for_user(user, access.role_for(Permission.SCREEN, site.pk))
+    with audited():
         Site.objects.select_for_update().filter(pk=site.pk).first()  # serialise numbering per site
         previous = None
         if rescreen_of is not None:
@@ -177,8 +176,8 @@ def record_visit_dates(user, visit: Visit, *, planned_date: dt.date | None, actu
     subject = visit.subject
     access = study_access(user, subject.study)
     require(access, Permission.ENTER_DATA, subject.site_id)
-    actor = Actor.for_user(user, access.role_at(subject.site_id))
-    with transaction.atomic():
+    actor = Actor.for_user(user, access.role_for(Permission.ENTER_DATA, subject.site_id))
+    with audited():
         _locked_row(subject)
         for name, new in (("planned_date", planned_date), ("actual_date", actual_date)):
             old = getattr(visit, name)
@@ -201,7 +200,7 @@ def record_visit_dates(user, visit: Visit, *, planned_date: dt.date | None, actu
 
 
 def set_status(subject: Subject, status: str, actor: Actor, reason: str = "") -> None:
-    with transaction.atomic():
+    with audited():
         subject = _locked_row(subject)
         old = subject.status
         subject.status = status
@@ -258,7 +257,7 @@ def enroll(
     access = study_access(user, subject.study)
     require(access, Permission.ENROLL, subject.site_id)
     today = today or timezone.localdate()  # the trial's day (Europe/Paris), not the server's
-    with transaction.atomic():
+    with audited():
         subject = _locked_row(subject)
         if subject.status != SubjectStatus.SCREENING:
             raise SubjectActionRefused(
@@ -278,7 +277,7 @@ def enroll(
                 _("Not eligible on %(date)s (%(criteria)s): enrollment refused.")
                 % {"date": enrolled_on.isoformat(), "criteria": names}
             )
-        actor = Actor.for_user(user, access.role_at(subject.site_id))
+        actor = Actor.for_user(user, access.role_for(Permission.ENROLL, subject.site_id))
         Site.objects.select_for_update().filter(pk=subject.site_id).first()
         subject.subject_code = next_subject_code(subject.site)
         subject.consent_date = consent_date
@@ -307,7 +306,7 @@ def record_screen_failure(user, subject: Subject, *, as_of: dt.date | None = Non
     """Close the screening episode as a failure, recording the criteria not met."""
     access = study_access(user, subject.study)
     require(access, Permission.SCREEN, subject.site_id)
-    with transaction.atomic():
+    with audited():
         subject = _locked_row(subject)
         if subject.status != SubjectStatus.SCREENING:
             raise SubjectActionRefused(_("This screening episode is already closed."))
@@ -317,7 +316,7 @@ def record_screen_failure(user, subject: Subject, *, as_of: dt.date | None = Non
             raise SubjectActionRefused(
                 _("No criterion is failed: say why this patient is a screen failure (e.g. consent refused).")
             )
-        actor = Actor.for_user(user, access.role_at(subject.site_id))
+        actor = Actor.for_user(user, access.role_for(Permission.SCREEN, subject.site_id))
         subject.status = SubjectStatus.SCREEN_FAILED
         subject.screen_failure_criteria = failed
         subject.screen_failure_reason = reason.strip()

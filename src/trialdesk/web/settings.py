@@ -4,20 +4,30 @@ Configured by environment variables so that app servers stay stateless:
 - TRIALDESK_DB: path of the SQLite file (default ./trialdesk.sqlite3)
 - DATABASE_URL: postgres://user:pass@host:port/name, overrides TRIALDESK_DB
 - TRIALDESK_PROTOCOL: protocol YAML file (default: the packaged NCT00724360)
-- TRIALDESK_SECRET_KEY, TRIALDESK_DEBUG, TRIALDESK_ALLOWED_HOSTS
+- TRIALDESK_SECRET_KEY (required, except in the demo, which writes secret.key beside
+  its database, and in the tests), TRIALDESK_DEBUG, TRIALDESK_ALLOWED_HOSTS
 - TRIALDESK_SESSION_IDLE_MINUTES (default 30), TRIALDESK_REQUIRE_2FA (default 1)
-- TRIALDESK_LOGIN_FAILURE_LIMIT (default 5), TRIALDESK_LOCKOUT_MINUTES (default 30)
+- TRIALDESK_LOGIN_FAILURE_LIMIT (default 5), TRIALDESK_LOCKOUT_MINUTES (default 30): a username
+  is locked after that many failures, from any address; TRIALDESK_LOGIN_IP_FAILURES (default 10),
+  TRIALDESK_LOGIN_IP_WINDOW_MINUTES (15), TRIALDESK_LOGIN_IP_MAX_DELAY_SECONDS (60): an address
+  is slowed down beyond that many failures in the window
 - TRIALDESK_HTTPS=1 behind an HTTPS reverse proxy (HSTS, secure cookies);
   TRIALDESK_PROXY_COUNT=N when N proxies set X-Forwarded-For (client IP for lockouts)
+- TRIALDESK_PROXY_SSL_HEADER=1 (X-Forwarded-Proto) or a header name: trust the proxy's
+  header saying the request came over HTTPS; unset, no header is trusted
+- TRIALDESK_STATIC_ROOT: where `manage collectstatic` writes (optional: served if present)
 """
 
 from __future__ import annotations
 
 import os
+import sys
+import warnings
 from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -30,8 +40,34 @@ def _env_flag(name: str, default: bool) -> bool:
 
 
 DEBUG = _env_flag("TRIALDESK_DEBUG", False)
-# The demo and tests run without a configured key; a deployment sets one.
-SECRET_KEY = os.environ.get("TRIALDESK_SECRET_KEY", "trialdesk-insecure-key-for-demo-and-tests-only")
+SECRET_KEY_FILE_NAME = "secret.key"
+
+
+def _secret_key() -> str:
+    """TRIALDESK_SECRET_KEY; else the secret.key that `trialdesk demo` writes beside its
+    database (found, like audit.key, beside the SQLite file or in the current folder); else,
+    under pytest only, a fixed test key. Anything else refuses to start: no insecure fallback."""
+    if value := os.environ.get("TRIALDESK_SECRET_KEY", "").strip():
+        return value
+    folders = []
+    if os.environ.get("TRIALDESK_DB") and not os.environ.get("DATABASE_URL"):
+        folders.append(Path(os.environ["TRIALDESK_DB"]).resolve().parent)
+    folders.append(Path.cwd())
+    for folder in folders:
+        candidate = folder / SECRET_KEY_FILE_NAME
+        if candidate.is_file() and (value := candidate.read_text().strip()):
+            return value
+    if "pytest" in sys.modules:
+        return "trialdesk-insecure-key-for-the-tests-only"
+    raise ImproperlyConfigured(
+        "TRIALDESK_SECRET_KEY is not set (and no secret.key in "
+        + " or ".join(str(folder) for folder in dict.fromkeys(folders))
+        + "): set it to a long random string, e.g. "
+        '`python3 -c "import secrets; print(secrets.token_urlsafe(50))"`'
+    )
+
+
+SECRET_KEY = _secret_key()
 ALLOWED_HOSTS = os.environ.get("TRIALDESK_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")
 
 INSTALLED_APPS = [
@@ -49,6 +85,9 @@ INSTALLED_APPS = [
     "trialdesk.subjects",
     "trialdesk.crf",
     "trialdesk.audit",
+    "trialdesk.signatures",
+    "trialdesk.locks",
+    "trialdesk.audit_viewer",
     "trialdesk.queries",
     "trialdesk.api",
     "trialdesk.reports",
@@ -56,6 +95,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files straight from the app server, right after SecurityMiddleware (see STATIC_*).
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "trialdesk.accounts.middleware.SecurityHeadersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -131,7 +172,8 @@ AUTHENTICATION_BACKENDS = [
 ]
 AXES_FAILURE_LIMIT = int(os.environ.get("TRIALDESK_LOGIN_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("TRIALDESK_LOCKOUT_MINUTES", "30")))
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]  # the pair is locked, not the whole IP
+# The username is locked, from every address: never the address, which a whole hospital may share.
+AXES_LOCKOUT_PARAMETERS = ["username"]
 AXES_RESET_ON_SUCCESS = True
 # A lockout lasts the cool-off from the failure that caused it; attempts during it do not extend it.
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
@@ -142,7 +184,13 @@ if os.environ.get("TRIALDESK_PROXY_COUNT"):
     AXES_IPWARE_PROXY_COUNT = int(os.environ["TRIALDESK_PROXY_COUNT"])
     AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
 
-# Two-factor (django-otp TOTP) for investigators, monitors and data managers.
+# Per client address, failed sign-ins beyond an allowance in a sliding window are slowed down:
+# the address waits 1, 2, 4… seconds (at most the maximum) before a sign-in is checked again.
+TRIALDESK_LOGIN_IP_FAILURES = int(os.environ.get("TRIALDESK_LOGIN_IP_FAILURES", "10"))
+TRIALDESK_LOGIN_IP_WINDOW_MINUTES = int(os.environ.get("TRIALDESK_LOGIN_IP_WINDOW_MINUTES", "15"))
+TRIALDESK_LOGIN_IP_MAX_DELAY_SECONDS = int(os.environ.get("TRIALDESK_LOGIN_IP_MAX_DELAY_SECONDS", "60"))
+
+# Two-factor (django-otp TOTP) for every user, whatever their role.
 TRIALDESK_REQUIRE_2FA = _env_flag("TRIALDESK_REQUIRE_2FA", True)
 OTP_TOTP_ISSUER = "trialdesk"
 
@@ -156,6 +204,13 @@ TIME_ZONE = "Europe/Paris"  # display; storage is UTC (USE_TZ)
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "web" / "static"]
 STATIC_ROOT = Path(os.environ.get("TRIALDESK_STATIC_ROOT", Path.cwd() / "static"))
+# WhiteNoise serves the static files from where the installed package holds them (the
+# staticfiles finders, indexed once at start-up): `trialdesk serve` works from a pip
+# install whose site-packages is read-only, with no collectstatic step and nothing written
+# at start. A deployment that runs `manage collectstatic` gets STATIC_ROOT served as well;
+# without it, the missing folder is not worth a warning at every start.
+WHITENOISE_USE_FINDERS = True
+warnings.filterwarnings("ignore", message="No directory at: ", category=UserWarning)
 
 # Idle timeout: the session expires after N minutes without a request (the cookie and
 # the stored session, and IdleTimeoutMiddleware signs the user out with a message).
@@ -177,7 +232,18 @@ TRIALDESK_PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), paymen
 X_FRAME_OPTIONS = "DENY"
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CONTENT_TYPE_NOSNIFF = True
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+def _proxy_ssl_header() -> tuple[str, str] | None:
+    """Trust a proxy's "this came over HTTPS" header only when told to: anyone can send it."""
+    value = os.environ.get("TRIALDESK_PROXY_SSL_HEADER", "").strip()
+    if value.lower() in {"", "0", "false", "no", "off"}:
+        return None
+    name = "X-Forwarded-Proto" if value.lower() in {"1", "true", "yes", "on"} else value
+    return ("HTTP_" + name.upper().replace("-", "_"), "https")
+
+
+if (_proxy_header := _proxy_ssl_header()) is not None:
+    SECURE_PROXY_SSL_HEADER = _proxy_header
 if _env_flag("TRIALDESK_HTTPS", False):
     SECURE_HSTS_SECONDS = 31536000
     SESSION_COOKIE_SECURE = True
@@ -188,9 +254,15 @@ EMAIL_BACKEND = os.environ.get("TRIALDESK_EMAIL_BACKEND", "django.core.mail.back
 
 TRIALDESK_PROTOCOL = os.environ.get("TRIALDESK_PROTOCOL", "")
 
+# Errors to stderr in the format of gunicorn's error log (`trialdesk serve` writes its
+# access log, in the combined log format, to stdout).
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {
+        "standard": {"format": "[%(asctime)s] [%(process)d] [%(levelname)s] %(name)s: %(message)s",
+                     "datefmt": "%Y-%m-%d %H:%M:%S %z"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "standard"}},
     "loggers": {"django.request": {"handlers": ["console"], "level": "ERROR"}},
 }

@@ -1,8 +1,8 @@
 from django.urls import include, path
 
 from trialdesk.crf import views as crf_views
-from trialdesk.studies import views as study_views
 from trialdesk.subjects import views as subject_views
+from trialdesk.web import views as study_views
 
 urlpatterns = [
     path("", study_views.home, name="home"),
@@ -24,7 +24,9 @@ urlpatterns = [
         crf_views.form_page,
         name="log-form",
     ),
-    path("audit/", include("trialdesk.audit.urls")),
+    path("audit/", include("trialdesk.audit_viewer.urls")),
+    path("audit/", include("trialdesk.signatures.urls")),
+    path("audit/", include("trialdesk.locks.urls")),
 ]
 
 # Error pages (trialdesk.accounts): in the user's language, no detail leaked; 413 for oversized posts.

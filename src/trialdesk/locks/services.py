@@ -15,13 +15,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from trialdesk.audit.models import AuditEvent
-from trialdesk.audit.services import Actor, record
+from trialdesk.audit.services import Actor, audited, record
 from trialdesk.crf.models import FormRecord
 from trialdesk.studies.access import Permission, require, study_access
 from trialdesk.studies.models import Site, Study
@@ -82,7 +81,7 @@ def _check_permission(user, target: Lockable) -> tuple[Actor, Study, Site | None
             access.can(Permission.LOCK, site_id) for site_id in access.all_site_ids
         ):
             raise PermissionDenied
-    return Actor.for_user(user, access.role_at(site.pk if site else None)), study, site
+    return Actor.for_user(user, access.role_for(Permission.LOCK, site.pk if site else None)), study, site
 
 
 def _set_lock(user, target: Lockable, *, locking: bool, reason: str) -> Lockable:
@@ -91,7 +90,7 @@ def _set_lock(user, target: Lockable, *, locking: bool, reason: str) -> Lockable
     if not locking and not reason:
         raise LockRefused(_("Give a reason to unlock: nothing was unlocked."))
     model = type(target)
-    with transaction.atomic():
+    with audited():
         current = model.objects.select_for_update(of=("self",)).get(pk=target.pk)
         if locking and current.locked_at is not None:
             raise LockRefused(_("This is already locked."))

@@ -1,11 +1,10 @@
-"""URLs of the audit app, mounted at /audit/."""
+"""The audit viewer and its CSV export, per scope (mounted at /audit/)."""
 
 from django.urls import path
 
-from trialdesk.audit import views
+from trialdesk.audit_viewer import views
 
 urlpatterns = [
-    # The audit viewer and its CSV export, per scope.
     path("", views.trail, {"kind": "study"}, name="audit-study"),
     path("csv/", views.trail_csv, {"kind": "study"}, name="audit-study-csv"),
     path("sites/<str:key>/", views.trail, {"kind": "site"}, name="audit-site"),
@@ -14,10 +13,4 @@ urlpatterns = [
     path("subjects/<int:key>/csv/", views.trail_csv, {"kind": "subject"}, name="audit-subject-csv"),
     path("records/<int:key>/", views.trail, {"kind": "record"}, name="audit-record"),
     path("records/<int:key>/csv/", views.trail_csv, {"kind": "record"}, name="audit-record-csv"),
-    # Electronic signatures.
-    path("subjects/<int:subject_id>/sign/", views.sign_page, name="sign"),
-    path("to-sign/", views.to_sign_page, name="casebooks-to-sign"),
-    # Locks.
-    path("locks/", views.locks_page, name="locks"),
-    path("locks/<str:level>/<int:pk>/", views.lock_action, name="lock-action"),
 ]

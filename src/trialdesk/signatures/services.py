@@ -6,7 +6,7 @@
   holds the SHA-256 of the signed content: a canonical JSON of every form record in
   scope (its identity, data and version). ``verify_signature`` recomputes it.
 - A later save of any record in scope voids the signature (``void_signatures_for_change``,
-  called by the form service in the save's transaction): status ``voided``, when, by
+  subscribed to the form engine's ``FormSaved`` and run in the save's transaction): status ``voided``, when, by
   whom and by which change, audited — and the casebook is back in ``casebooks_to_sign``.
 """
 
@@ -19,14 +19,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from trialdesk.audit.models import AuditEvent, Signature, SignatureMeaning, SignatureScope, SignatureStatus
-from trialdesk.audit.services import Actor, record
+from trialdesk.audit.models import AuditEvent
+from trialdesk.audit.services import Actor, audited, record
+from trialdesk.crf.events import FormSaved
 from trialdesk.crf.models import FormRecord
+from trialdesk.signatures.models import Signature, SignatureMeaning, SignatureScope, SignatureStatus
 from trialdesk.studies.access import Permission, require, study_access
 from trialdesk.subjects.models import Subject, Visit
 
@@ -151,13 +152,13 @@ def sign(user, subject: Subject, *, password: str, visit: Visit | None = None) -
     require(access, Permission.SIGN, subject.site_id)
     if visit is not None and visit.subject_id != subject.pk:
         raise SignatureRefused(_("This visit is not one of this subject's visits."))
-    actor = Actor.for_user(user, access.role_at(subject.site_id))
+    actor = Actor.for_user(user, access.role_for(Permission.SIGN, subject.site_id))
     scope = _scope_of(visit)
     label = _label(subject, visit)
 
     locked_out = _recent_failures(user) >= SIGN_FAILURE_LIMIT
     if locked_out or not password or not user.check_password(password):
-        with transaction.atomic():
+        with audited():
             record(
                 actor,
                 "sign_failed",
@@ -178,7 +179,7 @@ def sign(user, subject: Subject, *, password: str, visit: Visit | None = None) -
         raise SignatureRefused(_("The password is not correct: nothing was signed."))
 
     meaning = meaning_for(visit)
-    with transaction.atomic():
+    with audited():
         subject = Subject.objects.select_for_update(of=("self",)).select_related("site", "study").get(pk=subject.pk)
         records = _records_in_scope(subject, visit, for_update=True)
         if not records:
@@ -232,15 +233,14 @@ def sign(user, subject: Subject, *, password: str, visit: Visit | None = None) -
 # --------------------------------------------------------------------------- voiding
 
 
-def void_signatures_for_change(
-    actor: Actor, record_obj: FormRecord, changed_fields: Iterable[str]
-) -> list[Signature]:
-    """Void every valid signature whose content the write of ``record_obj`` changed.
+def void_signatures_for_change(event: FormSaved) -> list[Signature]:
+    """Void every valid signature whose content the save changed.
 
-    Called inside the transaction that wrote the record. A signature is voided when the
+    Subscribed to ``crf.events.form_saved``: runs inside the transaction that wrote the record. A signature is voided when the
     record is in its scope and its version is not the one signed (a new record, or a
     saved change); a save that wrote nothing leaves it valid.
     """
+    actor, record_obj, changed_fields = event.actor, event.record, event.changed_fields
     in_scope = Q(scope=SignatureScope.CASEBOOK)
     if record_obj.visit_id is not None:
         in_scope |= Q(scope=SignatureScope.VISIT, visit_id=record_obj.visit_id)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from django import template
 
-from trialdesk.audit.locks import effective_lock
-from trialdesk.audit.models import Signature, SignatureScope
-from trialdesk.audit.signatures import verify_signature
+from trialdesk.locks.services import effective_lock
+from trialdesk.signatures.models import Signature, SignatureScope
+from trialdesk.signatures.services import verify_signature
 from trialdesk.studies.access import Permission, study_access
 
 register = template.Library()
@@ -25,7 +25,7 @@ def _common(context, subject) -> dict:
     }
 
 
-@register.inclusion_tag("audit/_casebook_panel.html", takes_context=True)
+@register.inclusion_tag("signatures/_casebook_panel.html", takes_context=True)
 def casebook_panel(context, subject):
     """Signatures (valid and voided, with the check of the signed content), the lock and
     the links to sign, lock and read the trail."""
@@ -44,14 +44,14 @@ def casebook_panel(context, subject):
     return data
 
 
-@register.inclusion_tag("audit/_casebook_status.html")
+@register.inclusion_tag("signatures/_casebook_status.html")
 def casebook_status(subject):
     """One line for the top of the casebook: the latest casebook signature and the lock."""
     latest = Signature.objects.filter(subject=subject, scope=SignatureScope.CASEBOOK).first()
     return {"casebook_signature": latest, "lock": effective_lock(subject)}
 
 
-@register.inclusion_tag("audit/_record_panel.html", takes_context=True)
+@register.inclusion_tag("signatures/_record_panel.html", takes_context=True)
 def record_panel(context, subject, record=None):
     """A form page's lock status, lock buttons for the data manager and the audit trail link."""
     data = _common(context, subject)

@@ -28,17 +28,17 @@ from typing import Any
 
 from django import forms
 from django.apps import apps
-from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from trialdesk.audit.models import AuditEvent, Signature
-from trialdesk.audit.services import Actor, record
-from trialdesk.crf.models import FormRecord
-from trialdesk.crf.services import REASONS_FOR_CHANGE
+from trialdesk.audit.models import AuditEvent
+from trialdesk.audit.services import Actor, audited, record
+from trialdesk.crf.models import FormRecord, ReasonForChange
+from trialdesk.crf.services import reason_text
+from trialdesk.signatures.models import Signature
 from trialdesk.studies.access import Permission, StudyAccess, get_visible_or_404, require, study_access
 from trialdesk.studies.models import Site, Study
 from trialdesk.subjects.models import Subject
@@ -51,6 +51,15 @@ PAGE_SIZE = 50
 
 
 # --------------------------------------------------------------------------- scopes
+
+
+def events_for(user, study: Study) -> QuerySet[AuditEvent]:
+    """The events a user may read: those of their sites, plus the study-level events for
+    roles that see every site. The one scoped read of the trail."""
+    access = study_access(user, study)
+    if access.site_ids == access.all_site_ids and access.roles:
+        return AuditEvent.objects.filter(study_id=study.pk)
+    return AuditEvent.objects.filter(study_id=study.pk, site_id__in=access.site_ids)
 
 
 @dataclass(frozen=True)
@@ -94,7 +103,7 @@ def study_scope(user, study: Study) -> TrailScope:
     if not access.roles or access.site_ids != access.all_site_ids:
         raise Http404  # the study-wide trail is for roles that see every site
     require(access, Permission.VIEW_AUDIT)
-    events = AuditEvent.objects.for_user(user, study)
+    events = events_for(user, study)
     return TrailScope("study", study, access, None, None, None, events)
 
 
@@ -104,7 +113,7 @@ def site_scope(user, study: Study, site_code: str) -> TrailScope:
     if site is None:
         raise Http404
     access = _readable(user, study, site.pk)
-    events = AuditEvent.objects.for_user(user, study).filter(site_id=site.pk)
+    events = events_for(user, study).filter(site_id=site.pk)
     return TrailScope("site", study, access, site, None, None, events)
 
 
@@ -132,7 +141,7 @@ def subject_scope(user, study: Study, subject_id: int) -> TrailScope:
         | Q(object_type="signature", object_id__in=_ids(Signature.objects.filter(subject=subject)))
         | Q(object_type="query", object_id__in=_query_ids(record__subject=subject))
     )
-    events = AuditEvent.objects.for_user(user, study).filter(objects, site_id=subject.site_id)
+    events = events_for(user, study).filter(objects, site_id=subject.site_id)
     return TrailScope("subject", study, access, subject.site, subject, None, events)
 
 
@@ -144,7 +153,7 @@ def record_scope(user, study: Study, record_id: int) -> TrailScope:
     objects = Q(object_type="form_record", object_id=str(form_record.pk)) | Q(
         object_type="query", object_id__in=_query_ids(record=form_record)
     )
-    events = AuditEvent.objects.for_user(user, study).filter(objects, site_id=form_record.subject.site_id)
+    events = events_for(user, study).filter(objects, site_id=form_record.subject.site_id)
     return TrailScope(
         "record", study, access, form_record.subject.site, form_record.subject, form_record, events
     )
@@ -213,7 +222,7 @@ class Masker:
             self.free_text = frozenset(
                 f.code for form in study.protocol.forms for f in form.fields if f.type == "text"
             )
-        self.standard_reasons = {str(label) for _code, label in REASONS_FOR_CHANGE}
+        self.standard_reasons = {reason_text(code, "") for code in ReasonForChange.values}
 
     def _sensitive(self, key: str) -> bool:
         return key in IDENTIFYING_FIELDS or key in self.free_text
@@ -270,7 +279,7 @@ class EventRow:
     old_value: str
     new_value: str
     reason: str
-    hash: str
+    mac: str
 
 
 def present(event: AuditEvent, masker: Masker) -> EventRow:
@@ -288,7 +297,7 @@ def present(event: AuditEvent, masker: Masker) -> EventRow:
         old_value=shown(masker.value(event.field, event.old_value)),
         new_value=shown(masker.value(event.field, event.new_value)),
         reason=masker.reason(event.reason),
-        hash=event.hash,
+        mac=event.mac,
     )
 
 
@@ -308,7 +317,7 @@ CSV_COLUMNS = (
     "old_value",
     "new_value",
     "reason",
-    "hash",
+    "mac",
 )
 
 
@@ -337,7 +346,7 @@ def _csv_row(row: EventRow) -> list[Any]:
         _cell(row.old_value),
         _cell(row.new_value),
         _cell(row.reason),
-        row.hash,
+        row.mac,
     ]
 
 
@@ -350,8 +359,8 @@ def start_export(user, scope: TrailScope, filters: dict[str, Any]) -> Iterator[s
     """Audit the export (action ``export``), then return the CSV lines of the scope's events
     up to that moment, oldest first, streamed in chunks (constant memory)."""
     site_id = scope.site.pk if scope.site else None
-    actor = Actor.for_user(user, scope.access.role_at(site_id))
-    with transaction.atomic():
+    actor = Actor.for_user(user, scope.access.role_for(Permission.VIEW_AUDIT, site_id))
+    with audited():
         event = record(
             actor,
             "export",

@@ -1,0 +1,58 @@
+"""``FormSaved``: what a save publishes, inside its transaction, to the apps that react to it.
+
+The form engine knows nothing of its subscribers: queries (link, close and raise queries,
+reset SDV marks), signatures (a change voids them), and later safety alerts and dosing
+checks register at start-up (their ``AppConfig.ready``). A subscriber runs inside the
+save's ``audited()`` block: what it writes commits with the save or not at all, and an
+error in it undoes the save.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from trialdesk.audit.services import Actor
+from trialdesk.protocol.formdata import FormValidation
+
+
+@dataclass(frozen=True)
+class FormSaved:
+    record: Any  # the FormRecord as written (its subject, site, study and visit loaded)
+    actor: Actor
+    # field code -> (value before, value after), for every field the save changed
+    changes: dict[str, tuple[Any, Any]]
+    validation: FormValidation
+    created: bool
+    reason_code: str = ""  # a ReasonForChange value, or "" (no reason was needed)
+    reason_detail: str = ""
+    # Query numbers the user's reason names ("query #12"), as the form page links them.
+    query_ids: frozenset[int] = field(default_factory=frozenset)
+
+    @property
+    def changed_fields(self) -> list[str]:
+        return sorted(self.changes)
+
+
+Subscriber = Callable[[FormSaved], None]
+
+
+class _Channel:
+    def __init__(self) -> None:
+        self._subscribers: list[Subscriber] = []
+
+    def subscribe(self, subscriber: Subscriber) -> None:
+        if subscriber not in self._subscribers:
+            self._subscribers.append(subscriber)
+
+    def publish(self, event: FormSaved) -> None:
+        for subscriber in self._subscribers:
+            subscriber(event)
+
+    @property
+    def subscribers(self) -> tuple[Subscriber, ...]:
+        return tuple(self._subscribers)
+
+
+form_saved = _Channel()

@@ -1,0 +1,12 @@
+from django.apps import AppConfig
+
+
+class SignaturesConfig(AppConfig):
+    name = "trialdesk.signatures"
+    label = "signatures"
+
+    def ready(self) -> None:
+        from trialdesk.crf.events import form_saved
+        from trialdesk.signatures.services import void_signatures_for_change
+
+        form_saved.subscribe(void_signatures_for_change)
