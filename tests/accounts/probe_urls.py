@@ -2,11 +2,10 @@
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, SuspiciousOperation
-from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.urls import path
 
-from trialdesk.audit.services import Actor, record
+from trialdesk.audit.services import Actor, audited, record
 from trialdesk.web import urls as project_urls
 
 SECRET = "internal-detail-4242"
@@ -21,8 +20,8 @@ def probe(request):
 def write(request):
     """A form post that writes an audit event, to show what a refused post leaves behind."""
     note = request.POST.get("note", "")
-    with transaction.atomic():
-        record(Actor.for_user(request.user, ""), "probe_write", object_type="probe", new_value=note[:50])
+    with audited():
+        record(Actor.person(request.user), "probe_write", object_type="probe", new_value=note[:50])
     return HttpResponse("written")
 
 

@@ -59,6 +59,21 @@ def test_the_limit_is_configurable(signed_in, settings):
     assert signed_in.get(PAGE).status_code == 302
 
 
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        ("en", "signed out after 1 minute without activity"),
+        ("fr", "déconnecté après 1 minute sans activité"),
+    ],
+)
+def test_a_limit_of_one_minute_says_minute_in_either_language(signed_in, settings, language, expected):
+    settings.TRIALDESK_SESSION_IDLE_MINUTES = 1
+    _idle_for(signed_in, 2)
+    response = signed_in.get(PAGE, HTTP_ACCEPT_LANGUAGE=language)
+    page = signed_in.get(response["Location"], HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    assert expected in page
+
+
 def test_the_environment_sets_the_limit_and_the_session_cookie_age(monkeypatch):
     assert settings_module(monkeypatch)["SESSION_COOKIE_AGE"] == 30 * 60
     configured = settings_module(monkeypatch, TRIALDESK_SESSION_IDLE_MINUTES="10")

@@ -10,7 +10,7 @@ from django.contrib import messages
 from django.contrib.auth import logout
 from django.http import HttpResponse, HttpResponseRedirect
 from django.urls import reverse
-from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from trialdesk.accounts import services
 from trialdesk.accounts.receivers import LOGOUT_REASON_ATTRIBUTE
@@ -72,7 +72,11 @@ class IdleTimeoutMiddleware:
                 logout(request)
                 messages.warning(
                     request,
-                    _("You were signed out after %(minutes)d minutes without activity. Please sign in again.")
+                    ngettext(
+                        "You were signed out after %(minutes)d minute without activity. Please sign in again.",
+                        "You were signed out after %(minutes)d minutes without activity. Please sign in again.",
+                        minutes,
+                    )
                     % {"minutes": minutes},
                 )
                 return redirect_to(request, _with_next("login", request))
@@ -81,9 +85,11 @@ class IdleTimeoutMiddleware:
 
 
 class TwoFactorMiddleware:
-    """Until their session is verified by a TOTP code, a user who needs a second factor
-    (services.requires_two_factor) sees only the enrolment / verification pages, sign-out
-    and the language switch. Needs django_otp's OTPMiddleware before it."""
+    """Until their session is verified by a TOTP code, a signed-in user (every user needs a
+    second factor unless TRIALDESK_REQUIRE_2FA=0) sees only the enrolment / verification
+    pages, sign-out and the language switch. Needs django_otp's OTPMiddleware before it.
+
+    Sets ``request.two_factor_done``: the base template shows the study's menu only then."""
 
     EXEMPT_URL_NAMES = ("login", "logout", "two-factor-setup", "two-factor-verify", "set_language")
 
@@ -92,6 +98,7 @@ class TwoFactorMiddleware:
 
     def __call__(self, request):
         blocked = self._redirect_if_unverified(request)
+        request.two_factor_done = blocked is None and not services.two_factor_pending(request)
         return blocked or self.get_response(request)
 
     def _redirect_if_unverified(self, request):

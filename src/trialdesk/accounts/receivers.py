@@ -1,8 +1,9 @@
-"""Audit receivers of Django's authentication signals and of django-axes lockouts.
+"""Receivers of Django's authentication signals and of django-axes lockouts.
 
-A failed sign-in that reaches the limit gives two events, in this order: ``login_failed``
-then ``account_locked``. django-axes announces the lockout from inside its own
-``user_login_failed`` receiver, so whichever receiver runs second writes the lock event.
+Sign-in and sign-out go to the clinical audit trail as the user (no clinical role); a
+failed sign-in goes to the chain of failed sign-ins only (``accounts.failures``), so an
+anonymous client never writes to the clinical trail. The lock of a real account is an
+event of that account in the clinical trail.
 """
 
 from __future__ import annotations
@@ -14,8 +15,6 @@ from django.dispatch import receiver
 from trialdesk.accounts import services
 
 LOGOUT_REASON_ATTRIBUTE = "trialdesk_logout_reason"
-_FAILURE_AUDITED = "trialdesk_failure_audited"
-_LOCK_PENDING = "trialdesk_lock_pending"
 
 
 @receiver(user_logged_in, dispatch_uid="trialdesk.accounts.login")
@@ -29,28 +28,17 @@ def audit_logout(sender, request, user, **kwargs):
 
 
 @receiver(user_login_failed, dispatch_uid="trialdesk.accounts.login_failed")
-def audit_login_failed(sender, credentials, request=None, **kwargs):
+def record_login_failed(sender, credentials, request=None, **kwargs):
     # Django has already masked the password in ``credentials``; only the username is kept.
     services.record_login_failed(credentials, request, refused_while_locked=_refused_while_locked(request))
-    if request is None:
-        return
-    setattr(request, _FAILURE_AUDITED, True)
-    pending = getattr(request, _LOCK_PENDING, None)
-    if pending is not None:
-        delattr(request, _LOCK_PENDING)
-        services.record_account_locked(pending, request)
 
 
 @receiver(user_locked_out, dispatch_uid="trialdesk.accounts.locked_out")
 def audit_account_locked(sender, request, username, ip_address, **kwargs):
     # django-axes sends this on the failure that reaches the limit, and again on each attempt
-    # refused during the lockout; those are ``login_failed`` events, not new locks.
-    if _refused_while_locked(request):
-        return
-    if getattr(request, _FAILURE_AUDITED, False):
+    # refused during the lockout; those are failed sign-ins, not new locks.
+    if not _refused_while_locked(request):
         services.record_account_locked(username, request)
-    else:
-        setattr(request, _LOCK_PENDING, username)
 
 
 def _refused_while_locked(request) -> bool:

@@ -1,6 +1,10 @@
-"""Signing in and out: who needs a second factor, enrolling and checking TOTP devices, and
-the audit events of it all (object_type ``user``). Every write runs in a transaction with
-its audit event."""
+"""Signing in and out: the second factor every user gives, enrolling and checking TOTP
+devices, failed sign-ins (their own chain, see ``failures``) and the audit events of the rest.
+
+Successful sign-ins, sign-outs, lockouts of a real account and two-factor events are rare
+and belong to a known user: they go to the clinical audit trail as that person, in no
+clinical role (``Actor.person``). Failed sign-ins come from anyone: they never touch the
+clinical trail or its lock."""
 
 from __future__ import annotations
 
@@ -8,21 +12,23 @@ import math
 from base64 import b32encode
 from dataclasses import dataclass
 
+import segno
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import transaction
 from django.utils import timezone
+from django.utils.safestring import mark_safe
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from trialdesk.audit.services import Actor, record
-from trialdesk.studies.models import Membership, Role
+from trialdesk.accounts import failures
+from trialdesk.accounts.failures import record_refusal, throttle_wait, verify_login_failures
+from trialdesk.accounts.models import LoginFailure
+from trialdesk.audit.services import Actor, audited, record
 
-# Roles that change or judge clinical data: a stolen password alone must not be enough.
-TWO_FACTOR_ROLES = frozenset({Role.INVESTIGATOR, Role.MONITOR, Role.DATA_MANAGER})
+__all__ = ["record_refusal", "throttle_wait", "verify_login_failures"]
+
 DEVICE_NAME = "trialdesk authenticator"
 MAX_USERNAME = 150
-ANONYMOUS = Actor(user_id=None, username="anonymous", role="")
 
 
 def two_factor_enforced() -> bool:
@@ -30,13 +36,18 @@ def two_factor_enforced() -> bool:
 
 
 def requires_two_factor(user) -> bool:
-    """Whether this user must pass a second factor: any active membership in a 2FA role, or
-    a device they enrolled (once enrolled, always asked)."""
-    if not two_factor_enforced() or not getattr(user, "is_authenticated", False):
+    """Whether this user must pass a second factor: every signed-in user, whatever their
+    role, unless two-factor is switched off (TRIALDESK_REQUIRE_2FA=0, the demo)."""
+    return two_factor_enforced() and bool(getattr(user, "is_authenticated", False))
+
+
+def two_factor_pending(request) -> bool:
+    """The user is signed in but has not yet given their second factor in this session."""
+    user = getattr(request, "user", None)
+    if not requires_two_factor(user):
         return False
-    if Membership.objects.filter(user=user, active=True, role__in=TWO_FACTOR_ROLES).exists():
-        return True
-    return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+    is_verified = getattr(user, "is_verified", None)
+    return not (is_verified and is_verified())
 
 
 def confirmed_device(user) -> TOTPDevice | None:
@@ -44,47 +55,44 @@ def confirmed_device(user) -> TOTPDevice | None:
 
 
 def client_ip(request) -> str:
-    """The client address as django-axes computed it (proxy-aware), else REMOTE_ADDR."""
+    """The client address as django-axes computes it (proxy-aware), else REMOTE_ADDR."""
     if request is None:
         return ""
-    return getattr(request, "axes_ip_address", None) or request.META.get("REMOTE_ADDR", "") or ""
+    address = getattr(request, "axes_ip_address", None)
+    if not address:
+        from axes.helpers import get_client_ip_address
+
+        address = get_client_ip_address(request)
+    return address or request.META.get("REMOTE_ADDR", "") or ""
 
 
-def _role(user) -> str:
-    """The role recorded for a sign-in: the user's role if one, else the first of them."""
-    roles = sorted(set(Membership.objects.filter(user=user, active=True).values_list("role", flat=True)))
-    return roles[0] if roles else ""
-
-
-def _record_user_event(actor: Actor, action: str, user, *, new_value=None, reason: str = "", label: str = ""):
-    with transaction.atomic():
+def _record_user_event(actor: Actor, action: str, user, *, new_value=None, reason: str = ""):
+    with audited():
         return record(
             actor,
             action,
             object_type="user",
-            object_id=user.pk if user is not None else "",
-            object_label=label or (user.get_username() if user is not None else ""),
+            object_id=user.pk,
+            object_label=user.get_username(),
             new_value=new_value,
             reason=reason,
         )
 
 
-# --- audit of authentication events (called by the signal receivers) -------------------------
+# --- sign-in events (called by the signal receivers) ----------------------------------------
 
 
 def record_login(user, request) -> None:
     details = {"ip": client_ip(request)}
     if requires_two_factor(user):
         details["second_factor"] = "required"
-    _record_user_event(Actor.for_user(user, _role(user)), "login", user, new_value=details)
+    _record_user_event(Actor.person(user), "login", user, new_value=details)
 
 
 def record_logout(user, request, reason: str = "") -> None:
     if user is None or not getattr(user, "is_authenticated", False):
         return
-    _record_user_event(
-        Actor.for_user(user, _role(user)), "logout", user, new_value={"ip": client_ip(request)}, reason=reason
-    )
+    _record_user_event(Actor.person(user), "logout", user, new_value={"ip": client_ip(request)}, reason=reason)
 
 
 def _tried_username(credentials: dict | None) -> str:
@@ -99,29 +107,28 @@ def _existing_user(username: str):
     return get_user_model()._default_manager.filter(**{get_user_model().USERNAME_FIELD: username}).first()
 
 
-def record_login_failed(credentials: dict | None, request, *, refused_while_locked: bool = False) -> None:
-    """A failed sign-in: the username tried and where from; never the password."""
-    username = _tried_username(credentials)
-    user = _existing_user(username)
-    details = {"username": username, "ip": client_ip(request)}
-    if refused_while_locked:
-        details["refused_while_locked"] = True
-    _record_user_event(ANONYMOUS, "login_failed", user, new_value=details, label=username)
+def record_login_failed(credentials: dict | None, request, *, refused_while_locked: bool = False) -> LoginFailure:
+    """A failed sign-in, in the chain of failed sign-ins (never the clinical trail): the
+    username tried and where from, never the password. Counted against the address."""
+    reason = LoginFailure.Reason.LOCKED if refused_while_locked else LoginFailure.Reason.CREDENTIALS
+    return failures.record_failure(_tried_username(credentials), client_ip(request), reason)
 
 
 def record_account_locked(username: str, request) -> None:
+    """The lock of a real account, in the clinical trail as that person; a name that is
+    no account leaves only its failed sign-ins."""
     from axes.helpers import get_cool_off, get_failure_limit
 
-    username = str(username or "")[:MAX_USERNAME]
-    user = _existing_user(username)
+    user = _existing_user(str(username or "")[:MAX_USERNAME])
+    if user is None:
+        return
     cool_off = get_cool_off(request)
     details = {
-        "username": username,
         "ip": client_ip(request),
         "failures": get_failure_limit(request, getattr(request, "axes_credentials", None)),
         "locked_minutes": int(cool_off.total_seconds() // 60) if cool_off else None,
     }
-    _record_user_event(ANONYMOUS, "account_locked", user, new_value=details, label=username)
+    _record_user_event(Actor.person(user), "account_locked", user, new_value=details)
 
 
 # --- TOTP two-factor ------------------------------------------------------------------------
@@ -137,10 +144,18 @@ class Enrolment:
     def secret_groups(self) -> str:
         return " ".join(self.secret[i : i + 4] for i in range(0, len(self.secret), 4))
 
+    @property
+    def qr_svg(self) -> str:
+        """The otpauth URI as a QR code, an SVG made here to put inline in the page: no
+        script, no style attribute, no remote service. Only path data, so safe to embed."""
+        code = segno.make(self.uri, error="m")
+        svg = code.svg_inline(scale=4, border=4, dark="#000", light="#fff", svgclass="qr", lineclass=None)
+        return mark_safe(svg)  # noqa: S308 (generated by segno from our own URI: no markup of the user)
+
 
 def pending_enrolment(user) -> Enrolment:
     """The user's unconfirmed device (created once, so reloading the page keeps the secret)."""
-    with transaction.atomic():
+    with audited():
         device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("pk").first()
         if device is None:
             device = TOTPDevice.objects.create(user=user, name=DEVICE_NAME, confirmed=False)
@@ -166,9 +181,9 @@ def _throttle_wait(device: TOTPDevice) -> int | None:
 
 def _check_token(request, device: TOTPDevice, token: str, *, enrolling: bool) -> bool:
     user = request.user
-    actor = Actor.for_user(user, _role(user))
+    actor = Actor.person(user)
     token = "".join(str(token or "").split())
-    with transaction.atomic():
+    with audited():
         device = TOTPDevice.objects.select_for_update().get(pk=device.pk)
         wait = _throttle_wait(device)
         if wait is not None:
@@ -216,7 +231,7 @@ def verify_second_factor(request, token: str) -> bool:
 
 def reset_two_factor(user, actor: Actor, reason: str) -> int:
     """Remove a user's devices (lost phone): they enrol again at their next sign-in."""
-    with transaction.atomic():
+    with audited():
         count, _ = TOTPDevice.objects.filter(user=user).delete()
         record(
             actor,
@@ -234,7 +249,7 @@ def unlock_account(username: str, actor: Actor, reason: str) -> int:
     """Clear the failed attempts of a username from every address (django-axes), audited."""
     from axes.handlers.proxy import AxesProxyHandler
 
-    with transaction.atomic():
+    with audited():
         count = AxesProxyHandler.reset_attempts(username=username)
         record(
             actor,

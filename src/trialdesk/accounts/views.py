@@ -1,4 +1,5 @@
-"""Sign-in, the lockout page, and TOTP enrolment / verification."""
+"""Sign-in (slowed down per address, locked per username), the lockout page, and TOTP
+enrolment / verification."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 
@@ -31,6 +32,25 @@ class LoginView(auth_views.LoginView):
     template_name = LOGIN_TEMPLATE
     authentication_form = SignInForm
     redirect_authenticated_user = True
+
+    def post(self, request, *args, **kwargs):
+        # An address that failed too often waits before any password is checked again.
+        ip = services.client_ip(request)
+        wait = services.throttle_wait(ip)
+        if wait:
+            username = str(request.POST.get("username", ""))[:150]
+            services.record_refusal(username, ip)
+            return throttled(request, wait, username)
+        return super().post(request, *args, **kwargs)
+
+
+def throttled(request, seconds: int, username: str):
+    """The sign-in page saying how long to wait, as 429 with Retry-After."""
+    form = SignInForm(request, initial={"username": username})
+    context = {"form": form, "throttled_seconds": seconds, "next": request.POST.get("next", "")}
+    response = render(request, LOGIN_TEMPLATE, context, status=429)
+    response["Retry-After"] = str(seconds)
+    return response
 
 
 def locked_out(request, original_response=None, credentials=None):
@@ -79,7 +99,11 @@ def _token_page(request, template: str, form: TokenForm, context: dict, *, check
         except services.Throttled as exc:
             form.add_error(
                 "token",
-                _("Too many wrong codes. Wait %(seconds)d seconds, then try again.")
+                ngettext(
+                    "Too many wrong codes. Wait %(seconds)d second, then try again.",
+                    "Too many wrong codes. Wait %(seconds)d seconds, then try again.",
+                    exc.seconds,
+                )
                 % {"seconds": exc.seconds},
             )
     status = 400 if form.errors else 200
