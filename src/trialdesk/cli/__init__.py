@@ -19,6 +19,7 @@ COMMAND_MODULES = [
     "trialdesk.cli.eligibility",
     "trialdesk.cli.stats",
     "trialdesk.cli.app",
+    "trialdesk.cli.audit",
 ]
 
 
