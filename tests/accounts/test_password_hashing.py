@@ -54,7 +54,7 @@ def test_the_demo_refuses_a_weak_password_before_building_anything(db, monkeypat
     from trialdesk.cli import app
     from trialdesk.cli.errors import UserError
     from trialdesk.protocol import default_protocol_path
-    from trialdesk.studies import demo
+    from trialdesk.demo import builder as demo
 
     monkeypatch.setattr(demo, "build_demo", lambda *a, **k: pytest.fail("built with a weak password"))
     with pytest.raises(UserError, match="too weak"):

@@ -7,15 +7,13 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from django.db import transaction
-
-from trialdesk.audit.services import Actor
+from trialdesk.audit.services import Actor, audited
 from trialdesk.crf.services import save_form
 from trialdesk.simulate import simulate_cohort
 from trialdesk.studies.models import Role, Site, Study
 from trialdesk.studies.services import activate_site, create_user, grant_role, install_study
 from trialdesk.subjects import services as subject_services
-from trialdesk.subjects.models import Subject, SubjectStatus, Visit
+from trialdesk.subjects.models import SubjectStatus
 
 
 @dataclass(frozen=True)
@@ -79,7 +77,7 @@ def build_demo(protocol_path: Path, *, password: str, seed: int) -> list[DemoLog
 
 def _load_subject(study, site, investigator, simulated, system: Actor) -> None:
     protocol = study.protocol
-    with transaction.atomic():
+    with audited():
         subject = subject_services.register_screening(
             investigator,
             site,
@@ -108,7 +106,7 @@ def _load_subject(study, site, investigator, simulated, system: Actor) -> None:
             enrolled_on=simulated.enrolled_on,
             today=simulated.enrolled_on,
         )
-        visits = {v.code: v for v in Visit.objects.filter(subject=subject)}
+        visits = {v.code: v for v in subject.visits.all()}  # read in the scope of the subject created here
         for planned in simulated.visits:
             if planned.code in visits:
                 subject_services.record_visit_dates(
@@ -131,5 +129,6 @@ def _load_subject(study, site, investigator, simulated, system: Actor) -> None:
             "withdrawn": SubjectStatus.WITHDRAWN,
         }.get(simulated.status)
         if final:
-            subject_services.set_status(Subject.objects.get(pk=subject.pk), final, system)
+            subject.refresh_from_db()
+            subject_services.set_status(subject, final, system)
 
