@@ -3,6 +3,7 @@ device at their next sign-in. Audited (two_factor_reset)."""
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import ngettext
 
 from trialdesk.accounts.services import reset_two_factor
 from trialdesk.audit.services import Actor
@@ -22,6 +23,5 @@ class Command(BaseCommand):
         if not reason.strip():
             raise CommandError("a reason is required")
         count = reset_two_factor(user, Actor.system("manage"), reason.strip())
-        self.stdout.write(
-            f"{username}: {count} device(s) removed; a new one is enrolled at the next sign-in."
-        )
+        removed = ngettext("%(count)d device removed", "%(count)d devices removed", count) % {"count": count}
+        self.stdout.write(f"{username}: {removed}; a new one is enrolled at the next sign-in.")

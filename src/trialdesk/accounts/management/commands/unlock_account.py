@@ -2,6 +2,7 @@
 cool-off ends. Audited (account_unlocked)."""
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import ngettext
 
 from trialdesk.accounts.services import unlock_account
 from trialdesk.audit.services import Actor
@@ -18,4 +19,5 @@ class Command(BaseCommand):
         if not reason.strip():
             raise CommandError("a reason is required")
         count = unlock_account(username, Actor.system("manage"), reason.strip())
-        self.stdout.write(f"{username}: {count} lockout record(s) cleared.")
+        cleared = ngettext("%(count)d lockout record cleared", "%(count)d lockout records cleared", count)
+        self.stdout.write(f"{username}: {cleared % {'count': count}}.")
