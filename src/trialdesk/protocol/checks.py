@@ -9,10 +9,12 @@ pydantic reports), which the loader turns into a line and a column.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from trialdesk.protocol.concepts import CONCEPTS, FIELD_TYPES_OF_KIND
 from trialdesk.rules import RuleSyntaxError, nodes, parse
 from trialdesk.rules.nodes import walk
 
@@ -219,7 +221,190 @@ def check_document(data: Any) -> list[Issue]:
                 f"rule of edit check {check.get('code')!r}",
                 form,
             )
+
+    issues += _check_concepts(doc, forms)
     return issues
+
+
+# --------------------------------------------------------------------------- clinical concepts
+
+#: what each part of a protocol is called in a message about the concepts it needs
+_NEEDERS = {
+    "response_criteria": "the response criteria",
+    "dose_rules": "the dose rules",
+    "cardiac_hold": "the cardiac hold rule",
+}
+
+
+def _needers(doc: dict[str, Any]) -> dict[str, str]:
+    """The parts of the document that need concepts, by the ``needed_by`` name of the catalogue."""
+    present: dict[str, str] = {}
+    if "response_criteria" in doc:
+        present["response_criteria"] = _NEEDERS["response_criteria"]
+    for _, intervention in _items(doc, "interventions"):
+        rules = intervention.get("dose_rules")
+        if isinstance(rules, dict):
+            present["dose_rules"] = _NEEDERS["dose_rules"]
+            if isinstance(rules.get("cardiac_hold"), dict):
+                present["cardiac_hold"] = _NEEDERS["cardiac_hold"]
+    for _, endpoint in _items(doc, "endpoints"):
+        derivation = endpoint.get("derivation")
+        if isinstance(derivation, str):
+            present[derivation] = f"the endpoint {endpoint.get('code')!r} ({derivation})"
+    return present
+
+
+def _check_concepts(doc: dict[str, Any], forms: dict[str, dict[str, Any]]) -> list[Issue]:
+    """Every concept names a field that exists, of a type its kind allows; every choice
+    concept a value of a choice field; every concept a part of the protocol needs is mapped."""
+    issues: list[Issue] = []
+    concepts = doc.get("concepts")
+    if concepts is not None and not isinstance(concepts, dict):
+        return issues  # the shape is wrong: pydantic says so
+    concepts = _dict(concepts)
+    field_concepts = _dict(concepts.get("fields"))
+    choice_concepts = _dict(concepts.get("choices"))
+
+    def field_of(placement: Any, loc: Loc, name: str) -> dict[str, Any] | None:
+        if not isinstance(placement, str) or placement.count(".") != 1:
+            return None  # not form.field: the model reports it
+        form_code, field_code = placement.split(".")
+        form = forms.get(form_code)
+        if form is None:
+            issues.append(Issue(loc, f"concept {name!r} names an unknown form {form_code!r}{_known(forms)}"))
+            return None
+        fields = {f.get("code"): f for _, f in _items(form, "fields")}
+        if field_code not in fields:
+            close = difflib.get_close_matches(field_code, [c for c in fields if isinstance(c, str)], n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            issues.append(
+                Issue(
+                    loc,
+                    f"concept {name!r} names an undefined field {field_code!r} "
+                    f"(form {form_code!r} has no such field){hint}",
+                    len(form_code) + 1,
+                )
+            )
+            return None
+        return fields[field_code]
+
+    for name, placements in field_concepts.items():
+        key_loc: Loc = ("concepts", "fields", name)
+        spec = CONCEPTS.get(name)
+        if spec is None:
+            issues.append(Issue(key_loc, _unknown_concept(name), at_key=True))
+            continue
+        if spec.kind == "choice":
+            issues.append(
+                Issue(
+                    key_loc,
+                    f"concept {name!r} is a choice concept ({spec.meaning}): "
+                    "map it under concepts.choices to a field and a value",
+                    at_key=True,
+                )
+            )
+            continue
+        seen_forms: dict[str, Loc] = {}
+        for index, placement in enumerate(_list(placements)):
+            loc = (*key_loc, index)
+            field = field_of(placement, loc, name)
+            if field is None:
+                continue
+            form_code = placement.split(".")[0]
+            if form_code in seen_forms:
+                issues.append(
+                    Issue(
+                        loc,
+                        f"concept {name!r} is placed twice on form {form_code!r}",
+                        first=seen_forms[form_code],
+                    )
+                )
+            seen_forms.setdefault(form_code, loc)
+            allowed = FIELD_TYPES_OF_KIND[spec.kind]
+            if field.get("type") not in allowed:
+                issues.append(
+                    Issue(
+                        loc,
+                        f"concept {name!r} ({spec.meaning}) is a {spec.kind} value but field "
+                        f"{placement!r} is of type {field.get('type')!r} (expected {' or '.join(allowed)})",
+                        len(form_code) + 1,
+                    )
+                )
+
+    for name, choice in choice_concepts.items():
+        key_loc = ("concepts", "choices", name)
+        spec = CONCEPTS.get(name)
+        if spec is None:
+            issues.append(Issue(key_loc, _unknown_concept(name), at_key=True))
+            continue
+        if spec.kind != "choice":
+            issues.append(
+                Issue(
+                    key_loc,
+                    f"concept {name!r} is a {spec.kind} value ({spec.meaning}), not a choice: "
+                    "map it under concepts.fields",
+                    at_key=True,
+                )
+            )
+            continue
+        if not isinstance(choice, dict):
+            continue
+        placement = choice.get("field")
+        field = field_of(placement, (*key_loc, "field"), name)
+        if field is None:
+            continue
+        if field.get("type") != "choice":
+            issues.append(
+                Issue(
+                    (*key_loc, "field"),
+                    f"choice concept {name!r} names field {placement!r} of type {field.get('type')!r}, "
+                    "not a choice field",
+                    len(str(placement).split(".")[0]) + 1,
+                )
+            )
+            continue
+        values = [str(_dict(c).get("value")) for c in _list(field.get("choices"))]
+        value = choice.get("value")
+        if value is not None and str(value) not in values:
+            issues.append(
+                Issue(
+                    (*key_loc, "value"),
+                    f"choice concept {name!r}: {value!r} is not a choice of {placement!r} ({', '.join(values)})",
+                )
+            )
+
+    needers = _needers(doc)
+    mapped = set(field_concepts) | set(choice_concepts)
+    missing: dict[str, list[str]] = {}
+    for spec in CONCEPTS.values():
+        if spec.needed_by in needers and spec.name not in mapped:
+            missing.setdefault(spec.needed_by, []).append(spec.name)
+    for needer, names in missing.items():
+        if "concepts" not in doc:
+            loc: Loc = ()
+            where = "the protocol has no concepts section"
+        else:
+            kinds = {CONCEPTS[n].kind == "choice" for n in names}
+            section = "choices" if kinds == {True} else "fields"
+            loc = ("concepts", section) if section in concepts else ("concepts",)
+            where = "concepts does not map"
+        issues.append(
+            Issue(
+                loc,
+                f"{where} {', '.join(repr(n) for n in names)}: {needers[needer]} "
+                f"{'needs it' if len(names) == 1 else 'need them'}",
+                at_key=bool(loc) and loc[-1] in concepts,
+            )
+        )
+    return issues
+
+
+def _unknown_concept(name: str) -> str:
+    close = difflib.get_close_matches(name, list(CONCEPTS), n=1)
+    hint = (
+        f" (did you mean {close[0]!r}?)" if close else " (trialdesk.protocol.concepts lists the known ones)"
+    )
+    return f"unknown clinical concept {name!r}{hint}"
 
 
 def _known(forms: dict[str, Any]) -> str:

@@ -19,8 +19,8 @@ its event happens, e.g. the end of study).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
-from typing import Annotated, Literal
+from collections.abc import Iterator, Mapping
+from typing import Annotated, Any, Literal, NamedTuple
 
 from pydantic import (
     BaseModel,
@@ -38,6 +38,9 @@ __all__ = [
     "Arm",
     "CardiacHold",
     "Choice",
+    "ChoicePlacement",
+    "ChoiceRef",
+    "Concepts",
     "Criterion",
     "Decision",
     "DoseRules",
@@ -46,6 +49,7 @@ __all__ = [
     "Endpoint",
     "Enrollment",
     "Field",
+    "FieldRef",
     "Form",
     "Identification",
     "Intervention",
@@ -444,6 +448,51 @@ class StatisticalDesign(Sourced):
     r: int = PydanticField(ge=0)
 
 
+# --------------------------------------------------------------------------- clinical concepts
+
+#: where a concept is recorded: ``form.field``
+Placement = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")]
+
+
+class FieldRef(NamedTuple):
+    """A field of a form: where a field concept is recorded."""
+
+    form: str
+    field: str
+
+
+class ChoiceRef(NamedTuple):
+    """One choice value of a choice field: what a choice concept means in this protocol."""
+
+    form: str
+    field: str
+    value: str
+
+
+def _split(placement: str) -> FieldRef:
+    form, field = placement.split(".", 1)
+    return FieldRef(form, field)
+
+
+class ChoicePlacement(_Model):
+    field: Placement
+    value: NonEmpty
+
+    @property
+    def ref(self) -> ChoiceRef:
+        form, field = _split(self.field)
+        return ChoiceRef(form, field, self.value)
+
+
+class Concepts(Sourced):
+    """Where the protocol records each clinical concept the core reads
+    (:mod:`trialdesk.protocol.concepts` lists them). ``fields``: a field concept's places,
+    in order of precedence; ``choices``: the choice value a choice concept is."""
+
+    fields: dict[Code, list[Placement]] = {}
+    choices: dict[Code, ChoicePlacement] = {}
+
+
 # --------------------------------------------------------------------------- protocol
 
 
@@ -458,6 +507,7 @@ class Protocol(_Model):
     response_criteria: ResponseCriteria
     endpoints: list[Endpoint]
     statistical_design: StatisticalDesign | None = None
+    concepts: Concepts | None = None
 
     @property
     def nct_id(self) -> str:
@@ -507,6 +557,87 @@ class Protocol(_Model):
     def log_forms(self) -> list[Form]:
         return [self.form(code) for code in self.schedule.log_forms]
 
+    # ------------------------------------------------------------------ clinical concepts
+
+    def has_concept(self, name: str) -> bool:
+        """Whether the protocol maps the concept (a field concept or a choice concept)."""
+        concepts = self.concepts
+        return concepts is not None and (name in concepts.fields or name in concepts.choices)
+
+    def concept(self, name: str) -> list[FieldRef]:
+        """Where a field concept is recorded, in order of precedence (``KeyError`` if unmapped)."""
+        if self.concepts is None or name not in self.concepts.fields:
+            raise KeyError(f"protocol {self.nct_id} maps no field concept {name!r}")
+        return [_split(placement) for placement in self.concepts.fields[name]]
+
+    def concept_field(self, name: str, form: str) -> str | None:
+        """The field that records a field concept on ``form``, or None if that form does not."""
+        if self.concepts is None:
+            return None
+        for placement in self.concepts.fields.get(name, ()):
+            ref = _split(placement)
+            if ref.form == form:
+                return ref.field
+        return None
+
+    def concept_form(self, name: str) -> str:
+        """The form of a concept's first place (its preferred form)."""
+        if self.concepts is not None and name in self.concepts.choices:
+            return self.concepts.choices[name].ref.form
+        return self.concept(name)[0].form
+
+    def choice_concept(self, name: str) -> ChoiceRef:
+        """The choice value a choice concept is in this protocol (``KeyError`` if unmapped)."""
+        if self.concepts is None or name not in self.concepts.choices:
+            raise KeyError(f"protocol {self.nct_id} maps no choice concept {name!r}")
+        return self.concepts.choices[name].ref
+
+    def choice_value(self, name: str) -> str:
+        """The stored value of a choice concept (``red_cell_transfusion`` -> ``"red_cells"``)."""
+        return self.choice_concept(name).value
+
+    def read_concept(self, name: str, form: str, data: Mapping[str, Any]) -> Any:
+        """A concept's value in one record of ``form``: the value of its field for a field
+        concept, whether its value is chosen (True/False) for a choice concept; None when
+        the form does not record the concept or the record has no value for it."""
+        if self.concepts is not None and name in self.concepts.choices:
+            ref = self.concepts.choices[name].ref
+            if ref.form != form or data.get(ref.field) is None:
+                return None
+            return data[ref.field] == ref.value
+        field = self.concept_field(name, form)
+        return None if field is None else data.get(field)
+
+    def read_concept_first(self, name: str, records: Mapping[str, Mapping[str, Any]]) -> Any:
+        """A field concept's value from several records (form code -> data), by the
+        concept's precedence: the first place whose record has a value."""
+        for ref in self.concept(name):
+            data = records.get(ref.form)
+            if data is not None and data.get(ref.field) is not None:
+                return data[ref.field]
+        return None
+
+    def concept_data(self, form: str, values: Mapping[str, Any]) -> dict[str, Any]:
+        """A record of ``form`` from values named by concept: a field concept's value goes to
+        its field on that form; a choice concept set to True puts its value in its field.
+        Concepts the form does not record are left out, and so are None values."""
+        data: dict[str, Any] = {}
+        concepts = self.concepts
+        if concepts is None:
+            return data
+        for name, value in values.items():
+            if value is None:
+                continue
+            if name in concepts.choices:
+                ref = concepts.choices[name].ref
+                if ref.form == form and value is True:
+                    data[ref.field] = ref.value
+                continue
+            field = self.concept_field(name, form)
+            if field is not None:
+                data[field] = value
+        return data
+
     def decisions(self) -> list[Decision | Criterion]:
         """Every ambiguity the protocol file decided: the identification's decisions,
         then the criteria that carry a decision."""
@@ -544,6 +675,8 @@ class Protocol(_Model):
             yield f"endpoints[{endpoint.code}]", endpoint
         if self.statistical_design is not None:
             yield "statistical_design", self.statistical_design
+        if self.concepts is not None:
+            yield "concepts", self.concepts
 
     def registry_elements(self) -> list[tuple[str, Sourced]]:
         """The elements the registry record states (the rest is operational)."""

@@ -15,10 +15,11 @@ from typing import Any
 
 from trialdesk.rules import Tri
 from trialdesk.simulate import course as cr
-from trialdesk.simulate.forms import conform, generic_data
+from trialdesk.simulate.forms import FormRoles, conform, generic_data
 from trialdesk.simulate.model import SimulatedCohort, SimulatedRecord, SimulatedSubject, SimulatedVisit
 from trialdesk.simulate.schedule import ScheduleMap, StudyCalendar
 from trialdesk.simulate.screening import (
+    DISEASE_STATUSES,
     SCREEN_FAILURE_PLAN,
     criteria_results,
     draw_eligible,
@@ -28,22 +29,9 @@ from trialdesk.simulate.screening import (
 
 D = dt.timedelta
 
-#: forms the simulator has a clinical model for; any other form of the protocol is
-#: filled with plain values of its fields' types wherever the schedule asks for it
-MODELLED_FORMS = frozenset(
-    {
-        "baseline",
-        "marrow_assessment",
-        "lvef",
-        "infusion",
-        "transfusion",
-        "adverse_event",
-        "concomitant_medication",
-        "end_of_treatment",
-        "follow_up",
-        "end_of_study",
-    }
-)
+# The forms the simulator has a clinical model for are found through the concepts
+# they record (FormRoles); any other form of the protocol is filled with plain values
+# of its fields' types wherever the schedule asks for it.
 
 MEDIAN_AGE = 62  # Chevallier et al., Blood 2012;119:2474
 
@@ -209,27 +197,38 @@ def _conflicts(slots: list[_Slot], gap_days: int = 30) -> int:
 
 
 class _Recorder:
-    """Collects a subject's records, fitted to the protocol's forms."""
+    """Collects a subject's records, fitted to the protocol's forms. ``visit`` and ``log``
+    take values named by concept; the protocol's concept map puts them in fields."""
 
     def __init__(self, protocol: Any, schedule: ScheduleMap, rng: random.Random):
         self.protocol = protocol
         self.schedule = schedule
         self.rng = rng
         self.forms = {f.code: f for f in protocol.forms}
+        self.roles = FormRoles.from_protocol(protocol)
         self.items: list[tuple[dt.date, int, int, SimulatedRecord]] = []
         self.log_counts: dict[str, int] = defaultdict(int)
 
-    def visit(self, form_code: str, visit_code: str, on: dt.date, data: dict[str, Any]) -> None:
-        form = self.forms.get(form_code)
-        if form is None:
+    def _fields(self, form_code: str, values: dict[str, Any]) -> dict[str, Any]:
+        return self.protocol.concept_data(form_code, values)
+
+    def visit(self, form_code: str | None, visit_code: str, on: dt.date, values: dict[str, Any]) -> None:
+        if form_code is None or form_code not in self.forms:
             return
+        self._visit_fields(form_code, visit_code, on, self._fields(form_code, values))
+
+    def _visit_fields(self, form_code: str, visit_code: str, on: dt.date, data: dict[str, Any]) -> None:
+        form = self.forms[form_code]
         record = SimulatedRecord(form_code, visit_code, 1, conform(form, data, self.rng, on))
         self.items.append((on, self.schedule.order.get(visit_code, 0), self._position(form_code), record))
 
-    def log(self, form_code: str, on: dt.date, data: dict[str, Any]) -> None:
-        form = self.forms.get(form_code)
-        if form is None:
+    def log(self, form_code: str | None, on: dt.date, values: dict[str, Any]) -> None:
+        if form_code is None or form_code not in self.forms:
             return
+        self._log_fields(form_code, on, self._fields(form_code, values))
+
+    def _log_fields(self, form_code: str, on: dt.date, data: dict[str, Any]) -> None:
+        form = self.forms[form_code]
         self.log_counts[form_code] += 1
         record = SimulatedRecord(
             form_code, None, self.log_counts[form_code], conform(form, data, self.rng, on)
@@ -238,8 +237,13 @@ class _Recorder:
 
     def generic_visit_forms(self, visit: Any, on: dt.date) -> None:
         for code in visit.forms:
-            if code not in MODELLED_FORMS and code != self.protocol.eligibility.form and code in self.forms:
-                self.visit(code, visit.code, on, generic_data(self.forms[code], self.rng, on))
+            if code not in self.roles.modelled and code in self.forms:
+                self._visit_fields(code, visit.code, on, generic_data(self.forms[code], self.rng, on))
+
+    def generic_log_forms(self, on: dt.date) -> None:
+        for code in self.protocol.schedule.log_forms:
+            if code not in self.roles.modelled and code in self.forms:
+                self._log_fields(code, on, generic_data(self.forms[code], self.rng, on))
 
     def _position(self, form_code: str) -> int:
         return next((i for i, f in enumerate(self.protocol.forms) if f.code == form_code), 0)
@@ -258,7 +262,7 @@ class _Recorder:
 
 
 def _screening_record(values: dict[str, Any], screening_date: dt.date, consent: dt.date) -> dict[str, Any]:
-    return {"screening_date": screening_date, "consent_date": consent, **values}
+    return {"screened_on": screening_date, "consented_on": consent, **values}
 
 
 def _screen_failure(
@@ -268,53 +272,54 @@ def _screen_failure(
     age: int,
     rng: random.Random,
 ) -> SimulatedSubject:
-    sex = rng.choice(("female", "male"))
+    sex = rng.choice(("sex_female", "sex_male"))
     plan = SCREEN_FAILURE_PLAN[slot.index % len(SCREEN_FAILURE_PLAN)]
-    disease_status = "refractory" if rng.random() < 0.3 else "relapsed"
+    disease_status = _disease_status(rng)
     values, failed, story = draw_screen_failure(
         protocol, rng, plan, age=age, sex=sex, disease_status=disease_status
     )
     screened = slot.screened_on
     consent = screened - D(days=rng.randint(0, 3))
     rec = _Recorder(protocol, schedule, rng)
+    forms = rec.roles
     scr = schedule.screening
     visits = []
     if scr is not None:
-        rec.visit(protocol.eligibility.form, scr.code, screened, _screening_record(values, screened, consent))
+        rec.visit(forms.screening, scr.code, screened, _screening_record(values, screened, consent))
         marrow = {
-            "assessment_date": screened,
-            "marrow_blasts_pct": values["marrow_blasts_pct"],
-            "circulating_blasts_present": False,
-            "anc": round(rng.uniform(0.2, 2.0), 2),
-            "platelets": float(rng.randint(10, 120)),
-            "hemoglobin": round(rng.uniform(7.5, 11.5), 1),
-            "extramedullary_disease": False,
-            "her2_positive_blasts_pct": values["her2_positive_blasts_pct"],
-            "karyotype_done": True,
-            "karyotype_abnormality_present": bool(values.get("karyotype_abnormal")),
-            "investigator_response": "not_applicable",
+            "marrow_assessed_on": screened,
+            "marrow_blasts": values["marrow_blasts"],
+            "circulating_blasts_seen": False,
+            "neutrophil_count": round(rng.uniform(0.2, 2.0), 2),
+            "platelet_count": float(rng.randint(10, 120)),
+            "hemoglobin_level": round(rng.uniform(7.5, 11.5), 1),
+            "extramedullary": False,
+            "her2_positive_blasts": values["her2_positive_blasts"],
+            "karyotype_performed": True,
+            "abnormal_karyotype": bool(values.get("abnormal_karyotype")),
+            "assessed_baseline": True,
         }
-        if "marrow_assessment" in scr.forms:
-            rec.visit("marrow_assessment", scr.code, screened, marrow)
-        if "lvef" in scr.forms:
+        if forms.at(scr, forms.marrow):
+            rec.visit(forms.marrow, scr.code, screened, marrow)
+        if forms.at(scr, forms.lvef):
             lvef = {
-                "assessment_date": screened,
-                "lvef_pct": float(values["lvef_pct"]),
-                "method": "echo",
-                "symptoms": False,
+                "lvef_assessed_on": screened,
+                "lvef": float(values["lvef"]),
+                "lvef_by_echocardiography": True,
+                "heart_failure_symptoms": False,
             }
-            rec.visit("lvef", scr.code, screened, lvef)
+            rec.visit(forms.lvef, scr.code, screened, lvef)
         rec.generic_visit_forms(scr, screened)
         visits.append(SimulatedVisit(scr.code, screened, screened))
     decided = screened + D(days=rng.randint(1, 7))
     for v in schedule.end_of_study:
-        eos = {"end_date": decided, "reason": "screen_failure", "last_known_alive_date": decided}
-        rec.visit("end_of_study", v.code, decided, eos)
+        eos = {"study_ended_on": decided, "ended_screen_failure": True, "last_known_alive": decided}
+        rec.visit(forms.end_of_study, v.code, decided, eos)
         visits.append(SimulatedVisit(v.code, decided, decided))
     return SimulatedSubject(
         site_code=slot.site,
         screening_number="",
-        sex="M" if sex == "male" else "F",
+        sex=_sex_code(sex),
         year_of_birth=year_of_birth(age, screened, rng),
         screened_on=screened,
         consent_date=consent,
@@ -340,11 +345,11 @@ def _treated(
     age: int,
     rng: random.Random,
 ) -> SimulatedSubject:
-    sex = rng.choice(("female", "male"))
-    disease_status = "refractory" if rng.random() < 0.3 else "relapsed"
+    sex = rng.choice(("sex_female", "sex_male"))
+    disease_status = _disease_status(rng)
     values = draw_eligible(protocol, rng, age=age, sex=sex, disease_status=disease_status)
     low, high = cr.BLAST_RANGE[kind]
-    values["marrow_blasts_pct"] = round(rng.uniform(max(low, 21.0), high), 1)
+    values["marrow_blasts"] = round(rng.uniform(max(low, 21.0), high), 1)
     values = _check_eligible(protocol, values)
     screened = slot.screened_on
     consent = screened - D(days=rng.randint(0, 3))
@@ -364,42 +369,41 @@ def _treated(
     )
     course = builder.build()
     rec = _Recorder(protocol, schedule, rng)
+    forms = rec.roles
     scr = schedule.screening
     if scr is not None:
-        rec.visit(protocol.eligibility.form, scr.code, screened, _screening_record(values, screened, consent))
+        rec.visit(forms.screening, scr.code, screened, _screening_record(values, screened, consent))
     for m in course.marrows:
-        rec.visit("marrow_assessment", m.visit_code, m.date, m.data())
+        rec.visit(forms.marrow, m.visit_code, m.date, m.data())
     for code, data in course.lvefs:
-        rec.visit("lvef", code, data["assessment_date"], data)
+        rec.visit(forms.lvef, code, data["lvef_assessed_on"], data)
     for v in schedule.day_one:
-        if "baseline" in v.forms:
-            rec.visit("baseline", v.code, first_dose, cr.baseline_data(course, values, rng))
+        if forms.at(v, forms.baseline):
+            rec.visit(forms.baseline, v.code, first_dose, cr.baseline_data(course, values, rng))
     eot = schedule.end_of_treatment
     if eot is not None and eot.code in course.visit_dates:
         rec.visit(
-            "end_of_treatment", eot.code, course.visit_dates[eot.code], cr.end_of_treatment_data(course)
+            forms.end_of_treatment, eot.code, course.visit_dates[eot.code], cr.end_of_treatment_data(course)
         )
     for code, data in course.follow_ups:
-        rec.visit("follow_up", code, data["contact_date"], data)
+        rec.visit(forms.follow_up, code, data["contacted_on"], data)
     for v in schedule.end_of_study:
         if course.end_of_study:
-            rec.visit("end_of_study", v.code, course.end_of_study["end_date"], course.end_of_study)
+            rec.visit(forms.end_of_study, v.code, course.end_of_study["study_ended_on"], course.end_of_study)
     for inf in course.infusions:
-        rec.log("infusion", inf.date, inf.data())
+        rec.log(forms.infusion, inf.date, inf.data())
     for t in course.transfusions:
-        rec.log("transfusion", t["transfusion_date"], t)
+        rec.log(forms.transfusion, t["transfused_on"], t)
     for ae in course.adverse_events:
-        rec.log("adverse_event", ae["onset_date"], ae)
+        rec.log(forms.adverse_event, ae["adverse_event_onset"], ae)
     for med in course.medications:
-        rec.log("concomitant_medication", med["start_date"], med)
+        rec.log(forms.medication, med["medication_started_on"], med)
     # forms the simulator does not model: wherever the schedule asks, and one log entry
     visits_by_code = {v.code: v for v in protocol.schedule.expanded_visits()}
     for code, on in course.visit_dates.items():
         if code in visits_by_code:
             rec.generic_visit_forms(visits_by_code[code], on)
-    for form_code in protocol.schedule.log_forms:
-        if form_code not in MODELLED_FORMS and form_code in rec.forms:
-            rec.log(form_code, first_dose, generic_data(rec.forms[form_code], rng, first_dose))
+    rec.generic_log_forms(first_dose)
 
     visits = []
     for code in sorted(
@@ -410,7 +414,7 @@ def _treated(
     return SimulatedSubject(
         site_code=slot.site,
         screening_number="",
-        sex="M" if sex == "male" else "F",
+        sex=_sex_code(sex),
         year_of_birth=year_of_birth(age, screened, rng),
         screened_on=screened,
         consent_date=consent,
@@ -424,6 +428,16 @@ def _treated(
         death_date=course.death_date,
         course=cr.COURSE_TEXT[kind],
     )
+
+
+def _disease_status(rng: random.Random) -> str:
+    relapsed, refractory = DISEASE_STATUSES[:2]
+    return refractory if rng.random() < 0.3 else relapsed
+
+
+def _sex_code(sex: str) -> str:
+    """The subject's sex as the subject table holds it (``F``/``M``) from its concept."""
+    return "M" if sex == "sex_male" else "F"
 
 
 def _check_eligible(protocol: Any, values: dict[str, Any]) -> dict[str, Any]:

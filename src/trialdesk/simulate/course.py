@@ -4,13 +4,16 @@ A treated patient follows one of a few courses seen in the published trial
 (Chevallier et al., Blood 2012;119:2474): progression at the first monthly marrow,
 no response then progression, no response after the minimum duration, a partial
 response (PR) lasting a few months, or an early death on treatment. The course
-decides the marrow results; the protocol's response thresholds classify each
-marrow, and the generator checks that they say what the course intends.
+decides the marrow results; :func:`trialdesk.clinical.response.classify_response`
+classifies each marrow under the protocol's thresholds, and the generator checks that
+it says what the course intends.
 
 Everything else follows the protocol: the schedule's visits and windows, the dose
-rules (loading and maintenance mg/kg, weekly interval, reload after a dose late by
-more than the allowed delay, dose recomputed after a weight change), the screening
-window, the forms' fields.
+rules through :func:`trialdesk.clinical.dosing.plan_dose` (loading and maintenance
+mg/kg, weekly interval, reload after a dose late by more than the allowed delay, dose
+recomputed after a weight change), the screening window. Values are named by clinical
+concept; the protocol's concept map says which field records each (no field code or
+choice value of a trial is named here).
 """
 
 from __future__ import annotations
@@ -21,6 +24,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from trialdesk.clinical import ctcae
+from trialdesk.clinical.dosing import check_deviation, plan_dose
+from trialdesk.clinical.response import (
+    MarrowAssessment,
+    Nadir,
+    ResponseCategory,
+    best_response,
+    classify_response,
+    track_nadir,
+)
+from trialdesk.simulate.forms import FormRoles
 from trialdesk.simulate.schedule import ScheduleMap, StudyCalendar
 from trialdesk.simulate.screening import philadelphia
 
@@ -45,17 +58,43 @@ COURSE_TEXT = {
     PR_RELAPSE: "partial response, then progression",
 }
 
-# The marrow results each course aims at, month after month ("NR-": no response with
-# a decrease of blasts that is not yet a PR).
-RESPONSE_PLAN = {
+# The marrow results each course aims at, month after month (_FALLING: no response
+# with a decrease of blasts that is not yet a PR).
+_PD = ResponseCategory.PROGRESSION
+_NR = ResponseCategory.NO_RESPONSE
+_PR = ResponseCategory.PR
+_FALLING = "falling_without_response"
+RESPONSE_PLAN: dict[str, list[str]] = {
     EARLY_DEATH: [],
-    PD_FIRST: ["PD"],
-    NR_THEN_PD: ["NR", "PD"],
-    NR_STOP: ["NR", "NR"],  # extended to the minimum duration below
-    PR_CARDIAC: ["NR-", "PR", "PR", "PR", "PD"],
-    PR_TRANSPLANT: ["NR-", "PR", "PR"],
-    PR_RELAPSE: ["NR-", "PR", "PR", "PD"],
+    PD_FIRST: [_PD],
+    NR_THEN_PD: [_NR, _PD],
+    NR_STOP: [_NR, _NR],  # extended to the minimum duration below
+    PR_CARDIAC: [_FALLING, _PR, _PR, _PR, _PD],
+    PR_TRANSPLANT: [_FALLING, _PR, _PR],
+    PR_RELAPSE: [_FALLING, _PR, _PR, _PD],
 }
+
+
+def _category(intended: str) -> ResponseCategory:
+    return _NR if intended == _FALLING else ResponseCategory(intended)
+
+
+#: the investigator's assessment of each response category (a choice concept)
+ASSESSED = {
+    ResponseCategory.CR: "assessed_cr",
+    ResponseCategory.CRP: "assessed_crp",
+    ResponseCategory.PR: "assessed_pr",
+    ResponseCategory.NO_RESPONSE: "assessed_no_response",
+    ResponseCategory.PROGRESSION: "assessed_progression",
+    ResponseCategory.RELAPSE: "assessed_relapse",
+}
+
+# Reasons (choice concepts) of the end of treatment and of the end of study.
+STOPPED_DEATH = "stopped_for_death"
+STOPPED_PROGRESSION = "stopped_for_progression"
+STOPPED_NO_RESPONSE = "stopped_for_no_response"
+STOPPED_TRANSPLANT = "stopped_for_transplant"
+ENDED_DEATH = "ended_by_death"
 
 BLAST_RANGE = {
     EARLY_DEATH: (35.0, 90.0),
@@ -81,48 +120,35 @@ class Marrow:
     her2: float | None
     karyotype_done: bool
     karyotype_abnormal: bool | None
-    response: str
+    #: the investigator's assessment; None for the baseline marrow
+    response: ResponseCategory | None
 
     def data(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "assessment_date": self.date,
-            "marrow_blasts_pct": self.blasts,
-            "circulating_blasts_present": self.circulating > 0,
-            "circulating_blasts_pct": self.circulating if self.circulating > 0 else None,
-            "anc": self.anc,
-            "platelets": self.platelets,
-            "hemoglobin": self.hemoglobin,
-            "extramedullary_disease": self.extramedullary,
-            "her2_positive_blasts_pct": self.her2,
-            "karyotype_done": self.karyotype_done,
-            "karyotype_abnormality_present": self.karyotype_abnormal if self.karyotype_done else None,
-            "investigator_response": self.response,
+        """The record's values by concept."""
+        assessed = "assessed_baseline" if self.response is None else ASSESSED[self.response]
+        return {
+            "marrow_assessed_on": self.date,
+            "marrow_blasts": self.blasts,
+            "circulating_blasts_seen": self.circulating > 0,
+            "circulating_blasts": self.circulating if self.circulating > 0 else None,
+            "neutrophil_count": self.anc,
+            "platelet_count": self.platelets,
+            "hemoglobin_level": self.hemoglobin,
+            "extramedullary": self.extramedullary,
+            "her2_positive_blasts": self.her2,
+            "karyotype_performed": self.karyotype_done,
+            "abnormal_karyotype": self.karyotype_abnormal if self.karyotype_done else None,
+            assessed: True,
         }
-        return out
 
-
-def classify(rc: Any, baseline: float, nadir: float, circ_nadir: float, m: Marrow, emd_before: bool) -> str:
-    """Response of one marrow under the protocol's thresholds (CR, CRp, PR, PD, NR)."""
-    counts_ok = m.anc >= rc.anc_min
-    if (m.extramedullary and not emd_before) or m.blasts >= nadir * (1 + rc.progression_increase_pct / 100):
-        return "PD"
-    if m.circulating > 0 and (
-        circ_nadir == 0 or m.circulating >= circ_nadir * (1 + rc.progression_increase_pct / 100)
-    ):
-        return "PD"
-    if m.blasts < rc.cr_marrow_blasts_below_pct and m.circulating == 0 and not m.extramedullary and counts_ok:
-        return "CR" if m.platelets >= rc.platelets_min else "CRp"
-    decrease = 100 * (baseline - m.blasts) / baseline if baseline else 0
-    if (
-        rc.cr_marrow_blasts_below_pct <= m.blasts <= rc.pr_marrow_blasts_max_pct
-        and decrease >= rc.pr_min_decrease_pct
-        and counts_ok
-        and m.platelets >= rc.platelets_min
-        and m.circulating == 0
-        and not m.extramedullary
-    ):
-        return "PR"
-    return "NR"
+    def assessment(self) -> MarrowAssessment:
+        return MarrowAssessment(
+            marrow_blasts=self.blasts,
+            circulating_blasts=self.circulating,
+            extramedullary=self.extramedullary,
+            neutrophil_count=self.anc,
+            platelet_count=self.platelets,
+        )
 
 
 @dataclass
@@ -138,17 +164,18 @@ class Infusion:
     comment: str | None = None
 
     def data(self) -> dict[str, Any]:
+        """The record's values by concept."""
         return {
-            "infusion_date": self.date,
-            "weight_kg": self.weight_used,
-            "loading": self.loading,
-            "dose_mg_per_kg": self.mg_per_kg,
-            "prescribed_dose_mg": self.prescribed,
-            "administered_dose_mg": self.administered,
-            "infusion_minutes": self.minutes,
-            "infusion_reaction": self.reaction_grade is not None,
-            "infusion_reaction_grade": self.reaction_grade,
-            "comment": self.comment,
+            "dose_date": self.date,
+            "dose_weight": self.weight_used,
+            "loading_dose": self.loading,
+            "dose_per_kg": self.mg_per_kg,
+            "dose_prescribed": self.prescribed,
+            "dose_given": self.administered,
+            "infusion_duration": self.minutes,
+            "infusion_reaction_seen": self.reaction_grade is not None,
+            "infusion_reaction_severity": self.reaction_grade,
+            "dose_note": self.comment,
         }
 
 
@@ -171,9 +198,9 @@ class Course:
     medications: list[dict[str, Any]] = field(default_factory=list)
     follow_ups: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     end_date: dt.date | None = None
-    end_reason: str = ""
+    end_reason: str = ""  # a choice concept of the end of treatment (stopped_for_…)
     death_date: dt.date | None = None
-    death_cause: str | None = None
+    death_cause: str | None = None  # a choice concept (death_from_…)
     end_of_study: dict[str, Any] = field(default_factory=dict)
     status: str = "completed"
 
@@ -212,12 +239,13 @@ class CourseBuilder:
         self.scr = screening
         self.screening_date = screening_date
         self.sex = sex
+        self.forms = FormRoles.from_protocol(protocol)
         self.rc = protocol.response_criteria
         try:
             self.rules = protocol.dose_rules
         except KeyError:
             self.rules = None
-        male = sex == "male"
+        male = sex == "sex_male"
         weight = rng.gauss(77 if male else 64, 11 if male else 10)
         height = rng.gauss(175 if male else 163, 7 if male else 6)
         self.c = Course(
@@ -249,9 +277,9 @@ class CourseBuilder:
         self.visit_dates_before_treatment()
         if self.kind == EARLY_DEATH:
             c.death_date = self.day(self.rng.randint(10, 24))
-            c.death_cause = "infection"
+            c.death_cause = "death_from_infection"
             c.end_date = c.death_date
-            c.end_reason = "death"
+            c.end_reason = STOPPED_DEATH
         else:
             self.monthly_marrows()
         self.cardiac_assessments()
@@ -269,16 +297,16 @@ class CourseBuilder:
         baseline = Marrow(
             visit_code=self.s.screening.code if self.s.screening else "",
             date=self.screening_date,
-            blasts=scr["marrow_blasts_pct"],
+            blasts=scr["marrow_blasts"],
             circulating=round(rng.uniform(4, 60), 1) if rng.random() < 0.65 else 0.0,
             anc=round(rng.uniform(0.1, 1.6), 2),
             platelets=float(rng.randint(6, 85)),
             hemoglobin=round(rng.uniform(7.4, 10.4), 1),
             extramedullary=self.roles.extramedullary,
-            her2=scr["her2_positive_blasts_pct"],
+            her2=scr["her2_positive_blasts"],
             karyotype_done=True,
-            karyotype_abnormal=bool(scr.get("karyotype_abnormal")),
-            response="not_applicable",
+            karyotype_abnormal=bool(scr.get("abnormal_karyotype")),
+            response=None,
         )
         self.c.marrows.append(baseline)
 
@@ -293,20 +321,20 @@ class CourseBuilder:
 
     def monthly_marrows(self) -> None:
         c, rng, rc = self.c, self.rng, self.rc
-        visits = self.s.with_form(self.s.on_treatment, "marrow_assessment")
+        visits = self.s.with_form(self.s.on_treatment, self.forms.marrow) if self.forms.marrow else []
         plan = list(RESPONSE_PLAN[self.kind])
         if self.kind == NR_STOP and self.rules is not None:
             minimum = self.rules.minimum_duration_weeks * 7
             needed = next((i + 1 for i, v in enumerate(visits) if v.day >= minimum), len(visits))
-            plan = ["NR"] * max(needed, 1)
+            plan = [_NR] * max(needed, 1)
         plan = plan[: len(visits)]
         if not plan:  # a protocol without monthly marrows: stop at the minimum duration
             c.end_date = self.day((self.rules.minimum_duration_weeks * 7) if self.rules else 56)
-            c.end_reason = "no_response"
+            c.end_reason = STOPPED_NO_RESPONSE
             return
         baseline = c.marrows[0]
-        nadir, circ_nadir = baseline.blasts, baseline.circulating
-        emd = baseline.extramedullary
+        nadir = Nadir.of(baseline.assessment())
+        best: ResponseCategory | None = None
         previous = baseline
         abnormal = bool(baseline.karyotype_abnormal)
         for i, (visit, intended) in enumerate(zip(visits, plan, strict=False)):
@@ -314,30 +342,31 @@ class CourseBuilder:
             c.planned_dates[visit.code] = self.day(visit.day)
             c.visit_dates[visit.code] = date
             for _ in range(50):
-                m = self.marrow_values(visit.code, date, intended, baseline, previous, nadir, circ_nadir)
+                m = self.marrow_values(visit.code, date, intended, baseline, previous, nadir)
                 m.karyotype_done = abnormal and i in (1, 2) and rng.random() < 0.85
                 if m.karyotype_done:
                     cytogenetic_response = self.kind == PR_TRANSPLANT and i == 2
                     m.karyotype_abnormal = not cytogenetic_response
-                if classify(rc, baseline.blasts, nadir, circ_nadir, m, emd) == intended.rstrip("-"):
+                result = classify_response(m.assessment(), baseline.assessment(), nadir, best, rc)
+                if result.category == _category(intended):
                     break
             else:  # pragma: no cover - the ranges below always reach the intended response
-                raise AssertionError(f"cannot simulate a {intended} marrow")
-            m.response = intended.rstrip("-")
+                raise AssertionError(f"cannot simulate a marrow with {intended}")
+            m.response = result.category
             c.marrows.append(m)
-            nadir = min(nadir, m.blasts)
-            circ_nadir = min(circ_nadir, m.circulating)
+            nadir = track_nadir(nadir, m.assessment())
+            best = best_response(best, result.category)
             previous = m
         last = c.marrows[-1]
-        if last.response == "PD":
+        if last.response == _PD:
             c.end_date = last.date + D(days=rng.randint(0, 2))
-            c.end_reason = "progression"
+            c.end_reason = STOPPED_PROGRESSION
         elif self.kind == PR_TRANSPLANT:
             c.end_date = last.date + D(days=rng.randint(4, 10))
-            c.end_reason = "transplant"
+            c.end_reason = STOPPED_TRANSPLANT
         else:
             c.end_date = last.date + D(days=rng.randint(1, 4))
-            c.end_reason = "no_response"
+            c.end_reason = STOPPED_NO_RESPONSE
 
     def marrow_values(
         self,
@@ -346,22 +375,22 @@ class CourseBuilder:
         intended: str,
         baseline: Marrow,
         previous: Marrow,
-        nadir: float,
-        circ_nadir: float,
+        lowest: Nadir,
     ) -> Marrow:
         rng, rc = self.rng, self.rc
-        responding = intended == "PR"
-        if intended == "PD":
+        nadir, circ_nadir = lowest.marrow_blasts, lowest.circulating_blasts
+        responding = intended == _PR
+        if intended == _PD:
             factor = rng.uniform(1.8, 3.0) if nadir < 30 else rng.uniform(1.35, 1.8)
             blasts = min(97.0, nadir * factor)
             circulating = round(min(95.0, max(circ_nadir * rng.uniform(1.4, 2.2), rng.uniform(3, 25))), 1)
-        elif intended == "NR-":
+        elif intended == _FALLING:
             blasts = baseline.blasts * rng.uniform(0.55, 0.72)
             circulating = (
                 round(circ_nadir * rng.uniform(0.3, 0.9), 1) if circ_nadir and rng.random() < 0.6 else 0.0
             )
-        elif intended == "PR":
-            if previous.response == "PR":
+        elif intended == _PR:
+            if previous.response == _PR:
                 blasts = previous.blasts * rng.uniform(0.75, 1.15)
             else:
                 blasts = baseline.blasts * rng.uniform(0.2, 0.42)
@@ -388,18 +417,21 @@ class CourseBuilder:
             her2=her2,
             karyotype_done=False,
             karyotype_abnormal=None,
-            response=intended,
+            response=_category(intended),
         )
 
     # ------------------------------------------------------------------ LVEF
     def cardiac_assessments(self) -> None:
         c, rng = self.c, self.rng
-        baseline_lvef = float(self.scr["lvef_pct"])
-        self.lvef_method = rng.choices(("echo", "muga", "mri"), weights=(8, 2, 0.5))[0]
+        baseline_lvef = float(self.scr["lvef"])
+        methods = ("lvef_by_echocardiography", "lvef_by_isotopic_ventriculography", "lvef_by_cardiac_mri")
+        self.lvef_method = rng.choices(methods, weights=(8, 2, 0.5))[0]
         if self.s.screening is not None:
             c.lvefs.append((self.s.screening.code, self.lvef(self.screening_date, baseline_lvef)))
         assert c.end_date is not None
-        for visit in self.s.with_form(self.s.on_treatment, "lvef"):
+        if self.forms.lvef is None:
+            return
+        for visit in self.s.with_form(self.s.on_treatment, self.forms.lvef):
             planned = self.day(visit.day)
             same_day = next(
                 (m.date for m in c.marrows[1:] if c.planned_dates.get(m.visit_code) == planned), None
@@ -421,10 +453,10 @@ class CourseBuilder:
 
     def lvef(self, date: dt.date, value: float) -> dict[str, Any]:
         return {
-            "assessment_date": date,
-            "lvef_pct": float(value),
-            "method": self.lvef_method,
-            "symptoms": False,
+            "lvef_assessed_on": date,
+            "lvef": float(value),
+            self.lvef_method: True,
+            "heart_failure_symptoms": False,
         }
 
     def infection_hold(self) -> None:
@@ -442,7 +474,6 @@ class CourseBuilder:
         if rules is None:
             return
         assert c.end_date is not None
-        reload_after = rules.interval_days + rules.reload_if_late_by_more_than_days
         weight_used = c.weight
         planned = c.first_dose
         previous: dt.date | None = None
@@ -458,33 +489,28 @@ class CourseBuilder:
                         "Resumed after LVEF recovery" if why == "cardiac" else "Dose delayed (lung infection)"
                     )
             if date >= c.end_date:
-                if c.end_reason == "no_response" and len(c.infusions) < rules.minimum_duration_weeks:
+                if c.end_reason == STOPPED_NO_RESPONSE and len(c.infusions) < rules.minimum_duration_weeks:
                     # no response, but the protocol's minimum duration is not reached: go on
                     c.end_date = date + D(days=rng.randint(1, 3))
                 else:
                     break
-            loading = previous is None or (date - previous).days > reload_after
-            if previous is not None and loading:
-                late = (date - previous).days - rules.interval_days
-                comment = (
-                    f"{comment + '; ' if comment else ''}dose late by {late} days (more than "
-                    f"{rules.reload_if_late_by_more_than_days}): reloading dose"
-                )
             weight_now = c.weight if previous is None else self.weight_on(date)
-            if abs(weight_now - weight_used) > weight_used * rules.weight_change_recompute_pct / 100:
-                change = 100 * (weight_now - weight_used) / weight_used
-                comment = (
-                    f"{comment + '; ' if comment else ''}weight {weight_now:g} kg ({change:+.1f} % "
-                    f"from {weight_used:g} kg): dose recomputed"
-                )
-                weight_used = weight_now
-            mg_per_kg = float(rules.loading_mg_per_kg if loading else rules.maintenance_mg_per_kg)
-            prescribed = float(round(mg_per_kg * weight_used))
+            dose = plan_dose(
+                rules, date, previous_dose=previous, weight_used_kg=weight_used, weight_now_kg=weight_now
+            )
+            notes = [comment] if comment else []
+            if dose.reload is not None and dose.reload.reload:
+                notes.append(dose.reload.explanation)
+            if dose.weight is not None and dose.weight.recompute:
+                notes.append(dose.weight.explanation)
+            comment = "; ".join(notes) or None
+            weight_used, loading = dose.weight_kg, dose.loading
+            prescribed = float(round(dose.dose_mg))  # prescribed to the whole mg
             infusion = Infusion(
                 date=date,
                 weight_used=weight_used,
                 loading=loading,
-                mg_per_kg=mg_per_kg,
+                mg_per_kg=dose.mg_per_kg,
                 prescribed=prescribed,
                 administered=prescribed,
                 minutes=90 if loading else 30,
@@ -500,7 +526,12 @@ class CourseBuilder:
                 infusion.minutes += 30 * infusion.reaction_grade
             if previous is None and self.roles.infusion_deviation:
                 infusion.administered = float(round(prescribed * 0.75))
-                infusion.comment = "Infusion stopped at 75 % of the dose (grade 2 infusion related reaction)"
+                deviation = check_deviation(prescribed, infusion.administered, rules)
+                assert deviation.deviation
+                infusion.comment = (
+                    f"Infusion stopped at 75 % of the dose (grade 2 infusion related reaction); "
+                    f"{deviation.explanation}"
+                )
             c.infusions.append(infusion)
             previous = date
             planned = date + D(days=rules.interval_days)
@@ -514,15 +545,15 @@ class CourseBuilder:
             return
         planned = c.end_date + D(days=eot.day or 0)
         c.planned_dates[eot.code] = planned
-        if c.end_reason == "death":
+        if c.end_reason == STOPPED_DEATH:
             c.visit_dates[eot.code] = planned
             return
         actual = planned + D(days=rng.randint(0, min(10, eot.window_after)))
         c.visit_dates[eot.code] = actual
-        if "lvef" in eot.forms:
-            recent = [v for code, v in c.lvefs[1:] if (actual - v["assessment_date"]).days <= 21]
+        if self.forms.at(eot, self.forms.lvef):
+            recent = [v for code, v in c.lvefs[1:] if (actual - v["lvef_assessed_on"]).days <= 21]
             if not recent:
-                base = float(self.scr["lvef_pct"])
+                base = float(self.scr["lvef"])
                 value = (
                     base - rng.randint(2, 6)
                     if self.kind == PR_CARDIAC
@@ -546,12 +577,12 @@ class CourseBuilder:
             death = last_seen + D(days=rng.randint(*after))
             if death <= cal.cutoff and not self.roles.withdraws:
                 c.death_date = death
-                c.death_cause = "leukemia" if rng.random() < 0.85 else "infection"
+                c.death_cause = "death_from_leukemia" if rng.random() < 0.85 else "death_from_infection"
         eos_date: dt.date
-        if c.end_reason == "death":
+        if c.end_reason == STOPPED_DEATH:
             assert c.death_date is not None
             eos_date = c.death_date + D(days=rng.randint(0, 3))
-            self.close(eos_date, "death")
+            self.close(eos_date, ENDED_DEATH)
             return
         withdrawal_after = 1 if self.roles.withdraws else None
         done = 0
@@ -562,14 +593,14 @@ class CourseBuilder:
                 c.planned_dates[visit.code] = planned
                 c.visit_dates[visit.code] = contact
                 c.follow_ups.append((visit.code, self.follow_up(contact, dead=True)))
-                self.close(contact, "death")
+                self.close(contact, ENDED_DEATH)
                 return
             if planned - D(days=visit.window_before) > cal.cutoff:
                 break
             if withdrawal_after is not None and done >= withdrawal_after:
                 c.missed_visits[visit.code] = planned
                 withdrawn_on = min(last_seen + D(days=rng.randint(15, 45)), cal.cutoff)
-                self.close(withdrawn_on, "consent_withdrawn", last_alive=last_seen)
+                self.close(withdrawn_on, "ended_consent_withdrawn", last_alive=last_seen)
                 c.status = "withdrawn"
                 return
             contact = min(planned + D(days=self.jitter(visit, -7, 7)), cal.cutoff)
@@ -579,7 +610,7 @@ class CourseBuilder:
             last_seen = contact
             done += 1
         if c.death_date is not None and c.death_date <= cal.cutoff and not self.s.follow_up:
-            self.close(c.death_date + D(days=rng.randint(1, 10)), "death")
+            self.close(c.death_date + D(days=rng.randint(1, 10)), ENDED_DEATH)
             return
         # follow-up over: completed, or the study closed first
         if c.death_date is not None:
@@ -587,41 +618,45 @@ class CourseBuilder:
             c.death_cause = None
         all_done = done == len(self.s.follow_up)
         end = last_seen if all_done else cal.cutoff
-        self.close(max(end, last_seen), "completed" if all_done else "study_terminated", last_alive=last_seen)
+        reason = "ended_follow_up_completed" if all_done else "ended_study_terminated"
+        self.close(max(end, last_seen), reason, last_alive=last_seen)
 
     def follow_up(self, contact: dt.date, dead: bool) -> dict[str, Any]:
         c, rng = self.c, self.rng
         if dead:
-            return {
-                "contact_date": contact,
-                "vital_status": "dead",
-                "death_date": c.death_date,
-                "death_cause": c.death_cause,
-                "new_treatment": rng.random() < 0.3,
+            died: dict[str, Any] = {
+                "contacted_on": contact,
+                "reported_dead": True,
+                "date_of_death": c.death_date,
+                "new_antileukemic_treatment": rng.random() < 0.3,
             }
+            if c.death_cause:
+                died[c.death_cause] = True
+            return died
         if self.kind == PR_TRANSPLANT:
-            status = "remission"
+            status = "disease_in_remission"
         elif self.kind == NR_STOP:
-            status = rng.choice(("stable", "progression"))
+            status = rng.choice(("disease_stable", "disease_progressing"))
         else:
-            status = rng.choice(("progression", "progression", "not_assessed"))
+            status = rng.choice(("disease_progressing", "disease_progressing", "disease_not_assessed"))
         return {
-            "contact_date": contact,
-            "vital_status": "alive",
-            "disease_status": status,
-            "new_treatment": self.kind == PR_TRANSPLANT or rng.random() < 0.5,
+            "contacted_on": contact,
+            "reported_alive": True,
+            status: True,
+            "new_antileukemic_treatment": self.kind == PR_TRANSPLANT or rng.random() < 0.5,
         }
 
     def close(self, end: dt.date, reason: str, last_alive: dt.date | None = None) -> None:
+        """The end of study on ``end`` for ``reason`` (a choice concept, ended_…)."""
         c = self.c
         end = min(end, self.cal.cutoff)
-        data: dict[str, Any] = {"end_date": end, "reason": reason}
-        if reason == "death":
+        data: dict[str, Any] = {"study_ended_on": end, reason: True}
+        if reason == ENDED_DEATH:
             assert c.death_date is not None
-            data["death_date"] = c.death_date
+            data["date_of_death"] = c.death_date
             c.status = "died"
         else:
-            data["last_known_alive_date"] = min(last_alive or end, end)
+            data["last_known_alive"] = min(last_alive or end, end)
             if c.status != "withdrawn":
                 c.status = "completed"
         c.end_of_study = data
@@ -636,25 +671,26 @@ class CourseBuilder:
         baseline = c.marrows[0]
         start = c.first_dose - D(days=28)
         end = c.end_date if c.death_date is None else min(c.end_date, c.death_date)
-        responding = [(m.date, self.next_marrow_date(m)) for m in c.marrows if m.response == "PR"]
+        responding = [(m.date, self.next_marrow_date(m)) for m in c.marrows if m.response == _PR]
 
         def independent(day: dt.date) -> bool:
             return any(a <= day < (b or end) for a, b in responding)
 
-        needs = [("red_cells", rng.uniform(8, 15), (1, 2, 2, 2, 3))]
+        needs = [("red_cell_transfusion", rng.uniform(8, 15), (1, 2, 2, 2, 3))]
         if baseline.platelets < 20:
-            needs.append(("platelets", rng.uniform(4, 8), (1,)))
+            needs.append(("platelet_transfusion", rng.uniform(4, 8), (1,)))
         elif baseline.platelets < 50:
-            needs.append(("platelets", rng.uniform(9, 16), (1,)))
+            needs.append(("platelet_transfusion", rng.uniform(9, 16), (1,)))
         for product, every, units in needs:
             day = start + D(days=int(rng.uniform(0, every)))
             while day < end:
                 if not independent(day):
                     c.transfusions.append(
-                        {"transfusion_date": day, "product": product, "units": rng.choice(units)}
+                        {"transfused_on": day, product: True, "transfused_units": rng.choice(units)}
                     )
                 day += D(days=max(2, round(every * rng.uniform(0.7, 1.3))))
-        c.transfusions.sort(key=lambda t: (t["transfusion_date"], t["product"]))
+        # platelets before red cells on the same day
+        c.transfusions.sort(key=lambda t: (t["transfused_on"], "platelet_transfusion" not in t))
 
     def next_marrow_date(self, m: Marrow) -> dt.date | None:
         later = [x.date for x in self.c.marrows if x.date > m.date]
@@ -679,24 +715,37 @@ class CourseBuilder:
             raise ValueError(f"CTCAE v5.0 has no grade {grade} for {term}")
         assert c.end_date is not None
         if action is None:
-            action = "none" if onset <= c.end_date else "not_applicable"
+            action = "no_action_taken" if onset <= c.end_date else "action_off_treatment"
         event: dict[str, Any] = {
-            "ctcae_term": t.term,
-            "meddra_code": str(t.meddra_code),
-            "grade": grade,
-            "onset_date": onset,
-            "serious": serious or grade == 5,
-            "related": related,
-            "action_taken": action,
+            "adverse_event_term": t.term,
+            "adverse_event_meddra": str(t.meddra_code),
+            "adverse_event_grade": grade,
+            "adverse_event_onset": onset,
+            "adverse_event_serious": serious or grade == 5,
+            related: True,
+            action: True,
         }
         resolution = onset + D(days=days)
         limit = min(c.death_date or self.cal.cutoff, self.cal.cutoff)
         if fatal:
-            event.update(ongoing=False, resolution_date=c.death_date, outcome="fatal")
+            event.update(
+                {
+                    "adverse_event_ongoing": False,
+                    "adverse_event_resolved_on": c.death_date,
+                    "outcome_fatal": True,
+                }
+            )
         elif resolution <= limit and (c.death_date is None or resolution < c.death_date):
-            event.update(ongoing=False, resolution_date=resolution, outcome="recovered")
+            event.update(
+                {
+                    "adverse_event_ongoing": False,
+                    "adverse_event_resolved_on": resolution,
+                    "outcome_recovered": True,
+                }
+            )
         else:
-            event.update(ongoing=True, outcome="not_recovered" if c.death_date else "recovering")
+            outcome = "outcome_not_recovered" if c.death_date else "outcome_recovering"
+            event.update({"adverse_event_ongoing": True, outcome: True})
         c.adverse_events.append(event)
 
     def adverse_events(self) -> None:
@@ -713,13 +762,13 @@ class CourseBuilder:
 
         for inf in c.infusions:
             if inf.reaction_grade:
-                action = "infusion_interrupted" if inf.reaction_grade >= 2 else "none"
+                action = "action_infusion_interrupted" if inf.reaction_grade >= 2 else "no_action_taken"
                 self.ae(
                     "Infusion related reaction",
                     inf.reaction_grade,
                     inf.date,
                     rng.randint(0, 1),
-                    "definite",
+                    "causality_definite",
                     action=action,
                 )
         for start, end, why in self.holds:
@@ -729,8 +778,8 @@ class CourseBuilder:
                     3,
                     start,
                     (end - start).days,
-                    "probable",
-                    action="dose_delayed",
+                    "causality_probable",
+                    action="action_dose_delayed",
                 )
             else:
                 self.ae(
@@ -738,28 +787,38 @@ class CourseBuilder:
                     3,
                     start,
                     (end - start).days - 1,
-                    "unlikely",
+                    "causality_unlikely",
                     serious=True,
-                    action="dose_delayed",
+                    action="action_dose_delayed",
                 )
         if self.kind == EARLY_DEATH:
             assert c.death_date is not None
             fn = c.death_date - D(days=rng.randint(4, 7))
-            self.ae("Febrile neutropenia", 3, max(fn, c.first_dose), 10, "unlikely", serious=True)
+            self.ae("Febrile neutropenia", 3, max(fn, c.first_dose), 10, "causality_unlikely", serious=True)
             onset = max(c.death_date - D(days=rng.randint(1, 3)), c.first_dose)
-            self.ae("Sepsis", 5, onset, 0, "unlikely", serious=True, action="drug_withdrawn", fatal=True)
+            self.ae(
+                "Sepsis",
+                5,
+                onset,
+                0,
+                "causality_unlikely",
+                serious=True,
+                action="action_drug_withdrawn",
+                fatal=True,
+            )
+        unrelated, unlikely, possible = "causality_not_related", "causality_unlikely", "causality_possible"
         catalogue = (
-            ("Febrile neutropenia", 0.45, (3, 3, 4), ("not_related", "unlikely"), (4, 10), 0.8),
-            ("Platelet count decreased", 0.35, (3, 4), ("not_related",), (10, 40), 0.0),
-            ("Anemia", 0.35, (3,), ("not_related",), (10, 40), 0.0),
-            ("Neutrophil count decreased", 0.25, (3, 4), ("not_related", "unlikely"), (10, 30), 0.0),
-            ("Fatigue", 0.35, (1, 2), ("unlikely", "possible"), (7, 40), 0.0),
-            ("Fever", 0.2, (1,), ("unlikely", "possible"), (1, 4), 0.0),
-            ("Nausea", 0.2, (1,), ("unlikely", "possible"), (2, 7), 0.0),
-            ("Headache", 0.15, (1,), ("possible",), (1, 3), 0.0),
-            ("Diarrhea", 0.12, (1,), ("unlikely",), (2, 5), 0.0),
-            ("Epistaxis", 0.2, (1,), ("not_related",), (1, 3), 0.0),
-            ("Bone pain", 0.12, (1, 2), ("not_related",), (5, 20), 0.0),
+            ("Febrile neutropenia", 0.45, (3, 3, 4), (unrelated, unlikely), (4, 10), 0.8),
+            ("Platelet count decreased", 0.35, (3, 4), (unrelated,), (10, 40), 0.0),
+            ("Anemia", 0.35, (3,), (unrelated,), (10, 40), 0.0),
+            ("Neutrophil count decreased", 0.25, (3, 4), (unrelated, unlikely), (10, 30), 0.0),
+            ("Fatigue", 0.35, (1, 2), (unlikely, possible), (7, 40), 0.0),
+            ("Fever", 0.2, (1,), (unlikely, possible), (1, 4), 0.0),
+            ("Nausea", 0.2, (1,), (unlikely, possible), (2, 7), 0.0),
+            ("Headache", 0.15, (1,), (possible,), (1, 3), 0.0),
+            ("Diarrhea", 0.12, (1,), (unlikely,), (2, 5), 0.0),
+            ("Epistaxis", 0.2, (1,), (unrelated,), (1, 3), 0.0),
+            ("Bone pain", 0.12, (1, 2), (unrelated,), (5, 20), 0.0),
         )
         for term, chance, grades, related, days, serious in catalogue:
             if self.kind == EARLY_DEATH and term == "Febrile neutropenia":
@@ -774,7 +833,7 @@ class CourseBuilder:
                     rng.choice(related),
                     serious=rng.random() < serious,
                 )
-        c.adverse_events.sort(key=lambda e: (e["onset_date"], e["ctcae_term"]))
+        c.adverse_events.sort(key=lambda e: (e["adverse_event_onset"], e["adverse_event_term"]))
 
     # ------------------------------------------------------------------ concomitant medication
     def medications(self) -> None:
@@ -787,73 +846,73 @@ class CourseBuilder:
             if c.death_date is not None:
                 stop = min(stop, c.death_date)
             med: dict[str, Any] = {
-                "medication": name,
-                "indication": indication,
-                "start_date": start,
-                "route": route,
+                "medication_name": name,
+                "medication_indication": indication,
+                "medication_started_on": start,
+                route: True,
             }
             if stop > self.cal.cutoff or (
-                c.death_date is None and stop > c.end_of_study.get("end_date", stop)
+                c.death_date is None and stop > c.end_of_study.get("study_ended_on", stop)
             ):
-                med["ongoing"] = True
+                med["medication_ongoing"] = True
             else:
-                med.update(ongoing=False, stop_date=max(stop, start))
+                med.update({"medication_ongoing": False, "medication_stopped_on": max(stop, start)})
             c.medications.append(med)
 
         fd = c.first_dose
-        add(
-            "Valaciclovir", "Antiviral prophylaxis (HSV/VZV)", "oral", fd - D(days=rng.randint(30, 300)), None
-        )
+        oral, iv = "route_oral", "route_intravenous"
+        add("Valaciclovir", "Antiviral prophylaxis (HSV/VZV)", oral, fd - D(days=rng.randint(30, 300)), None)
         if rng.random() < 0.7:
             add(
                 "Sulfamethoxazole/trimethoprim",
                 "Pneumocystis prophylaxis",
-                "oral",
+                oral,
                 fd - D(days=rng.randint(30, 300)),
                 None,
             )
         if rng.random() < 0.3:
-            add("Posaconazole", "Antifungal prophylaxis", "oral", fd - D(days=rng.randint(5, 60)), None)
+            add("Posaconazole", "Antifungal prophylaxis", oral, fd - D(days=rng.randint(5, 60)), None)
         add(
             "Allopurinol",
             "Tumour lysis prevention",
-            "oral",
+            oral,
             fd - D(days=rng.randint(1, 4)),
             fd + D(days=rng.randint(10, 21)),
         )
         if c.infusions:
-            add("Paracetamol", "Premedication before trastuzumab infusion", "oral", fd, c.infusions[-1].date)
+            add("Paracetamol", "Premedication before trastuzumab infusion", oral, fd, c.infusions[-1].date)
         for inf in c.infusions:
             if inf.reaction_grade:
-                add("Dexchlorpheniramine", "Infusion related reaction", "iv", inf.date, inf.date)
+                add("Dexchlorpheniramine", "Infusion related reaction", iv, inf.date, inf.date)
         for event in c.adverse_events:
-            term, onset = event["ctcae_term"], event["onset_date"]
-            stop = event.get("resolution_date") or onset + D(days=7)
+            term, onset = event["adverse_event_term"], event["adverse_event_onset"]
+            stop = event.get("adverse_event_resolved_on") or onset + D(days=7)
             if term == "Febrile neutropenia":
-                add("Piperacillin/tazobactam", "Febrile neutropenia", "iv", onset, stop)
+                add("Piperacillin/tazobactam", "Febrile neutropenia", iv, onset, stop)
             elif term == "Sepsis":
-                add("Imipenem/cilastatin", "Sepsis", "iv", onset, stop)
+                add("Imipenem/cilastatin", "Sepsis", iv, onset, stop)
             elif term == "Lung infection":
-                add("Ceftriaxone", "Lung infection", "iv", onset, stop)
+                add("Ceftriaxone", "Lung infection", iv, onset, stop)
             elif term == "Ejection fraction decreased":
-                add("Ramipril", "Left ventricular dysfunction", "oral", onset + D(days=1), None)
+                add("Ramipril", "Left ventricular dysfunction", oral, onset + D(days=1), None)
             elif term == "Nausea":
-                add("Ondansetron", "Nausea", "oral", onset, stop)
-        c.medications.sort(key=lambda m: (m["start_date"], m["medication"]))
+                add("Ondansetron", "Nausea", oral, onset, stop)
+        c.medications.sort(key=lambda m: (m["medication_started_on"], m["medication_name"]))
 
 
 def baseline_data(course: Course, screening: dict[str, Any], rng: random.Random) -> dict[str, Any]:
-    refractory = screening.get("disease_status") == "refractory"
+    """The baseline record's values by concept."""
+    refractory = screening.get("refractory_disease") is True
     since = rng.randint(90, 300) if refractory else rng.randint(240, 1500)
     return {
-        "assessment_date": course.first_dose,
-        "weight_kg": course.weight,
-        "height_cm": course.height,
-        "diagnosis_date": course.first_dose - D(days=since),
-        "prior_lines": rng.randint(1, 2) if refractory else rng.randint(1, 3),
-        "prior_allograft": (not refractory) and rng.random() < 0.3,
-        "philadelphia_positive": philadelphia(screening.get("karyotype")),
-        "extramedullary_disease": course.marrows[0].extramedullary,
+        "baseline_assessed_on": course.first_dose,
+        "body_weight": course.weight,
+        "body_height": course.height,
+        "diagnosed_on": course.first_dose - D(days=since),
+        "prior_treatment_lines": rng.randint(1, 2) if refractory else rng.randint(1, 3),
+        "prior_allogeneic_transplant": (not refractory) and rng.random() < 0.3,
+        "philadelphia_chromosome": philadelphia(screening.get("karyotype_formula")),
+        "extramedullary": course.marrows[0].extramedullary,
     }
 
 
@@ -861,8 +920,8 @@ def end_of_treatment_data(course: Course) -> dict[str, Any]:
     assert course.end_date is not None
     last = course.infusions[-1].date if course.infusions else course.first_dose
     return {
-        "end_date": course.end_date,
-        "last_dose_date": last,
-        "reason": course.end_reason,
-        "doses_received": len(course.infusions),
+        "treatment_stopped_on": course.end_date,
+        "last_dose_on": last,
+        course.end_reason: True,
+        "doses_received_count": len(course.infusions),
     }

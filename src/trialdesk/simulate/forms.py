@@ -1,16 +1,19 @@
 """Fitting simulated values to the protocol's form definitions.
 
-The simulator knows the clinical meaning of the field codes it fills (``marrow_blasts_pct``,
-``weight_kg``…). The protocol decides which fields exist: :func:`conform` drops what a
-form does not have, drops fields whose condition does not hold, and gives any other
-required field a plain value of its type, so that a protocol with an extra field still
-gets complete records. :func:`generic_data` fills a form the simulator knows nothing of.
+The simulator produces values named by clinical concept (``marrow_blasts``, ``body_weight``,
+``red_cell_transfusion``…); the protocol's concept map says which form and field record
+each one (:meth:`Protocol.concept_data`), and :class:`FormRoles` which form holds what.
+The protocol decides which fields exist: :func:`conform` drops what a form does not
+have, drops fields whose condition does not hold, and gives any other required field a
+plain value of its type, so that a protocol with an extra field still gets complete
+records. :func:`generic_data` fills a form the simulator knows nothing of.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import random
+from dataclasses import dataclass
 from typing import Any
 
 from trialdesk.rules import Tri, parse
@@ -62,3 +65,49 @@ def conform(form: Any, data: dict[str, Any], rng: random.Random, on: dt.date) ->
 def generic_data(form: Any, rng: random.Random, on: dt.date) -> dict[str, Any]:
     """A plausible-enough record of a form the simulator has no clinical model for."""
     return conform(form, {f.code: generic_value(f, rng, on) for f in form.fields}, rng, on)
+
+
+@dataclass(frozen=True)
+class FormRoles:
+    """The forms the simulator models, found through the concept each one records (None
+    when the protocol maps no such concept: the simulator then does not model it)."""
+
+    screening: str
+    marrow: str | None
+    lvef: str | None
+    baseline: str | None
+    infusion: str | None
+    transfusion: str | None
+    adverse_event: str | None
+    medication: str | None
+    end_of_treatment: str | None
+    follow_up: str | None
+    end_of_study: str | None
+
+    @classmethod
+    def from_protocol(cls, protocol: Any) -> FormRoles:
+        def form_of(concept: str) -> str | None:
+            return protocol.concept_form(concept) if protocol.has_concept(concept) else None
+
+        return cls(
+            screening=protocol.eligibility.form,
+            marrow=form_of("marrow_assessed_on"),
+            lvef=form_of("lvef_assessed_on"),
+            baseline=form_of("baseline_assessed_on"),
+            infusion=form_of("dose_date"),
+            transfusion=form_of("transfused_on"),
+            adverse_event=form_of("adverse_event_onset"),
+            medication=form_of("medication_started_on"),
+            end_of_treatment=form_of("treatment_stopped_on"),
+            follow_up=form_of("contacted_on"),
+            end_of_study=form_of("study_ended_on"),
+        )
+
+    @property
+    def modelled(self) -> frozenset[str]:
+        """The forms the simulator has a clinical model for (the screening form included)."""
+        return frozenset(code for code in vars(self).values() if code is not None)
+
+    def at(self, visit: Any, form: str | None) -> bool:
+        """Whether ``visit`` holds the form (False for a form the protocol does not have)."""
+        return form is not None and form in visit.forms

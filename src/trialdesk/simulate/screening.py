@@ -1,10 +1,12 @@
 """Screening values: eligible patients, and screen failures with real reasons.
 
-Values are drawn for the screening field codes of the seed protocol (issue 2 fixes
-them: ``age_years``, ``ecog``, ``ast``/``ast_uln``…). The protocol's own criteria then
-decide: an eligible patient's values are redrawn until every criterion's rule is TRUE,
-and a screen failure's ``failed_criteria`` are exactly the criteria its values make
-FALSE (every other one TRUE), whatever the protocol's thresholds are.
+Values are drawn by clinical concept (``age``, ``performance_status``,
+``aspartate_aminotransferase``…, a choice concept such as ``relapsed_disease`` set to
+True); the protocol's concept map puts them in its screening form's fields. The
+protocol's own criteria then decide: an eligible patient's values are redrawn until
+every criterion's rule is TRUE, and a screen failure's ``failed_criteria`` are exactly
+the criteria its values make FALSE (every other one TRUE), whatever the protocol's
+thresholds and field codes are.
 """
 
 from __future__ import annotations
@@ -43,41 +45,52 @@ class Scenario:
     apply: Callable[[dict[str, Any], random.Random], None]
 
 
+def choose(values: dict[str, Any], chosen: str, *alternatives: str) -> None:
+    """Select the choice concept ``chosen`` in place of any of its ``alternatives``."""
+    for alternative in alternatives:
+        values.pop(alternative, None)
+    values[chosen] = True
+
+
+DIAGNOSES = ("b_lineage_all", "t_lineage_all")
+DISEASE_STATUSES = ("relapsed_disease", "refractory_disease", "untreated_disease")
+
+
 def _her2_low(v: dict[str, Any], rng: random.Random) -> None:
-    v["her2_positive_blasts_pct"] = 30.0 if rng.random() < 0.15 else round(rng.uniform(4, 29.5), 1)
+    v["her2_positive_blasts"] = 30.0 if rng.random() < 0.15 else round(rng.uniform(4, 29.5), 1)
 
 
 def _lvef_low(v: dict[str, Any], rng: random.Random) -> None:
-    v["lvef_pct"] = float(rng.randint(36, 49))
+    v["lvef"] = float(rng.randint(36, 49))
 
 
 def _prior_trastuzumab(v: dict[str, Any], rng: random.Random) -> None:
-    v["prior_trastuzumab"] = True
+    v["prior_study_drug"] = True
 
 
 def _ecog_3(v: dict[str, Any], rng: random.Random) -> None:
-    v["ecog"] = 3
+    v["performance_status"] = 3
 
 
 def _blasts_low(v: dict[str, Any], rng: random.Random) -> None:
-    v["marrow_blasts_pct"] = 20.0 if rng.random() < 0.15 else round(rng.uniform(6, 19.5), 1)
+    v["marrow_blasts"] = 20.0 if rng.random() < 0.15 else round(rng.uniform(6, 19.5), 1)
 
 
 def _creatinine_high(v: dict[str, Any], rng: random.Random) -> None:
-    v["creatinine"] = round(v["creatinine_uln"] * rng.uniform(2.05, 2.8))
+    v["serum_creatinine"] = round(v["serum_creatinine_uln"] * rng.uniform(2.05, 2.8))
 
 
 def _transaminases_high(v: dict[str, Any], rng: random.Random) -> None:
-    v["ast"] = round(v["ast_uln"] * rng.uniform(5.3, 9.0))
-    v["alt"] = round(v["alt_uln"] * rng.uniform(4.0, 11.0))
+    v["aspartate_aminotransferase"] = round(v["aspartate_aminotransferase_uln"] * rng.uniform(5.3, 9.0))
+    v["alanine_aminotransferase"] = round(v["alanine_aminotransferase_uln"] * rng.uniform(4.0, 11.0))
 
 
 def _first_line(v: dict[str, Any], rng: random.Random) -> None:
-    v["disease_status"] = "first_line"
+    choose(v, "untreated_disease", *DISEASE_STATUSES)
 
 
 def _t_all(v: dict[str, Any], rng: random.Random) -> None:
-    v["diagnosis"] = "t_all"
+    choose(v, "t_lineage_all", *DIAGNOSES)
 
 
 SCENARIOS: dict[str, Scenario] = {
@@ -115,37 +128,42 @@ SCREEN_FAILURE_PLAN: tuple[tuple[str, ...], ...] = (
 
 
 def eligible_values(rng: random.Random, *, age: int, sex: str, disease_status: str) -> dict[str, Any]:
-    """Screening values of a patient who meets every criterion of the seed protocol."""
+    """Screening values (by concept) of a patient with B-ALL who meets the usual criteria
+    of a relapsed/refractory trial. ``sex``: ``sex_female`` or ``sex_male``;
+    ``disease_status``: ``relapsed_disease`` or ``refractory_disease``."""
+    male = sex == "sex_male"
     ast_uln = float(rng.choice((35, 40, 45)))
     alt_uln = float(rng.choice((35, 40, 45, 50)))
-    creatinine_uln = float(110 if sex == "male" else 90) + rng.choice((0.0, 5.0, 10.0))
+    creatinine_uln = float(110 if male else 90) + rng.choice((0.0, 5.0, 10.0))
     abnormal = rng.random() < 0.6
-    sx = "XY" if sex == "male" else "XX"
+    sx = "XY" if male else "XX"
     values: dict[str, Any] = {
-        "age_years": age,
-        "sex": sex,
-        "diagnosis": "b_all",
-        "disease_status": disease_status,
-        "ecog": rng.choices((0, 1, 2), weights=(2, 5, 3))[0],
-        "ast": float(round(ast_uln * rng.uniform(0.4, 2.6))),
-        "ast_uln": ast_uln,
-        "alt": float(round(alt_uln * rng.uniform(0.3, 2.8))),
-        "alt_uln": alt_uln,
-        "creatinine": float(round(creatinine_uln * rng.uniform(0.55, 1.35))),
-        "creatinine_uln": creatinine_uln,
-        "marrow_blasts_pct": round(rng.uniform(32, 88), 1),
-        "her2_positive_blasts_pct": round(rng.uniform(34, 85), 1),
-        "prior_trastuzumab": False,
-        "lvef_pct": float(rng.randint(55, 71)),
-        "karyotype_abnormal": abnormal,
+        "age": age,
+        sex: True,
+        "b_lineage_all": True,
+        disease_status: True,
+        "performance_status": rng.choices((0, 1, 2), weights=(2, 5, 3))[0],
+        "aspartate_aminotransferase": float(round(ast_uln * rng.uniform(0.4, 2.6))),
+        "aspartate_aminotransferase_uln": ast_uln,
+        "alanine_aminotransferase": float(round(alt_uln * rng.uniform(0.3, 2.8))),
+        "alanine_aminotransferase_uln": alt_uln,
+        "serum_creatinine": float(round(creatinine_uln * rng.uniform(0.55, 1.35))),
+        "serum_creatinine_uln": creatinine_uln,
+        "marrow_blasts": round(rng.uniform(32, 88), 1),
+        "her2_positive_blasts": round(rng.uniform(34, 85), 1),
+        "prior_study_drug": False,
+        "lvef": float(rng.randint(55, 71)),
+        "abnormal_karyotype": abnormal,
     }
     if abnormal:
-        values["karyotype"] = rng.choice(ABNORMAL_KARYOTYPES).format(sx=sx)
+        values["karyotype_formula"] = rng.choice(ABNORMAL_KARYOTYPES).format(sx=sx)
     return values
 
 
 def criteria_results(protocol: Any, values: dict[str, Any]) -> dict[str, Tri]:
-    return {c.code: parse(c.rule).evaluate(values) for c in protocol.eligibility.criteria}
+    """Each criterion's verdict on screening values named by concept."""
+    data = protocol.concept_data(protocol.eligibility.form, values)
+    return {c.code: parse(c.rule).evaluate(data) for c in protocol.eligibility.criteria}
 
 
 def failed(results: dict[str, Tri]) -> tuple[str, ...]:
