@@ -118,7 +118,8 @@ def test_an_unreachable_database_server_is_one_clear_line(tmp_path):
     with socket.socket() as free:
         free.bind(("127.0.0.1", 0))
         port = free.getsockname()[1]
-    env = {"DATABASE_URL": f"postgres://nobody@127.0.0.1:{port}/none", "TRIALDESK_SECRET_KEY": "k" * 50}
+    env = {"DATABASE_URL": f"postgres://nobody@127.0.0.1:{port}/none", "TRIALDESK_SECRET_KEY": "s" * 50,
+           "TRIALDESK_AUDIT_KEY": "a" * 40}
     result = trialdesk("audit", "verify", cwd=tmp_path, env=env)
     assert result.returncode == 1
     assert "cannot reach the database" in result.stderr and "Traceback" not in result.stderr

@@ -14,8 +14,6 @@ from typing import Any
 
 from django.utils import timezone
 
-from trialdesk.audit.models import AuditChainHead, AuditEvent
-
 RECEIPT_FORMAT = "trialdesk-audit-anchor/1"
 
 
@@ -24,6 +22,9 @@ class ReceiptError(Exception):
 
 
 def make_receipt(using: str = "default") -> dict[str, Any]:
+    # Imported here: `audit verify` reads a receipt before Django is set up.
+    from trialdesk.audit.models import AuditChainHead, AuditEvent
+
     head = AuditChainHead.objects.using(using).get(pk=1)
     key_id = (
         AuditEvent.objects.using(using).filter(sequence=head.last_sequence).values_list("key_id", flat=True).first()
