@@ -5,6 +5,7 @@ protocol = load_default_protocol()
 protocol.form("screening").field("ecog")
 protocol.eligibility.criteria
 list(protocol.schedule.expanded_visits())     # SCR, D1, M1..M12, C1..C4, EOT, FU1..FU8, EOS
+protocol.concept("marrow_blasts")             # where a clinical concept is recorded, by precedence
 """
 
 from trialdesk.protocol.errors import Problem, ProtocolError
@@ -19,6 +20,9 @@ from trialdesk.protocol.model import (
     Arm,
     CardiacHold,
     Choice,
+    ChoicePlacement,
+    ChoiceRef,
+    Concepts,
     Criterion,
     Decision,
     DoseRules,
@@ -27,6 +31,7 @@ from trialdesk.protocol.model import (
     Endpoint,
     Enrollment,
     Field,
+    FieldRef,
     Form,
     Identification,
     Intervention,
@@ -46,6 +51,9 @@ __all__ = [
     "Arm",
     "CardiacHold",
     "Choice",
+    "ChoicePlacement",
+    "ChoiceRef",
+    "Concepts",
     "Criterion",
     "Decision",
     "DoseRules",
@@ -54,6 +62,7 @@ __all__ = [
     "Endpoint",
     "Enrollment",
     "Field",
+    "FieldRef",
     "Form",
     "Identification",
     "Intervention",

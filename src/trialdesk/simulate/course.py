@@ -96,6 +96,10 @@ STOPPED_NO_RESPONSE = "stopped_for_no_response"
 STOPPED_TRANSPLANT = "stopped_for_transplant"
 ENDED_DEATH = "ended_by_death"
 
+# Why the study drug is held for a while.
+CARDIAC_HOLD = "held_for_lvef_drop"
+INFECTION_HOLD = "held_for_lung_infection"
+
 BLAST_RANGE = {
     EARLY_DEATH: (35.0, 90.0),
     PD_FIRST: (30.0, 62.0),
@@ -446,7 +450,7 @@ class CourseBuilder:
                 value = min(39.0, baseline_lvef - drop)
                 c.lvefs.append((visit.code, self.lvef(date, value)))
                 recovery = date + D(days=rng.randint(21, 28))
-                self.holds.append((date, recovery, "cardiac"))
+                self.holds.append((date, recovery, CARDIAC_HOLD))
             else:
                 value = baseline_lvef + rng.choice((-4, -3, -2, -1, 0, 1, 2))
                 c.lvefs.append((visit.code, self.lvef(date, max(value, 50.0))))
@@ -466,7 +470,7 @@ class CourseBuilder:
         recovery = onset + D(days=self.rng.randint(14, 17))
         assert self.c.end_date is not None
         if recovery < self.c.end_date:
-            self.holds.append((onset, recovery, "infection"))
+            self.holds.append((onset, recovery, INFECTION_HOLD))
 
     # ------------------------------------------------------------------ dosing
     def infusions(self) -> None:
@@ -486,7 +490,7 @@ class CourseBuilder:
                 if start <= date < end:
                     date = end
                     comment = (
-                        "Resumed after LVEF recovery" if why == "cardiac" else "Dose delayed (lung infection)"
+                        "Resumed after LVEF recovery" if why == CARDIAC_HOLD else "Dose delayed (lung infection)"
                     )
             if date >= c.end_date:
                 if c.end_reason == STOPPED_NO_RESPONSE and len(c.infusions) < rules.minimum_duration_weeks:
@@ -772,7 +776,7 @@ class CourseBuilder:
                     action=action,
                 )
         for start, end, why in self.holds:
-            if why == "cardiac":
+            if why == CARDIAC_HOLD:
                 self.ae(
                     "Ejection fraction decreased",
                     3,

@@ -64,7 +64,7 @@ def _lvef_low(v: dict[str, Any], rng: random.Random) -> None:
     v["lvef"] = float(rng.randint(36, 49))
 
 
-def _prior_trastuzumab(v: dict[str, Any], rng: random.Random) -> None:
+def _previously_treated(v: dict[str, Any], rng: random.Random) -> None:
     v["prior_study_drug"] = True
 
 
@@ -85,11 +85,11 @@ def _transaminases_high(v: dict[str, Any], rng: random.Random) -> None:
     v["alanine_aminotransferase"] = round(v["alanine_aminotransferase_uln"] * rng.uniform(4.0, 11.0))
 
 
-def _first_line(v: dict[str, Any], rng: random.Random) -> None:
+def _never_treated(v: dict[str, Any], rng: random.Random) -> None:
     choose(v, "untreated_disease", *DISEASE_STATUSES)
 
 
-def _t_all(v: dict[str, Any], rng: random.Random) -> None:
+def _t_lineage(v: dict[str, Any], rng: random.Random) -> None:
     choose(v, "t_lineage_all", *DIAGNOSES)
 
 
@@ -100,13 +100,13 @@ SCENARIOS: dict[str, Scenario] = {
             "her2_low", "HER2-positive blasts at or below the threshold on immunophenotyping", _her2_low
         ),
         Scenario("lvef_low", "LVEF below 50 % on the screening echocardiography", _lvef_low),
-        Scenario("prior_trastuzumab", "previously treated with trastuzumab", _prior_trastuzumab),
+        Scenario("previously_treated", "previously treated with trastuzumab", _previously_treated),
         Scenario("ecog_3", "ECOG performance status 3", _ecog_3),
         Scenario("blasts_low", "marrow blasts at or below 20 % (early relapse)", _blasts_low),
         Scenario("creatinine_high", "creatinine at 2 x ULN or more", _creatinine_high),
         Scenario("transaminases_high", "AST above 5 x ULN", _transaminases_high),
-        Scenario("first_line", "untreated disease (neither relapsed nor refractory)", _first_line),
-        Scenario("t_all", "T-lineage ALL", _t_all),
+        Scenario("never_treated", "untreated disease (neither relapsed nor refractory)", _never_treated),
+        Scenario("t_lineage", "T-lineage ALL", _t_lineage),
     )
 }
 
@@ -115,15 +115,15 @@ SCREEN_FAILURE_PLAN: tuple[tuple[str, ...], ...] = (
     ("her2_low",),
     ("lvef_low",),
     ("her2_low",),
-    ("prior_trastuzumab",),
+    ("previously_treated",),
     ("ecog_3",),
     ("her2_low", "blasts_low"),
     ("her2_low",),
     ("creatinine_high",),
     ("transaminases_high",),
     ("her2_low",),
-    ("first_line",),
-    ("t_all",),
+    ("never_treated",),
+    ("t_lineage",),
 )
 
 
