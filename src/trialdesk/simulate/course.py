@@ -490,7 +490,9 @@ class CourseBuilder:
                 if start <= date < end:
                     date = end
                     comment = (
-                        "Resumed after LVEF recovery" if why == CARDIAC_HOLD else "Dose delayed (lung infection)"
+                        "Resumed after LVEF recovery"
+                        if why == CARDIAC_HOLD
+                        else "Dose delayed (lung infection)"
                     )
             if date >= c.end_date:
                 if c.end_reason == STOPPED_NO_RESPONSE and len(c.infusions) < rules.minimum_duration_weeks:
