@@ -174,7 +174,7 @@ def command_test(arguments: list[str]) -> int:
     results: list[tuple[str, int]] = []
 
     started = time.monotonic()
-    say("layer contract: the pure core never imports Django (import-linter)")
+    say("import contracts (import-linter): the pure core never imports Django; the apps are layered")
     results.append(("import contract", subprocess.call([str(BIN / "lint-imports")], cwd=ROOT, env=env)))
     say("ruff")
     results.append(("ruff", subprocess.call([str(BIN / "ruff"), "check", "src", "tests", "bench", "dev.py"], cwd=ROOT, env=env)))
@@ -185,9 +185,10 @@ def command_test(arguments: list[str]) -> int:
     server = PrivatePostgres()
     try:
         server.start()
-        say("every database test again on PostgreSQL")
+        # The browser journeys ran once, on SQLite: what they check does not depend on the database.
+        say("every database test again on PostgreSQL (the browser journeys ran once, above)")
         pg_env = {**env, "DATABASE_URL": server.url}
-        code = subprocess.call([python, "-m", "pytest", "-p", "no:cacheprovider", "-n", "2", "--dist", "loadfile", "-m", "db", *arguments], cwd=ROOT, env=pg_env)
+        code = subprocess.call([python, "-m", "pytest", "-p", "no:cacheprovider", "-n", "2", "--dist", "loadfile", "-m", "db and not browser", *arguments], cwd=ROOT, env=pg_env)
         results.append(("pytest on PostgreSQL", code))
     finally:
         server.stop()
