@@ -53,8 +53,8 @@ def test_a_strong_password_passes_the_validators(db):
 def test_the_demo_refuses_a_weak_password_before_building_anything(db, monkeypatch, tmp_path):
     from trialdesk.cli import app
     from trialdesk.cli.errors import UserError
-    from trialdesk.protocol import default_protocol_path
     from trialdesk.demo import builder as demo
+    from trialdesk.protocol import default_protocol_path
 
     monkeypatch.setattr(demo, "build_demo", lambda *a, **k: pytest.fail("built with a weak password"))
     with pytest.raises(UserError, match="too weak"):
