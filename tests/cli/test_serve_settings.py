@@ -71,3 +71,11 @@ def test_static_files_are_served_by_whitenoise_from_the_installed_package(monkey
         middleware.index("django.middleware.security.SecurityMiddleware") + 1
     )
     assert values["WHITENOISE_USE_FINDERS"] is True
+
+
+def test_a_django_command_without_a_secret_key_is_one_clear_line(tmp_path):
+    from tests.cli.processes import trialdesk
+
+    result = trialdesk("manage", "check", cwd=tmp_path)
+    assert result.returncode == 1 and result.stderr.count("\n") == 1
+    assert result.stderr.startswith("trialdesk: TRIALDESK_SECRET_KEY is not set") and "Traceback" not in result.stderr

@@ -388,7 +388,13 @@ def _serve(host: str, port: int, workers: int = 2) -> int:
 def run_manage(args) -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "trialdesk.web.settings")
     os.environ.setdefault("TRIALDESK_DB", str(Path.cwd() / DEFAULT_DB_NAME))
+    from django.conf import settings
+    from django.core.exceptions import ImproperlyConfigured
     from django.core.management import execute_from_command_line
 
+    try:
+        settings.INSTALLED_APPS  # noqa: B018  (loads the settings: a missing secret key is one line)
+    except ImproperlyConfigured as exc:
+        raise UserError(str(exc)) from None
     execute_from_command_line(["trialdesk manage", *args.arguments])
     return 0
