@@ -20,6 +20,7 @@ COMMAND_MODULES = [
     "trialdesk.cli.stats",
     "trialdesk.cli.app",
     "trialdesk.cli.audit",
+    "trialdesk.cli.datacut",
 ]
 
 

@@ -1,0 +1,251 @@
+"""The StudySnapshot of the database, for one viewer, at one cut-off.
+
+Read through the scoped read layer (``studies.scoping``): for a user,
+``Model.objects.for_user(user, study)`` (the user's sites; masked values for a
+pseudonymised viewer: the layer decides, not this module); for the operator (no user),
+``Model.objects.system("data cut by the operator")``.
+
+Queries: a fixed number up front (the study's access for the viewer, the sites) and, per
+chunk of ``chunk_size`` subjects, five (subjects, visits, records, queries, signatures),
+plus one that finds the last chunk empty when the subjects fill their chunks exactly.
+Subjects are read by primary key, chunk after chunk (keyset pagination): the snapshot's
+``subjects()`` holds one chunk in memory at a time, and reads the database again each
+time it is called.
+
+The cut-off (a date of the trial's calendar, Europe/Paris), kept simple:
+- subjects screened after it are left out;
+- a consent or enrollment date after it reads None;
+- a visit's actual date after it reads None, and the records and visit signatures of
+  that visit are left out;
+- log records (no visit) created after it (their creation time, as a date in
+  Europe/Paris) are left out;
+- queries follow their record (left out with it); their times are system times, as are
+  the signatures' and the locks': they stay as the database holds them.
+``cutoff`` None: no cut-off.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterator
+from zoneinfo import ZoneInfo
+
+from django.utils import timezone
+
+from trialdesk.crf.models import FormRecord
+from trialdesk.queries.models import Query
+from trialdesk.signatures.models import Signature
+from trialdesk.snapshot.from_simulation import identity_of
+from trialdesk.snapshot.model import (
+    LockSnapshot,
+    QuerySnapshot,
+    RecordRef,
+    RecordSnapshot,
+    SignatureSnapshot,
+    SiteSnapshot,
+    StudySnapshot,
+    SubjectSnapshot,
+    VisitSnapshot,
+)
+from trialdesk.studies.access import study_access
+from trialdesk.studies.models import Site, Study
+from trialdesk.subjects.models import Subject, Visit
+
+TRIAL_ZONE = ZoneInfo("Europe/Paris")
+OPERATOR_WHY = "data cut by the operator"
+
+
+def trial_today() -> dt.date:
+    return timezone.localdate(timezone.now(), TRIAL_ZONE)
+
+
+def _reader(viewer, study: Study):
+    """How each model is read: for the viewer, or for the operator."""
+    if viewer is None:
+        return lambda model: model.objects.system(OPERATOR_WHY)
+    return lambda model: model.objects.for_user(viewer, study)
+
+
+def _after(day: dt.date | None, cutoff: dt.date | None) -> bool:
+    return cutoff is not None and day is not None and day > cutoff
+
+
+def _cut(day: dt.date | None, cutoff: dt.date | None) -> dt.date | None:
+    return None if _after(day, cutoff) else day
+
+
+def _utc(moment: dt.datetime | None) -> dt.datetime | None:
+    return moment.astimezone(dt.UTC) if moment is not None else None
+
+
+def build_snapshot(study: Study, viewer=None, cutoff: dt.date | None = None, chunk_size: int = 500) -> StudySnapshot:
+    """The snapshot of ``study`` as ``viewer`` may see it (None: the operator), up to ``cutoff``."""
+    if chunk_size < 1:
+        raise ValueError("chunk_size must be at least 1")
+    read = _reader(viewer, study)
+    if viewer is None:
+        pseudonymised = False
+        site_ids = None
+    else:
+        access = study_access(viewer, study)
+        pseudonymised = access.pseudonymised
+        site_ids = access.site_ids
+    sites_qs = Site.objects.filter(study=study).order_by("code")
+    if site_ids is not None:
+        sites_qs = sites_qs.filter(pk__in=site_ids)
+    sites = list(sites_qs)
+    site_codes = {site.pk: site.code for site in sites}
+    locks = []
+    if study.locked_at:
+        locks.append(LockSnapshot("study", study.nct_id, _utc(study.locked_at)))
+    locks += [LockSnapshot("site", s.code, _utc(s.locked_at)) for s in sites if s.locked_at]
+
+    def subjects() -> Iterator[SubjectSnapshot]:
+        last_pk = 0
+        while True:
+            chunk = read(Subject).filter(study=study)
+            if cutoff is not None:
+                chunk = chunk.filter(screened_on__lte=cutoff)
+            chunk = list(chunk.filter(pk__gt=last_pk).order_by("pk")[:chunk_size])
+            if not chunk:
+                return
+            yield from _chunk(read, chunk, site_codes, cutoff)
+            if len(chunk) < chunk_size:
+                return
+            last_pk = chunk[-1].pk
+
+    return StudySnapshot(
+        study=identity_of(study.protocol, study.protocol_sha256),
+        cutoff=cutoff,
+        created_at=timezone.now().astimezone(dt.UTC),
+        pseudonymised=pseudonymised,
+        sites=tuple(
+            SiteSnapshot(
+                code=s.code,
+                name=s.name,
+                city=s.city,
+                country=s.country,
+                activated_on=s.activated_on,
+                locked_at=_utc(s.locked_at),
+            )
+            for s in sites
+        ),
+        subject_source=subjects,
+        locks=tuple(locks),
+        viewer=viewer.get_username() if viewer is not None else "",
+    )
+
+
+def _chunk(read, subjects: list[Subject], site_codes: dict[int, str], cutoff) -> Iterator[SubjectSnapshot]:
+    ids = [s.pk for s in subjects]
+    visits_of: dict[int, list[Visit]] = defaultdict(list)
+    for visit in read(Visit).filter(subject_id__in=ids).order_by("subject_id", "sequence"):
+        visits_of[visit.subject_id].append(visit)
+    records_of: dict[int, list[FormRecord]] = defaultdict(list)
+    for rec in read(FormRecord).filter(subject_id__in=ids).order_by("subject_id", "form_code", "repeat", "pk"):
+        records_of[rec.subject_id].append(rec)
+    queries_of: dict[int, list[Query]] = defaultdict(list)
+    for query in read(Query).filter(record__subject_id__in=ids).order_by("raised_at", "pk"):
+        queries_of[query.record_id].append(query)
+    signatures_of: dict[int, list[Signature]] = defaultdict(list)
+    for signature in read(Signature).filter(subject_id__in=ids).order_by("signed_at", "pk"):
+        signatures_of[signature.subject_id].append(signature)
+
+    for subject in subjects:
+        visits = visits_of.get(subject.pk, [])
+        visit_by_id = {v.pk: v for v in visits}
+        sequence = {v.pk: v.sequence for v in visits}
+        dropped_visits = {v.pk for v in visits if _after(v.actual_date, cutoff)}
+        kept_records: list[FormRecord] = []
+        for rec in records_of.get(subject.pk, []):
+            if rec.visit_id is not None and rec.visit_id in dropped_visits:
+                continue
+            if rec.visit_id is None and _after(timezone.localdate(rec.created_at, TRIAL_ZONE), cutoff):
+                continue
+            kept_records.append(rec)
+        # Visits in calendar order, then log forms; within them by form code and repeat.
+        kept_records.sort(
+            key=lambda r: (r.visit_id is None, sequence.get(r.visit_id, 0), r.form_code, r.repeat)
+        )
+        refs = {
+            r.pk: RecordRef(r.form_code, visit_by_id[r.visit_id].code if r.visit_id else None, r.repeat)
+            for r in kept_records
+        }
+        subject_locks = []
+        if subject.locked_at:
+            subject_locks.append(LockSnapshot("subject", subject.label, _utc(subject.locked_at)))
+        for r in kept_records:
+            if r.locked_at:
+                ref = refs[r.pk]
+                target = f"{ref.form}@{ref.visit or 'log'}#{ref.repeat}"
+                subject_locks.append(LockSnapshot("record", target, _utc(r.locked_at)))
+        queries = sorted(
+            (q for pk in refs for q in queries_of.get(pk, [])), key=lambda q: (q.raised_at, q.pk)
+        )
+        yield SubjectSnapshot(
+            screening_number=subject.screening_number,
+            subject_code=subject.subject_code,
+            site=site_codes.get(subject.site_id, ""),
+            status=subject.status,
+            sex=subject.sex,
+            age=subject.age,
+            year_of_birth=subject.year_of_birth,
+            initials=subject.initials or "",
+            screened_on=subject.screened_on,
+            consent_date=_cut(subject.consent_date, cutoff),
+            enrolled_on=_cut(subject.enrolled_on, cutoff),
+            first_dose_on=_cut(getattr(subject, "first_dose_on", None), cutoff),
+            screen_failure_criteria=tuple(subject.screen_failure_criteria or ()),
+            visits=tuple(
+                VisitSnapshot(
+                    code=v.code,
+                    planned_date=v.planned_date,
+                    window_start=v.window_start,
+                    window_end=v.window_end,
+                    actual_date=_cut(v.actual_date, cutoff),
+                )
+                for v in visits
+            ),
+            records=tuple(
+                RecordSnapshot(
+                    form=r.form_code,
+                    visit=refs[r.pk].visit,
+                    repeat=r.repeat,
+                    data=dict(r.data or {}),
+                    status=r.status,
+                    version=r.version,
+                    voided=bool(getattr(r, "voided", False)),
+                    locked_at=_utc(r.locked_at),
+                )
+                for r in kept_records
+            ),
+            queries=tuple(
+                QuerySnapshot(
+                    number=q.pk,
+                    record=refs[q.record_id],
+                    field=q.field_code,
+                    status=q.status,
+                    origin=q.origin,
+                    check_code=q.check_code,
+                    raised_at=_utc(q.raised_at),
+                    answered_at=_utc(q.answered_at),
+                    closed_at=_utc(q.closed_at),
+                )
+                for q in queries
+            ),
+            signatures=tuple(
+                SignatureSnapshot(
+                    scope=s.scope,
+                    visit=visit_by_id[s.visit_id].code if s.visit_id in visit_by_id else None,
+                    printed_name=s.printed_name,
+                    meaning=s.meaning,
+                    signed_at=_utc(s.signed_at),
+                    status=s.status,
+                    content_sha256=s.content_sha256,
+                )
+                for s in signatures_of.get(subject.pk, [])
+                if s.visit_id is None or s.visit_id not in dropped_visits
+            ),
+            locks=tuple(subject_locks),
+        )

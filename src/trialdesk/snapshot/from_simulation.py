@@ -1,0 +1,131 @@
+"""A StudySnapshot made by the simulator directly, with no database in between.
+
+The simulator knows the clinical course, not the bookkeeping of a database, so its snapshot
+carries only what both sides share (``COMMON`` below); the fields it cannot know keep their
+"unknown" value: a record's ``status`` and ``version`` (None), the visits' windows (None),
+queries, signatures and locks (none), initials (""). Form data are converted to JSON values
+as the form engine stores them (dates as ISO strings).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from trialdesk.snapshot.model import (
+    ProtocolIdentity,
+    RecordSnapshot,
+    SiteSnapshot,
+    StudySnapshot,
+    SubjectSnapshot,
+    VisitSnapshot,
+)
+
+# The projection on which a database snapshot and a simulator snapshot compare equal
+# (``common_projection``): per subject, these fields, its visits (code, planned and actual
+# dates) and its records (form, visit, repeat, data).
+COMMON_SUBJECT_FIELDS = (
+    "screening_number",
+    "subject_code",
+    "site",
+    "status",
+    "sex",
+    "age",
+    "year_of_birth",
+    "screened_on",
+    "consent_date",
+    "enrolled_on",
+)
+
+
+def json_value(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, tuple | list):
+        return [json_value(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): json_value(v) for k, v in value.items()}
+    return value
+
+
+def identity_of(protocol: Any, protocol_sha256: str) -> ProtocolIdentity:
+    ident = protocol.identification
+    version = ident.last_update_posted.isoformat() if getattr(ident, "last_update_posted", None) else ""
+    return ProtocolIdentity(
+        nct_id=ident.nct_id, protocol_sha256=protocol_sha256, title=ident.brief_title, version=version
+    )
+
+
+def subject_from_simulation(simulated: Any) -> SubjectSnapshot:
+    age = simulated.screened_on.year - simulated.year_of_birth if simulated.year_of_birth else None
+    return SubjectSnapshot(
+        screening_number=simulated.screening_number,
+        subject_code=simulated.subject_code,
+        site=simulated.site_code,
+        status=simulated.status,
+        sex=simulated.sex,
+        age=age,
+        year_of_birth=simulated.year_of_birth,
+        screened_on=simulated.screened_on,
+        consent_date=simulated.consent_date,
+        enrolled_on=simulated.enrolled_on,
+        screen_failure_criteria=tuple(simulated.failed_criteria),
+        visits=tuple(
+            VisitSnapshot(code=v.code, planned_date=v.planned_date, actual_date=v.actual_date)
+            for v in simulated.visits
+        ),
+        records=tuple(
+            RecordSnapshot(
+                form=r.form_code,
+                visit=r.visit_code,
+                repeat=r.repeat,
+                data={k: json_value(v) for k, v in r.data.items()},
+            )
+            for r in simulated.records
+        ),
+    )
+
+
+def snapshot_from_simulation(
+    cohort: Any,
+    protocol: Any,
+    *,
+    protocol_sha256: str = "",
+    created_at: dt.datetime | None = None,
+) -> StudySnapshot:
+    """The snapshot of a ``SimulatedCohort`` (no cut-off: the whole simulated course)."""
+    sites = tuple(
+        SiteSnapshot(
+            code=site.code,
+            name=site.name,
+            city=site.city,
+            country=site.country or "",
+            activated_on=cohort.site_activation.get(site.code),
+        )
+        for site in protocol.sites
+    )
+    subjects = tuple(subject_from_simulation(s) for s in cohort.subjects)
+    return StudySnapshot(
+        study=identity_of(protocol, protocol_sha256),
+        cutoff=None,
+        created_at=created_at or dt.datetime.now(dt.UTC),
+        pseudonymised=False,
+        sites=sites,
+        subject_source=lambda: subjects,
+    )
+
+
+def common_projection(subject: SubjectSnapshot) -> dict[str, Any]:
+    """What a database snapshot and a simulator snapshot of the same subject share."""
+    return {
+        **{name: getattr(subject, name) for name in COMMON_SUBJECT_FIELDS},
+        "visits": sorted(
+            ((v.code, v.planned_date, v.actual_date) for v in subject.visits), key=lambda v: v[0]
+        ),
+        "records": sorted(
+            ((r.form, r.visit or "", r.repeat, r.data) for r in subject.records if not r.voided),
+            key=lambda r: (r[0], r[1], r[2]),
+        ),
+    }

@@ -1,0 +1,182 @@
+"""The StudySnapshot: the trial's data as plain frozen values (pure core, never imports Django).
+
+One snapshot feeds analysis, reports and every export (DESIGN §2). It is built from the
+database (``trialdesk.datacut.build_snapshot``), read from a data-cut file
+(``trialdesk.snapshot.datacut.read_datacut``) or made from the simulator
+(``trialdesk.snapshot.from_simulation``).
+
+The subjects are not held in a list: ``StudySnapshot.subjects()`` returns a fresh iterator
+each time it is called (loaded in chunks from the database, or parsed one by one from a
+file), so an export streams in flat memory. ``materialise()`` turns them into a tuple
+when a test or a small analysis wants them all.
+
+Form data are JSON values, as the form engine stores them: dates as ISO strings
+(``2012-03-01``), numbers, booleans, strings; a pseudonymised snapshot holds them masked.
+Times (``signed_at``, ``raised_at``…) are aware datetimes in UTC; dates are ``datetime.date``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class ProtocolIdentity:
+    nct_id: str
+    protocol_sha256: str
+    title: str = ""
+    version: str = ""
+
+
+@dataclass(frozen=True)
+class SiteSnapshot:
+    code: str
+    name: str = ""
+    city: str = ""
+    country: str = ""
+    activated_on: dt.date | None = None
+    locked_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class VisitSnapshot:
+    code: str
+    planned_date: dt.date | None = None
+    window_start: dt.date | None = None
+    window_end: dt.date | None = None
+    actual_date: dt.date | None = None
+
+
+@dataclass(frozen=True)
+class RecordRef:
+    """Names a form record within its subject: ``visit`` None for a log form."""
+
+    form: str
+    visit: str | None
+    repeat: int
+
+
+@dataclass(frozen=True)
+class RecordSnapshot:
+    form: str
+    visit: str | None  # None: a log form's entry
+    repeat: int
+    data: dict[str, Any]
+    status: str | None = None  # "complete" / "incomplete"; None where unknown (the simulator)
+    version: int | None = None
+    voided: bool = False
+    locked_at: dt.datetime | None = None
+
+    @property
+    def ref(self) -> RecordRef:
+        return RecordRef(self.form, self.visit, self.repeat)
+
+
+@dataclass(frozen=True)
+class QuerySnapshot:
+    number: int
+    record: RecordRef
+    field: str
+    status: str
+    origin: str
+    check_code: str = ""
+    raised_at: dt.datetime | None = None
+    answered_at: dt.datetime | None = None
+    closed_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class SignatureSnapshot:
+    scope: str  # "subject" (the casebook) or "visit"
+    visit: str | None
+    printed_name: str
+    meaning: str
+    signed_at: dt.datetime
+    status: str  # "valid" / "voided"
+    content_sha256: str
+
+
+@dataclass(frozen=True)
+class LockSnapshot:
+    """A lock: ``level`` study, site, subject or record; ``target`` names what is locked
+    (the NCT id, a site code, a subject's label, or ``<form>@<visit or log>#<repeat>``)."""
+
+    level: str
+    target: str
+    locked_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class SubjectSnapshot:
+    screening_number: str
+    subject_code: str | None
+    site: str  # the site's code
+    status: str
+    sex: str = "U"
+    age: int | None = None  # at screening
+    year_of_birth: int | None = None  # None for a pseudonymised viewer
+    initials: str = ""  # masked for a pseudonymised viewer
+    screened_on: dt.date | None = None
+    consent_date: dt.date | None = None
+    enrolled_on: dt.date | None = None
+    first_dose_on: dt.date | None = None  # the calendar's day 0, once the model records it
+    screen_failure_criteria: tuple[str, ...] = ()
+    visits: tuple[VisitSnapshot, ...] = ()
+    records: tuple[RecordSnapshot, ...] = ()
+    queries: tuple[QuerySnapshot, ...] = ()
+    signatures: tuple[SignatureSnapshot, ...] = ()
+    locks: tuple[LockSnapshot, ...] = ()  # of the subject and of its records
+
+    @property
+    def label(self) -> str:
+        return self.subject_code or self.screening_number
+
+    def visit(self, code: str) -> VisitSnapshot | None:
+        return next((v for v in self.visits if v.code == code), None)
+
+    def records_of(self, form: str, *, include_voided: bool = False) -> list[RecordSnapshot]:
+        return [r for r in self.records if r.form == form and (include_voided or not r.voided)]
+
+
+SubjectSource = Callable[[], Iterable[SubjectSnapshot]]
+
+
+@dataclass(frozen=True)
+class StudySnapshot:
+    """The trial at a cut-off, for one viewer. ``subjects()`` streams; call it again to re-read."""
+
+    study: ProtocolIdentity
+    cutoff: dt.date | None
+    created_at: dt.datetime
+    pseudonymised: bool
+    sites: tuple[SiteSnapshot, ...]
+    subject_source: SubjectSource = field(repr=False, compare=False)
+    locks: tuple[LockSnapshot, ...] = ()  # of the study and its sites
+    viewer: str = ""  # who it was built for ("" : the operator / system)
+
+    @property
+    def protocol_sha256(self) -> str:
+        return self.study.protocol_sha256
+
+    def subjects(self) -> Iterator[SubjectSnapshot]:
+        return iter(self.subject_source())
+
+    def materialise(self) -> StudySnapshot:
+        """The same snapshot with its subjects read once and held in memory."""
+        held = tuple(self.subjects())
+        return _replace_source(self, lambda: held)
+
+
+def _replace_source(snapshot: StudySnapshot, source: SubjectSource) -> StudySnapshot:
+    from dataclasses import replace
+
+    return replace(snapshot, subject_source=source)
+
+
+def held(subjects: Iterable[SubjectSnapshot]) -> SubjectSource:
+    """A subject source over subjects already in memory."""
+    items = tuple(subjects)
+    return lambda: items

@@ -1,0 +1,241 @@
+"""A snapshot's values as JSON values and back: the vocabulary of the data-cut file.
+
+Dates are ISO dates (``2012-03-01``), times ISO 8601 in UTC with their offset
+(``2012-03-01T09:30:00+00:00``), a record reference is ``{"form", "visit", "repeat"}``;
+every field of the dataclasses is written, under its own name.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from trialdesk.snapshot.model import (
+    LockSnapshot,
+    ProtocolIdentity,
+    QuerySnapshot,
+    RecordRef,
+    RecordSnapshot,
+    SignatureSnapshot,
+    SiteSnapshot,
+    SubjectSnapshot,
+    VisitSnapshot,
+)
+
+
+def date_text(value: dt.date | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def time_text(value: dt.datetime | None) -> str | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise ValueError(f"a snapshot's times are aware (UTC), not {value!r}")
+    return value.astimezone(dt.UTC).isoformat()
+
+
+def parse_date(value: str | None) -> dt.date | None:
+    return dt.date.fromisoformat(value) if value is not None else None
+
+
+def parse_time(value: str | None) -> dt.datetime | None:
+    return dt.datetime.fromisoformat(value).astimezone(dt.UTC) if value is not None else None
+
+
+# ---------------------------------------------------------------------------------- to JSON
+
+
+def identity_plain(study: ProtocolIdentity) -> dict[str, Any]:
+    return {
+        "nct_id": study.nct_id,
+        "protocol_sha256": study.protocol_sha256,
+        "title": study.title,
+        "version": study.version,
+    }
+
+
+def site_plain(site: SiteSnapshot) -> dict[str, Any]:
+    return {
+        "code": site.code,
+        "name": site.name,
+        "city": site.city,
+        "country": site.country,
+        "activated_on": date_text(site.activated_on),
+        "locked_at": time_text(site.locked_at),
+    }
+
+
+def lock_plain(lock: LockSnapshot) -> dict[str, Any]:
+    return {"level": lock.level, "target": lock.target, "locked_at": time_text(lock.locked_at)}
+
+
+def ref_plain(ref: RecordRef) -> dict[str, Any]:
+    return {"form": ref.form, "visit": ref.visit, "repeat": ref.repeat}
+
+
+def subject_plain(subject: SubjectSnapshot) -> dict[str, Any]:
+    return {
+        "screening_number": subject.screening_number,
+        "subject_code": subject.subject_code,
+        "site": subject.site,
+        "status": subject.status,
+        "sex": subject.sex,
+        "age": subject.age,
+        "year_of_birth": subject.year_of_birth,
+        "initials": subject.initials,
+        "screened_on": date_text(subject.screened_on),
+        "consent_date": date_text(subject.consent_date),
+        "enrolled_on": date_text(subject.enrolled_on),
+        "first_dose_on": date_text(subject.first_dose_on),
+        "screen_failure_criteria": list(subject.screen_failure_criteria),
+        "visits": [
+            {
+                "code": v.code,
+                "planned_date": date_text(v.planned_date),
+                "window_start": date_text(v.window_start),
+                "window_end": date_text(v.window_end),
+                "actual_date": date_text(v.actual_date),
+            }
+            for v in subject.visits
+        ],
+        "records": [
+            {
+                "form": r.form,
+                "visit": r.visit,
+                "repeat": r.repeat,
+                "status": r.status,
+                "version": r.version,
+                "voided": r.voided,
+                "locked_at": time_text(r.locked_at),
+                "data": r.data,
+            }
+            for r in subject.records
+        ],
+        "queries": [
+            {
+                "number": q.number,
+                "record": ref_plain(q.record),
+                "field": q.field,
+                "status": q.status,
+                "origin": q.origin,
+                "check_code": q.check_code,
+                "raised_at": time_text(q.raised_at),
+                "answered_at": time_text(q.answered_at),
+                "closed_at": time_text(q.closed_at),
+            }
+            for q in subject.queries
+        ],
+        "signatures": [
+            {
+                "scope": s.scope,
+                "visit": s.visit,
+                "printed_name": s.printed_name,
+                "meaning": s.meaning,
+                "signed_at": time_text(s.signed_at),
+                "status": s.status,
+                "content_sha256": s.content_sha256,
+            }
+            for s in subject.signatures
+        ],
+        "locks": [lock_plain(lock) for lock in subject.locks],
+    }
+
+
+# -------------------------------------------------------------------------------- from JSON
+
+
+def identity_from(plain: dict[str, Any]) -> ProtocolIdentity:
+    return ProtocolIdentity(
+        nct_id=plain["nct_id"],
+        protocol_sha256=plain["protocol_sha256"],
+        title=plain.get("title", ""),
+        version=plain.get("version", ""),
+    )
+
+
+def site_from(plain: dict[str, Any]) -> SiteSnapshot:
+    return SiteSnapshot(
+        code=plain["code"],
+        name=plain.get("name", ""),
+        city=plain.get("city", ""),
+        country=plain.get("country", ""),
+        activated_on=parse_date(plain.get("activated_on")),
+        locked_at=parse_time(plain.get("locked_at")),
+    )
+
+
+def lock_from(plain: dict[str, Any]) -> LockSnapshot:
+    return LockSnapshot(level=plain["level"], target=plain["target"], locked_at=parse_time(plain["locked_at"]))
+
+
+def ref_from(plain: dict[str, Any]) -> RecordRef:
+    return RecordRef(form=plain["form"], visit=plain.get("visit"), repeat=plain["repeat"])
+
+
+def subject_from(plain: dict[str, Any]) -> SubjectSnapshot:
+    return SubjectSnapshot(
+        screening_number=plain["screening_number"],
+        subject_code=plain.get("subject_code"),
+        site=plain["site"],
+        status=plain["status"],
+        sex=plain.get("sex", "U"),
+        age=plain.get("age"),
+        year_of_birth=plain.get("year_of_birth"),
+        initials=plain.get("initials", ""),
+        screened_on=parse_date(plain.get("screened_on")),
+        consent_date=parse_date(plain.get("consent_date")),
+        enrolled_on=parse_date(plain.get("enrolled_on")),
+        first_dose_on=parse_date(plain.get("first_dose_on")),
+        screen_failure_criteria=tuple(plain.get("screen_failure_criteria") or ()),
+        visits=tuple(
+            VisitSnapshot(
+                code=v["code"],
+                planned_date=parse_date(v.get("planned_date")),
+                window_start=parse_date(v.get("window_start")),
+                window_end=parse_date(v.get("window_end")),
+                actual_date=parse_date(v.get("actual_date")),
+            )
+            for v in plain.get("visits", ())
+        ),
+        records=tuple(
+            RecordSnapshot(
+                form=r["form"],
+                visit=r.get("visit"),
+                repeat=r["repeat"],
+                data=r.get("data") or {},
+                status=r.get("status"),
+                version=r.get("version"),
+                voided=bool(r.get("voided", False)),
+                locked_at=parse_time(r.get("locked_at")),
+            )
+            for r in plain.get("records", ())
+        ),
+        queries=tuple(
+            QuerySnapshot(
+                number=q["number"],
+                record=ref_from(q["record"]),
+                field=q["field"],
+                status=q["status"],
+                origin=q["origin"],
+                check_code=q.get("check_code", ""),
+                raised_at=parse_time(q.get("raised_at")),
+                answered_at=parse_time(q.get("answered_at")),
+                closed_at=parse_time(q.get("closed_at")),
+            )
+            for q in plain.get("queries", ())
+        ),
+        signatures=tuple(
+            SignatureSnapshot(
+                scope=s["scope"],
+                visit=s.get("visit"),
+                printed_name=s["printed_name"],
+                meaning=s["meaning"],
+                signed_at=parse_time(s["signed_at"]),
+                status=s["status"],
+                content_sha256=s["content_sha256"],
+            )
+            for s in plain.get("signatures", ())
+        ),
+        locks=tuple(lock_from(lock) for lock in plain.get("locks", ())),
+    )
