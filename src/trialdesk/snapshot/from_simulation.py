@@ -22,8 +22,10 @@ from trialdesk.snapshot.model import (
 )
 
 # The projection on which a database snapshot and a simulator snapshot compare equal
-# (``common_projection``): per subject, these fields, its visits (code, planned and actual
-# dates) and its records (form, visit, repeat, data).
+# (``common_projection``): per subject, these fields, its visits done (code, planned and
+# actual dates) and its records not voided (form, visit, repeat, data). Left out: what only
+# the database keeps (record status and version, visit windows, the visits planned but not
+# reached, initials, queries, signatures, locks, the trail).
 COMMON_SUBJECT_FIELDS = (
     "screening_number",
     "subject_code",
@@ -121,11 +123,24 @@ def common_projection(subject: SubjectSnapshot) -> dict[str, Any]:
     """What a database snapshot and a simulator snapshot of the same subject share."""
     return {
         **{name: getattr(subject, name) for name in COMMON_SUBJECT_FIELDS},
+        # The visits done: the database plans every visit of the schedule at enrollment, the
+        # simulator lists only those the course reached (``planned_dates_agree`` checks those).
         "visits": sorted(
-            ((v.code, v.planned_date, v.actual_date) for v in subject.visits), key=lambda v: v[0]
+            ((v.code, v.planned_date, v.actual_date) for v in subject.visits if v.actual_date is not None),
+            key=lambda v: v[0],
         ),
         "records": sorted(
             ((r.form, r.visit or "", r.repeat, r.data) for r in subject.records if not r.voided),
             key=lambda r: (r[0], r[1], r[2]),
         ),
     }
+
+
+def planned_dates_disagreeing(database: SubjectSnapshot, simulated: SubjectSnapshot) -> list[str]:
+    """The simulated visits whose planned date the database does not hold (missing visits included)."""
+    planned = {v.code: v.planned_date for v in database.visits}
+    return [
+        f"{simulated.label} {v.code}: planned {v.planned_date}, database {planned.get(v.code, 'no such visit')}"
+        for v in simulated.visits
+        if planned.get(v.code, "missing") != v.planned_date
+    ]
