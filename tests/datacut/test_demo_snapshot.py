@@ -12,7 +12,11 @@ from tests.datacut.conftest import DEMO_SEED, user
 from trialdesk.datacut import build_snapshot
 from trialdesk.simulate import simulate_cohort
 from trialdesk.snapshot import read_datacut, write_datacut
-from trialdesk.snapshot.from_simulation import common_projection, planned_dates_disagreeing, snapshot_from_simulation
+from trialdesk.snapshot.from_simulation import (
+    common_projection,
+    planned_dates_disagreeing,
+    snapshot_from_simulation,
+)
 from trialdesk.studies.pseudonymisation import MASK, free_text_fields
 
 
