@@ -67,7 +67,7 @@ def test_the_proxy_ssl_header_is_trusted_only_when_configured(monkeypatch, confi
 def test_static_files_are_served_by_whitenoise_from_the_installed_package(monkeypatch):
     values = settings_module(monkeypatch)
     middleware = values["MIDDLEWARE"]
-    assert middleware.index("whitenoise.middleware.WhiteNoiseMiddleware") == (
+    assert middleware.index("trialdesk.web.static_files.StaticFilesMiddleware") == (
         middleware.index("django.middleware.security.SecurityMiddleware") + 1
     )
     assert values["WHITENOISE_USE_FINDERS"] is True
@@ -79,3 +79,16 @@ def test_a_django_command_without_a_secret_key_is_one_clear_line(tmp_path):
     result = trialdesk("manage", "check", cwd=tmp_path)
     assert result.returncode == 1 and result.stderr.count("\n") == 1
     assert result.stderr.startswith("trialdesk: TRIALDESK_SECRET_KEY is not set") and "Traceback" not in result.stderr
+
+
+def test_a_collected_static_root_is_served_too_and_a_missing_one_is_no_warning(settings, tmp_path, recwarn):
+    from django.test import Client
+
+    (tmp_path / "collected").mkdir()
+    (tmp_path / "collected" / "site-logo.txt").write_text("logo")
+    settings.STATIC_ROOT = tmp_path / "collected"
+    response = Client().get("/static/site-logo.txt")
+    assert response.status_code == 200 and b"".join(response.streaming_content) == b"logo"
+    settings.STATIC_ROOT = tmp_path / "never-collected"
+    assert Client().get("/static/trialdesk/trialdesk.css").status_code == 200
+    assert not [w for w in recwarn if "No directory" in str(w.message)]

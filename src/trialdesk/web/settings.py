@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import os
 import sys
-import warnings
 from datetime import timedelta
 from pathlib import Path
 
@@ -96,7 +95,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Static files straight from the app server, right after SecurityMiddleware (see STATIC_*).
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "trialdesk.web.static_files.StaticFilesMiddleware",  # WhiteNoise
     "trialdesk.accounts.middleware.SecurityHeadersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -207,10 +206,9 @@ STATIC_ROOT = Path(os.environ.get("TRIALDESK_STATIC_ROOT", Path.cwd() / "static"
 # WhiteNoise serves the static files from where the installed package holds them (the
 # staticfiles finders, indexed once at start-up): `trialdesk serve` works from a pip
 # install whose site-packages is read-only, with no collectstatic step and nothing written
-# at start. A deployment that runs `manage collectstatic` gets STATIC_ROOT served as well;
-# without it, the missing folder is not worth a warning at every start.
+# at start. A deployment that runs `manage collectstatic` gets STATIC_ROOT served as well
+# (trialdesk.web.static_files: without it, the missing folder is not worth a warning).
 WHITENOISE_USE_FINDERS = True
-warnings.filterwarnings("ignore", message="No directory at: ", category=UserWarning)
 
 # Idle timeout: the session expires after N minutes without a request (the cookie and
 # the stored session, and IdleTimeoutMiddleware signs the user out with a message).
