@@ -13,8 +13,10 @@ from django.http import Http404
 from tests.conftest import PASSWORD
 
 from trialdesk.audit.models import AppendOnlyError, AuditEvent
-from trialdesk.signatures.models import Signature, SignatureStatus
 from trialdesk.audit.services import verify
+from trialdesk.crf.models import FormRecord
+from trialdesk.crf.services import save_form
+from trialdesk.signatures.models import Signature, SignatureStatus
 from trialdesk.signatures.services import (
     SignatureRefused,
     casebooks_to_sign,
@@ -22,12 +24,10 @@ from trialdesk.signatures.services import (
     sign,
     verify_signature,
 )
-from trialdesk.crf.models import FormRecord
-from trialdesk.crf.services import save_form
 
 
 def _screening(subject) -> FormRecord:
-    return FormRecord.objects.get(subject=subject, form_code="screening")
+    return FormRecord.objects.system("test").get(subject=subject, form_code="screening")
 
 
 def _correct_ecog(user, subject, ecog=2):
@@ -75,7 +75,7 @@ def test_a_wrong_password_signs_nothing_and_is_audited_as_a_failed_signature(cas
         sign(cast.investigator_nantes, enrolled_subject, password="not-my-password")
     with pytest.raises(SignatureRefused):
         sign(cast.investigator_nantes, enrolled_subject, password="")
-    assert not Signature.objects.exists()
+    assert not Signature.objects.system("test").exists()
     failures = AuditEvent.objects.filter(action="sign_failed")
     assert failures.count() == 2
     assert {e.username for e in failures} == {"inv.nantes"}
@@ -91,7 +91,7 @@ def test_repeated_wrong_passwords_block_signing_for_a_while(cast, enrolled_subje
             sign(cast.investigator_nantes, enrolled_subject, password="guess")
     with pytest.raises(SignatureRefused, match="Too many failed signature attempts"):
         sign(cast.investigator_nantes, enrolled_subject, password=PASSWORD)
-    assert not Signature.objects.exists()
+    assert not Signature.objects.system("test").exists()
     assert AuditEvent.objects.filter(action="sign_failed", reason="too many failed attempts").count() == 1
     # Another investigator is not blocked by someone else's failures.
     from trialdesk.studies.models import Membership, Role
@@ -141,7 +141,7 @@ def test_verify_shows_whether_the_signed_content_is_unchanged(cast, enrolled_sub
     assert verify_signature(signature).unchanged
     # A change made behind the application's back (no service, no version bump) is still seen.
     record = _screening(enrolled_subject)
-    FormRecord.objects.filter(pk=record.pk).update(data=dict(record.data, ecog=3))
+    FormRecord.objects.system("test").filter(pk=record.pk).update(data=dict(record.data, ecog=3))
     check = verify_signature(signature)
     assert not check.unchanged and check.current_sha256 != check.signed_sha256
 
@@ -154,14 +154,14 @@ def test_a_casebook_without_any_data_cannot_be_signed(cast, site):
     )
     with pytest.raises(SignatureRefused):
         sign(cast.investigator_nantes, subject, password=PASSWORD)
-    assert not Signature.objects.exists()
+    assert not Signature.objects.system("test").exists()
 
 
 def test_signing_again_data_one_already_signed_unchanged_is_refused(cast, enrolled_subject):
     sign(cast.investigator_nantes, enrolled_subject, password=PASSWORD)
     with pytest.raises(SignatureRefused):
         sign(cast.investigator_nantes, enrolled_subject, password=PASSWORD)
-    assert Signature.objects.count() == 1
+    assert Signature.objects.system("test").count() == 1
 
 
 def test_a_signature_is_never_edited_nor_deleted(cast, enrolled_subject):
@@ -180,21 +180,21 @@ def test_a_coordinator_cannot_sign_and_nothing_is_written(cast, enrolled_subject
     before = AuditEvent.objects.count()
     with pytest.raises(PermissionDenied):
         sign(cast.coordinator_nantes, enrolled_subject, password=PASSWORD)
-    assert not Signature.objects.exists() and AuditEvent.objects.count() == before
+    assert not Signature.objects.system("test").exists() and AuditEvent.objects.count() == before
 
 
 @pytest.mark.parametrize("who", ["monitor", "data_manager", "statistician", "sponsor"])
 def test_roles_other_than_investigator_cannot_sign(cast, enrolled_subject, who):
     with pytest.raises(PermissionDenied):
         sign(getattr(cast, who), enrolled_subject, password=PASSWORD)
-    assert not Signature.objects.exists()
+    assert not Signature.objects.system("test").exists()
 
 
 def test_an_investigator_of_another_site_gets_not_found(cast, enrolled_subject):
     before = AuditEvent.objects.count()
     with pytest.raises(Http404):
         sign(cast.investigator_rennes, enrolled_subject, password=PASSWORD)
-    assert not Signature.objects.exists() and AuditEvent.objects.count() == before
+    assert not Signature.objects.system("test").exists() and AuditEvent.objects.count() == before
 
 
 # --------------------------------------------------------------------------- voiding
@@ -338,7 +338,7 @@ def test_signing_through_the_page_with_the_right_password(investigator, cast, en
     assert "I approve the data of this casebook" in page and 'type="password"' in page
     response = investigator.post(url, {"password": PASSWORD})
     assert response.status_code == 302 and response["Location"] == f"/subjects/{enrolled_subject.pk}/"
-    assert Signature.objects.get().is_valid
+    assert Signature.objects.system("test").get().is_valid
 
 
 def test_signing_through_the_page_with_a_wrong_password_shows_a_message_and_signs_nothing(
@@ -349,14 +349,14 @@ def test_signing_through_the_page_with_a_wrong_password_shows_a_message_and_sign
     )
     assert response.status_code == 400
     assert "The password is not correct" in response.content.decode()
-    assert not Signature.objects.exists()
+    assert not Signature.objects.system("test").exists()
 
 
 def test_a_visit_is_signed_through_the_page(investigator, enrolled_subject):
     url = f"/audit/subjects/{enrolled_subject.pk}/sign/"
     assert "I approve the data of this visit" in investigator.get(url, {"visit": "SCR"}).content.decode()
     investigator.post(url, {"password": PASSWORD, "visit": "SCR"})
-    assert Signature.objects.get().visit.code == "SCR"
+    assert Signature.objects.system("test").get().visit.code == "SCR"
     assert investigator.get(url, {"visit": "NOPE"}).status_code == 404
 
 
@@ -370,7 +370,7 @@ def test_the_sign_page_is_forbidden_to_a_coordinator_and_not_found_for_a_foreign
     client.force_login(cast.investigator_rennes)
     assert client.get(url).status_code == 404
     assert client.post(url, {"password": PASSWORD}).status_code == 404
-    assert not Signature.objects.exists()
+    assert not Signature.objects.system("test").exists()
 
 
 def test_the_worklist_page_lists_a_voided_casebook(investigator, cast, enrolled_subject):

@@ -54,7 +54,7 @@ def test_a_coordinator_screens_sees_the_verdict_and_enrolls_in_the_browser(page,
     page.click("#enroll button[type=submit]")
     page.wait_for_load_state("networkidle")
     assert "Enrolled as NTE-001" in page.content()
-    subject = Subject.objects.get(screening_number="NTE-S01")
+    subject = Subject.objects.system("test").get(screening_number="NTE-S01")
     assert subject.status == SubjectStatus.ENROLLED and subject.subject_code == "NTE-001"
     assert subject.consent_date == days_ago(3)  # proposed from the screening form
     assert subject.visits.count() == len(list(study.protocol.schedule.expanded_visits()))

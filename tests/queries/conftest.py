@@ -23,7 +23,7 @@ def _language_reset():
 @pytest.fixture
 def screening(screened_subject):
     """The complete, eligible screening form of a Nantes patient (version 1, no check failing)."""
-    return FormRecord.objects.get(subject=screened_subject, form_code="screening")
+    return FormRecord.objects.system("test").get(subject=screened_subject, form_code="screening")
 
 
 def protocol_check(study, form_code: str, check_code: str):

@@ -72,7 +72,7 @@ def test_a_rennes_investigator_sees_no_nantes_query_and_gets_404_for_it(as_user,
     assert client.get("/queries/?site=NTE").status_code == 404
     assert client.get(f"/queries/records/{query.record_id}/new/").status_code == 404
     assert client.post(f"/queries/sdv/records/{query.record_id}/", {"_sdv_field": ""}).status_code == 404
-    assert query.messages.count() == 1 and not SourceVerification.objects.exists()
+    assert query.messages.count() == 1 and not SourceVerification.objects.system("test").exists()
 
 
 def test_an_anonymous_visitor_is_sent_to_the_login_page(client, query):
@@ -114,11 +114,11 @@ def test_answer_then_close_through_the_pages(as_user, cast, query):
 def test_answering_a_closed_query_shows_a_message_and_writes_nothing(as_user, cast, query):
     services.close_query(cast.monitor, query)
     client = as_user(cast.investigator_nantes)  # signing in is audited too
-    before = QueryMessage.objects.count(), AuditEvent.objects.count()
+    before = QueryMessage.objects.system("test").count(), AuditEvent.objects.count()
     response = client.post(f"/queries/{query.pk}/", {"action": "answer", "text": "Late"})
     html = response.content.decode()
     assert response.status_code == 400 and "This query is closed" in html and "Late" in html
-    assert (QueryMessage.objects.count(), AuditEvent.objects.count()) == before
+    assert (QueryMessage.objects.system("test").count(), AuditEvent.objects.count()) == before
 
 
 def test_a_refusal_is_in_french_for_a_french_user(as_user, cast, query):
@@ -165,7 +165,7 @@ def test_raising_a_query_through_the_page(as_user, cast, screening):
         f"/queries/records/{screening.pk}/new/", {"field": "lvef_pct", "text": "Echo report?"}
     )
     assert response.status_code == 302 and response["Location"] == _form_url(screening)
-    query = Query.objects.get()
+    query = Query.objects.system("test").get()
     assert (query.field_code, query.raised_by) == ("lvef_pct", cast.monitor)
 
 
@@ -174,7 +174,7 @@ def test_an_empty_question_is_refused_with_a_message(as_user, cast, screening):
         f"/queries/records/{screening.pk}/new/", {"field": "ecog", "text": ""}
     )
     assert response.status_code == 400 and "Write a message." in response.content.decode()
-    assert not Query.objects.exists()
+    assert not Query.objects.system("test").exists()
 
 
 @pytest.mark.parametrize("who", ["investigator_nantes", "statistician", "sponsor"])
@@ -225,14 +225,14 @@ def test_verifying_a_stale_version_shows_a_message_and_marks_nothing(as_user, ca
         f"/queries/sdv/records/{screening.pk}/", {"_sdv_field": "", "_version": "1"}, follow=True
     )
     assert "The form changed since you opened it" in response.content.decode()
-    assert not SourceVerification.objects.exists()
+    assert not SourceVerification.objects.system("test").exists()
 
 
 def test_an_investigator_cannot_verify_source(as_user, cast, screening):
     response = as_user(cast.investigator_nantes).post(
         f"/queries/sdv/records/{screening.pk}/", {"_sdv_field": ""}
     )
-    assert response.status_code == 403 and not SourceVerification.objects.exists()
+    assert response.status_code == 403 and not SourceVerification.objects.system("test").exists()
 
 
 def test_a_get_on_the_verify_url_is_not_allowed(as_user, cast, screening):
@@ -279,6 +279,6 @@ def test_the_pages_render_in_french(as_user, cast, query):
     assert "Requêtes" in html
     html = client.get("/queries/sdv/", headers={"accept-language": "fr"}).content.decode()
     assert "Vérification des données source" in html
-    record = FormRecord.objects.get(pk=query.record_id)
+    record = FormRecord.objects.system("test").get(pk=query.record_id)
     html = client.get(_form_url(record), headers={"accept-language": "fr"}).content.decode()
     assert "Soulever une requête" in html

@@ -15,7 +15,7 @@ from trialdesk.rules import Tri
 
 
 def _check_queries(record, code):
-    return Query.objects.filter(record=record, check_code=code).order_by("pk")
+    return Query.objects.system("test").filter(record=record, check_code=code).order_by("pk")
 
 
 def test_the_failing_data_of_these_tests_fails_the_real_protocol_checks(study, age_check):
@@ -126,7 +126,7 @@ def test_a_query_closed_after_review_is_not_raised_again_by_an_unrelated_change(
 def test_an_error_check_blocks_the_save_and_raises_no_query(cast, screening):
     with pytest.raises(FormInvalid):
         save(cast.investigator_nantes, screening, consent_date="2026-11-21")  # SCR-CONSENT, severity error
-    assert not Query.objects.exists()
+    assert not Query.objects.system("test").exists()
 
 
 def test_a_query_check_of_a_log_form_raises_a_query_on_that_entry(cast, enrolled_subject, study):
@@ -143,7 +143,7 @@ def test_a_query_check_of_a_log_form_raises_a_query_on_that_entry(cast, enrolled
     }
     assert check_result(study, "infusion", "INF-DEVIATION", infusion) is Tri.FALSE
     outcome = save_form(cast.investigator_nantes, enrolled_subject, "infusion", infusion)
-    query = Query.objects.get(record=outcome.record)
+    query = Query.objects.system("test").get(record=outcome.record)
     assert query.check_code == "INF-DEVIATION" and query.record.visit is None
 
 

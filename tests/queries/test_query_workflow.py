@@ -74,10 +74,10 @@ def test_the_full_workflow_is_one_thread_and_one_audit_event_per_step(cast, quer
 
 def test_a_closed_query_cannot_be_answered_and_nothing_is_written(cast, query):
     services.close_query(cast.monitor, query, "Raised in error.")
-    before = (AuditEvent.objects.count(), QueryMessage.objects.count())
+    before = (AuditEvent.objects.count(), QueryMessage.objects.system("test").count())
     with pytest.raises(services.QueryActionRefused):
         services.answer_query(cast.investigator_nantes, query, "Late answer")
-    assert (AuditEvent.objects.count(), QueryMessage.objects.count()) == before
+    assert (AuditEvent.objects.count(), QueryMessage.objects.system("test").count()) == before
     query.refresh_from_db()
     assert query.status == QueryStatus.CLOSED
 
@@ -115,7 +115,7 @@ def test_another_monitor_of_the_site_cannot_close_a_query_they_did_not_raise(cas
 def test_any_reviewer_of_the_site_may_close_a_query_raised_by_an_edit_check(cast, study, screening):
     other = _member(study, "monitor2", Role.MONITOR, ["NTE"])
     record = save(cast.investigator_nantes, screening, age_years=14)
-    query = Query.objects.get(record=record)
+    query = Query.objects.system("test").get(record=record)
     services.close_query(other, query, "Age confirmed.")
     query.refresh_from_db()
     assert query.status == QueryStatus.CLOSED and query.closed_by == other
@@ -160,7 +160,7 @@ def test_a_query_needs_a_field_of_the_form_and_a_message(cast, screening):
         services.raise_query(cast.monitor, screening, "ecog", "   ")
     with pytest.raises(services.QueryActionRefused):
         services.raise_query(cast.monitor, screening, "ecog", "x" * (services.TEXT_MAX + 1))
-    assert not Query.objects.exists()
+    assert not Query.objects.system("test").exists()
 
 
 def test_no_query_is_raised_on_a_locked_form(cast, screening):
@@ -208,8 +208,8 @@ def test_the_worklist_of_a_reviewer_is_the_answered_queries_they_may_close(cast,
 
 def test_the_list_filters_by_status_site_and_age(cast, study, query, screening):
     record = save(cast.investigator_nantes, screening, age_years=14)
-    automatic = Query.objects.get(record=record, check_code="SCR-AGE")
-    Query.objects.filter(pk=query.pk).update(raised_at=timezone.now() - dt.timedelta(days=40))
+    automatic = Query.objects.system("test").get(record=record, check_code="SCR-AGE")
+    Query.objects.system("test").filter(pk=query.pk).update(raised_at=timezone.now() - dt.timedelta(days=40))
     services.answer_query(cast.investigator_nantes, automatic, "Age is right.")
     everyone = services.list_queries(cast.data_manager, study, status="all")
     assert [q.pk for q in everyone] == [query.pk, automatic.pk]  # oldest first
@@ -221,7 +221,7 @@ def test_the_list_filters_by_status_site_and_age(cast, study, query, screening):
     assert list(services.list_queries(cast.data_manager, study, site_code="RNS")) == []
     bands = services.unresolved_by_site_and_age(cast.data_manager, study)
     assert bands["NTE"] == {"0–7": 1, "8–30": 0, ">30": 1}
-    assert services.age_days(Query.objects.get(pk=query.pk)) == 40
+    assert services.age_days(Query.objects.system("test").get(pk=query.pk)) == 40
 
 
 def test_open_query_counts_per_site(cast, study, query, screening):
@@ -229,7 +229,7 @@ def test_open_query_counts_per_site(cast, study, query, screening):
     assert services.open_query_counts(cast.monitor, study) == {"NTE": 2, "RNS": 0}
     assert services.open_query_counts(cast.data_manager, study)["NTE"] == 2
     services.answer_query(
-        cast.investigator_nantes, Query.objects.get(record=record, check_code="SCR-AGE"), "ok"
+        cast.investigator_nantes, Query.objects.system("test").get(record=record, check_code="SCR-AGE"), "ok"
     )
     assert services.open_query_counts(cast.investigator_nantes, study) == {"NTE": 1}
 

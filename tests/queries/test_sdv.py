@@ -20,7 +20,7 @@ SCREENING_FIELDS = len(ELIGIBLE_SCREENING)  # every value of the eligible screen
 
 
 def _active(record):
-    return {m.field_code: m for m in SourceVerification.objects.filter(record=record, reset_at__isnull=True)}
+    return {m.field_code: m for m in SourceVerification.objects.system("test").filter(record=record, reset_at__isnull=True)}
 
 
 def test_a_monitor_marks_a_field_verified_and_it_is_audited(cast, screening):
@@ -35,7 +35,7 @@ def test_changing_the_field_resets_its_mark_and_the_reset_is_audited(cast, scree
     services.verify_source(cast.monitor, screening, "ecog")
     record = save(cast.investigator_nantes, screening, ecog=2)
     assert _active(record) == {}
-    mark = SourceVerification.objects.get(record=record, field_code="ecog")
+    mark = SourceVerification.objects.system("test").get(record=record, field_code="ecog")
     assert (mark.reset_version, mark.reset_at is not None) == (2, True)
     event = AuditEvent.objects.get(action="sdv_reset")
     assert event.field == "ecog" and "inv.nantes" in event.reason and event.username == "system"
@@ -74,7 +74,7 @@ def test_verifying_a_version_that_changed_meanwhile_is_refused(cast, screening):
     save(cast.investigator_nantes, screening, ecog=2)
     with pytest.raises(services.SdvRefused):
         services.verify_source(cast.monitor, screening, "ecog", expected_version=1)
-    assert not SourceVerification.objects.exists()
+    assert not SourceVerification.objects.system("test").exists()
 
 
 def test_an_unknown_field_is_refused(cast, screening):
@@ -88,7 +88,7 @@ def test_an_unknown_field_is_refused(cast, screening):
 def test_only_a_monitor_verifies_source(cast, screening, who):
     with pytest.raises(PermissionDenied):
         services.verify_source(getattr(cast, who), screening, "ecog")
-    assert not SourceVerification.objects.exists()
+    assert not SourceVerification.objects.system("test").exists()
 
 
 def test_a_rennes_user_cannot_verify_a_nantes_form(cast, screening):

@@ -36,7 +36,7 @@ def _assert_nothing_written(subject, events_before: int):
     subject.refresh_from_db()
     assert subject.status == SubjectStatus.SCREENING
     assert subject.subject_code is None and subject.enrolled_on is None and subject.consent_date is None
-    assert Visit.objects.filter(subject=subject).count() == 1  # the screening visit only
+    assert Visit.objects.system("test").filter(subject=subject).count() == 1  # the screening visit only
     assert AuditEvent.objects.count() == events_before
 
 
@@ -54,8 +54,8 @@ def test_the_coordinator_screens_sees_the_verdict_and_enrolls_nte_001(coordinato
     assert subject.subject_code == "NTE-001" and subject.status == SubjectStatus.ENROLLED
     assert subject.enrolled_on == today() and subject.consent_date == days_ago(4)
     planned = list(study.protocol.schedule.expanded_visits())
-    assert Visit.objects.filter(subject=subject).count() == len(planned)
-    day_one = Visit.objects.get(subject=subject, code="D1")
+    assert Visit.objects.system("test").filter(subject=subject).count() == len(planned)
+    day_one = Visit.objects.system("test").get(subject=subject, code="D1")
     assert day_one.planned_date == today()
     casebook = coordinator.get(response["Location"]).content.decode()
     assert "NTE-001" in casebook and "Enrolled as NTE-001" in casebook
@@ -113,15 +113,15 @@ def test_a_second_enrollment_of_the_same_episode_is_refused(coordinator, site):
     subject = screen_in_browser(coordinator, screened_on=days_ago(3))
     assert _enroll(coordinator, subject, days_ago(4), days_ago(1)).status_code == 302
     events = AuditEvent.objects.count()
-    visits = Visit.objects.filter(subject=subject).count()
+    visits = Visit.objects.system("test").filter(subject=subject).count()
     response = _enroll(coordinator, subject, days_ago(4), today())
     assert response.status_code == 400
     assert "This screening episode is closed" in response.content.decode()
     subject.refresh_from_db()
     assert subject.subject_code == "NTE-001" and subject.enrolled_on == days_ago(1)
-    assert Visit.objects.filter(subject=subject).count() == visits
+    assert Visit.objects.system("test").filter(subject=subject).count() == visits
     assert AuditEvent.objects.count() == events
-    assert Subject.objects.filter(subject_code__isnull=False).count() == 1
+    assert Subject.objects.system("test").filter(subject_code__isnull=False).count() == 1
 
 
 def test_subject_ids_follow_the_site_sequence(coordinator, site):
@@ -129,8 +129,8 @@ def test_subject_ids_follow_the_site_sequence(coordinator, site):
     second = screen_in_browser(coordinator, screened_on=days_ago(2))
     _enroll(coordinator, second, days_ago(3), today())
     _enroll(coordinator, first, days_ago(4), today())
-    assert Subject.objects.get(pk=second.pk).subject_code == "NTE-001"
-    assert Subject.objects.get(pk=first.pk).subject_code == "NTE-002"
+    assert Subject.objects.system("test").get(pk=second.pk).subject_code == "NTE-001"
+    assert Subject.objects.system("test").get(pk=first.pk).subject_code == "NTE-002"
 
 
 def test_a_monitor_cannot_enroll(client, cast, site):

@@ -42,7 +42,7 @@ def test_the_coordinator_screens_a_patient_and_lands_on_the_screening_form(coord
     assert subject.site == site and subject.status == SubjectStatus.SCREENING
     assert subject.screening_number == "NTE-S01"
     assert subject.age_at_screening == 62 and subject.year_of_birth is None and subject.initials == "JD"
-    assert FormRecord.objects.get(subject=subject, form_code="screening").data["alt"] == 35
+    assert FormRecord.objects.system("test").get(subject=subject, form_code="screening").data["alt"] == 35
     log = coordinator.get("/sites/NTE/screening/").content.decode()
     assert "NTE-S01" in log and 'data-verdict="eligible"' in log
 
@@ -63,7 +63,7 @@ def test_the_short_form_asks_no_name_and_no_birth_date(coordinator, site):
     )
     assert response.status_code == 400
     assert "never a name" in response.content.decode()
-    assert not Subject.objects.exists()
+    assert not Subject.objects.system("test").exists()
 
 
 def test_a_screening_date_in_the_future_is_refused_and_nothing_is_written(coordinator, site):
@@ -74,7 +74,7 @@ def test_a_screening_date_in_the_future_is_refused_and_nothing_is_written(coordi
     )
     assert response.status_code == 400
     assert "cannot be in the future" in response.content.decode()
-    assert not Subject.objects.exists() and AuditEvent.objects.count() == events
+    assert not Subject.objects.system("test").exists() and AuditEvent.objects.count() == events
 
 
 def test_year_of_birth_and_age_together_are_refused(coordinator, site):
@@ -83,7 +83,7 @@ def test_year_of_birth_and_age_together_are_refused(coordinator, site):
         {"screened_on": days_ago(1).isoformat(), "sex": "M", "age": "50", "year_of_birth": "1970"},
     )
     assert response.status_code == 400 and "not both" in response.content.decode()
-    assert not Subject.objects.exists()
+    assert not Subject.objects.system("test").exists()
 
 
 def test_screening_at_a_foreign_site_is_not_found_and_writes_nothing(client, cast):
@@ -95,7 +95,7 @@ def test_screening_at_a_foreign_site_is_not_found_and_writes_nothing(client, cas
     assert response.status_code == 404
     assert client.get("/sites/RNS/screening/new/").status_code == 404
     assert client.get("/sites/RNS/screening/").status_code == 404
-    assert not Subject.objects.exists() and AuditEvent.objects.count() == events
+    assert not Subject.objects.system("test").exists() and AuditEvent.objects.count() == events
 
 
 def test_a_monitor_reads_the_log_but_cannot_screen(client, cast, site):
@@ -107,7 +107,7 @@ def test_a_monitor_reads_the_log_but_cannot_screen(client, cast, site):
     response = client.post(
         "/sites/NTE/screening/new/", {"screened_on": days_ago(1).isoformat(), "sex": "M", "age": "5"}
     )
-    assert response.status_code == 403 and Subject.objects.count() == 1
+    assert response.status_code == 403 and Subject.objects.system("test").count() == 1
 
 
 def test_the_statistician_sees_the_log_without_age_or_initials(client, cast, site):
@@ -165,7 +165,7 @@ def test_rennes_never_sees_the_screening_log_of_nantes(client, cast, site, renne
         )
     nantes_subject.refresh_from_db()
     assert nantes_subject.status == SubjectStatus.SCREENING and nantes_subject.rescreen_of is None
-    assert Subject.objects.count() == 2
+    assert Subject.objects.system("test").count() == 2
 
 
 # --------------------------------------------------------------------------- eligibility panel
@@ -189,7 +189,7 @@ def test_a_patient_without_screening_data_is_not_yet_assessable_with_the_missing
         "/sites/NTE/screening/new/",
         {"screened_on": days_ago(1).isoformat(), "sex": "F", "year_of_birth": "1960"},
     )
-    subject = Subject.objects.get()
+    subject = Subject.objects.system("test").get()
     page = coordinator.get(f"/subjects/{subject.pk}/eligibility/").content.decode()
     assert 'data-verdict="not_assessable"' in page
     assert 'id="missing"' in page and "Bone marrow blasts" in page and "Age at screening" in page
@@ -205,7 +205,7 @@ def test_values_older_than_the_window_make_the_patient_not_yet_assessable(coordi
 def test_correcting_a_screening_value_with_a_reason_re_evaluates_eligibility(coordinator, site):
     subject = screen_in_browser(coordinator, alt=310, alt_uln=40)
     url = f"/subjects/{subject.pk}/visits/SCR/forms/screening/"
-    record = FormRecord.objects.get(subject=subject, form_code="screening")
+    record = FormRecord.objects.system("test").get(subject=subject, form_code="screening")
     post = {k: ("true" if v is True else "false" if v is False else str(v)) for k, v in record.data.items()}
     without_reason = coordinator.post(url, {**post, "alt": "31", "_version": "1"})
     assert without_reason.status_code == 400
@@ -261,10 +261,10 @@ def test_re_screening_opens_a_new_linked_episode_with_no_data_copied(coordinator
         {"screened_on": days_ago(1).isoformat(), "sex": "M", "age": "62", "initials": "JD"},
     )
     assert response.status_code == 302
-    new = Subject.objects.exclude(pk=failed.pk).get()
+    new = Subject.objects.system("test").exclude(pk=failed.pk).get()
     assert new.rescreen_of == failed and new.screening_number == "NTE-S02"
     assert new.status == SubjectStatus.SCREENING
-    assert not FormRecord.objects.filter(subject=new).exists()
+    assert not FormRecord.objects.system("test").filter(subject=new).exists()
     assert response["Location"] == f"/subjects/{new.pk}/visits/SCR/forms/screening/"
     failed.refresh_from_db()
     assert failed.status == SubjectStatus.SCREEN_FAILED and failed.screen_failure_criteria == ["E2"]
@@ -279,13 +279,13 @@ def test_an_episode_is_re_screened_only_once_and_only_after_a_screen_failure(coo
         f"/subjects/{open_episode.pk}/rescreen/",
         {"screened_on": days_ago(1).isoformat(), "sex": "M", "age": "62"},
     )
-    assert refused.status_code == 302 and Subject.objects.count() == 1
+    assert refused.status_code == 302 and Subject.objects.system("test").count() == 1
     coordinator.post(f"/subjects/{open_episode.pk}/screen-failure/", {"reason": "Consent withdrawn"})
     post = {"screened_on": today().isoformat(), "sex": "M", "age": "62"}
     assert coordinator.post(f"/subjects/{open_episode.pk}/rescreen/", post).status_code == 302
     second = coordinator.post(f"/subjects/{open_episode.pk}/rescreen/", post)
     assert second.status_code == 400 and "already re-screened" in second.content.decode()
-    assert Subject.objects.count() == 2
+    assert Subject.objects.system("test").count() == 2
 
 
 def test_the_screening_pages_need_no_inline_style_under_the_content_security_policy(coordinator, site):

@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
-from trialdesk.locks.services import lock
 from trialdesk.audit.models import AuditEvent
+from trialdesk.locks.services import lock
 from trialdesk.subjects.models import SubjectStatus
 from trialdesk.subjects.services import (
     SubjectActionRefused,

@@ -42,33 +42,33 @@ def test_the_screening_form_renders_every_field_with_units_and_choices(nantes_cl
 
 def test_invalid_input_shows_field_messages_and_keeps_what_was_typed(nantes_client, screened_subject):
     url = f"/subjects/{screened_subject.pk}/visits/SCR/forms/screening/"
-    record = FormRecord.objects.get(subject=screened_subject, form_code="screening")
+    record = FormRecord.objects.system("test").get(subject=screened_subject, form_code="screening")
     response = nantes_client.post(url, {**record.data, "marrow_blasts_pct": "140", "age_years": "sixty", "_version": "1",
                                         "_reason": "other", "_reason_detail": "typo"})
     page = response.content.decode()
     assert response.status_code == 400
     assert "Must be at most 100" in page and 'value="sixty"' in page
-    assert FormRecord.objects.get(pk=record.pk).version == 1
+    assert FormRecord.objects.system("test").get(pk=record.pk).version == 1
 
 
 def test_a_correction_with_a_reason_is_saved_and_returns_to_the_casebook(nantes_client, screened_subject):
     url = f"/subjects/{screened_subject.pk}/visits/SCR/forms/screening/"
-    record = FormRecord.objects.get(subject=screened_subject, form_code="screening")
+    record = FormRecord.objects.system("test").get(subject=screened_subject, form_code="screening")
     post = {k: ("true" if v is True else "false" if v is False else v) for k, v in record.data.items()}
     response = nantes_client.post(url, {**post, "ecog": "2", "_version": "1", "_reason": "transcription_error"})
     assert response.status_code == 302
-    assert FormRecord.objects.get(pk=record.pk).data["ecog"] == 2
+    assert FormRecord.objects.system("test").get(pk=record.pk).data["ecog"] == 2
 
 
 def test_a_stale_version_is_refused_with_the_saved_values_shown(nantes_client, screened_subject):
     url = f"/subjects/{screened_subject.pk}/visits/SCR/forms/screening/"
-    record = FormRecord.objects.get(subject=screened_subject, form_code="screening")
+    record = FormRecord.objects.system("test").get(subject=screened_subject, form_code="screening")
     post = {k: ("true" if v is True else "false" if v is False else v) for k, v in record.data.items()}
     nantes_client.post(url, {**post, "ecog": "2", "_version": "1", "_reason": "transcription_error"})
     response = nantes_client.post(url, {**post, "ecog": "0", "_version": "1", "_reason": "transcription_error"})
     page = response.content.decode()
     assert response.status_code == 409 and "Saved meanwhile by someone else" in page
-    assert FormRecord.objects.get(pk=record.pk).data["ecog"] == 2
+    assert FormRecord.objects.system("test").get(pk=record.pk).data["ecog"] == 2
 
 
 def test_a_foreign_subject_is_not_found_by_url(client, cast, screened_subject):
@@ -89,13 +89,13 @@ def test_answering_dead_makes_the_death_date_apply_without_saving(nantes_client,
     dead = nantes_client.post(url, {"vital_status": "dead", "_preview": "1"}, headers=headers).content.decode()
     assert 'name="death_date" value=""' in alive.replace('type="hidden" ', "")
     assert 'type="date" name="death_date"' in dead
-    assert not FormRecord.objects.filter(subject=enrolled_subject, form_code="follow_up").exists()
+    assert not FormRecord.objects.system("test").filter(subject=enrolled_subject, form_code="follow_up").exists()
 
 
 def test_the_home_page_counts_open_queries_and_source_verification_per_site(client, cast, screened_subject):
     from trialdesk.queries.services import raise_query, verify_source
 
-    record = FormRecord.objects.get(subject=screened_subject, form_code="screening")
+    record = FormRecord.objects.system("test").get(subject=screened_subject, form_code="screening")
     raise_query(cast.monitor, record, "ecog", "ECOG differs from the clinic letter.")
     verify_source(cast.monitor, record, field_code="age_years", expected_version=record.version)
     client.login(username="inv.nantes", password=PASSWORD)
@@ -109,7 +109,7 @@ def test_script_typed_in_a_text_field_is_stored_as_typed_and_shown_escaped(nante
     payload = '<script>alert("x")</script>'
     nantes_client.post(url, {"medication": payload, "indication": "fever", "start_date": "2026-11-24", "ongoing": "true",
                              "route": "oral"})
-    record = FormRecord.objects.get(subject=enrolled_subject, form_code="concomitant_medication")
+    record = FormRecord.objects.system("test").get(subject=enrolled_subject, form_code="concomitant_medication")
     assert record.data["medication"] == payload
     page = nantes_client.get(f"/subjects/{enrolled_subject.pk}/logs/concomitant_medication/1/").content.decode()
     assert payload not in page and "&lt;script&gt;" in page
@@ -130,7 +130,7 @@ def test_validation_messages_are_in_french_for_a_french_speaking_user(nantes_cli
 
     nantes_client.cookies[settings.LANGUAGE_COOKIE_NAME] = "fr"
     url = f"/subjects/{screened_subject.pk}/visits/SCR/forms/screening/"
-    record = FormRecord.objects.get(subject=screened_subject, form_code="screening")
+    record = FormRecord.objects.system("test").get(subject=screened_subject, form_code="screening")
     post = {k: ("true" if v is True else "false" if v is False else v) for k, v in record.data.items()}
     page = nantes_client.post(url, {**post, "marrow_blasts_pct": "140", "ecog": "deux", "_version": "1",
                                     "_reason": "transcription_error"}).content.decode()
@@ -139,8 +139,8 @@ def test_validation_messages_are_in_french_for_a_french_speaking_user(nantes_cli
 
 def test_a_forged_field_is_refused_with_a_message_and_nothing_saved(nantes_client, screened_subject):
     url = f"/subjects/{screened_subject.pk}/visits/SCR/forms/screening/"
-    record = FormRecord.objects.get(subject=screened_subject, form_code="screening")
+    record = FormRecord.objects.system("test").get(subject=screened_subject, form_code="screening")
     post = {k: ("true" if v is True else "false" if v is False else v) for k, v in record.data.items()}
     response = nantes_client.post(url, {**post, "site_id": "2", "_version": "1", "_reason": "other"})
     assert response.status_code == 400 and "Unknown field &#x27;site_id&#x27;." in response.content.decode()
-    assert FormRecord.objects.get(pk=record.pk).version == 1
+    assert FormRecord.objects.system("test").get(pk=record.pk).version == 1

@@ -5,16 +5,12 @@ every site only). Every scope starts from ``AuditEvent.objects.for_user``: an ev
 site outside the user's scope is never read, and an object outside it is a 404.
 Reading needs Permission.VIEW_AUDIT at the scope's site.
 
-Pseudonymised readers (the statistician) see the trail with these values masked:
-- subject identifiers: the fields ``initials``, ``year_of_birth``, ``birth_date``,
-  ``date_of_birth``, ``name``, ``first_name``, ``last_name`` — as the event's field or as
-  a key anywhere inside an old or new value;
-- free text typed into a form: every field whose type is ``text`` in a form of the
-  protocol (comments, karyotype, medication, "other reason"…), wherever it appears;
-- the free-text part of a reason: a standard reason for change stays readable, the
-  details after it (or a reason that is not a standard one) are masked.
-Codes, numbers, dates of events, usernames of staff, actions and hashes stay readable:
-they identify no patient and are what the trail proves.
+Pseudonymised readers (the statistician) see the trail masked by the same rules as the
+read layer (``studies.pseudonymisation``): subject identifiers and free text typed into a
+form, wherever they appear in an old or new value, the free-text part of a reason, and
+the text of query messages (a query step's value). Codes, numbers, dates of events,
+usernames of staff, actions and hashes stay readable: they identify no patient and are
+what the trail proves.
 """
 
 from __future__ import annotations
@@ -38,15 +34,13 @@ from trialdesk.audit.models import AuditEvent
 from trialdesk.audit.services import Actor, audited, record
 from trialdesk.crf.models import FormRecord, ReasonForChange
 from trialdesk.crf.services import reason_text
-from trialdesk.signatures.models import Signature
+from trialdesk.studies import pseudonymisation
 from trialdesk.studies.access import Permission, StudyAccess, get_visible_or_404, require, study_access
 from trialdesk.studies.models import Site, Study
 from trialdesk.subjects.models import Subject
 
-IDENTIFYING_FIELDS = frozenset(
-    {"initials", "year_of_birth", "birth_date", "date_of_birth", "name", "first_name", "last_name"}
-)
-MASK = gettext_lazy("[pseudonymised]")
+IDENTIFYING_FIELDS = pseudonymisation.IDENTIFYING_FIELDS
+MASK = pseudonymisation.MASK
 PAGE_SIZE = 50
 
 
@@ -128,7 +122,7 @@ def _query_ids(**lookup) -> list[str]:
         query_model = apps.get_model("queries", "Query")
     except LookupError:
         return []
-    return _ids(query_model.objects.filter(**lookup))
+    return _ids(query_model.objects.system("ids of the queries of an object already read in scope").filter(**lookup))
 
 
 def subject_scope(user, study: Study, subject_id: int) -> TrailScope:
@@ -136,9 +130,9 @@ def subject_scope(user, study: Study, subject_id: int) -> TrailScope:
     access = _readable(user, study, subject.site_id)
     objects = (
         Q(object_type="subject", object_id=str(subject.pk))
-        | Q(object_type="form_record", object_id__in=_ids(FormRecord.objects.filter(subject=subject)))
+        | Q(object_type="form_record", object_id__in=_ids(subject.form_records.all()))
         | Q(object_type="visit", object_id__in=_ids(subject.visits.all()))
-        | Q(object_type="signature", object_id__in=_ids(Signature.objects.filter(subject=subject)))
+        | Q(object_type="signature", object_id__in=_ids(subject.signatures.all()))
         | Q(object_type="query", object_id__in=_query_ids(record__subject=subject))
     )
     events = events_for(user, study).filter(objects, site_id=subject.site_id)
@@ -212,47 +206,13 @@ def choices_in(events: QuerySet, column: str) -> list[str]:
 # --------------------------------------------------------------------------- pseudonymisation
 
 
-class Masker:
-    """Masks what could identify a patient, for pseudonymised readers (see the module docstring)."""
+class Masker(pseudonymisation.Masker):
+    """The shared masker (``studies.pseudonymisation``), knowing the standard reasons for change."""
 
     def __init__(self, study: Study, pseudonymised: bool):
-        self.active = pseudonymised
-        self.free_text: frozenset[str] = frozenset()
-        if pseudonymised:
-            self.free_text = frozenset(
-                f.code for form in study.protocol.forms for f in form.fields if f.type == "text"
-            )
-        self.standard_reasons = {reason_text(code, "") for code in ReasonForChange.values}
-
-    def _sensitive(self, key: str) -> bool:
-        return key in IDENTIFYING_FIELDS or key in self.free_text
-
-    def value(self, field: str, value: Any) -> Any:
-        if not self.active or value is None:
-            return value
-        if field and self._sensitive(field):
-            return str(MASK)
-        return self._inside(value)
-
-    def _inside(self, value: Any) -> Any:
-        if isinstance(value, dict):
-            return {
-                k: (str(MASK) if self._sensitive(k) and v is not None else self._inside(v))
-                for k, v in value.items()
-            }
-        if isinstance(value, list):
-            return [self._inside(v) for v in value]
-        return value
-
-    def reason(self, reason: str) -> str:
-        if not self.active or not reason:
-            return reason
-        if reason in self.standard_reasons:
-            return reason
-        label, sep, _detail = reason.partition(": ")
-        if sep and label in self.standard_reasons:
-            return f"{label}: {MASK}"
-        return str(MASK)
+        super().__init__(
+            study, pseudonymised, standard_reasons={reason_text(code, "") for code in ReasonForChange.values}
+        )
 
 
 def shown(value: Any) -> str:

@@ -7,7 +7,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from trialdesk.studies.scoping import SiteScopedQuerySet
+from trialdesk.studies.scoping import InternalManager, ScopedManager, SiteScopedQuerySet
 from trialdesk.subjects.models import Subject, Visit
 
 
@@ -27,7 +27,7 @@ class ReasonForChange(models.TextChoices):
 
 
 class FormRecordQuerySet(SiteScopedQuerySet):
-    pass
+    masked_fields = {"data": "form_data"}
 
 
 class FormRecord(models.Model):
@@ -50,10 +50,13 @@ class FormRecord(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True)
 
-    objects = FormRecordQuerySet.as_manager()
+    objects = ScopedManager.from_queryset(FormRecordQuerySet)()
+    internal = InternalManager.from_queryset(FormRecordQuerySet)()
 
     class Meta:
         ordering = ["subject", "visit__sequence", "form_code", "repeat"]
+        base_manager_name = "internal"
+        default_manager_name = "objects"
         constraints = [
             models.UniqueConstraint(
                 fields=["subject", "visit", "form_code", "repeat"],

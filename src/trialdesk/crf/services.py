@@ -179,7 +179,9 @@ def _reason(code: ReasonForChange | str | None, detail: str) -> _Reason:
 
 def _existing(subject, form_code, visit, repeat, *, for_update: bool = True) -> FormRecord | None:
     """The record a save writes to, if there is one yet (row-locked inside the save's transaction)."""
-    records = FormRecord.objects.filter(subject=subject, form_code=form_code, visit=visit, repeat=repeat or 1)
+    records = FormRecord.objects.system("save_form, after its permission check").filter(
+        subject=subject, form_code=form_code, visit=visit, repeat=repeat or 1
+    )
     if for_update:
         records = records.select_for_update(of=("self",))
     return records.first()
@@ -188,7 +190,10 @@ def _existing(subject, form_code, visit, repeat, *, for_update: bool = True) -> 
 def _write(actor, subject, form_code, visit, repeat, expected_version, reason: _Reason, validation) -> FormSaveOutcome:
     # Lock the subject's row: a subject lock committed meanwhile is seen, and two saves of
     # one casebook queue instead of interleaving.
-    subject = Subject.objects.select_for_update(of=("self",)).select_related("site", "study").get(pk=subject.pk)
+    subject = (
+        Subject.objects.system("save_form, after its permission check")
+        .select_for_update(of=("self",)).select_related("site", "study").get(pk=subject.pk)
+    )
     if (why := lock_reason(subject)) is not None:
         raise Locked(why)
     new_data = validation.cleaned
@@ -201,7 +206,9 @@ def _write(actor, subject, form_code, visit, repeat, expected_version, reason: _
         if expected_version not in (None, 0):
             raise StaleVersion(STALE_MESSAGE, None, new_data)
         if visit is None and repeat is None:
-            last = FormRecord.objects.filter(subject=subject, form_code=form_code, visit=None).order_by("-repeat")
+            last = FormRecord.objects.system("save_form, after its permission check").filter(
+                subject=subject, form_code=form_code, visit=None
+            ).order_by("-repeat")
             repeat = (last.values_list("repeat", flat=True).first() or 0) + 1
         now = timezone.now()
         written = FormRecord.objects.create(

@@ -20,7 +20,7 @@ from trialdesk.crf.services import (
 from trialdesk.protocol.formdata import FORM_LEVEL
 from trialdesk.studies.access import Permission, get_visible_or_404, study_access
 from trialdesk.studies.services import current_study
-from trialdesk.subjects.models import Subject, Visit
+from trialdesk.subjects.models import Subject
 
 RESERVED_POST_KEYS = {"csrfmiddlewaretoken", "_version", "_reason", "_reason_detail"}
 
@@ -32,7 +32,7 @@ def _context_objects(request, subject_id: int, visit_code: str | None):
     subject = get_visible_or_404(Subject.objects.select_related("site", "study"), request.user, study, pk=subject_id)
     visit = None
     if visit_code is not None:
-        visit = Visit.objects.filter(subject=subject, code=visit_code).first()
+        visit = subject.visits.filter(code=visit_code).first()
         if visit is None:
             raise Http404
     return study, subject, visit
@@ -52,9 +52,10 @@ def form_page(request, subject_id: int, form_code: str, visit_code: str | None =
     form = protocol.form(form_code)
     record = None
     if visit is not None:
-        record = FormRecord.objects.filter(subject=subject, visit=visit, form_code=form_code).first()
+        record = FormRecord.objects.for_user(request.user, study).filter(subject=subject, visit=visit, form_code=form_code).first()
     elif repeat is not None:
-        record = FormRecord.objects.filter(subject=subject, visit=None, form_code=form_code, repeat=repeat).first()
+        record = FormRecord.objects.for_user(request.user, study).filter(
+            subject=subject, visit=None, form_code=form_code, repeat=repeat).first()
         if record is None:
             raise Http404
     if record is not None:  # the panels read record.subject (and its site and study): the one loaded above

@@ -24,6 +24,7 @@ from trialdesk.audit.services import Actor, audited, record
 from trialdesk.crf.models import FormRecord
 from trialdesk.studies.access import Permission, require, study_access
 from trialdesk.studies.models import Site, Study
+from trialdesk.studies.scoping import system_read
 from trialdesk.subjects.models import Subject
 
 Lockable = FormRecord | Subject | Site | Study
@@ -91,7 +92,7 @@ def _set_lock(user, target: Lockable, *, locking: bool, reason: str) -> Lockable
         raise LockRefused(_("Give a reason to unlock: nothing was unlocked."))
     model = type(target)
     with audited():
-        current = model.objects.select_for_update(of=("self",)).get(pk=target.pk)
+        current = system_read(model, "lock, after its permission check").select_for_update(of=("self",)).get(pk=target.pk)
         if locking and current.locked_at is not None:
             raise LockRefused(_("This is already locked."))
         if not locking and current.locked_at is None:

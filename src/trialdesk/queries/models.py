@@ -12,7 +12,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from trialdesk.crf.models import FormRecord
-from trialdesk.studies.scoping import SiteScopedQuerySet
+from trialdesk.studies.scoping import InternalManager, ScopedManager, SiteScopedQuerySet
 
 
 class QueryStatus(models.TextChoices):
@@ -39,6 +39,8 @@ class MessageKind(models.TextChoices):
 
 
 class QueryQuerySet(SiteScopedQuerySet):
+    masked_fields = {"summary": "text"}  # a manual query's summary is its first message
+
     def unresolved(self):
         return self.filter(status__in=UNRESOLVED)
 
@@ -69,10 +71,13 @@ class Query(models.Model):
     )
     reopen_count = models.PositiveIntegerField(default=0)
 
-    objects = QueryQuerySet.as_manager()
+    objects = ScopedManager.from_queryset(QueryQuerySet)()
+    internal = InternalManager.from_queryset(QueryQuerySet)()
 
     class Meta:
         ordering = ["raised_at", "pk"]
+        base_manager_name = "internal"
+        default_manager_name = "objects"
         verbose_name_plural = "queries"
         indexes = [
             models.Index(fields=["status", "raised_at"]),
@@ -104,7 +109,7 @@ class Query(models.Model):
 
 
 class QueryMessageQuerySet(SiteScopedQuerySet):
-    pass
+    masked_fields = {"text": "text"}
 
 
 class QueryMessage(models.Model):
@@ -120,10 +125,13 @@ class QueryMessage(models.Model):
     text = models.TextField()
     created_at = models.DateTimeField()
 
-    objects = QueryMessageQuerySet.as_manager()
+    objects = ScopedManager.from_queryset(QueryMessageQuerySet)()
+    internal = InternalManager.from_queryset(QueryMessageQuerySet)()
 
     class Meta:
         ordering = ["created_at", "pk"]
+        base_manager_name = "internal"
+        default_manager_name = "objects"
 
 
 class SourceVerificationQuerySet(SiteScopedQuerySet):
@@ -147,10 +155,13 @@ class SourceVerification(models.Model):
     reset_at = models.DateTimeField(null=True, blank=True)
     reset_version = models.PositiveIntegerField(null=True, blank=True)
 
-    objects = SourceVerificationQuerySet.as_manager()
+    objects = ScopedManager.from_queryset(SourceVerificationQuerySet)()
+    internal = InternalManager.from_queryset(SourceVerificationQuerySet)()
 
     class Meta:
         ordering = ["verified_at", "pk"]
+        base_manager_name = "internal"
+        default_manager_name = "objects"
         constraints = [
             models.UniqueConstraint(
                 fields=["record", "field_code"],

@@ -117,7 +117,7 @@ def _add_message(query: Query, actor: Actor, kind: str, text: str, at: dt.dateti
 def _locked(query: Query) -> Query:
     """The query row again, locked for this transaction, with what the audit needs."""
     return (
-        Query.objects.select_for_update(of=("self",))
+        Query.objects.system("query workflow, after its permission check").select_for_update(of=("self",))
         .select_related("record__subject__site", "record__visit")
         .get(pk=query.pk)
     )
@@ -140,7 +140,7 @@ def _acting(user, query: Query, permission: Permission, text: str, *, required: 
 def _locked_record(form_record: FormRecord) -> FormRecord:
     """The form record again, locked for this transaction, with what the audit needs."""
     return (
-        FormRecord.objects.select_for_update(of=("self",))
+        FormRecord.objects.system("query workflow, after its permission check").select_for_update(of=("self",))
         .select_related("subject__site", "subject__study", "visit")
         .get(pk=form_record.pk)
     )
@@ -281,7 +281,7 @@ def reopen_query(user, query: Query, text: str) -> Query:
             )
         if query.origin == QueryOrigin.EDIT_CHECK:
             newer = (
-                Query.objects.filter(
+                Query.objects.system("query workflow, after its permission check").filter(
                     record_id=query.record_id, check_code=query.check_code, status__in=UNRESOLVED
                 )
                 .exclude(pk=query.pk)
@@ -339,7 +339,8 @@ def on_form_saved(event: FormSaved) -> None:
     form = form_record.subject.study.protocol.form(form_record.form_code)
     checks = {check.code: check for check in form.edit_checks}
     queries = list(
-        Query.objects.select_for_update(of=("self",)).filter(record=form_record).order_by("pk")
+        Query.objects.system("a save re-runs the edit checks").select_for_update(of=("self",))
+        .filter(record=form_record).order_by("pk")
     )
     for query in queries:  # the audit label needs the record's visit and subject, already at hand
         query.record = form_record
@@ -440,7 +441,7 @@ def _auto_raise(form_record, validation, queries, changed, actor) -> None:
 def _reset_sdv(form_record, changed, actor) -> None:
     if not changed:
         return
-    marks = SourceVerification.objects.select_for_update(of=("self",)).filter(
+    marks = SourceVerification.objects.system("a save resets SDV").select_for_update(of=("self",)).filter(
         record=form_record, reset_at__isnull=True
     )
     subject = form_record.subject
@@ -601,7 +602,7 @@ def verify_source(
         locked = _locked_record(form_record)
         if expected_version is not None and expected_version != locked.version:
             raise SdvRefused(_("The form changed since you opened it; review it again before verifying."))
-        if SourceVerification.objects.filter(
+        if SourceVerification.objects.system("sdv, after its permission check").filter(
             record=locked, field_code=field_code, reset_at__isnull=True
         ).exists():
             raise SdvRefused(_("This is already marked verified."))

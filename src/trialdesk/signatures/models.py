@@ -7,7 +7,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from trialdesk.audit.models import AppendOnlyError
-from trialdesk.studies.scoping import SiteScopedQuerySet
+from trialdesk.studies.scoping import InternalManager, ScopedManager, SiteScopedQuerySet
 
 
 class SignatureScope(models.TextChoices):
@@ -66,11 +66,14 @@ class Signature(models.Model):
     )
     void_reason = models.CharField(max_length=500, blank=True)
 
-    objects = SignatureQuerySet.as_manager()
+    objects = ScopedManager.from_queryset(SignatureQuerySet)()
+    internal = InternalManager.from_queryset(SignatureQuerySet)()
 
     class Meta:
         db_table = "audit_signature"  # made by the audit app's migration 0003, where it used to live
         ordering = ["-signed_at", "-pk"]
+        base_manager_name = "internal"
+        default_manager_name = "objects"
         indexes = [models.Index(fields=["subject", "status"])]
 
     def __str__(self) -> str:

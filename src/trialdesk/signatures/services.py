@@ -72,8 +72,10 @@ def _record_content(record: FormRecord) -> dict[str, Any]:
 
 
 def _records_in_scope(
-    subject: Subject, visit: Visit | None, *, for_update: bool = False, records=FormRecord.objects
+    subject: Subject, visit: Visit | None, *, for_update: bool = False, records=None
 ) -> list[FormRecord]:
+    if records is None:
+        records = FormRecord.objects.system("signing, after its permission check")
     records = records.filter(subject=subject)
     if visit is not None:
         records = records.filter(visit=visit)
@@ -180,12 +182,12 @@ def sign(user, subject: Subject, *, password: str, visit: Visit | None = None) -
 
     meaning = meaning_for(visit)
     with audited():
-        subject = Subject.objects.select_for_update(of=("self",)).select_related("site", "study").get(pk=subject.pk)
+        subject = Subject.objects.system("signing, after its permission check").select_for_update(of=("self",)).select_related("site", "study").get(pk=subject.pk)
         records = _records_in_scope(subject, visit, for_update=True)
         if not records:
             raise SignatureRefused(_("There is no data to sign yet."))
         digest = _hash_of(subject, visit, records)
-        already = Signature.objects.filter(
+        already = Signature.objects.system("signing, after its permission check").filter(
             subject=subject,
             visit=visit,
             scope=scope,
@@ -244,7 +246,7 @@ def void_signatures_for_change(event: FormSaved) -> list[Signature]:
     in_scope = Q(scope=SignatureScope.CASEBOOK)
     if record_obj.visit_id is not None:
         in_scope |= Q(scope=SignatureScope.VISIT, visit_id=record_obj.visit_id)
-    candidates = Signature.objects.select_for_update(of=("self",)).filter(
+    candidates = Signature.objects.system("a change voids signatures").select_for_update(of=("self",)).filter(
         in_scope, subject_id=record_obj.subject_id, status=SignatureStatus.VALID
     )
     voided = []
@@ -253,7 +255,7 @@ def void_signatures_for_change(event: FormSaved) -> list[Signature]:
     for signature in candidates:
         if signature.record_versions.get(str(record_obj.pk)) == record_obj.version:
             continue
-        subject = subject or Subject.objects.select_related("site").get(pk=record_obj.subject_id)
+        subject = subject or Subject.objects.system("a change voids signatures").select_related("site").get(pk=record_obj.subject_id)
         where = record_obj.visit.code if record_obj.visit_id else f"log #{record_obj.repeat}"
         change = f"{subject.label} {where} {record_obj.form_code} v{record_obj.version}"
         if fields:
@@ -315,7 +317,7 @@ def casebooks_to_sign(user, study) -> list[CasebookToSign]:
         .select_related("site")
     )
     voided_by_subject: dict[int, list[Signature]] = {}
-    for signature in Signature.objects.filter(
+    for signature in Signature.objects.for_user(user, study).filter(
         subject__in=subjects, scope=SignatureScope.CASEBOOK, status=SignatureStatus.VOIDED
     ).order_by("-voided_at"):
         voided_by_subject.setdefault(signature.subject_id, []).append(signature)

@@ -1,15 +1,332 @@
-"""The site-scoped queryset every clinical model uses: ``Model.objects.for_user(user, study)``."""
+"""The one way to read clinical data: a queryset that must say for whom it reads.
+
+Every clinical model (subjects, visits, form records, queries and their messages, SDV
+marks, signatures) has ``objects = ScopedManager.from_queryset(TheQuerySet)()``, whose
+querysets refuse to be evaluated (``UnscopedRead``, naming the model) until narrowed:
+
+- ``Model.objects.for_user(user, study)``: the rows of the sites the user sees; for a
+  pseudonymised viewer (the statistician) the instances come back with identifying and
+  free-text values masked (see ``studies.pseudonymisation``) and refuse to be saved;
+- ``Model.objects.system("why")``: system-level code that has already decided what it may
+  read (a service after its permission check, the demo builder, a migration, tests).
+
+Related managers of an instance read this way (``subject.visits.all()``) read with the
+scope of that instance, masking included; a related manager from a model outside this
+mechanism (``study.subjects``) does not: it must be narrowed too. Django's internals
+(forward foreign keys, ``refresh_from_db``, cascades) go through ``InternalManager``
+(``Meta.base_manager_name``), which carries the scope of the instance it starts from.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
 from django.db import models
+from django.db.models.signals import pre_delete, pre_save
+
+READ_SCOPE_ATTR = "_trialdesk_read_scope"
+MASKED_ATTR = "_trialdesk_masked"
+
+
+class UnscopedRead(RuntimeError):
+    """A clinical queryset evaluated without ``for_user(user, study)`` or ``system("why")``."""
+
+
+class PseudonymisedWrite(RuntimeError):
+    """An instance read pseudonymised (its values masked) may not be saved or deleted."""
+
+
+@dataclass(frozen=True)
+class ReadScope:
+    """For whom a queryset reads: a user in a study, or system-level code (``why``)."""
+
+    study: Any = None
+    access: Any = None
+    why: str = ""
+    _cache: dict = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def is_system(self) -> bool:
+        return self.access is None
+
+    @property
+    def pseudonymised(self) -> bool:
+        return self.access is not None and self.access.pseudonymised
+
+    @cached_property
+    def masker(self):
+        from trialdesk.studies.pseudonymisation import Masker
+
+        return Masker(self.study, self.pseudonymised)
+
+
+SYSTEM_IMPLIED = ReadScope(why="related to an object created by system code")
+
+
+def read_scope_of(instance) -> ReadScope | None:
+    """The scope an instance was read in (None: not a scoped model's instance)."""
+    if not isinstance(getattr(type(instance), "objects", None), ScopedManager):
+        return None
+    return getattr(instance, READ_SCOPE_ATTR, None) or SYSTEM_IMPLIED
 
 
 class SiteScopedQuerySet(models.QuerySet):
-    """Subclasses' models declare ``site_path``: the lookup from the model to its Site."""
+    """Subclasses' models declare ``site_path``: the lookup from the model to its Site.
+
+    A subclass masks its model's values for pseudonymised viewers in ``pseudonymise``.
+    """
+
+    _read_scope: ReadScope | None = None
+
+    # ---------------------------------------------------------------- narrowing
 
     def for_user(self, user, study):
-        from trialdesk.studies.access import visible_site_ids
+        from trialdesk.studies.access import study_access
 
+        access = study_access(user, study)
         site_path = self.model.site_path
-        return self.filter(**{f"{site_path}__in": visible_site_ids(user, study)})
+        narrowed = self.filter(**{f"{site_path}__in": access.site_ids})
+        narrowed._read_scope = ReadScope(study=study, access=access)
+        return narrowed
+
+    def system(self, why: str):
+        """Read without a user's scope: only for code that has decided what it may read."""
+        if not why or not str(why).strip():
+            raise ValueError("system() needs the reason why this read is system-level")
+        clone = self._chain()
+        clone._read_scope = ReadScope(why=str(why))
+        return clone
+
+    def read_as(self, instance):
+        """Read in the scope ``instance`` (of a scoped model) was read in: the records of
+        subjects a list read for a user are read for that user, masking included."""
+        scope = read_scope_of(instance)
+        if scope is None:
+            raise TypeError(f"read_as() takes an instance of a scoped model, not {type(instance).__name__}")
+        clone = self._chain()
+        clone._read_scope = scope
+        return clone
+
+    # ---------------------------------------------------------------- masking (subclasses)
+
+    # attname -> how a pseudonymised viewer sees it: "text" (free text: masked), "identity"
+    # (an identifier: masked), "form_data" (a form's data: its free-text and identifying
+    # fields masked), "none" (dropped: None).
+    masked_fields: dict[str, str] = {}
+
+    def pseudonymise(self, instance, masker) -> None:
+        """Replace in place the values a pseudonymised viewer must not see."""
+        for attname, kind in self.masked_fields.items():
+            if attname in instance.__dict__:
+                instance.__dict__[attname] = masker.masked(kind, instance.__dict__[attname])
+
+    def pseudonymise_value(self, attname: str, value, masker, key: str | None = None):
+        """One column of ``values()``/``values_list()``; ``key``: a lookup inside a JSON field."""
+        kind = self.masked_fields.get(attname)
+        if kind is None:
+            return value
+        if key is not None and kind == "form_data":
+            return masker.value(key, value)
+        return masker.masked(kind, value)
+
+    # ---------------------------------------------------------------- the guard
+
+    def _require_scope(self, what: str = "read") -> ReadScope:
+        if self._read_scope is None:
+            name = self.model.__name__
+            raise UnscopedRead(
+                f"unscoped {what} of {name}: use {name}.objects.for_user(user, study), or "
+                f'{name}.objects.system("why") in system-level code'
+            )
+        return self._read_scope
+
+    def __repr__(self):
+        if self._read_scope is None and self._result_cache is None:
+            return f"<{type(self).__name__} of {self.model.__name__}: unscoped, not read>"
+        return super().__repr__()
+
+    def _clone(self):
+        clone = super()._clone()
+        clone._read_scope = self._read_scope
+        return clone
+
+    def _fetch_all(self):
+        if self._result_cache is None:
+            scope = self._require_scope()
+            super()._fetch_all()
+            self._result_cache = _scoped_results(self, self._result_cache, scope)
+        else:
+            super()._fetch_all()
+
+    def _iterator(self, use_chunked_fetch, chunk_size):
+        scope = self._require_scope()
+        for row in super()._iterator(use_chunked_fetch, chunk_size):
+            yield _scoped_results(self, [row], scope)[0]
+
+    def count(self):
+        if self._result_cache is None:
+            self._require_scope()
+        return super().count()
+
+    def exists(self):
+        if self._result_cache is None:
+            self._require_scope()
+        return super().exists()
+
+    def aggregate(self, *args, **kwargs):
+        self._require_scope()
+        return super().aggregate(*args, **kwargs)
+
+    def explain(self, *args, **kwargs):
+        self._require_scope()
+        return super().explain(*args, **kwargs)
+
+    def raw(self, *args, **kwargs):
+        self._require_scope()
+        return super().raw(*args, **kwargs)
+
+    def update(self, **kwargs):
+        self._require_writable("update")
+        return super().update(**kwargs)
+
+    update.alters_data = True
+
+    def delete(self):
+        self._require_writable("delete")
+        return super().delete()
+
+    delete.alters_data = True
+
+    def _require_writable(self, what: str) -> None:
+        scope = self._require_scope(what)
+        if scope.pseudonymised:
+            raise PseudonymisedWrite(f"a pseudonymised read of {self.model.__name__} cannot {what}")
+
+
+def _scoped_results(queryset: SiteScopedQuerySet, rows: list, scope: ReadScope) -> list:
+    """Mark (and, for a pseudonymised viewer, mask) what a queryset returns."""
+    if not rows:
+        return rows
+    if isinstance(rows[0], models.Model):
+        seen: set[int] = set()
+        for row in rows:
+            _mark(row, scope, seen)
+        return rows
+    if not scope.pseudonymised:
+        return rows
+    return [_masked_values(queryset, row, scope) for row in rows]
+
+
+def _mark(instance, scope: ReadScope, seen: set[int]) -> None:
+    """Give an instance (and the scoped instances fetched with it) its read scope; mask it."""
+    if id(instance) in seen or not isinstance(instance, models.Model):
+        return
+    seen.add(id(instance))
+    manager = getattr(type(instance), "objects", None)
+    if isinstance(manager, ScopedManager):
+        instance.__dict__[READ_SCOPE_ATTR] = scope
+        if scope.pseudonymised and not instance.__dict__.get(MASKED_ATTR):
+            manager.get_queryset().pseudonymise(instance, scope.masker)
+            instance.__dict__[MASKED_ATTR] = True
+    for related in list(instance._state.fields_cache.values()):
+        if related is not None:
+            _mark(related, scope, seen)
+    for prefetched in getattr(instance, "_prefetched_objects_cache", {}).values():
+        for related in getattr(prefetched, "_result_cache", None) or []:
+            _mark(related, scope, seen)
+
+
+def _masked_values(queryset: SiteScopedQuerySet, row, scope: ReadScope):
+    """A row of ``values()`` or ``values_list()`` with its sensitive columns masked."""
+    names = list(queryset._fields or [f.attname for f in queryset.model._meta.concrete_fields])
+    names += [n for n in queryset.query.annotation_select if n not in names]
+
+    def mask(name: str, value):
+        model, attname, key = _resolve(queryset.model, name)
+        target = getattr(model, "objects", None) if model is not None else None
+        if not isinstance(target, ScopedManager):
+            return value
+        return target.get_queryset().pseudonymise_value(attname, value, scope.masker, key)
+
+    if isinstance(row, dict):
+        return {key: mask(key, value) for key, value in row.items()}
+    if isinstance(row, tuple):
+        return type(row)(mask(name, value) for name, value in zip(names, row, strict=False)) if not hasattr(
+            row, "_fields"
+        ) else type(row)(*(mask(name, value) for name, value in zip(names, row, strict=False)))
+    # values_list(flat=True)
+    return mask(names[0], row) if names else row
+
+
+def _resolve(model, lookup: str):
+    """The model and attribute a ``values()`` column comes from (None if not a plain field)."""
+    parts = lookup.split("__")
+    for i, part in enumerate(parts):
+        try:
+            fld = model._meta.get_field(part)
+        except Exception:
+            return None, "", None
+        if i == len(parts) - 1:
+            return model, getattr(fld, "attname", part), None
+        if not fld.is_relation or fld.related_model is None:
+            # A lookup inside a JSON field (data__comment): the JSON field's column and key.
+            return model, getattr(fld, "attname", part), parts[-1]
+        model = fld.related_model
+    return None, "", None
+
+
+class ScopedManager(models.Manager):
+    """``Model.objects``: querysets that must be narrowed before they read.
+
+    As a related manager of an instance of a scoped model (``subject.visits``), it reads
+    in the scope that instance was read in.
+    """
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        instance = getattr(self, "instance", None)
+        if instance is not None:
+            scope = read_scope_of(instance)
+            if scope is not None:
+                queryset._read_scope = scope
+        return queryset
+
+    def system(self, why: str):
+        return self.get_queryset().system(why)
+
+    def for_user(self, user, study):
+        return self.get_queryset().for_user(user, study)
+
+    def read_as(self, instance):
+        return self.get_queryset().read_as(instance)
+
+
+def system_read(model, why: str):
+    """All rows of ``model`` for system-level code, whether it is a scoped model or not."""
+    manager = model._default_manager
+    return manager.system(why) if isinstance(manager, ScopedManager) else manager.all()
+
+
+class InternalManager(models.Manager):
+    """Django's own reads (``Meta.base_manager_name``): forward foreign keys, refresh_from_db,
+    cascades. Carries the scope of the instance it starts from; system-level otherwise."""
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        instance = self._hints.get("instance") if self._hints else None
+        scope = read_scope_of(instance) if instance is not None else None
+        queryset._read_scope = scope or ReadScope(why="django internals")
+        return queryset
+
+
+def _refuse_masked_write(sender, instance, **kwargs):
+    if getattr(instance, "__dict__", {}).get(MASKED_ATTR):
+        raise PseudonymisedWrite(
+            f"this {type(instance).__name__} was read pseudonymised: its masked values cannot be saved"
+        )
+
+
+pre_save.connect(_refuse_masked_write, dispatch_uid="trialdesk.scoping.refuse_masked_save", weak=False)
+pre_delete.connect(_refuse_masked_write, dispatch_uid="trialdesk.scoping.refuse_masked_delete", weak=False)

@@ -6,7 +6,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from trialdesk.studies.models import Site, Study
-from trialdesk.studies.scoping import SiteScopedQuerySet
+from trialdesk.studies.scoping import InternalManager, ScopedManager, SiteScopedQuerySet
 
 
 class SubjectStatus(models.TextChoices):
@@ -31,7 +31,20 @@ class Sex(models.TextChoices):
 
 
 class SubjectQuerySet(SiteScopedQuerySet):
-    pass
+    masked_fields = {"initials": "identity", "screen_failure_reason": "text"}
+
+    def pseudonymise(self, instance, masker) -> None:
+        # The year of birth goes; the age at screening (to within a year) stays for analysis.
+        if "year_of_birth" in instance.__dict__ and instance.__dict__["year_of_birth"] is not None:
+            if instance.__dict__.get("age_at_screening") is None and instance.__dict__.get("screened_on"):
+                instance.__dict__["age_at_screening"] = instance.screened_on.year - instance.year_of_birth
+            instance.__dict__["year_of_birth"] = None
+        super().pseudonymise(instance, masker)
+
+    def pseudonymise_value(self, attname, value, masker, key=None):
+        if attname == "year_of_birth":
+            return None
+        return super().pseudonymise_value(attname, value, masker, key)
 
 
 class Subject(models.Model):
@@ -63,10 +76,13 @@ class Subject(models.Model):
     locked_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
-    objects = SubjectQuerySet.as_manager()
+    objects = ScopedManager.from_queryset(SubjectQuerySet)()
+    internal = InternalManager.from_queryset(SubjectQuerySet)()
 
     class Meta:
         ordering = ["site__code", "screening_number"]
+        base_manager_name = "internal"
+        default_manager_name = "objects"
         constraints = [
             models.UniqueConstraint(fields=["study", "screening_number"], name="unique_screening_number"),
             models.UniqueConstraint(fields=["study", "subject_code"], name="unique_subject_code"),
@@ -105,10 +121,13 @@ class Visit(models.Model):
     window_end = models.DateField(null=True, blank=True)
     actual_date = models.DateField(null=True, blank=True)
 
-    objects = VisitQuerySet.as_manager()
+    objects = ScopedManager.from_queryset(VisitQuerySet)()
+    internal = InternalManager.from_queryset(VisitQuerySet)()
 
     class Meta:
         ordering = ["subject", "sequence"]
+        base_manager_name = "internal"
+        default_manager_name = "objects"
         constraints = [models.UniqueConstraint(fields=["subject", "code"], name="unique_visit_per_subject")]
 
     def __str__(self) -> str:

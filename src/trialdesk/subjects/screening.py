@@ -31,7 +31,10 @@ def screening_records(subjects: list[Subject]) -> dict[int, object]:
         return {}
     study = subjects[0].study
     form_code = study.protocol.eligibility.form
-    records = FormRecord.objects.filter(subject__in=subjects, form_code=form_code).select_related("visit")
+    records = (
+        FormRecord.objects.read_as(subjects[0])
+        .filter(subject__in=subjects, form_code=form_code).select_related("visit")
+    )
     return {r.subject_id: r for r in records}
 
 

@@ -36,19 +36,25 @@ def _locked_row(subject: Subject) -> Subject:
     """The subject re-read under a row lock; refused when it, its site or the study is locked."""
     from trialdesk.crf.services import lock_reason
 
-    subject = Subject.objects.select_for_update(of=("self",)).select_related("site", "study").get(pk=subject.pk)
+    subject = (
+        Subject.objects.system("subject workflow, after its permission check")
+        .select_for_update(of=("self",)).select_related("site", "study").get(pk=subject.pk)
+    )
     if (why := lock_reason(subject)) is not None:
         raise SubjectActionRefused(why)
     return subject
 
 
 def next_screening_number(site: Site) -> str:
-    count = Subject.objects.filter(site=site).count()
+    count = Subject.objects.system("numbering counts every screening of the site").filter(site=site).count()
     return f"{site.code}-S{count + 1:02d}"
 
 
 def next_subject_code(site: Site) -> str:
-    count = Subject.objects.filter(site=site, subject_code__isnull=False).count()
+    count = (
+        Subject.objects.system("numbering counts every enrollment of the site")
+        .filter(site=site, subject_code__isnull=False).count()
+    )
     return f"{site.code}-{count + 1:03d}"
 
 
@@ -127,12 +133,12 @@ def register_screening(
 
 def _rescreenable(previous: Subject, site: Site, screened_on: dt.date) -> Subject:
     """The screen failure a new episode re-screens, locked; refused unless it can be."""
-    previous = Subject.objects.select_for_update(of=("self",)).filter(pk=previous.pk).first()
+    previous = Subject.objects.system("subject workflow, after its permission check").select_for_update(of=("self",)).filter(pk=previous.pk).first()
     if previous is None or previous.site_id != site.pk:
         raise SubjectActionRefused(_("A patient is re-screened at the site that screened them."))
     if previous.status != SubjectStatus.SCREEN_FAILED:
         raise SubjectActionRefused(_("Only a screen failure can be re-screened."))
-    if Subject.objects.filter(rescreen_of=previous).exists():
+    if Subject.objects.system("subject workflow, after its permission check").filter(rescreen_of=previous).exists():
         raise SubjectActionRefused(
             _("This screening episode was already re-screened; re-screen the latest episode instead.")
         )
@@ -225,7 +231,9 @@ def screening_values(subject: Subject, record_=_QUERY) -> tuple[dict, dict[str, 
     protocol = subject.study.protocol
     form = protocol.form(protocol.eligibility.form)
     if record_ is _QUERY:
-        record_ = FormRecord.objects.filter(subject=subject, form_code=form.code).select_related("visit").first()
+        record_ = (
+            FormRecord.objects.read_as(subject).filter(subject=subject, form_code=form.code).select_related("visit").first()
+        )
     if record_ is None:
         return {}, {}
     values = typed_values(form, record_.data)

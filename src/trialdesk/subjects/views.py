@@ -25,7 +25,7 @@ def casebook(request, subject_id: int):
     protocol = study.protocol
     planned_forms = {v.code: v.forms for v in protocol.schedule.expanded_visits()}
     visit_forms = _ordered_visit_forms(protocol)
-    records = list(FormRecord.objects.filter(subject=subject).select_related("visit"))
+    records = list(FormRecord.objects.for_user(request.user, study).filter(subject=subject).select_related("visit"))
     by_visit = {(r.visit.code, r.form_code): r for r in records if r.visit_id}
     rows = []
     for visit in subject.visits.all():

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import template
 
 from trialdesk.locks.services import effective_lock
-from trialdesk.signatures.models import Signature, SignatureScope
+from trialdesk.signatures.models import SignatureScope
 from trialdesk.signatures.services import verify_signature
 from trialdesk.studies.access import Permission, study_access
 
@@ -31,7 +31,7 @@ def casebook_panel(context, subject):
     the links to sign, lock and read the trail."""
     data = _common(context, subject)
     signatures = list(
-        Signature.objects.filter(subject=subject).select_related(
+        subject.signatures.select_related(
             "visit", "signer", "voided_by", "voided_by_record"
         )
     )
@@ -47,7 +47,7 @@ def casebook_panel(context, subject):
 @register.inclusion_tag("signatures/_casebook_status.html")
 def casebook_status(subject):
     """One line for the top of the casebook: the latest casebook signature and the lock."""
-    latest = Signature.objects.filter(subject=subject, scope=SignatureScope.CASEBOOK).first()
+    latest = subject.signatures.filter(scope=SignatureScope.CASEBOOK).first()
     return {"casebook_signature": latest, "lock": effective_lock(subject)}
 
 
