@@ -49,6 +49,47 @@ def _login_hardening_off(request):
     yield
 
 
+@pytest.fixture
+def committed_db(request, django_db_setup, django_db_blocker):
+    """A database whose writes really commit, for tests with several connections at once
+    (threads). Use with ``@pytest.mark.django_db(transaction=True)``.
+
+    Django resets a transactional test's database by ``flush`` (TRUNCATE on PostgreSQL),
+    which the audit trail refuses. On PostgreSQL each such test therefore gets a fresh
+    database cloned from the migrated test database, dropped afterwards; it is never
+    flushed. SQLite has no triggers: it uses Django's ordinary transactional test.
+    """
+    from django.db import connection, connections
+    from django.test import TransactionTestCase
+
+    if connection.vendor != "postgresql":
+        yield
+        return
+    import uuid
+
+    settings_dict = connections["default"].settings_dict
+    template = settings_dict["NAME"]
+    clone = f"{template}_fresh_{uuid.uuid4().hex[:8]}"
+    original_teardown = TransactionTestCase._fixture_teardown
+
+    def drop_the_clone(testcase) -> None:
+        # Runs where Django would flush: after every fixture of the test is torn down.
+        TransactionTestCase._fixture_teardown = original_teardown
+        with django_db_blocker.unblock():
+            connections.close_all()
+            settings_dict["NAME"] = template
+            with connection._nodb_cursor() as cursor:
+                cursor.execute(f'DROP DATABASE "{clone}" WITH (FORCE)')
+
+    with django_db_blocker.unblock():
+        connections.close_all()
+        with connection._nodb_cursor() as cursor:
+            cursor.execute(f'CREATE DATABASE "{clone}" TEMPLATE "{template}"')
+    settings_dict["NAME"] = clone
+    TransactionTestCase._fixture_teardown = drop_the_clone
+    yield
+
+
 PASSWORD = "correct-horse-battery-42"
 
 
