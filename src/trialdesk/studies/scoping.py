@@ -19,7 +19,7 @@ mechanism (``study.subjects``) does not: it must be narrowed too. Django's inter
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
@@ -45,7 +45,6 @@ class ReadScope:
     study: Any = None
     access: Any = None
     why: str = ""
-    _cache: dict = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def is_system(self) -> bool:
