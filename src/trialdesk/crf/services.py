@@ -201,6 +201,10 @@ def _write(actor, subject, form_code, visit, repeat, expected_version, reason: _
     existing = None
     if visit is not None or repeat is not None:
         existing = _existing(subject, form_code, visit, repeat)
+    if existing is not None:  # the subject (locked above, with its site and study) and visit at hand
+        existing.subject = subject
+        if visit is not None:
+            existing.visit = visit
 
     if existing is None:
         if expected_version not in (None, 0):
@@ -239,7 +243,6 @@ def _write(actor, subject, form_code, visit, repeat, expected_version, reason: _
             return FormSaveOutcome(existing, validation, [])
         if changes and existing.first_completed_at and not reason.code:
             raise ReasonRequired(_("This form was already saved complete: give a reason for the change."), validation)
-        existing.subject = subject
         common = _audit_common(existing)
         for field_code, (old, new) in changes.items():
             record(actor, "change", field=field_code, old_value=old, new_value=new, reason=reason.text, **common)

@@ -343,14 +343,25 @@ class Visit(Sourced):
             )
 
 
+_EXPANDED: dict[int, tuple[list, tuple]] = {}
+
+
 class Schedule(_Model):
     visits: list[Visit]
     #: forms not tied to a visit (infusions, transfusions, adverse events, …)
     log_forms: list[Code] = []
 
     def expanded_visits(self) -> Iterator[Visit]:
-        for visit in self.visits:
-            yield from visit.expand()
+        # Expanded once per list of visits (every form save asks which forms a visit holds).
+        # Keyed by the identity of the list, kept alive by the entry: a copy of the schedule
+        # with other visits (model_copy) gets its own expansion.
+        entry = _EXPANDED.get(id(self.visits))
+        if entry is None or entry[0] is not self.visits:
+            entry = (self.visits, tuple(expanded for visit in self.visits for expanded in visit.expand()))
+            if len(_EXPANDED) >= 64:
+                _EXPANDED.pop(next(iter(_EXPANDED)))
+            _EXPANDED[id(self.visits)] = entry
+        return iter(entry[1])
 
     def visit(self, code: str) -> Visit:
         for visit in self.expanded_visits():
