@@ -84,6 +84,20 @@ def plan_calendar(
     planned: list[PlannedVisit] = []
     for sequence, visit in enumerate(schedule.expanded_visits(), start=1):
         state = states.get(visit.code)
+        anchor_date = anchors.get(visit.anchor)
+        if state is not None and state.frozen and state.planned_date is None and visit.code not in pinned:
+            # Took place or holds data before its anchor was known (the end-of-treatment visit
+            # whose own form dates the end of treatment): its plan is filled in, nothing moves.
+            target, start, end = _target(visit, anchor_date)
+            if target is not None:
+                planned.append(
+                    PlannedVisit(
+                        visit.code, visit.title, sequence, visit.anchor, visit.day, target, start, end, kept=True,
+                        explanation=f"kept; its plan filled in: day {visit.day} from the "
+                        f"{visit.anchor.replace('_', ' ')} on {anchor_date.isoformat()}",
+                    )
+                )
+                continue
         if state is not None and state.frozen:
             planned.append(
                 PlannedVisit(
@@ -102,7 +116,6 @@ def plan_calendar(
                              explanation="on its own date")
             )
             continue
-        anchor_date = anchors.get(visit.anchor)
         target, start, end = _target(visit, anchor_date)
         if target is None:
             why = "event-driven: planned when it happens" if visit.day is None else f"waits for its anchor ({visit.anchor})"

@@ -4,3 +4,9 @@ from django.apps import AppConfig
 class SubjectsConfig(AppConfig):
     name = "trialdesk.subjects"
     label = "subjects"
+
+    def ready(self) -> None:
+        from trialdesk.crf.events import form_saved
+        from trialdesk.subjects.calendar import on_form_saved
+
+        form_saved.subscribe(on_form_saved)

@@ -65,6 +65,12 @@ class Subject(models.Model):
     screened_on = models.DateField()
     consent_date = models.DateField(null=True, blank=True)
     enrolled_on = models.DateField(null=True, blank=True)
+    # Day 0 of the calendar (DESIGN §3): planned at enrollment, then the date of the first
+    # infusion once it is given; the end of treatment anchors the end-of-treatment and
+    # follow-up visits. Set by the services and the form subscriber, never typed twice.
+    planned_first_dose_on = models.DateField(null=True, blank=True)
+    first_dose_on = models.DateField(null=True, blank=True)
+    treatment_ended_on = models.DateField(null=True, blank=True)
     # Codes of the eligibility criteria not met at a screen failure (CONSORT diagram).
     screen_failure_criteria = models.JSONField(default=list, blank=True)
     screen_failure_reason = models.TextField(blank=True)
@@ -94,6 +100,11 @@ class Subject(models.Model):
     @property
     def label(self) -> str:
         return self.subject_code or self.screening_number
+
+    @property
+    def day_zero(self):
+        """The calendar's day 0: the first dose given, else the one planned."""
+        return self.first_dose_on or self.planned_first_dose_on
 
     @property
     def age(self) -> int | None:

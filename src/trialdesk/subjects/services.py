@@ -8,6 +8,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from trialdesk.audit.services import Actor, audited, record
+from trialdesk.clinical.calendar import (
+    END_OF_TREATMENT,
+    FIRST_DOSE,
+    VisitState,
+    plan_calendar,
+    screening_window_check,
+)
 from trialdesk.studies.access import Permission, require, study_access
 from trialdesk.studies.models import Site
 from trialdesk.subjects.models import Subject, SubjectStatus, Visit
@@ -147,49 +154,216 @@ def _rescreenable(previous: Subject, site: Site, screened_on: dt.date) -> Subjec
     return previous
 
 
-def create_visit_schedule(subject: Subject, day_one: dt.date, actor: Actor) -> list[Visit]:
-    """The subject's visits from the protocol. Visits anchored on the first dose (day 0 =
-    ``day_one``) get their planned date and window; those anchored on the end of treatment,
-    or with no day, get dates once that event is known."""
-    visits = []
-    existing = set(subject.visits.values_list("code", flat=True))
-    for sequence, planned in enumerate(subject.study.protocol.schedule.expanded_visits(), start=1):
-        if planned.code in existing:
-            continue
-        planned_date = window_start = window_end = None
-        if planned.anchor == "first_dose" and planned.day is not None:
-            planned_date = day_one + dt.timedelta(days=planned.day)
-            window_start = planned_date - dt.timedelta(days=planned.window_before)
-            window_end = planned_date + dt.timedelta(days=planned.window_after)
-        visits.append(
-            Visit(
-                subject=subject,
-                code=planned.code,
-                title=planned.title,
-                sequence=sequence,
-                planned_date=planned_date,
-                window_start=window_start,
-                window_end=window_end,
-            )
+def _visit_label(subject: Subject, visit: Visit) -> str:
+    return f"{subject.label} {visit.code}"
+
+
+def _dates(visit) -> dict[str, str | None]:
+    return {
+        name: value.isoformat() if (value := getattr(visit, name)) else None
+        for name in ("planned_date", "window_start", "window_end")
+    }
+
+
+def replan_visits(subject: Subject, actor: Actor, reason: str) -> list[Visit]:
+    """Plan the subject's visits again from its anchors (the first dose given, else the one
+    planned; the end of treatment once known) with :func:`trialdesk.clinical.calendar.plan_calendar`.
+
+    A visit that took place (an actual date) or holds data keeps its dates; the others move.
+    Visits of the schedule the subject does not have yet are created (one ``schedule`` event);
+    each visit whose dates change gets a ``replan`` event with its old and new dates and
+    ``reason``. Returns the visits whose dates changed.
+    """
+    from trialdesk.crf.models import FormRecord
+
+    with audited():
+        subject = _locked_row(subject)
+        protocol = subject.study.protocol
+        visits = {
+            v.code: v
+            for v in Visit.objects.system("re-planning the calendar of a subject being changed")
+            .select_for_update(of=("self",)).filter(subject=subject)
+        }
+        with_data = set(
+            FormRecord.objects.system("re-planning keeps the visits that hold data")
+            .filter(subject=subject, visit__isnull=False).values_list("visit__code", flat=True)
         )
-    Visit.objects.bulk_create(visits)
-    _audit_subject(actor, subject, "schedule", new_value={"day_one": day_one.isoformat(), "visits": len(visits)})
-    return visits
+        current = [
+            VisitState(v.code, v.planned_date, v.window_start, v.window_end, v.actual_date, v.code in with_data)
+            for v in visits.values()
+        ]
+        anchors = {FIRST_DOSE: subject.day_zero, END_OF_TREATMENT: subject.treatment_ended_on}
+        created: list[Visit] = []
+        changed: list[Visit] = []
+        for planned in plan_calendar(protocol.schedule, anchors, current):
+            visit = visits.get(planned.code)
+            if visit is None:
+                created.append(
+                    Visit(
+                        subject=subject,
+                        code=planned.code,
+                        title=planned.title,
+                        sequence=planned.sequence,
+                        planned_date=planned.planned_date,
+                        window_start=planned.window_start,
+                        window_end=planned.window_end,
+                    )
+                )
+                continue
+            old = _dates(visit)
+            visit.planned_date, visit.window_start, visit.window_end = (
+                planned.planned_date, planned.window_start, planned.window_end
+            )
+            new = _dates(visit)
+            if new == old:
+                continue
+            changed.append(visit)
+            record(
+                actor,
+                "replan",
+                study_id=subject.study_id,
+                site=subject.site,
+                object_type="visit",
+                object_id=visit.pk,
+                object_label=_visit_label(subject, visit),
+                old_value=old,
+                new_value=new,
+                reason=reason,
+            )
+        if changed:
+            Visit.objects.bulk_update(changed, ["planned_date", "window_start", "window_end"])
+        if created:
+            Visit.objects.bulk_create(created)
+            day_zero = anchors[FIRST_DOSE]
+            _audit_subject(
+                actor,
+                subject,
+                "schedule",
+                new_value={"day_zero": day_zero.isoformat() if day_zero else None, "visits": len(created)},
+                reason=reason,
+            )
+    return changed
 
 
-def record_visit_dates(user, visit: Visit, *, planned_date: dt.date | None, actual_date: dt.date | None) -> None:
-    """Set when a visit was planned and when it took place (audited)."""
+def _window_refusal(subject: Subject, first_dose: dt.date) -> str | None:
+    """Why a first dose on ``first_dose`` falls outside the screening window, or None."""
+    window = subject.study.protocol.eligibility.window_days
+    check = screening_window_check(subject.screened_on, first_dose, window)
+    if check.ok:
+        return None
+    days = (first_dose - subject.screened_on).days
+    if days < 0:
+        return _("The first dose (%(first_dose)s) cannot be before screening (%(screened)s).") % {
+            "first_dose": first_dose.isoformat(),
+            "screened": subject.screened_on.isoformat(),
+        }
+    return _(
+        "Screening on %(screened)s is %(days)d days before the first dose on %(first_dose)s: "
+        "the protocol allows at most %(window)d days. Screen the patient again."
+    ) % {"screened": subject.screened_on.isoformat(), "days": days, "first_dose": first_dose.isoformat(), "window": window}
+
+
+def record_first_dose(subject: Subject, first_dose: dt.date | None, actor: Actor) -> list[Visit]:
+    """The first infusion was given on ``first_dose`` (None: no infusion any more): day 0
+    moves to it and the visits not yet done are planned again from it."""
+    with audited():
+        subject = _locked_row(subject)
+        if subject.first_dose_on == first_dose:
+            return []
+        old = subject.first_dose_on
+        subject.first_dose_on = first_dose
+        subject.save(update_fields=["first_dose_on"])
+        _audit_subject(
+            actor,
+            subject,
+            "change",
+            field="first_dose_on",
+            old_value=old.isoformat() if old else None,
+            new_value=first_dose.isoformat() if first_dose else None,
+            reason="the first infusion",
+        )
+        reason = f"first dose on {first_dose.isoformat()}" if first_dose else "no infusion recorded any more"
+        return replan_visits(subject, actor, reason)
+
+
+def record_end_of_treatment(subject: Subject, ended_on: dt.date | None, actor: Actor) -> list[Visit]:
+    """Treatment ended on ``ended_on``: the end-of-treatment and follow-up visits are planned from it."""
+    with audited():
+        subject = _locked_row(subject)
+        if subject.treatment_ended_on == ended_on:
+            return []
+        old = subject.treatment_ended_on
+        subject.treatment_ended_on = ended_on
+        subject.save(update_fields=["treatment_ended_on"])
+        _audit_subject(
+            actor,
+            subject,
+            "change",
+            field="treatment_ended_on",
+            old_value=old.isoformat() if old else None,
+            new_value=ended_on.isoformat() if ended_on else None,
+            reason="the end-of-treatment form",
+        )
+        reason = f"end of treatment on {ended_on.isoformat()}" if ended_on else "end of treatment cleared"
+        return replan_visits(subject, actor, reason)
+
+
+_UNCHANGED = object()
+
+
+def open_visit(user, subject: Subject, code: str, *, on: dt.date) -> Visit:
+    """Open an event-driven visit of the schedule (one with no day: the end of study) on
+    ``on`` for a subject that has no calendar (a screen failure's end of study)."""
+    schedule = list(subject.study.protocol.schedule.expanded_visits())
+    position = next((i for i, v in enumerate(schedule, start=1) if v.code == code), None)
+    if position is None or schedule[position - 1].day is not None:
+        raise SubjectActionRefused(_("Only an event-driven visit of the schedule can be opened."))
+    planned = schedule[position - 1]
+    access = study_access(user, subject.study)
+    require(access, Permission.ENTER_DATA, subject.site_id)
+    actor = Actor.for_user(user, access.role_for(Permission.ENTER_DATA, subject.site_id))
+    with audited():
+        subject = _locked_row(subject)
+        visit = Visit.objects.system("opening a visit, after its permission check").filter(subject=subject, code=code).first()
+        if visit is not None:
+            return visit
+        visit = Visit.objects.create(
+            subject=subject, code=code, title=planned.title, sequence=position, planned_date=on, actual_date=on
+        )
+        record(
+            actor,
+            "create",
+            study_id=subject.study_id,
+            site=subject.site,
+            object_type="visit",
+            object_id=visit.pk,
+            object_label=_visit_label(subject, visit),
+            new_value={"planned_date": on.isoformat(), "actual_date": on.isoformat()},
+        )
+    return visit
+
+
+def record_visit_dates(user, visit: Visit, *, planned_date=_UNCHANGED, actual_date=_UNCHANGED) -> None:
+    """Set when a visit was planned and when it took place (audited); a date not given stays as it is."""
     subject = visit.subject
     access = study_access(user, subject.study)
     require(access, Permission.ENTER_DATA, subject.site_id)
     actor = Actor.for_user(user, access.role_for(Permission.ENTER_DATA, subject.site_id))
     with audited():
         _locked_row(subject)
+        # the row as it stands (a re-planning may have moved it since the caller read it)
+        current = Visit.objects.system("visit dates, after their permission check").select_for_update(of=("self",)).get(pk=visit.pk)
+        changed = []
         for name, new in (("planned_date", planned_date), ("actual_date", actual_date)):
-            old = getattr(visit, name)
-            if old == new:
+            old = getattr(current, name)
+            if new is _UNCHANGED:
+                setattr(visit, name, old)
                 continue
             setattr(visit, name, new)
+            if old == new:
+                continue
+            setattr(current, name, new)
+            changed.append(name)
             record(
                 actor,
                 "change",
@@ -202,7 +376,8 @@ def record_visit_dates(user, visit: Visit, *, planned_date: dt.date | None, actu
                 old_value=old.isoformat() if old else None,
                 new_value=new.isoformat() if new else None,
             )
-        visit.save(update_fields=["planned_date", "actual_date"])
+        if changed:
+            current.save(update_fields=changed)
 
 
 def set_status(subject: Subject, status: str, actor: Actor, reason: str = "") -> None:
@@ -259,9 +434,12 @@ def enroll(
     *,
     consent_date: dt.date,
     enrolled_on: dt.date,
+    planned_first_dose_on: dt.date | None = None,
     today: dt.date | None = None,
 ) -> Subject:
-    """Enroll an eligible, consented subject: its id, its visit schedule, status enrolled."""
+    """Enroll an eligible, consented subject: its id, status enrolled, and its visits planned
+    from the planned first dose (day 0; the enrollment date when not given), which must fall
+    within the screening window."""
     access = study_access(user, subject.study)
     require(access, Permission.ENROLL, subject.site_id)
     today = today or timezone.localdate()  # the trial's day (Europe/Paris), not the server's
@@ -278,6 +456,10 @@ def enroll(
             raise SubjectActionRefused(_("Consent must be given on or before the enrollment date."))
         if enrolled_on < subject.screened_on:
             raise SubjectActionRefused(_("The enrollment date cannot be before screening."))
+        if planned_first_dose_on is None:
+            planned_first_dose_on = enrolled_on
+        if planned_first_dose_on < enrolled_on:
+            raise SubjectActionRefused(_("The planned first dose cannot be before the enrollment date."))
         result = assess(subject, enrolled_on)
         if result.verdict != "eligible":
             names = ", ".join(c.code for c in result.criteria if c.status != "met")
@@ -285,13 +467,16 @@ def enroll(
                 _("Not eligible on %(date)s (%(criteria)s): enrollment refused.")
                 % {"date": enrolled_on.isoformat(), "criteria": names}
             )
+        if (why := _window_refusal(subject, planned_first_dose_on)) is not None:
+            raise SubjectActionRefused(why)
         actor = Actor.for_user(user, access.role_for(Permission.ENROLL, subject.site_id))
         Site.objects.select_for_update().filter(pk=subject.site_id).first()
         subject.subject_code = next_subject_code(subject.site)
         subject.consent_date = consent_date
         subject.enrolled_on = enrolled_on
+        subject.planned_first_dose_on = planned_first_dose_on
         subject.status = SubjectStatus.ENROLLED
-        subject.save(update_fields=["subject_code", "consent_date", "enrolled_on", "status"])
+        subject.save(update_fields=["subject_code", "consent_date", "enrolled_on", "planned_first_dose_on", "status"])
         _audit_subject(
             actor,
             subject,
@@ -303,15 +488,19 @@ def enroll(
                 "subject_code": subject.subject_code,
                 "consent_date": consent_date.isoformat(),
                 "enrolled_on": enrolled_on.isoformat(),
+                "planned_first_dose_on": planned_first_dose_on.isoformat(),
                 "eligibility": [c.code for c in result.criteria],
             },
         )
-        create_visit_schedule(subject, enrolled_on, actor)
+        replan_visits(subject, actor, f"enrollment: first dose planned on {planned_first_dose_on.isoformat()}")
     return subject
 
 
-def record_screen_failure(user, subject: Subject, *, as_of: dt.date | None = None, reason: str = "") -> list[str]:
-    """Close the screening episode as a failure, recording the criteria not met."""
+def record_screen_failure(
+    user, subject: Subject, *, as_of: dt.date | None = None, reason: str = "", consent_date: dt.date | None = None
+) -> list[str]:
+    """Close the screening episode as a failure, recording the criteria not met (and the
+    date the patient consented to screening, when given)."""
     access = study_access(user, subject.study)
     require(access, Permission.SCREEN, subject.site_id)
     with audited():
@@ -324,18 +513,28 @@ def record_screen_failure(user, subject: Subject, *, as_of: dt.date | None = Non
             raise SubjectActionRefused(
                 _("No criterion is failed: say why this patient is a screen failure (e.g. consent refused).")
             )
+        if consent_date is not None and consent_date > (as_of or subject.screened_on):
+            raise SubjectActionRefused(_("Consent must be given on or before the screen failure is recorded."))
         actor = Actor.for_user(user, access.role_for(Permission.SCREEN, subject.site_id))
         subject.status = SubjectStatus.SCREEN_FAILED
         subject.screen_failure_criteria = failed
         subject.screen_failure_reason = reason.strip()
-        subject.save(update_fields=["status", "screen_failure_criteria", "screen_failure_reason"])
+        fields = ["status", "screen_failure_criteria", "screen_failure_reason"]
+        if consent_date is not None:
+            subject.consent_date = consent_date
+            fields.append("consent_date")
+        subject.save(update_fields=fields)
         _audit_subject(
             actor,
             subject,
             "screen_failure",
             field="status",
             old_value=SubjectStatus.SCREENING,
-            new_value={"status": SubjectStatus.SCREEN_FAILED, "criteria_not_met": failed},
+            new_value={
+                "status": SubjectStatus.SCREEN_FAILED,
+                "criteria_not_met": failed,
+                **({"consent_date": consent_date.isoformat()} if consent_date else {}),
+            },
             reason=reason,
         )
     return failed

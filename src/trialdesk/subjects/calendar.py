@@ -1,0 +1,98 @@
+"""The calendar follows the forms: a ``FormSaved`` subscriber (registered in ``SubjectsConfig.ready``).
+
+- The first infusion (the protocol's ``dose_date`` concept, on whichever form records it)
+  sets the subject's first dose: day 0 moves from the planned first dose to it and the
+  visits not done yet are planned again (``services.record_first_dose``); the screening
+  window is checked again against it, and a query is raised to the site when it is exceeded.
+- The end of treatment (the ``treatment_stopped_on`` concept) plans the end-of-treatment and
+  follow-up visits (``services.record_end_of_treatment``).
+
+It runs inside the save's transaction: what it writes commits with the save or not at all.
+It reads and writes one subject only, and only when the save changed one of those dates.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from trialdesk.clinical.calendar import screening_window_check
+from trialdesk.crf.events import FormSaved
+from trialdesk.crf.models import FormRecord
+from trialdesk.queries.services import raise_system_query
+from trialdesk.subjects import services
+from trialdesk.subjects.models import Subject
+
+DOSE_DATE = "dose_date"
+TREATMENT_STOPPED_ON = "treatment_stopped_on"
+SCREENING_WINDOW_QUERY = "screening_window"
+
+
+def _as_date(value: Any) -> dt.date | None:
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str) and value:
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            return None
+    return None
+
+
+def on_form_saved(event: FormSaved) -> None:
+    record = event.record
+    protocol = record.subject.study.protocol
+    dose_field = protocol.concept_field(DOSE_DATE, record.form_code)
+    if dose_field is not None and dose_field in event.changes:
+        _dose_date_changed(event, dose_field)
+    end_field = protocol.concept_field(TREATMENT_STOPPED_ON, record.form_code)
+    if end_field is not None and end_field in event.changes:
+        services.record_end_of_treatment(record.subject, _as_date(record.data.get(end_field)), event.actor)
+
+
+def _first_dose_of(subject_id: int, form_code: str, field: str) -> tuple[dt.date | None, FormRecord | None]:
+    """The earliest dose date the subject's records of ``form_code`` hold, and its record."""
+    records = FormRecord.objects.system("the first dose of a subject whose infusion is being saved").filter(
+        subject_id=subject_id, form_code=form_code
+    )
+    dated = [(day, r) for r in records if (day := _as_date(r.data.get(field))) is not None]
+    if not dated:
+        return None, None
+    return min(dated, key=lambda pair: (pair[0], pair[1].repeat))
+
+
+def _dose_date_changed(event: FormSaved, field: str) -> None:
+    record = event.record
+    old, new = (_as_date(value) for value in event.changes[field])
+    current = (
+        Subject.objects.system("the calendar reads the day 0 of the subject being saved")
+        .filter(pk=record.subject_id).values_list("first_dose_on", flat=True).first()
+    )
+    if new is not None and (current is None or new < current):
+        first, first_record = new, record
+    elif old is not None and old == current:
+        # the first infusion's date was corrected or cleared: the earliest infusion now
+        first, first_record = _first_dose_of(record.subject_id, record.form_code, field)
+    else:
+        return  # a later infusion: day 0 stays
+    if first == current:
+        return
+    services.record_first_dose(record.subject, first, event.actor)
+    if first is None or first_record is None:
+        return
+    subject = record.subject
+    window = subject.study.protocol.eligibility.window_days
+    check = screening_window_check(subject.screened_on, first, window)
+    if check.ok:
+        return
+    if first_record.pk == record.pk:
+        first_record = record  # its subject, site and study already loaded
+    # Query texts written by the system are data, kept in one language (English).
+    raise_system_query(
+        first_record,
+        field,
+        f"The first dose was given outside the screening window: {check.explanation}. "
+        "Please confirm the dates, or record the deviation.",
+        code=SCREENING_WINDOW_QUERY,
+        reason=f"screening window checked at the first infusion (save by {event.actor.username})",
+    )
