@@ -185,3 +185,46 @@ def test_an_anonymous_visitor_reaches_nothing(client, world):
             assert response.status_code in (302, 404, 405), f"GET {path} -> {response.status_code}"
             if response.status_code == 302:
                 assert "/accounts/login/" in response["Location"]
+
+
+@pytest.fixture
+def other_study(tmp_path, study):
+    """A second study of the same deployment, where the cast holds no role."""
+    from trialdesk.protocol import default_protocol_path
+    from trialdesk.studies.services import install_study
+
+    path = tmp_path / "other.yaml"
+    path.write_text(default_protocol_path().read_text(encoding="utf-8").replace("NCT00724360", "NCT09999999"))
+    return install_study(path)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_url_of_a_study_the_user_has_no_role_in_is_404(client, cast, world, other_study, role):
+    client.login(username=getattr(cast, role).username, password=PASSWORD)
+    before = AuditEvent.objects.count()
+    failures = []
+    for route, pattern in all_patterns():
+        if pattern.name in UNSCOPED_NAMES:
+            continue
+        own = paths(route, pattern, world[OWN_SITE[role]]) if pattern.pattern.regex.groupindex else ["/" + route]
+        for path in own:
+            for method in ("get", "post"):
+                foreign = f"/studies/{other_study.nct_id}{path}"
+                status = getattr(client, method)(foreign).status_code
+                if status != 404:
+                    failures.append(f"{method.upper()} {foreign} -> {status}")
+    assert not failures, f"{role} reached another study:\n" + "\n".join(failures)
+    assert AuditEvent.objects.count() == before
+
+
+@pytest.mark.parametrize("role", ["investigator_nantes", "data_manager", "statistician"])
+def test_every_page_answers_the_same_under_its_studys_prefix(client, cast, world, study, role):
+    """The un-prefixed path (an old bookmark) is served for the user's one study: same answer."""
+    client.login(username=getattr(cast, role).username, password=PASSWORD)
+    own = world[OWN_SITE[role]]
+    for route, pattern in all_patterns():
+        if pattern.name in UNSCOPED_NAMES:
+            continue
+        for path in paths(route, pattern, own) if pattern.pattern.regex.groupindex else ["/" + route]:
+            prefixed = client.get(f"/studies/{study.nct_id}{path}").status_code
+            assert prefixed == client.get(path).status_code and prefixed < 500, f"{role} GET {path} -> {prefixed}"

@@ -14,13 +14,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from trialdesk.audit_viewer import viewer
-from trialdesk.studies.services import current_study_or_404
+from trialdesk.studies.services import request_study
 
 # --------------------------------------------------------------------------- audit viewer
 
 
 def _scope(request, kind: str, key) -> viewer.TrailScope:
-    study = current_study_or_404()
+    study = request_study(request)
     if kind == "study":
         return viewer.study_scope(request.user, study)
     if kind == "site":

@@ -1,4 +1,5 @@
-"""``trialdesk protocol validate FILE`` and ``trialdesk protocol show [FILE] [--json]``."""
+"""``trialdesk protocol validate FILE``, ``trialdesk protocol show [FILE] [--json]`` and
+``trialdesk protocol install FILE`` (adds a study to the deployment's database)."""
 
 from __future__ import annotations
 
@@ -41,6 +42,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     show.add_argument("--json", action="store_true", help="print the normalised protocol as JSON")
     show.set_defaults(handler=_show)
 
+    install = commands.add_parser(
+        "install",
+        help="add the study of a protocol file to this deployment's database",
+        description="Validate a protocol file and add its study and sites to the database (audited). "
+        "A deployment holds several studies; each is reached at /studies/<NCT id>/.",
+    )
+    install.add_argument("file", metavar="FILE", type=Path)
+    install.set_defaults(handler=_install)
+
 
 def _help(parser: argparse.ArgumentParser) -> int:
     parser.print_help()
@@ -64,6 +74,24 @@ def _validate(args: argparse.Namespace) -> int:
     if protocol is None:
         return 1
     print("OK")
+    return 0
+
+
+def _install(args: argparse.Namespace) -> int:
+    protocol = _load(args.file, sys.stderr)
+    if protocol is None:
+        return 3
+    from trialdesk.cli.app import setup_django
+
+    setup_django(migrate=True)
+    from trialdesk.studies.models import Study
+    from trialdesk.studies.services import install_study
+
+    nct_id = protocol.identification.nct_id
+    if Study.objects.filter(nct_id=nct_id).exists():
+        raise UserError(f"{nct_id} is already installed in this database: nothing was changed", exit_code=3)
+    study = install_study(args.file)
+    print(f"Installed {study.nct_id} ({study.title}) with {study.sites.count()} sites: /studies/{study.nct_id}/")
     return 0
 
 
@@ -194,7 +222,7 @@ def summary(protocol: Protocol) -> str:
     add("")
     add(f"Forms ({len(protocol.forms)})")
     for form in protocol.forms:
-        kind = "log, repeating" if form.repeating else "one per visit"
+        kind = "log, repeating" if protocol.is_log_form(form.code) else "one per visit"
         add(
             f"  {form.code:<24} {form.title} ({kind}): {len(form.fields)} fields, "
             f"{_plural(len(form.edit_checks), 'edit check')}  {_mark(form.source)}"

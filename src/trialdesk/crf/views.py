@@ -19,16 +19,14 @@ from trialdesk.crf.services import (
 )
 from trialdesk.protocol.formdata import FORM_LEVEL
 from trialdesk.studies.access import Permission, get_visible_or_404, study_access
-from trialdesk.studies.services import current_study
+from trialdesk.studies.services import request_study
 from trialdesk.subjects.models import Subject
 
 RESERVED_POST_KEYS = {"csrfmiddlewaretoken", "_version", "_reason", "_reason_detail"}
 
 
 def _context_objects(request, subject_id: int, visit_code: str | None):
-    study = current_study()
-    if study is None:
-        raise Http404
+    study = request_study(request)
     subject = get_visible_or_404(Subject.objects.select_related("site", "study"), request.user, study, pk=subject_id)
     visit = None
     if visit_code is not None:

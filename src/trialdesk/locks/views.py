@@ -16,14 +16,14 @@ from trialdesk.crf.models import FormRecord
 from trialdesk.locks import services as lock_services
 from trialdesk.studies.access import Permission, get_visible_or_404, require, study_access
 from trialdesk.studies.models import Site
-from trialdesk.studies.services import current_study_or_404
+from trialdesk.studies.services import request_study
 from trialdesk.subjects.models import Subject
 
 # --------------------------------------------------------------------------- locks
 
 
 def _lock_target(request, level: str, pk: int):
-    study = current_study_or_404()
+    study = request_study(request)
     user = request.user
     if level == "record":
         return get_visible_or_404(
@@ -70,7 +70,7 @@ def lock_action(request, level: str, pk: int):
 @require_GET
 @login_required
 def locks_page(request):
-    study = current_study_or_404()
+    study = request_study(request)
     access = study_access(request.user, study)
     require(access, Permission.LOCK)
     sites = list(Site.objects.filter(study=study, pk__in=access.site_ids).order_by("code"))

@@ -20,16 +20,14 @@ from trialdesk.queries import services
 from trialdesk.queries.models import Query, QueryStatus
 from trialdesk.studies.access import Permission, get_visible_or_404, require, study_access
 from trialdesk.studies.models import Site
-from trialdesk.studies.services import current_study
+from trialdesk.studies.services import request_study
 from trialdesk.subjects.models import Subject
 
 PAGE_SIZE = 50
 
 
 def _study_and_access(request):
-    study = current_study()
-    if study is None:
-        raise Http404
+    study = request_study(request)
     access = study_access(request.user, study)
     if not access.can(Permission.VIEW_CLINICAL_DATA):
         raise Http404

@@ -15,7 +15,7 @@ from trialdesk.reports import charts
 from trialdesk.reports.recruitment import recruitment_report, shows_warning, warning_probability
 from trialdesk.studies.access import study_access
 from trialdesk.studies.models import Site
-from trialdesk.studies.services import current_study
+from trialdesk.studies.services import request_study
 
 
 def _as_of(request, today: dt.date) -> dt.date:
@@ -39,9 +39,7 @@ def _percent(probability: float | None) -> str | None:
 
 @login_required
 def recruitment(request):
-    study = current_study()
-    if study is None:
-        raise Http404
+    study = request_study(request)
     access = study_access(request.user, study)
     if not access.site_ids:
         raise Http404

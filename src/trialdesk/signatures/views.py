@@ -20,7 +20,7 @@ from trialdesk.signatures.services import (
     sign,
 )
 from trialdesk.studies.access import Permission, get_visible_or_404, require, study_access
-from trialdesk.studies.services import current_study_or_404
+from trialdesk.studies.services import request_study
 from trialdesk.subjects.models import Subject
 
 # --------------------------------------------------------------------------- signatures
@@ -33,7 +33,7 @@ def _casebook(subject: Subject):
 @require_http_methods(["GET", "POST"])
 @login_required
 def sign_page(request, subject_id: int):
-    study = current_study_or_404()
+    study = request_study(request)
     subject = get_visible_or_404(
         Subject.objects.select_related("site", "study"), request.user, study, pk=subject_id
     )
@@ -72,7 +72,7 @@ def sign_page(request, subject_id: int):
 @require_GET
 @login_required
 def to_sign_page(request):
-    study = current_study_or_404()
+    study = request_study(request)
     access = study_access(request.user, study)
     if not access.can(Permission.SIGN):
         raise PermissionDenied

@@ -2,11 +2,11 @@
 
 from trialdesk.studies.access import NO_ACCESS, Permission, study_access
 from trialdesk.studies.models import Role
-from trialdesk.studies.services import current_study
+from trialdesk.studies.services import studies_of
 
 
 def study_context(request):
-    study = current_study()
+    study = getattr(request, "study", None)
     access = study_access(request.user, study) if study is not None else NO_ACCESS
     return {
         "study": study,
@@ -14,4 +14,8 @@ def study_context(request):
         # {% if can.sign %}: what the user may do somewhere in the study (menus, buttons).
         "can": {permission.value: access.can(permission) for permission in Permission},
         "role_labels": [Role(role).label for role in sorted(access.roles)],
+        # The menu links to the list of studies when there is more than one to choose from.
+        "has_several_studies": bool(
+            getattr(request.user, "is_authenticated", False) and studies_of(request.user)[1:2].exists()
+        ),
     }

@@ -99,13 +99,14 @@ def grant_role(user, study: Study, role: str, site: Site | None, actor: Actor) -
     return membership
 
 
-def current_study() -> Study | None:
-    """This deployment's study (the first one; one deployment runs one study today)."""
-    return Study.objects.order_by("pk").first()
+def studies_of(user):
+    """The studies in which the user holds an active role, oldest first."""
+    return Study.objects.filter(memberships__user=user, memberships__active=True).distinct().order_by("pk")
 
 
-def current_study_or_404() -> Study:
-    study = current_study()
+def request_study(request) -> Study:
+    """The study of a request to one of its pages (``trialdesk.web.study_path``), or 404."""
+    study = getattr(request, "study", None)
     if study is None:
         from django.http import Http404
 

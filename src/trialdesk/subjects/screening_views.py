@@ -24,7 +24,7 @@ from django.views.decorators.http import require_POST
 
 from trialdesk.studies.access import Permission, get_visible_or_404, require, study_access
 from trialdesk.studies.models import Site
-from trialdesk.studies.services import current_study
+from trialdesk.studies.services import request_study
 from trialdesk.subjects import screening
 from trialdesk.subjects.models import Sex, Subject, SubjectStatus
 from trialdesk.subjects.services import (
@@ -110,15 +110,8 @@ class ScreenFailureForm(forms.Form):
 # --------------------------------------------------------------------------- lookups
 
 
-def _study():
-    study = current_study()
-    if study is None:
-        raise Http404
-    return study
-
-
 def _visible_site(request, site_code: str):
-    study = _study()
+    study = request_study(request)
     access = study_access(request.user, study)
     site = Site.objects.filter(study=study, code=site_code, pk__in=access.site_ids).first()
     if site is None or not access.can(Permission.VIEW_CLINICAL_DATA, site.pk):
@@ -128,7 +121,7 @@ def _visible_site(request, site_code: str):
 
 
 def _visible_subject(request, subject_id: int):
-    study = _study()
+    study = request_study(request)
     subject = get_visible_or_404(
         Subject.objects.select_related("site", "study", "rescreen_of"), request.user, study, pk=subject_id
     )

@@ -9,15 +9,13 @@ from django.shortcuts import render
 from trialdesk.crf.models import FormRecord
 from trialdesk.crf.rendering import localised
 from trialdesk.studies.access import Permission, get_visible_or_404, study_access
-from trialdesk.studies.services import current_study
+from trialdesk.studies.services import request_study
 from trialdesk.subjects.models import OFF_STUDY, Subject
 
 
 @login_required
 def casebook(request, subject_id: int):
-    study = current_study()
-    if study is None:
-        raise Http404
+    study = request_study(request)
     subject = get_visible_or_404(Subject.objects.select_related("site", "study"), request.user, study, pk=subject_id)
     access = study_access(request.user, study)
     if not access.can(Permission.VIEW_CLINICAL_DATA, subject.site_id):

@@ -102,6 +102,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # The study from the path (/studies/<NCT id>/…): request.study, and the prefix of reverse().
+    "trialdesk.web.study_path.StudyInPathMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "trialdesk.accounts.middleware.IdleTimeoutMiddleware",

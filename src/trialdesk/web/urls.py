@@ -6,6 +6,7 @@ from trialdesk.web import views as study_views
 
 urlpatterns = [
     path("", study_views.home, name="home"),
+    path("studies/", study_views.study_list, name="study-list"),
     path("accounts/", include("trialdesk.accounts.urls")),  # login, logout, two-factor
     path("i18n/", include("django.conf.urls.i18n")),
     path("sites/<str:site_code>/", study_views.site_page, name="site"),

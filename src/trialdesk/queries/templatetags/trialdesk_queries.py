@@ -11,7 +11,6 @@ from django import template
 
 from trialdesk.queries.models import UNRESOLVED, Query, QueryStatus, SourceVerification
 from trialdesk.studies.access import Permission, study_access
-from trialdesk.studies.services import current_study
 
 register = template.Library()
 
@@ -61,7 +60,7 @@ def _review(context, record) -> _Review | None:
     # One read per subject and request, not one per tag: a form page has a tag per field.
     cache = request.__dict__.setdefault("_trialdesk_review", {})
     if record.subject_id not in cache:
-        study = current_study()
+        study = getattr(request, "study", None)
         cache[record.subject_id] = None if study is None else _Review(request, study, record.subject_id)
     review = cache[record.subject_id]
     if review is None or not review.can(Permission.VIEW_CLINICAL_DATA):
