@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 
 import pytest
-
 from tests.conftest import PASSWORD
+
 from trialdesk.protocol import default_protocol_path
 from trialdesk.studies.models import Membership, Role
 from trialdesk.studies.services import install_study
