@@ -14,7 +14,9 @@ from trialdesk.protocol import default_protocol_path, load_protocol_text
 from trialdesk.simulate import simulate_cohort
 
 FIELD, VALUE = "fld_", "val_"
-_TOKEN = re.compile(r"'[^']*'|\"[^\"]*\"|\b[a-z_][a-z0-9_]*\b")
+# Quoted values, ``subject.<attribute>`` (the subject's own dates, not form fields: never
+# renamed), and names.
+_TOKEN = re.compile(r"'[^']*'|\"[^\"]*\"|\bsubject\.[a-z_][a-z0-9_]*\b|\b[a-z_][a-z0-9_]*\b")
 
 
 def _renamed_document() -> tuple[dict[str, Any], set[str], set[str]]:
@@ -31,6 +33,8 @@ def _renamed_document() -> tuple[dict[str, Any], set[str], set[str]]:
             if token[0] in "'\"":
                 inner = token[1:-1]
                 return f"{token[0]}{VALUE}{inner}{token[0]}" if inner in values else token
+            if token.startswith("subject."):
+                return token
             return FIELD + token if token in fields else token
 
         return _TOKEN.sub(rename, text)
