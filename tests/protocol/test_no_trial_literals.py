@@ -48,6 +48,11 @@ ALLOWED: dict[str, tuple[frozenset[str], str]] = {
         )
         for word in ("female", "male")
     },
+    "consent_date": (
+        frozenset({"protocol/crossrecord.py", "crf/crossrecord.py"}),
+        "the subject's own date that edit checks read as subject.consent_date (a name of the rule "
+        "language, Subject.consent_date), not the screening form's field",
+    ),
     "completed": (
         frozenset({"simulate/model.py", "simulate/course.py"}),
         "a subject status of the simulator's output (SubjectStatus, as trialdesk.subjects holds it)",

@@ -132,15 +132,17 @@ def test_every_form_can_be_filled(protocol):
             if field.condition:
                 assert parse(field.condition).fields <= set(form.field_codes)
         for check in form.edit_checks:
-            assert parse(check.rule).fields <= set(form.field_codes)
+            own = {name for name in parse(check.rule).fields if "." not in name}
+            assert own <= set(form.field_codes)
             assert check.message_fr
 
 
 def test_the_log_forms_repeat_and_the_visit_forms_do_not(protocol):
     logs = {form.code for form in protocol.log_forms}
     assert logs == {"infusion", "transfusion", "adverse_event", "concomitant_medication"}
-    assert all(protocol.form(code).repeating for code in logs)
-    assert not any(form.repeating for form in protocol.forms if form.code not in logs)
+    assert all(protocol.is_log_form(code) for code in logs)
+    assert not any(protocol.is_log_form(form.code) for form in protocol.forms if form.code not in logs)
+    assert not any(visit.max_per_visit for visit in protocol.schedule.visits)
 
 
 def test_the_schedule_expands_monthly_and_cardiac_visits(protocol):
@@ -163,7 +165,7 @@ def test_the_schedule_expands_monthly_and_cardiac_visits(protocol):
 
 
 def test_the_helpers_find_by_code_or_raise_key_error(protocol):
-    assert protocol.form("infusion").repeating
+    assert protocol.is_log_form("infusion")
     assert protocol.site("MRS").name == "Institut Paoli Calmettes"
     assert protocol.dose_rules.loading_mg_per_kg == 4
     assert protocol.endpoint("response_rate").kind == "primary"

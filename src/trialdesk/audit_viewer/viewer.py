@@ -69,8 +69,7 @@ class TrailScope:
     @property
     def label(self) -> str:
         if self.record is not None:
-            where = self.record.visit.code if self.record.visit_id else f"log #{self.record.repeat}"
-            return f"{self.record.subject.label} {where} {self.record.form_code}"
+            return self.record.label
         if self.subject is not None:
             return self.subject.label
         if self.site is not None:

@@ -35,6 +35,16 @@ class FormSaved:
         return sorted(self.changes)
 
 
+@dataclass(frozen=True)
+class RecordVoided(FormSaved):
+    """A log entry (or any record) voided as entered in error: published on the same channel
+    as saves, so that what reacts to a change reacts to it (signatures in its scope are
+    voided: the record's version moved on). Its ``changes`` are empty; ``reason`` says why.
+    Subscribers that treat it apart (queries close those of the record) test ``isinstance``."""
+
+    void_reason: str = ""
+
+
 Subscriber = Callable[[FormSaved], None]
 
 

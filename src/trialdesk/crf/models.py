@@ -49,6 +49,13 @@ class FormRecord(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True)
+    # A record entered in error is voided, never deleted (DESIGN §5): kept, shown struck
+    # through, left out of the analysis, of ``previous.`` and of the edit checks.
+    voided_at = models.DateTimeField(null=True, blank=True)
+    voided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    void_reason = models.TextField(blank=True)
 
     objects = ScopedManager.from_queryset(FormRecordQuerySet)()
     internal = InternalManager.from_queryset(FormRecordQuerySet)()
@@ -71,10 +78,23 @@ class FormRecord(models.Model):
         ]
 
     @property
+    def voided(self) -> bool:
+        return self.voided_at is not None
+
+    @property
     def label(self) -> str:
-        """How the trail, the query lists and the signing page name this record (one way, everywhere)."""
-        where = self.visit.code if self.visit_id else f"log #{self.repeat}"
-        return f"{self.subject.label} {where} {self.form_code}"
+        """How the trail, the query lists, the locks and the signing page name this record:
+        one way, everywhere (``NTE-S01 SCR screening``, ``NTE-S01 C1 lvef #2``,
+        ``NTE-S01 log #3 infusion``).
+
+        It names the subject by its screening number, which never changes, not by
+        ``subject.label`` (the subject code once enrolled): the trail's events of one
+        record keep one label from its creation at screening to its last change."""
+        subject = self.subject.screening_number
+        if self.visit_id:
+            repeat = f" #{self.repeat}" if self.repeat > 1 else ""
+            return f"{subject} {self.visit.code} {self.form_code}{repeat}"
+        return f"{subject} log #{self.repeat} {self.form_code}"
 
     def __str__(self) -> str:
         return self.label

@@ -12,7 +12,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from trialdesk.audit.services import Actor, audited, record
-from trialdesk.crf.events import FormSaved, form_saved
+from trialdesk.crf.crossrecord import check_context
+from trialdesk.crf.events import FormSaved, RecordVoided, form_saved
 from trialdesk.crf.models import FormRecord, FormStatus, ReasonForChange
 from trialdesk.protocol.formdata import FormValidation, validate_form_data
 from trialdesk.studies.access import Permission, require, study_access
@@ -91,6 +92,29 @@ def forms_allowed_at(subject: Subject, visit: Visit | None) -> set[str]:
     return set()
 
 
+def records_allowed_at(subject: Subject, visit: Visit, form_code: str) -> int:
+    """How many records of the form the visit holds at most (its ``max_per_visit``, else 1)."""
+    for planned in subject.study.protocol.schedule.expanded_visits():
+        if planned.code == visit.code:
+            return planned.records_allowed(form_code)
+    return 0
+
+
+def _check_visit_repeat(subject: Subject, visit: Visit, form_code: str, repeat: int) -> None:
+    """A second (third…) record of a form at one visit: only where the protocol allows it,
+    and only after the one before it."""
+    allowed = records_allowed_at(subject, visit, form_code)
+    if repeat < 1 or repeat > allowed:
+        raise FormSaveRefused(
+            _("This visit holds at most %(count)d records of this form.") % {"count": allowed}
+        )
+    before = FormRecord.objects.system("save_form, after its permission check").filter(
+        subject=subject, visit=visit, form_code=form_code, repeat=repeat - 1
+    )
+    if not before.exists():
+        raise FormSaveRefused(_("Fill in the previous record of this form at this visit first."))
+
+
 def _changes(old: dict, new: dict) -> dict[str, tuple[Any, Any]]:
     return {key: (old.get(key), new.get(key)) for key in sorted(set(old) | set(new)) if old.get(key) != new.get(key)}
 
@@ -122,8 +146,10 @@ def save_form(
         raise FormSaveRefused(_("This patient failed screening; no further data can be entered."))
     if form_code not in forms_allowed_at(subject, visit):
         raise FormSaveRefused(_("This form is not collected at this visit."))
+    if visit is not None and repeat is not None and repeat != 1:
+        _check_visit_repeat(subject, visit, form_code, repeat)
     form = study.protocol.form(form_code)
-    validation = validate_form_data(form, raw_data)
+    validation = validate_form_data(form, raw_data, check_context(subject, form_code, repeat=repeat))
     if not validation.ok:
         raise FormInvalid(_("Some answers need correcting; nothing was saved."), validation)
 
@@ -235,6 +261,8 @@ def _write(actor, subject, form_code, visit, repeat, expected_version, reason: _
     else:
         if (why := lock_reason(existing)) is not None:
             raise Locked(why)
+        if existing.voided_at is not None:
+            raise FormSaveRefused(_("This entry was voided (entered in error); it can no longer change."))
         if expected_version is not None and expected_version != existing.version:
             raise StaleVersion(STALE_MESSAGE, existing, new_data)
         changes = _changes(existing.data, new_data)
@@ -282,3 +310,67 @@ def _audit_common(form_record: FormRecord) -> dict:
         object_id=form_record.pk,
         object_label=form_record.label,
     )
+
+
+VOID_REASON_MAX = 500
+
+
+def void_record(user, form_record: FormRecord, reason: str) -> FormRecord:
+    """Void a record entered in error: it stays, marked voided (when, by whom, why), shown
+    struck through and left out of the analysis, of ``previous.`` and of the edit checks;
+    nothing is deleted. Needs ENTER_DATA at the record's site and a reason; refused when
+    the record (or its subject, site, study) is locked or already voided. Audited as
+    ``void``; publishes a ``RecordVoided`` (the record's version moves on: signatures over
+    it are voided; its queries close; the checks of the records that read it run again)."""
+    subject = form_record.subject
+    access = study_access(user, subject.study)
+    require(access, Permission.ENTER_DATA, subject.site_id)
+    reason = (reason or "").strip()
+    if not reason:
+        raise FormSaveRefused(_("Give the reason why this entry was entered in error."))
+    if len(reason) > VOID_REASON_MAX:
+        raise FormSaveRefused(
+            _("The reason is too long (at most %(max)d characters).") % {"max": VOID_REASON_MAX}
+        )
+    actor = Actor.for_user(user, access.role_for(Permission.ENTER_DATA, subject.site_id))
+    with audited():
+        subject = (
+            Subject.objects.system("void_record, after its permission check")
+            .select_for_update(of=("self",)).select_related("site", "study").get(pk=subject.pk)
+        )
+        if (why := lock_reason(subject)) is not None:
+            raise Locked(why)
+        locked = (
+            FormRecord.objects.system("void_record, after its permission check")
+            .select_for_update(of=("self",)).select_related("visit").get(pk=form_record.pk)
+        )
+        locked.subject = subject
+        if (why := lock_reason(locked)) is not None:
+            raise Locked(why)
+        if locked.voided_at is not None:
+            raise FormSaveRefused(_("This entry is already voided."))
+        locked.voided_at = timezone.now()
+        locked.voided_by_id = actor.user_id
+        locked.void_reason = reason
+        locked.version += 1
+        locked.updated_by_id = actor.user_id
+        locked.save(update_fields=["voided_at", "voided_by", "void_reason", "version", "updated_by", "updated_at"])
+        record(
+            actor,
+            "void",
+            old_value={"version": locked.version - 1},
+            new_value={"voided": True, "version": locked.version},
+            reason=reason,
+            **_audit_common(locked),
+        )
+        form_saved.publish(
+            RecordVoided(
+                record=locked,
+                actor=actor,
+                changes={},
+                validation=FormValidation(cleaned=dict(locked.data)),
+                created=False,
+                void_reason=reason,
+            )
+        )
+    return locked

@@ -61,8 +61,7 @@ def _where(target: Lockable) -> tuple[Study, Site | None]:
 
 def label_of(target: Lockable) -> str:
     if isinstance(target, FormRecord):
-        where = target.visit.code if target.visit_id else f"log #{target.repeat}"
-        return f"{target.subject.label} {where} {target.form_code}"
+        return target.label
     if isinstance(target, Subject):
         return target.label
     if isinstance(target, Site):

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from trialdesk.protocol.concepts import CONCEPTS, FIELD_TYPES_OF_KIND
+from trialdesk.protocol.crossrecord import BASELINE, PREVIOUS, QUALIFIERS, SUBJECT, SUBJECT_FIELDS
 from trialdesk.rules import RuleSyntaxError, nodes, parse
 from trialdesk.rules.nodes import walk
 
@@ -119,6 +120,15 @@ def check_document(data: Any) -> list[Issue]:
         )
         if isinstance(code, str) and code not in forms:
             forms[code] = form
+        if "repeating" in form:
+            issues.append(
+                Issue(
+                    ("forms", form_index, "repeating"),
+                    "'repeating' is not a setting of a form: the schedule decides which forms repeat "
+                    "(list a log form in schedule.log_forms, or give a visit max_per_visit)",
+                    at_key=True,
+                )
+            )
 
     # schedule ----------------------------------------------------------------------
     schedule = _dict(doc.get("schedule"))
@@ -139,6 +149,17 @@ def check_document(data: Any) -> list[Issue]:
                     Issue(
                         ("schedule", "visits", visit_index, key),
                         f"'{key}' is set by the expansion of repeats, not in the file",
+                        at_key=True,
+                    )
+                )
+        visit_forms = {f for f in _list(visit.get("forms")) if isinstance(f, str)}
+        for form_code in _dict(visit.get("max_per_visit")):
+            if isinstance(form_code, str) and form_code not in visit_forms:
+                issues.append(
+                    Issue(
+                        ("schedule", "visits", visit_index, "max_per_visit", form_code),
+                        f"max_per_visit of visit {code!r} names form {form_code!r}, "
+                        "which the visit does not collect (add it to its forms)",
                         at_key=True,
                     )
                 )
@@ -206,6 +227,7 @@ def check_document(data: Any) -> list[Issue]:
                 f"rule of criterion {criterion.get('code')!r}",
                 screening,
             )
+    beyond = _Beyond(doc, forms)
     for form_index, form in _items(doc, "forms"):
         for field_index, field in _items(form, "fields"):
             issues += _check_expression(
@@ -220,6 +242,7 @@ def check_document(data: Any) -> list[Issue]:
                 ("forms", form_index, "edit_checks", check_index, "rule"),
                 f"rule of edit check {check.get('code')!r}",
                 form,
+                beyond=beyond,
             )
 
     issues += _check_concepts(doc, forms)
@@ -411,12 +434,82 @@ def _known(forms: dict[str, Any]) -> str:
     return f" (forms: {', '.join(sorted(forms))})" if forms else ""
 
 
+class _Beyond:
+    """What the qualified names of an edit check (``previous.``, ``subject.``, ``baseline.``)
+    may read in this document (see :mod:`trialdesk.protocol.crossrecord`)."""
+
+    def __init__(self, doc: dict[str, Any], forms: dict[str, dict[str, Any]]):
+        self.forms = forms
+        schedule = _dict(doc.get("schedule"))
+        self.log_forms = {c for c in _list(schedule.get("log_forms")) if isinstance(c, str)}
+        self.baseline: dict[str, dict[str, Any]] = {}
+        visits = [
+            v
+            for _, v in _items(schedule, "visits")
+            if v.get("anchor", "first_dose") == "first_dose"
+            and isinstance(v.get("day"), int)
+            and v["day"] <= 0
+            and not v.get("repeat")
+        ]
+        for visit in sorted(visits, key=lambda v: -v["day"]):
+            for code in _list(visit.get("forms")):
+                for _, field in _items(forms.get(code) if isinstance(code, str) else None, "fields"):
+                    if isinstance(field.get("code"), str):
+                        self.baseline.setdefault(field["code"], field)
+        fields = _dict(_dict(doc.get("concepts")).get("fields"))
+        self.dated: set[str] = set()
+        for name, placements in fields.items():
+            spec = CONCEPTS.get(name)
+            if spec is None or spec.kind != "date":
+                continue
+            for placement in _list(placements):
+                if isinstance(placement, str) and "." in placement:
+                    self.dated.add(placement.split(".")[0])
+
+    def resolve(self, name: str, form: dict[str, Any]) -> tuple[dict[str, Any] | None, str | None]:
+        """The field definition a qualified name reads, or why the name is refused."""
+        qualifier, field_code = name.split(".", 1)
+        form_code = form.get("code")
+        if qualifier == PREVIOUS:
+            if form_code not in self.log_forms:
+                return None, (
+                    f"reads {name!r}, but 'previous.' reads the previous record of a log form "
+                    f"and form {form_code!r} is not in schedule.log_forms"
+                )
+            own = {f.get("code"): f for _, f in _items(form, "fields")}
+            if field_code not in own:
+                return None, f"names {name!r}: form {form_code!r} has no field {field_code!r}"
+            if form_code not in self.dated:
+                return None, (
+                    f"reads {name!r}, but form {form_code!r} has no date concept in concepts.fields "
+                    "to order its records by"
+                )
+            return own[field_code], None
+        if qualifier == SUBJECT:
+            if field_code not in SUBJECT_FIELDS:
+                known = ", ".join(f"subject.{n}" for n in SUBJECT_FIELDS)
+                return None, f"names {name!r}, which the subject does not have (known: {known})"
+            return {"code": name, "type": SUBJECT_FIELDS[field_code]}, None
+        if qualifier == BASELINE:
+            if field_code not in self.baseline:
+                return None, (
+                    f"names {name!r}: no baseline form (the screening and day-1 visits) has a field "
+                    f"{field_code!r}"
+                )
+            return self.baseline[field_code], None
+        known = ", ".join(f"{q}." for q in QUALIFIERS)
+        return None, f"names {name!r} with an unknown qualifier {qualifier!r} (known: {known})"
+
+
 def _check_expression(
     text: Any,
     loc: Loc,
     what: str,
     form: dict[str, Any],
+    *,
+    beyond: _Beyond | None = None,
 ) -> list[Issue]:
+    """``beyond``: the expression is an edit check, which may read qualified names."""
     if not isinstance(text, str) or not text.strip():
         return []
     fields = {f.get("code"): f for _, f in _items(form, "fields") if isinstance(f.get("code"), str)}
@@ -427,8 +520,26 @@ def _check_expression(
 
     issues: list[Issue] = []
     reported: set[str] = set()
-    for node in walk(parsed.node):
-        if isinstance(node, nodes.Field) and node.name not in fields and node.name not in reported:
+    # Names first (a comparison is visited before its operands, and reads their definitions).
+    tree = sorted(walk(parsed.node), key=lambda n: not isinstance(n, nodes.Field))
+    for node in tree:
+        if isinstance(node, nodes.Field) and "." in node.name and node.name not in reported:
+            reported.add(node.name)
+            if beyond is None:
+                issues.append(
+                    Issue(
+                        loc,
+                        f"{what} names {node.name!r}: only edit checks read beyond their record",
+                        node.span[0],
+                    )
+                )
+                continue
+            definition, refusal = beyond.resolve(node.name, form)
+            if refusal is not None:
+                issues.append(Issue(loc, f"{what} {refusal}", node.span[0]))
+            else:
+                fields[node.name] = definition
+        elif isinstance(node, nodes.Field) and node.name not in fields and node.name not in reported:
             reported.add(node.name)
             issues.append(
                 Issue(

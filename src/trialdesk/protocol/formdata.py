@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,6 +34,8 @@ class FormValidation:
     errors: dict[str, list[str]] = field(default_factory=dict)
     check_failures: list[CheckFailure] = field(default_factory=list)
     missing_required: list[str] = field(default_factory=list)
+    #: the values of the qualified names the edit checks read (``previous.weight_kg``, …)
+    context: dict[str, Any] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -176,8 +178,22 @@ def typed_values(form: Any, data: Mapping[str, Any]) -> dict[str, Any]:
     return typed
 
 
-def validate_form_data(form: Any, raw: Mapping[str, Any]) -> FormValidation:
-    """Check ``raw`` against ``form``: types, ranges, required, conditions, edit checks."""
+#: what an edit check reads beyond its record: the values themselves, or a function of the
+#: record's typed values that returns them (the previous record depends on the record's date)
+Context = Mapping[str, Any] | Callable[[Mapping[str, Any]], Mapping[str, Any]] | None
+
+
+def reads_beyond(form: Any) -> bool:
+    """Whether an edit check of ``form`` reads a qualified name (``previous.``, ``subject.``, …)."""
+    return any("." in name for check in form.edit_checks for name in parse(check.rule).fields)
+
+
+def validate_form_data(form: Any, raw: Mapping[str, Any], context: Context = None) -> FormValidation:
+    """Check ``raw`` against ``form``: types, ranges, required, conditions, edit checks.
+
+    ``context`` gives the qualified names the edit checks read (see
+    :mod:`trialdesk.protocol.crossrecord`); without it they are missing, so those checks
+    are UNKNOWN and never fail. A failure lists only the record's own fields."""
     result = FormValidation()
     known = {f.code for f in form.fields}
     for key in raw:
@@ -218,14 +234,19 @@ def validate_form_data(form: Any, raw: Mapping[str, Any]) -> FormValidation:
         result.cleaned[field_def.code] = to_json_value(value)
 
     if result.ok:
+        values = typed
+        if context is not None and form.edit_checks and reads_beyond(form):
+            extra = context(typed) if callable(context) else context
+            result.context = dict(extra)
+            values = {**typed, **{k: v for k, v in extra.items() if "." in k}}
         for check in form.edit_checks:
             expression = parse(check.rule)
-            if expression.evaluate(typed) is Tri.FALSE:
+            if expression.evaluate(values) is Tri.FALSE:
                 failure = CheckFailure(
                     code=check.code,
                     message=check.message,
                     severity=check.severity,
-                    fields=tuple(sorted(expression.fields)),
+                    fields=tuple(sorted(name for name in expression.fields if "." not in name)),
                 )
                 result.check_failures.append(failure)
                 if check.severity == "error":

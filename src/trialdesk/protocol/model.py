@@ -34,6 +34,8 @@ from pydantic import (
     Field as PydanticField,
 )
 
+from trialdesk.protocol.concepts import CONCEPTS
+
 __all__ = [
     "Arm",
     "CardiacHold",
@@ -269,10 +271,16 @@ class EditCheck(Sourced):
 
 
 class Form(Sourced):
+    """A form's content. Whether it repeats is not said here but by the schedule, the one
+    source of truth: a form is a log form (any number of records, outside the visits) when
+    ``schedule.log_forms`` lists it, and is collected more than once at a visit when that
+    visit's ``max_per_visit`` says so. How often and where a form is collected is a fact of
+    the schedule; the same form may be collected once at one visit and several times at
+    another. (A ``repeating`` key here is refused by the validator with that explanation.)"""
+
     code: Code
     title: NonEmpty
     title_fr: str | None = None
-    repeating: bool = False
     fields: list[Field]
     edit_checks: list[EditCheck] = []
 
@@ -304,6 +312,9 @@ class Visit(Sourced):
     window_before: int = PydanticField(default=0, ge=0)
     window_after: int = PydanticField(default=0, ge=0)
     forms: list[Code]
+    #: forms collected more than once at this visit: form code -> the most records per visit
+    #: (2 or more; the others are collected once). The validator checks each is in ``forms``.
+    max_per_visit: dict[Code, Annotated[int, PydanticField(ge=2)]] = {}
     repeat: Repeat | None = None
     #: for an expanded repeat: its number (1, 2, …) and the code of the visit it came from
     number: int | None = None
@@ -314,6 +325,12 @@ class Visit(Sourced):
         if self.repeat is not None and self.day is None:
             raise ValueError(f"visit {self.code!r} repeats but has no day to start from")
         return self
+
+    def records_allowed(self, form_code: str) -> int:
+        """How many records of ``form_code`` this visit holds at most (0 if it does not collect it)."""
+        if form_code not in self.forms:
+            return 0
+        return self.max_per_visit.get(form_code, 1)
 
     @property
     def earliest(self) -> int | None:
@@ -567,6 +584,45 @@ class Protocol(_Model):
     @property
     def log_forms(self) -> list[Form]:
         return [self.form(code) for code in self.schedule.log_forms]
+
+    def is_log_form(self, code: str) -> bool:
+        """Whether ``code`` is a log form (the schedule decides: see :class:`Form`)."""
+        return code in self.schedule.log_forms
+
+    def date_concept_field(self, form: str) -> str | None:
+        """The field of ``form`` that dates its records: the first date concept the concepts
+        map places on it (``dose_date`` on the infusion form). Log entries are ordered by it."""
+        if self.concepts is None:
+            return None
+        for name, placements in self.concepts.fields.items():
+            spec = CONCEPTS.get(name)
+            if spec is None or spec.kind != "date":
+                continue
+            for placement in placements:
+                ref = _split(placement)
+                if ref.form == form:
+                    return ref.field
+        return None
+
+    @property
+    def baseline_forms(self) -> list[str]:
+        """The forms whose values ``baseline.<field>`` reads: the forms of the visits before or
+        on the first dose (screening, day 1), the visit nearest the first dose first, each
+        visit's forms in its order (the first form with a value wins)."""
+        ordered: list[str] = []
+        for visit in self.baseline_visits:
+            ordered += [code for code in visit.forms if code not in ordered]
+        return ordered
+
+    @property
+    def baseline_visits(self) -> list[Visit]:
+        """The visits before or on the first dose (not repeating), the nearest to it first."""
+        visits = [
+            v
+            for v in self.schedule.visits
+            if v.anchor == "first_dose" and v.day is not None and v.day <= 0 and v.repeat is None
+        ]
+        return sorted(visits, key=lambda v: -(v.day or 0))
 
     # ------------------------------------------------------------------ clinical concepts
 

@@ -29,7 +29,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from trialdesk.audit.services import Actor, audited, record
-from trialdesk.crf.events import FormSaved
+from trialdesk.crf.crossrecord import dependents, rule_values
+from trialdesk.crf.events import FormSaved, RecordVoided
 from trialdesk.crf.models import FormRecord, FormStatus, ReasonForChange
 from trialdesk.crf.services import lock_reason, reason_text
 from trialdesk.protocol.formdata import typed_values
@@ -365,6 +366,9 @@ def on_form_saved(event: FormSaved) -> None:
     resolves, raises a query for each failing edit check of severity ``query``, and
     resets the SDV marks of the changed fields.
     """
+    if isinstance(event, RecordVoided):
+        on_record_voided(event)
+        return
     form_record, actor = event.record, event.actor
     changed = set(event.changes)
     form = form_record.subject.study.protocol.form(form_record.form_code)
@@ -377,9 +381,15 @@ def on_form_saved(event: FormSaved) -> None:
         query.record = form_record
 
     _link_responses(event, queries)
-    _auto_close(form_record, form, checks, queries, changed, actor)
+    _auto_close(form_record, form, checks, queries, changed, actor, event.validation.context)
     _auto_raise(form_record, event.validation, queries, changed, actor)
     _reset_sdv(form_record, changed, actor)
+    if changed or event.created:
+        old_data = None if event.created else {
+            **{k: v for k, v in form_record.data.items() if k not in changed},
+            **{k: old for k, (old, _new) in event.changes.items() if old is not None},
+        }
+        rerun_checks_of_readers(form_record, old_data, actor)
 
 
 def _link_responses(event: FormSaved, queries: list[Query]) -> None:
@@ -413,10 +423,11 @@ def _link_responses(event: FormSaved, queries: list[Query]) -> None:
             _comment(query, actor, text, reason=audit_reason, at=now)
 
 
-def _auto_close(form_record, form, checks, queries, changed, actor) -> None:
+def _auto_close(form_record, form, checks, queries, changed, actor, context=None) -> None:
     if not changed:
         return
-    typed = typed_values(form, form_record.data)
+    # ``context``: what the checks read beyond the record (``previous.``…), as the save read it.
+    typed = {**typed_values(form, form_record.data), **(context or {})}
     for query in queries:
         if query.origin != QueryOrigin.EDIT_CHECK or query.status not in UNRESOLVED:
             continue
@@ -467,6 +478,78 @@ def _auto_raise(form_record, validation, queries, changed, actor) -> None:
             new_status=QueryStatus.OPEN,
             reason=f"edit check {failure.code} failed on the save by {actor.username} (version {form_record.version})",
         )
+
+
+def on_record_voided(event: RecordVoided) -> None:
+    """A voided record (entered in error) needs no answer: its unresolved queries close, by
+    the system, saying so; the checks of the records that read it run again (the next log
+    entry's ``previous.`` is now the one before the voided entry)."""
+    form_record, actor = event.record, event.actor
+    queries = (
+        Query.objects.system("a void closes the record's queries").select_for_update(of=("self",))
+        .filter(record=form_record, status__in=UNRESOLVED).order_by("pk")
+    )
+    for query in queries:
+        query.record = form_record
+        text = f"Closed automatically: the entry was voided by {actor.username} (entered in error): {event.void_reason}"
+        _close(query, SYSTEM, text, user_id=None)
+    rerun_checks_of_readers(form_record, form_record.data, actor)
+
+
+def rerun_checks_of_readers(form_record: FormRecord, old_data, actor: Actor) -> None:
+    """When a record changes (``old_data``: its data before, None if new) or is voided, the
+    edit checks of the records that read it (``previous.``, ``baseline.``) run again: a
+    check that now fails raises its query (one open per check and record, as on a save), a
+    check that now holds closes its edit-check query. Only the checks that read beyond
+    their record are run again: the others read nothing that changed."""
+    for reader in dependents(form_record, old_data):
+        _rerun_checks(reader, form_record, actor)
+
+
+def _rerun_checks(reader: FormRecord, changed_record: FormRecord, actor: Actor) -> None:
+    if reader.voided_at is not None:
+        return
+    form = reader.subject.study.protocol.form(reader.form_code)
+    checks = [c for c in form.edit_checks if any("." in name for name in parse(c.rule).fields)]
+    if not checks:
+        return
+    values = rule_values(reader)
+    queries = list(
+        Query.objects.system("a change re-runs the checks of the records that read it")
+        .select_for_update(of=("self",)).filter(record=reader, origin=QueryOrigin.EDIT_CHECK).order_by("pk")
+    )
+    for query in queries:
+        query.record = reader
+    because = f"{changed_record.label} changed by {actor.username} (version {changed_record.version})"
+    for check in checks:
+        expression = parse(check.rule)
+        result = expression.evaluate(values)
+        same = [q for q in queries if q.check_code == check.code and q.status in UNRESOLVED]
+        if result is Tri.TRUE:
+            for query in same:
+                _close(query, SYSTEM, f"Closed automatically: {because} resolves the edit check {check.code}.", user_id=None)
+        elif result is Tri.FALSE and check.severity == "query" and not same:
+            fields = sorted(name for name in expression.fields if "." not in name)
+            now = timezone.now()
+            query = Query.objects.create(
+                record=reader,
+                field_code=fields[0] if fields else "",
+                fields=fields,
+                origin=QueryOrigin.EDIT_CHECK,
+                check_code=check.code,
+                status=QueryStatus.OPEN,
+                summary=check.message[:200],
+                record_version=reader.version,
+                raised_by=None,
+                raised_role=SYSTEM.role,
+                raised_at=now,
+            )
+            query.record = reader
+            _add_message(query, SYSTEM, MessageKind.RAISE, check.message, now)
+            _audit_query(
+                SYSTEM, "query_open", query, old_status=None, new_status=QueryStatus.OPEN,
+                reason=f"edit check {check.code} failed after {because}",
+            )
 
 
 def _reset_sdv(form_record, changed, actor) -> None:

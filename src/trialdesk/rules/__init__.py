@@ -9,7 +9,8 @@ edit checks and form conditions. Pure core (never imports Django).
 
 Language: numbers (``12``, ``20.5``), strings (``'b_all'`` / ``"b_all"``), ``true``,
 ``false``, ``null``, dates ``date("2024-01-31")``, lists after ``in`` / ``not in``;
-field codes ``[a-z_][a-z0-9_]*``; ``+ - * /``, unary ``-``, parentheses; ``< <= > >= ==
+field codes ``[a-z_][a-z0-9_]*``, qualified names ``previous.weight_kg`` (one dot, a letter
+after it: values beyond the record, named in the values mapping as written); ``+ - * /``, unary ``-``, parentheses; ``< <= > >= ==
 !=``; ``and``, ``or``, ``not``; functions ``present(x)``, ``abs(x)``, ``min(a, b, ...)``,
 ``max(a, b, ...)``, ``days_between(d1, d2)`` (d2 - d1 in days).
 

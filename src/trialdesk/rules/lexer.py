@@ -79,6 +79,17 @@ def tokenize(text: str) -> list[Token]:
         if ch in _LETTERS_ANY_CASE:
             while i < n and text[i] in _WORD_CHARS_ANY_CASE:
                 i += 1
+            # A qualified name reads beyond the record: ``previous.weight_kg``, ``subject.consent_date``
+            # (one dot, a word on each side; which qualifiers exist is the protocol validator's business).
+            # Both parts start with a letter: never ``x.__class__``.
+            if i + 1 < n and text[i] == "." and text[i + 1].isascii() and text[i + 1].isalpha() and ch != "_":
+                i += 1
+                while i < n and text[i] in _WORD_CHARS_ANY_CASE:
+                    i += 1
+                if i < n and text[i] == ".":
+                    raise RuleSyntaxError(
+                        f"a name has at most one '.' (qualifier.field), at column {i + 1}", i + 1, text
+                    )
             word = text[start:i]
             if word != word.lower():
                 raise RuleSyntaxError(

@@ -256,8 +256,7 @@ def void_signatures_for_change(event: FormSaved) -> list[Signature]:
         if signature.record_versions.get(str(record_obj.pk)) == record_obj.version:
             continue
         subject = subject or Subject.objects.system("a change voids signatures").select_related("site").get(pk=record_obj.subject_id)
-        where = record_obj.visit.code if record_obj.visit_id else f"log #{record_obj.repeat}"
-        change = f"{subject.label} {where} {record_obj.form_code} v{record_obj.version}"
+        change = f"{record_obj.label} v{record_obj.version}"
         if fields:
             change += ": " + ", ".join(fields)
         signature.status = SignatureStatus.VOIDED
