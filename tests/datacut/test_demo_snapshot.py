@@ -48,12 +48,6 @@ def test_the_database_snapshot_equals_the_simulator_snapshot_record_for_record_f
         assert db_records == sum(len(r.data) for r in simulated[number].records) > 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="finding: the demo builder stops a screen failure at record_screen_failure, so the simulator's "
-    "consent date, end-of-study visit (EOS) and end_of_study record of the 9 screen failures never reach "
-    "the database (trialdesk.demo.builder._load_subject)",
-)
 def test_the_database_snapshot_equals_the_simulator_snapshot_for_the_screen_failures(both):
     database, simulated = both
     failures = [number for number, s in simulated.items() if s.status == "screen_failed"]

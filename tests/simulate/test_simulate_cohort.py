@@ -148,7 +148,7 @@ def test_marrows_are_monthly_on_treatment(protocol, cohort):
     for s in cohort.treated:
         for r in s.records_of("marrow_assessment")[1:]:
             visit = protocol.visit(r.visit_code)
-            day = (r.data["assessment_date"] - s.enrolled_on).days
+            day = (r.data["assessment_date"] - s.first_dose_on).days
             assert visit.earliest <= day <= visit.latest
 
 
@@ -206,7 +206,7 @@ def test_lvef_is_measured_at_baseline_and_every_three_months_on_treatment(protoc
         eot = _data(s, "end_of_treatment")
         for visit in protocol.schedule.expanded_visits():
             if visit.anchor == "first_dose" and visit.day and "lvef" in visit.forms:
-                if s.enrolled_on + dt.timedelta(days=visit.latest) < eot["end_date"]:
+                if s.first_dose_on + dt.timedelta(days=visit.latest) < eot["end_date"]:
                     assert s.record("lvef", visit.code) is not None, (s.label, visit.code)
 
 
@@ -249,7 +249,7 @@ def test_transfusions_before_and_on_treatment(cohort):
     before = on = 0
     for s in cohort.treated:
         for r in s.records_of("transfusion"):
-            day = (r.data["transfusion_date"] - s.enrolled_on).days
+            day = (r.data["transfusion_date"] - s.first_dose_on).days
             assert day >= -28
             before += day < 0
             on += day >= 0

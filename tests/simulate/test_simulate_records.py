@@ -117,7 +117,7 @@ def test_doses_follow_the_dose_rules(protocol, cohort):
     for subject in cohort.treated:
         infusions = _infusions(subject)
         baseline = subject.record("baseline").data
-        assert infusions[0]["infusion_date"] == subject.enrolled_on
+        assert infusions[0]["infusion_date"] == subject.first_dose_on
         assert infusions[0]["loading"] is True
         assert infusions[0]["weight_kg"] == baseline["weight_kg"]
         previous = None
@@ -163,14 +163,15 @@ def test_dates_are_in_order(protocol, cohort):
         if not s.treated:
             assert s.screened_on <= eos["end_date"]
             continue
-        assert s.screened_on <= s.enrolled_on <= s.screened_on + dt.timedelta(days=window)
+        assert s.screened_on <= s.enrolled_on <= s.planned_first_dose_on <= s.screened_on + dt.timedelta(days=window)
+        assert s.screened_on < s.first_dose_on <= s.screened_on + dt.timedelta(days=window)
         infusions = [r.data["infusion_date"] for r in s.records_of("infusion")]
-        assert infusions == sorted(infusions) and infusions[0] == s.enrolled_on
+        assert infusions == sorted(infusions) and infusions[0] == s.first_dose_on
         eot = s.record("end_of_treatment").data
         assert infusions[-1] <= eot["end_date"]
         clinical = infusions + [r.data["assessment_date"] for r in s.records_of("marrow_assessment")[1:]]
         clinical += [r.data["onset_date"] for r in s.records_of("adverse_event")]
-        assert min(clinical) >= s.enrolled_on
+        assert min(clinical) >= s.first_dose_on
         for r in s.records_of("adverse_event"):
             if "resolution_date" in r.data:
                 assert r.data["resolution_date"] >= r.data["onset_date"]
@@ -189,9 +190,10 @@ def test_visits_are_in_their_windows(protocol, cohort):
     for s in cohort.treated:
         for v in s.visits:
             planned = protocol.visit(v.code)
-            if planned.anchor == "first_dose" and planned.day is not None and v.actual_date:
-                assert v.planned_date == s.enrolled_on + dt.timedelta(days=planned.day)
-                day = (v.actual_date - s.enrolled_on).days
+            if planned.anchor == "first_dose" and planned.day is not None and v.actual_date and planned.day > 0:
+                # planned from the first dose given (day 0 itself was planned from the planned first dose)
+                assert v.planned_date == s.first_dose_on + dt.timedelta(days=planned.day)
+                day = (v.actual_date - s.first_dose_on).days
                 assert planned.earliest <= day <= planned.latest, (s.label, v)
         missed = [v for v in s.visits if v.actual_date is None]
         assert all(s.status == "withdrawn" for _ in missed)

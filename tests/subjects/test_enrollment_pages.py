@@ -25,10 +25,14 @@ def coordinator(client, cast):
     return login(client, "coord.nantes")
 
 
-def _enroll(client, subject, consent: dt.date, enrolled: dt.date):
+def _enroll(client, subject, consent: dt.date, enrolled: dt.date, planned_first_dose: dt.date | None = None):
     return client.post(
         f"/subjects/{subject.pk}/enroll/",
-        {"consent_date": consent.isoformat(), "enrolled_on": enrolled.isoformat()},
+        {
+            "consent_date": consent.isoformat(),
+            "enrolled_on": enrolled.isoformat(),
+            "planned_first_dose_on": (planned_first_dose or enrolled).isoformat(),
+        },
     )
 
 
@@ -99,6 +103,27 @@ def test_an_enrollment_date_in_the_future_is_refused(coordinator, site):
     _assert_nothing_written(subject, events)
 
 
+def test_the_visits_are_planned_from_the_planned_first_dose_typed_on_the_page(coordinator, study, site):
+    subject = screen_in_browser(coordinator, screened_on=days_ago(3))
+    page = coordinator.get(f"/subjects/{subject.pk}/eligibility/").content.decode()
+    assert 'name="planned_first_dose_on"' in page and "Planned first dose" in page
+    planned = today() + dt.timedelta(days=4)
+    response = _enroll(coordinator, subject, days_ago(4), today(), planned)
+    assert response.status_code == 302
+    subject.refresh_from_db()
+    assert subject.planned_first_dose_on == planned and subject.enrolled_on == today()
+    assert Visit.objects.system("test").get(subject=subject, code="D1").planned_date == planned
+
+
+def test_a_planned_first_dose_outside_the_screening_window_is_refused_on_the_page(coordinator, site):
+    subject = screen_in_browser(coordinator, screened_on=days_ago(3))
+    events = AuditEvent.objects.count()
+    response = _enroll(coordinator, subject, days_ago(4), today(), days_ago(3) + dt.timedelta(days=15))
+    assert response.status_code == 400
+    assert "the protocol allows at most 14 days" in response.content.decode()
+    _assert_nothing_written(subject, events)
+
+
 def test_missing_dates_are_refused_with_a_message(coordinator, site):
     subject = screen_in_browser(coordinator)
     events = AuditEvent.objects.count()
@@ -147,7 +172,11 @@ def test_a_refusal_is_shown_in_french(client, cast, site):
     subject = screen_in_browser(login(client, "coord.nantes"), screened_on=days_ago(3))
     response = client.post(
         f"/subjects/{subject.pk}/enroll/",
-        {"consent_date": today().isoformat(), "enrolled_on": days_ago(1).isoformat()},
+        {
+            "consent_date": today().isoformat(),
+            "enrolled_on": days_ago(1).isoformat(),
+            "planned_first_dose_on": days_ago(1).isoformat(),
+        },
         headers={"accept-language": "fr"},
     )
     page = response.content.decode()

@@ -3,6 +3,7 @@ users and a seeded simulated cohort, every write through the audited services.""
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,32 @@ class DemoLogin:
     username: str
     role: str
     sites: str
+
+
+# Realistic French names for the demo users (signatures print a name), one per login in order.
+DEMO_NAMES = (
+    ("Claire", "Moreau"),
+    ("Julien", "Lefèvre"),
+    ("Sophie", "Garnier"),
+    ("Thomas", "Rousseau"),
+    ("Isabelle", "Fontaine"),
+    ("Nicolas", "Chevalier"),
+    ("Camille", "Girard"),
+    ("Antoine", "Mercier"),
+    ("Élodie", "Bertrand"),
+    ("Mathieu", "Lambert"),
+    ("Nathalie", "Dubois"),
+    ("Pierre", "Marchand"),
+    ("Aurélie", "Robin"),
+    ("François", "Perrin"),
+    ("Hélène", "Caron"),
+    ("Guillaume", "Noël"),
+)
+
+
+def demo_name(position: int) -> tuple[str, str]:
+    first, last = DEMO_NAMES[position % len(DEMO_NAMES)]
+    return first, last
 
 
 def demo_password() -> str:
@@ -51,19 +78,24 @@ def _login_name(city: str) -> str:
     return ascii_city.strip().lower().replace(" ", "-")
 
 
-def build_demo(protocol_path: Path, *, password: str, seed: int) -> list[DemoLogin]:
+def build_demo(protocol_path: Path, *, password: str, seed: int, today: dt.date | None = None) -> list[DemoLogin]:
+    """The demo trial. ``today``: a trial in progress on that day (the simulated calendar
+    shifted so that today falls in its last months; the protocol's dates unchanged);
+    without it, the whole trial on the registry's calendar. Either way every write goes
+    through the audited services at the true time of the build (nothing is backdated)."""
     system = Actor.system("demo")
     study = install_study(protocol_path, actor=system)
     protocol = study.protocol
-    cohort = simulate_cohort(protocol, seed=seed)
+    cohort = simulate_cohort(protocol, seed=seed, today=today)
     sites = {site.code: site for site in study.sites.all()}
     for code, activated_on in cohort.site_activation.items():
         activate_site(sites[code], activated_on, system)
 
     logins = []
     users_by_site = {}
-    for username, role, user_sites in _demo_users(study):
-        user = create_user(username, password, first_name=username.split(".")[0].title(), actor=system)
+    for position, (username, role, user_sites) in enumerate(_demo_users(study)):
+        first_name, last_name = demo_name(position)
+        user = create_user(username, password, first_name=first_name, last_name=last_name, actor=system)
         for site in user_sites or [None]:
             grant_role(user, study, role, site, system)
             if site is not None and role == Role.INVESTIGATOR:
@@ -95,34 +127,33 @@ def _load_subject(study, site, investigator, simulated, system: Actor) -> None:
         for rec in at_screening:
             save_form(investigator, subject, rec.form_code, rec.data, visit=screening_visit)
         if not simulated.eligible or simulated.enrolled_on is None:
-            subject_services.record_screen_failure(
-                investigator, subject, as_of=simulated.screened_on, reason="" if simulated.failed_criteria else "Not enrolled"
-            )
+            _close_screen_failure(subject, investigator, simulated, records, screening_visit.code)
             return
         subject_services.enroll(
             investigator,
             subject,
             consent_date=simulated.consent_date,
             enrolled_on=simulated.enrolled_on,
+            planned_first_dose_on=simulated.planned_first_dose_on or simulated.enrolled_on,
             today=simulated.enrolled_on,
         )
+        # The course in the order it happened: each record, then its visit's actual date. The
+        # first infusion re-plans the visits from its date, the end of treatment plans the
+        # end-of-treatment and follow-up visits (the calendar's subscriber does both).
+        done = {v.code: v for v in simulated.visits if v.actual_date is not None}
+        dated: set[str] = {screening_visit.code}
         visits = {v.code: v for v in subject.visits.all()}  # read in the scope of the subject created here
-        for planned in simulated.visits:
-            if planned.code in visits:
-                subject_services.record_visit_dates(
-                    investigator, visits[planned.code], planned_date=planned.planned_date, actual_date=planned.actual_date
-                )
         for rec in records:
             if rec.visit_code == screening_visit.code:
                 continue
-            save_form(
-                investigator,
-                subject,
-                rec.form_code,
-                rec.data,
-                visit=visits.get(rec.visit_code) if rec.visit_code else None,
-                repeat=None,
-            )
+            visit = visits.get(rec.visit_code) if rec.visit_code else None
+            save_form(investigator, subject, rec.form_code, rec.data, visit=visit, repeat=None)
+            if visit is not None and visit.code not in dated:
+                _record_actual_date(investigator, visit, done.get(visit.code))
+                dated.add(visit.code)
+        for code, happened in done.items():
+            if code not in dated and code in visits:
+                _record_actual_date(investigator, visits[code], happened)
         final = {
             "died": SubjectStatus.DIED,
             "completed": SubjectStatus.COMPLETED,
@@ -132,3 +163,33 @@ def _load_subject(study, site, investigator, simulated, system: Actor) -> None:
             subject.refresh_from_db()
             subject_services.set_status(subject, final, system)
 
+
+def _record_actual_date(investigator, visit, simulated) -> None:
+    """The day a visit took place; an event-driven visit (no plan) is planned on it too."""
+    if simulated is None:
+        return
+    visit.refresh_from_db(fields=["planned_date", "actual_date"])
+    if visit.planned_date is None:
+        subject_services.record_visit_dates(
+            investigator, visit, planned_date=simulated.planned_date, actual_date=simulated.actual_date
+        )
+    else:
+        subject_services.record_visit_dates(investigator, visit, actual_date=simulated.actual_date)
+
+
+def _close_screen_failure(subject, investigator, simulated, records, screening_code: str) -> None:
+    """A screen failure's end of study (its visit and form), then the failure with the consent date."""
+    for planned in simulated.visits:
+        if planned.code == screening_code or planned.actual_date is None:
+            continue
+        visit = subject_services.open_visit(investigator, subject, planned.code, on=planned.actual_date)
+        for rec in records:
+            if rec.visit_code == planned.code:
+                save_form(investigator, subject, rec.form_code, rec.data, visit=visit)
+    subject_services.record_screen_failure(
+        investigator,
+        subject,
+        as_of=simulated.screened_on,
+        reason="" if simulated.failed_criteria else "Not enrolled",
+        consent_date=simulated.consent_date,
+    )

@@ -136,15 +136,21 @@ def _schedule_screenings(
     treated_sites: list[str],
     failure_sites: list[str],
     rng: random.Random,
+    forced: tuple[dt.date, ...] = (),
 ) -> list[_Slot]:
     """Screening dates. Treated patients are spread over the whole recruitment period
     (one per equal stretch of time: recruitment was slow and steady), the first one at
     the sponsor's site soon after the start; nobody is screened at a site before it
     opens, and a site's screenings are a month apart when it can be arranged (so the
-    order of screening numbers is the order of subject codes)."""
+    order of screening numbers is the order of subject codes). ``forced``: the screening
+    dates of the last treated patients (a trial in progress: those still on treatment)."""
     first = calendar.start + D(days=rng.randint(25, 70))
     last = max(calendar.recruitment_end - D(days=14), first + D(days=30))
     span = (last - first).days
+    n_forced = min(len(forced), len(treated_sites))
+    forced = forced[len(forced) - n_forced :]
+    spread_last = max(min(last, forced[0] - D(days=30)), first + D(days=30)) if n_forced else last
+    spread_span = (spread_last - first).days
     lead = protocol.sites[0].code
     opens = {code: date + D(days=14) for code, date in activation.items()}
     per_site = Counter([*treated_sites, *failure_sites])
@@ -156,8 +162,12 @@ def _schedule_screenings(
         slots: list[_Slot] = []
         n = len(treated_sites)
         remaining = Counter(treated_sites)
+        spread = n - n_forced
         for i in range(n):
-            day = first if i == 0 else first + D(days=int(span * (i + rng.random()) / n))
+            if i >= spread:
+                day = forced[i - spread]
+            else:
+                day = first if i == 0 else first + D(days=int(spread_span * (i + rng.random()) / spread))
             if i == 0 and remaining[lead]:
                 site = lead
             else:
@@ -344,6 +354,7 @@ def _treated(
     roles: cr.Roles,
     age: int,
     rng: random.Random,
+    enrollment_rng: random.Random,
 ) -> SimulatedSubject:
     sex = rng.choice(("sex_female", "sex_male"))
     disease_status = _disease_status(rng)
@@ -355,6 +366,11 @@ def _treated(
     consent = screened - D(days=rng.randint(0, 3))
     window = protocol.eligibility.window_days
     first_dose = screened + D(days=rng.randint(min(3, window - 1), min(13, window - 1)))
+    # Enrolled with a planned first dose; the first dose is given on that day or a day or two off
+    # (a bed free a day late), always within the screening window.
+    planned_first_dose = first_dose - D(days=enrollment_rng.choice((0, 0, 0, 1, 1, 2, -1)))
+    planned_first_dose = min(max(planned_first_dose, screened + D(days=1)), screened + D(days=window))
+    enrolled_on = screened + D(days=enrollment_rng.randint(0, max((planned_first_dose - screened).days - 1, 0)))
     builder = cr.CourseBuilder(
         protocol,
         schedule,
@@ -366,6 +382,7 @@ def _treated(
         screening_date=screened,
         first_dose=first_dose,
         sex=sex,
+        planned_first_dose=planned_first_dose,
     )
     course = builder.build()
     rec = _Recorder(protocol, schedule, rng)
@@ -405,12 +422,13 @@ def _treated(
             rec.generic_visit_forms(visits_by_code[code], on)
     rec.generic_log_forms(first_dose)
 
+    # What has not happened by the cut-off (today, in a trial in progress) is left out.
+    rec.items = [item for item in rec.items if item[0] <= calendar.cutoff]
+    done = {code: on for code, on in course.visit_dates.items() if on <= calendar.cutoff}
     visits = []
-    for code in sorted(
-        set(course.visit_dates) | set(course.missed_visits), key=lambda c: schedule.order.get(c, 0)
-    ):
-        planned = course.planned_dates.get(code) or course.missed_visits.get(code) or course.visit_dates[code]
-        visits.append(SimulatedVisit(code, planned, course.visit_dates.get(code)))
+    for code in sorted(set(done) | set(course.missed_visits), key=lambda c: schedule.order.get(c, 0)):
+        planned = course.planned_dates.get(code) or course.missed_visits.get(code) or done[code]
+        visits.append(SimulatedVisit(code, planned, done.get(code)))
     return SimulatedSubject(
         site_code=slot.site,
         screening_number="",
@@ -420,13 +438,15 @@ def _treated(
         consent_date=consent,
         eligible=True,
         failed_criteria=(),
-        enrolled_on=first_dose,
+        enrolled_on=enrolled_on,
         subject_code=None,
         status=course.status,  # type: ignore[arg-type]
         visits=tuple(visits),
         records=rec.records(),
         death_date=course.death_date,
-        course=cr.COURSE_TEXT[kind],
+        planned_first_dose_on=planned_first_dose,
+        first_dose_on=first_dose,
+        course=cr.COURSE_TEXT[kind] + (" (on treatment today)" if course.status == "enrolled" else ""),
     )
 
 
@@ -457,6 +477,8 @@ def simulate_cohort(
     seed: int = 2012,
     n_treated: int = 15,
     n_screen_failures: int | None = None,
+    *,
+    today: dt.date | None = None,
 ) -> SimulatedCohort:
     """A virtual cohort of ``n_treated`` treated patients and screen failures.
 
@@ -464,6 +486,11 @@ def simulate_cohort(
     15 patients over the 8 sites (the sponsor's site most), median age 62, two partial
     responses and no complete response, one reversible grade 3 LVEF decrease, most
     patients progressing and dying within months.
+
+    ``today``: a trial in progress. The calendar is shifted so that today falls in its last
+    months (every patient enrolled, the last ones still on treatment, one of them with its
+    weekly infusion overdue) and nothing after today is recorded; the protocol's own dates
+    are left as they are. Without it, the whole trial on the registry's calendar.
     """
     if n_treated < 0:
         raise ValueError("n_treated cannot be negative")
@@ -474,17 +501,28 @@ def simulate_cohort(
     if not protocol.sites:
         raise ValueError("the protocol lists no site")
     calendar = StudyCalendar.from_protocol(protocol)
+    if today is not None:
+        calendar = calendar.in_progress_on(today)
     schedule = ScheduleMap.from_protocol(protocol)
     rng = _rng(seed, "cohort")
     activation = _activate_sites(protocol, calendar, rng)
     treated_sites = _allocate_treated(protocol, n_treated, rng)
     weights = [1 + treated_sites.count(s.code) for s in protocol.sites]
     failure_sites = [s.code for s in rng.choices(protocol.sites, weights=weights, k=n_screen_failures)]
-    slots = _schedule_screenings(protocol, calendar, activation, treated_sites, failure_sites, rng)
-
+    forced: tuple[dt.date, ...] = ()
     plan = course_plan(n_treated)
+    if today is not None:
+        # the last patients screened are still treated today: screening about 18, 10 and 6
+        # weeks before it, courses long enough to be running
+        forced = tuple(today - D(days=days) for days in ON_TREATMENT_TODAY_SCREENED_DAYS_AGO)
+    slots = _schedule_screenings(protocol, calendar, activation, treated_sites, failure_sites, rng, forced)
+
     rng.shuffle(plan)
+    if today is not None:
+        _put_last(plan, ON_TREATMENT_TODAY_COURSES)
     roles = _roles(plan)
+    if today is not None and plan and plan[-1] in ON_TREATMENT_TODAY_COURSES:
+        roles[-1] = replace(roles[-1], overdue=True)
     treated_ages = _ages(n_treated, rng)
     failure_ages = [int(round(min(max(rng.gauss(MEDIAN_AGE, 14), 19), 84))) for _ in range(n_screen_failures)]
 
@@ -492,13 +530,29 @@ def simulate_cohort(
     for slot in slots:
         if slot.treated:
             srng = _rng(seed, "treated", slot.index)
+            erng = _rng(seed, "enrollment", slot.index)
             i = slot.index
-            subject = _treated(protocol, schedule, calendar, slot, plan[i], roles[i], treated_ages[i], srng)
+            subject = _treated(protocol, schedule, calendar, slot, plan[i], roles[i], treated_ages[i], srng, erng)
         else:
             srng = _rng(seed, "screen-failure", slot.index)
             subject = _screen_failure(protocol, schedule, slot, failure_ages[slot.index], srng)
         subjects.append(subject)
     return SimulatedCohort(seed=seed, subjects=tuple(_number(subjects)), site_activation=activation)
+
+
+#: a trial in progress: the courses of the last patients, still on treatment today (a partial
+#: response past its second marrow, another at its second, no response at the first marrow)
+ON_TREATMENT_TODAY_COURSES = (cr.PR_CARDIAC, cr.PR_TRANSPLANT, cr.NR_STOP)
+ON_TREATMENT_TODAY_SCREENED_DAYS_AGO = (136, 76, 44)
+
+
+def _put_last(plan: list[str], kinds: tuple[str, ...]) -> None:
+    """Move one course of each of ``kinds`` (those the plan has) to the end of the plan, in order."""
+    wanted = [kind for kind in kinds if kind in plan]
+    rest = list(plan)
+    for kind in wanted:
+        rest.remove(kind)
+    plan[:] = rest + wanted
 
 
 def _number(subjects: list[SimulatedSubject]) -> list[SimulatedSubject]:

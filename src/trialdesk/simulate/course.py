@@ -218,6 +218,8 @@ class Roles:
     infection_delay: bool = False
     withdraws: bool = False
     extramedullary: bool = False
+    #: in a trial in progress: on treatment, its last weekly infusion not given yet (overdue)
+    overdue: bool = False
 
 
 class CourseBuilder:
@@ -234,6 +236,7 @@ class CourseBuilder:
         screening_date: dt.date,
         first_dose: dt.date,
         sex: str,
+        planned_first_dose: dt.date | None = None,
     ):
         self.s = schedule
         self.cal = calendar
@@ -242,6 +245,7 @@ class CourseBuilder:
         self.roles = roles
         self.scr = screening
         self.screening_date = screening_date
+        self.planned_first_dose = planned_first_dose or first_dose
         self.sex = sex
         self.forms = FormRoles.from_protocol(protocol)
         self.rc = protocol.response_criteria
@@ -316,11 +320,12 @@ class CourseBuilder:
 
     def visit_dates_before_treatment(self) -> None:
         c = self.c
-        if self.s.screening is not None:
-            c.planned_dates[self.s.screening.code] = self.day(self.s.screening.day or 0)
+        if self.s.screening is not None:  # on its own date
+            c.planned_dates[self.s.screening.code] = self.screening_date
             c.visit_dates[self.s.screening.code] = self.screening_date
         for v in self.s.day_one:
-            c.planned_dates[v.code] = self.day(v.day)
+            # planned from the planned first dose at enrollment; done on the day of the first dose
+            c.planned_dates[v.code] = self.planned_first_dose + D(days=v.day)
             c.visit_dates[v.code] = self.day(v.day)
 
     def monthly_marrows(self) -> None:
@@ -486,6 +491,8 @@ class CourseBuilder:
             comment = None
             if previous is not None and rng.random() < 0.1:
                 date += D(days=rng.randint(1, 3))  # a bank holiday, a late ambulance
+            if self.cal.in_progress and date > self.cal.cutoff - D(days=9 if self.roles.overdue else 0):
+                break  # not given yet (today is the cut-off); the overdue patient missed the last one
             for start, end, why in self.holds:
                 if start <= date < end:
                     date = end
@@ -585,6 +592,10 @@ class CourseBuilder:
                 c.death_date = death
                 c.death_cause = "death_from_leukemia" if rng.random() < 0.85 else "death_from_infection"
         eos_date: dt.date
+        if c.end_reason == STOPPED_DEATH and cal.in_progress and c.death_date is not None and c.death_date > cal.cutoff:
+            c.death_date = c.death_cause = None  # still on treatment today
+            c.status = "enrolled"
+            return
         if c.end_reason == STOPPED_DEATH:
             assert c.death_date is not None
             eos_date = c.death_date + D(days=rng.randint(0, 3))
@@ -609,7 +620,10 @@ class CourseBuilder:
                 self.close(withdrawn_on, "ended_consent_withdrawn", last_alive=last_seen)
                 c.status = "withdrawn"
                 return
-            contact = min(planned + D(days=self.jitter(visit, -7, 7)), cal.cutoff)
+            contact = planned + D(days=self.jitter(visit, -7, 7))
+            if cal.in_progress and contact > cal.cutoff:
+                break  # the call is still to come
+            contact = min(contact, cal.cutoff)
             c.planned_dates[visit.code] = planned
             c.visit_dates[visit.code] = contact
             c.follow_ups.append((visit.code, self.follow_up(contact, dead=False)))
@@ -617,6 +631,9 @@ class CourseBuilder:
             done += 1
         if c.death_date is not None and c.death_date <= cal.cutoff and not self.s.follow_up:
             self.close(c.death_date + D(days=rng.randint(1, 10)), ENDED_DEATH)
+            return
+        if cal.in_progress and done < len(self.s.follow_up):
+            c.status = "enrolled"  # still treated or followed up today
             return
         # follow-up over: completed, or the study closed first
         if c.death_date is not None:

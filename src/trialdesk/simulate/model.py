@@ -41,12 +41,15 @@ class SimulatedSubject:
     consent_date: dt.date | None
     eligible: bool
     failed_criteria: tuple[str, ...]
-    enrolled_on: dt.date | None  # day of the first (loading) dose: day one of the schedule
+    enrolled_on: dt.date | None  # the enrollment date (on or before the planned first dose)
     subject_code: str | None
     status: SubjectStatus
     visits: tuple[SimulatedVisit, ...]
     records: tuple[SimulatedRecord, ...]
     death_date: dt.date | None
+    #: day 0 of the calendar: planned at enrollment, then the first (loading) dose given
+    planned_first_dose_on: dt.date | None = None
+    first_dose_on: dt.date | None = None
     #: a short clinical summary of the simulated course ("progression at month 1", …)
     course: str = field(default="", compare=False)
 

@@ -22,13 +22,30 @@ def _month_end(text: str | None) -> dt.date | None:
     return start.replace(day=calendar.monthrange(start.year, start.month)[1])
 
 
+#: days from the end of recruitment to the "today" of a trial in progress
+IN_PROGRESS_AFTER_RECRUITMENT = 30
+
+
 @dataclass(frozen=True)
 class StudyCalendar:
-    """Study start, the last day a patient can start treatment, and the data cut-off."""
+    """Study start, the last day a patient can start treatment, and the data cut-off.
+
+    ``in_progress``: the cut-off is today in a trial still running (``in_progress_on``):
+    what happens after it has not happened yet, and a subject still treated or followed up
+    at the cut-off stays enrolled."""
 
     start: dt.date
     recruitment_end: dt.date
     cutoff: dt.date
+    in_progress: bool = False
+
+    def in_progress_on(self, today: dt.date) -> StudyCalendar:
+        """The same calendar shifted so that ``today`` falls in its last months: a month
+        after the end of recruitment, every patient enrolled, the last ones on treatment."""
+        shift = today - (self.recruitment_end + dt.timedelta(days=IN_PROGRESS_AFTER_RECRUITMENT))
+        return StudyCalendar(
+            start=self.start + shift, recruitment_end=self.recruitment_end + shift, cutoff=today, in_progress=True
+        )
 
     @classmethod
     def from_protocol(cls, protocol: Any) -> StudyCalendar:

@@ -95,6 +95,11 @@ class ScreeningForm(forms.Form):
 class EnrollForm(forms.Form):
     consent_date = forms.DateField(label=gettext_lazy("Date of informed consent"), widget=DATE_INPUT)
     enrolled_on = forms.DateField(label=gettext_lazy("Enrollment date"), widget=DATE_INPUT)
+    planned_first_dose_on = forms.DateField(
+        label=gettext_lazy("Planned first dose"),
+        widget=DATE_INPUT,
+        help_text=gettext_lazy("Day 0 of the visit calendar, within the screening window; the first infusion re-plans it."),
+    )
 
 
 class ScreenFailureForm(forms.Form):
@@ -238,7 +243,9 @@ def _eligibility_page(request, subject, access, *, enroll_form=None, failure_for
     panel = screening.eligibility_panel(subject, as_of)
     if enroll_form is None:
         defaults = screening.screening_defaults(subject, panel.record)
-        enroll_form = EnrollForm(initial={"consent_date": defaults["consent_date"], "enrolled_on": day})
+        enroll_form = EnrollForm(
+            initial={"consent_date": defaults["consent_date"], "enrolled_on": day, "planned_first_dose_on": day}
+        )
     rescreened_as = Subject.objects.for_user(request.user, subject.study).filter(rescreen_of=subject).first()
     in_screening = subject.status == SubjectStatus.SCREENING
     context = {
@@ -272,7 +279,7 @@ def enroll_subject(request, subject_id: int):
     require(access, Permission.ENROLL, subject.site_id)
     form = EnrollForm(request.POST)
     if not form.is_valid():
-        messages.error(request, _("Enter the consent and enrollment dates; nothing was saved."))
+        messages.error(request, _("Enter the consent, enrollment and planned first-dose dates; nothing was saved."))
         return _eligibility_page(request, subject, access, enroll_form=form, status=400)
     try:
         enrolled = enroll(
@@ -280,6 +287,7 @@ def enroll_subject(request, subject_id: int):
             subject,
             consent_date=form.cleaned_data["consent_date"],
             enrolled_on=form.cleaned_data["enrolled_on"],
+            planned_first_dose_on=form.cleaned_data["planned_first_dose_on"],
             today=today(),
         )
     except SubjectActionRefused as refusal:
@@ -288,7 +296,8 @@ def enroll_subject(request, subject_id: int):
         return _eligibility_page(request, subject, access, enroll_form=form, status=400)
     messages.success(
         request,
-        _("Enrolled as %(code)s; the visit schedule is created.") % {"code": enrolled.subject_code},
+        _("Enrolled as %(code)s; the visits are planned from the first dose on %(date)s.")
+        % {"code": enrolled.subject_code, "date": enrolled.planned_first_dose_on.isoformat()},
     )
     return redirect("subject-casebook", subject_id=enrolled.pk)
 

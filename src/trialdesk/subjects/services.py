@@ -231,7 +231,9 @@ def replan_visits(subject: Subject, actor: Actor, reason: str) -> list[Visit]:
                 reason=reason,
             )
         if changed:
-            Visit.objects.bulk_update(changed, ["planned_date", "window_start", "window_end"])
+            Visit.objects.system("re-planning, after its permission check").bulk_update(
+                changed, ["planned_date", "window_start", "window_end"]
+            )
         if created:
             Visit.objects.bulk_create(created)
             day_zero = anchors[FIRST_DOSE]
