@@ -98,7 +98,19 @@ def study(db):
     from trialdesk.protocol import default_protocol_path
     from trialdesk.studies.services import install_study
 
-    return install_study(default_protocol_path())
+    return recruiting(install_study(default_protocol_path()))
+
+
+def recruiting(study, since: dt.date = dt.date(2020, 1, 1)):
+    """The study open to recruitment since ``since`` (enrollment needs it)."""
+    from trialdesk.audit.services import Actor
+    from trialdesk.studies.models import OperationalStatus
+    from trialdesk.studies.services import change_status
+
+    change_status(
+        study, OperationalStatus.RECRUITING, effective_on=since, reason="recruitment opens", actor=Actor.system("tests")
+    )
+    return study
 
 
 @pytest.fixture

@@ -8,11 +8,13 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
+from django.utils import timezone
+
 from trialdesk.audit.services import Actor, audited
 from trialdesk.crf.services import save_form
 from trialdesk.simulate import simulate_cohort
-from trialdesk.studies.models import Role, Site, Study
-from trialdesk.studies.services import activate_site, create_user, grant_role, install_study
+from trialdesk.studies.models import OperationalStatus, Role, Site, Study
+from trialdesk.studies.services import activate_site, change_status, create_user, grant_role, install_study
 from trialdesk.subjects import services as subject_services
 from trialdesk.subjects.models import SubjectStatus
 
@@ -90,6 +92,7 @@ def build_demo(protocol_path: Path, *, password: str, seed: int, today: dt.date 
     sites = {site.code: site for site in study.sites.all()}
     for code, activated_on in cohort.site_activation.items():
         activate_site(sites[code], activated_on, system)
+    _open_recruitment(study, cohort, system)
 
     logins = []
     users_by_site = {}
@@ -104,7 +107,24 @@ def build_demo(protocol_path: Path, *, password: str, seed: int, today: dt.date 
 
     for simulated in cohort.subjects:
         _load_subject(study, sites[simulated.site_code], users_by_site[simulated.site_code], simulated, system)
+    _close_recruitment(study, cohort, system)
     return logins
+
+
+def _open_recruitment(study, cohort, system: Actor) -> None:
+    """The study recruits from its first site activation (or first screening)."""
+    days = [*cohort.site_activation.values(), *(s.screened_on for s in cohort.subjects)]
+    if days:
+        change_status(study, OperationalStatus.RECRUITING, effective_on=min(days), reason="first site open",
+                      actor=system)
+
+
+def _close_recruitment(study, cohort, system: Actor) -> None:
+    """Recruitment closes the day after the last enrollment, when that day has come."""
+    enrolled = [s.enrolled_on for s in cohort.subjects if s.eligible and s.enrolled_on is not None]
+    if enrolled and (closed_on := max(enrolled) + dt.timedelta(days=1)) <= timezone.localdate():
+        change_status(study, OperationalStatus.RECRUITMENT_CLOSED, effective_on=closed_on,
+                      reason="the last patient is enrolled", actor=system)
 
 
 def _load_subject(study, site, investigator, simulated, system: Actor) -> None:

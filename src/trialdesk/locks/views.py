@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -48,6 +49,34 @@ def _back(request, fallback: str):
     return redirect(fallback)
 
 
+# A study or site lock freezes many casebooks at once: it asks for confirmation and a reason.
+CONFIRMED_LEVELS = ("study", "site")
+
+
+def _confirm_page(request, level: str, target, reason: str, *, missing_reason: bool):
+    study = request_study(request)
+    access = study_access(request.user, study)
+    require(access, Permission.LOCK, target.pk if level == "site" else None)
+    if level == "study" and access.site_ids != access.all_site_ids:
+        raise PermissionDenied
+    subjects = Subject.objects.for_user(request.user, study)
+    records = FormRecord.objects.for_user(request.user, study)
+    if level == "site":
+        subjects, records = subjects.filter(site=target), records.filter(subject__site=target)
+    if missing_reason:
+        messages.error(request, _("Give the reason for this lock; nothing was locked."))
+    context = {
+        "level": level,
+        "target": target,
+        "what": lock_services.label_of(target),
+        "subject_count": subjects.count(),
+        "record_count": records.count(),
+        "reason": reason,
+        "next": request.POST.get("next", ""),
+    }
+    return render(request, "locks/confirm.html", context, status=400 if missing_reason else 200)
+
+
 @require_POST
 @login_required
 def lock_action(request, level: str, pk: int):
@@ -55,6 +84,10 @@ def lock_action(request, level: str, pk: int):
     action = request.POST.get("action")
     if action not in ("lock", "unlock"):
         raise Http404
+    if action == "lock" and level in CONFIRMED_LEVELS:
+        reason = request.POST.get("reason", "").strip()
+        if not request.POST.get("confirmed") or not reason:
+            return _confirm_page(request, level, target, reason, missing_reason=bool(request.POST.get("confirmed")))
     try:
         if action == "lock":
             lock_services.lock(request.user, target, reason=request.POST.get("reason", ""))

@@ -23,6 +23,7 @@ from collections.abc import Iterator, Mapping
 from typing import Annotated, Any, Literal, NamedTuple
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     StringConstraints,
@@ -401,6 +402,10 @@ class Criterion(Sourced):
     kind: Literal["inclusion", "exclusion"]
     text: NonEmpty
     rule: NonEmpty
+    #: how the criterion is applied, in plain words for the users (the page shows it under the
+    #: registry's wording); ``decision`` is the authors' note and is not shown to users
+    applied_as: NonEmpty
+    applied_as_fr: str | None = None
     decision: str | None = None
 
 
@@ -521,6 +526,46 @@ class Concepts(Sourced):
     choices: dict[Code, ChoicePlacement] = {}
 
 
+# --------------------------------------------------------------------------- consent versions
+
+
+class ConsentVersion(Sourced):
+    """A version of the informed-consent form and the day from which sites use it."""
+
+    version: NonEmpty
+    effective_from: dt.date
+    title: str | None = None
+    title_fr: str | None = None
+
+
+def _consent_versions_in_order(versions: list[ConsentVersion]) -> list[ConsentVersion]:
+    seen: set[str] = set()
+    for previous, current in zip(versions, versions[1:], strict=False):
+        if current.effective_from <= previous.effective_from:
+            raise ValueError(
+                f"consent version {current.version!r} takes effect on {current.effective_from.isoformat()}, "
+                f"not after version {previous.version!r} ({previous.effective_from.isoformat()}): "
+                "list the versions in the order they took effect"
+            )
+    for version in versions:
+        if version.version in seen:
+            raise ValueError(f"duplicate consent version {version.version!r}")
+        seen.add(version.version)
+    return versions
+
+
+ConsentVersions = Annotated[list[ConsentVersion], AfterValidator(_consent_versions_in_order)]
+
+
+def consent_version_on(protocol: Protocol, day: dt.date) -> ConsentVersion | None:
+    """The consent form in force on ``day``: the latest version effective on or before it."""
+    current = None
+    for version in protocol.consent_versions:
+        if version.effective_from <= day:
+            current = version
+    return current
+
+
 # --------------------------------------------------------------------------- protocol
 
 
@@ -536,6 +581,7 @@ class Protocol(_Model):
     endpoints: list[Endpoint]
     statistical_design: StatisticalDesign | None = None
     concepts: Concepts | None = None
+    consent_versions: ConsentVersions = []
 
     @property
     def nct_id(self) -> str:

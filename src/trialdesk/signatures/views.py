@@ -3,11 +3,13 @@ Thin: parse the request, call a service, render."""
 
 from __future__ import annotations
 
+from django.apps import apps
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -24,6 +26,33 @@ from trialdesk.studies.services import request_study
 from trialdesk.subjects.models import Subject
 
 # --------------------------------------------------------------------------- signatures
+
+
+def _form_title(protocol, code: str) -> str:
+    try:
+        form = protocol.form(code)
+    except KeyError:
+        return code
+    return (form.title_fr if translation.get_language() == "fr" and form.title_fr else form.title) or code
+
+
+def signing_warnings(user, subject: Subject, records) -> dict:
+    """What the signer should see before signing: the forms not complete and the queries
+    not resolved among the records signed. Queries are read through the app registry
+    (signatures and queries are sibling layers: neither imports the other)."""
+    protocol = subject.study.protocol
+    incomplete = [
+        {"record": r, "title": _form_title(protocol, r.form_code)} for r in records if r.status != "complete"
+    ]
+    by_id = {r.pk: r for r in records}
+    Query = apps.get_model("queries", "Query")
+    open_queries = [
+        {"query": q, "record": by_id[q.record_id], "title": _form_title(protocol, by_id[q.record_id].form_code)}
+        for q in Query.objects.for_user(user, subject.study)
+        .filter(record_id__in=list(by_id), status__in=("open", "answered"))
+        .order_by("raised_at", "pk")
+    ]
+    return {"incomplete": incomplete, "open_queries": open_queries}
 
 
 def _casebook(subject: Subject):
@@ -44,7 +73,17 @@ def sign_page(request, subject_id: int):
         visit = subject.visits.filter(code=visit_code).first()
         if visit is None:
             raise Http404
-    if request.method == "POST":
+    records = records_to_sign(request.user, subject, visit)
+    warnings = signing_warnings(request.user, subject, records)
+    if request.method == "POST" and (warnings["incomplete"] or warnings["open_queries"]) and not request.POST.get(
+        "reviewed"
+    ):
+        messages.error(
+            request,
+            _("Some forms are incomplete or have open queries: tick “I have reviewed these” to sign anyway."),
+        )
+        status = 400
+    elif request.method == "POST":
         try:
             signature = sign(request.user, subject, password=request.POST.get("password", ""), visit=visit)
         except SignatureRefused as refusal:
@@ -64,7 +103,8 @@ def sign_page(request, subject_id: int):
         "visit": visit,
         "meaning": meaning_for(visit).label,
         "printed_name": printed_name(request.user),
-        "records": records_to_sign(request.user, subject, visit),
+        "records": records,
+        "warnings": warnings,
     }
     return render(request, "signatures/sign.html", context, status=status)
 

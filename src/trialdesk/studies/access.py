@@ -30,6 +30,10 @@ class Permission(StrEnum):
     VIEW_AUDIT = "view_audit"
     EXPORT = "export"
     MANAGE_USERS = "manage_users"
+    # the study's operational status (recruiting, recruitment closed…)
+    MANAGE_STUDY = "manage_study"
+    # enrolling a patient past the enrollment target, after the site asked
+    CONFIRM_ENROLLMENT = "confirm_enrollment"
 
 
 R = Role
@@ -70,11 +74,12 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
             Permission.LOCK,
             Permission.VIEW_AUDIT,
             Permission.EXPORT,
+            Permission.CONFIRM_ENROLLMENT,
         }
     ),
     # Read-only and pseudonymised: sees data and the trail, never identities.
     R.STATISTICIAN: frozenset({Permission.VIEW_CLINICAL_DATA, Permission.VIEW_AUDIT, Permission.EXPORT}),
-    R.SPONSOR_ADMIN: frozenset({Permission.VIEW_CLINICAL_DATA, Permission.MANAGE_USERS}),
+    R.SPONSOR_ADMIN: frozenset({Permission.VIEW_CLINICAL_DATA, Permission.MANAGE_USERS, Permission.MANAGE_STUDY}),
 }
 
 

@@ -93,3 +93,43 @@ class Membership(models.Model):
     def __str__(self) -> str:
         where = self.site.code if self.site_id else "all sites"
         return f"{self.user} {self.role} @ {where}"
+
+
+class OperationalStatus(models.TextChoices):
+    """Where the study stands for the sponsor (distinct from the registry's status, a fact
+    of the protocol's identification): set by the sponsor administrator, dated."""
+
+    SET_UP = "set_up", _("Set up")
+    RECRUITING = "recruiting", _("Recruiting")
+    RECRUITMENT_CLOSED = "recruitment_closed", _("Recruitment closed")
+    CLOSED = "closed", _("Closed")
+
+
+# What may follow each status (recruitment may re-open; a closed study stays closed).
+STATUS_TRANSITIONS: dict[str, frozenset[str]] = {
+    OperationalStatus.SET_UP: frozenset({OperationalStatus.RECRUITING, OperationalStatus.CLOSED}),
+    OperationalStatus.RECRUITING: frozenset({OperationalStatus.RECRUITMENT_CLOSED, OperationalStatus.CLOSED}),
+    OperationalStatus.RECRUITMENT_CLOSED: frozenset({OperationalStatus.RECRUITING, OperationalStatus.CLOSED}),
+    OperationalStatus.CLOSED: frozenset(),
+}
+
+
+class StudyStatusChange(models.Model):
+    """One dated step of the study's operational status; the latest one effective on a day
+    is the status of that day. A study without any is being set up."""
+
+    study = models.ForeignKey(Study, on_delete=models.PROTECT, related_name="status_changes")
+    status = models.CharField(max_length=20, choices=OperationalStatus.choices)
+    effective_on = models.DateField()
+    reason = models.TextField()
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    changed_by_name = models.CharField(max_length=150, blank=True)
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["effective_on", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.study} {self.status} from {self.effective_on}"

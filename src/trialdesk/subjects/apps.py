@@ -7,6 +7,8 @@ class SubjectsConfig(AppConfig):
 
     def ready(self) -> None:
         from trialdesk.crf.events import form_saved
+        from trialdesk.subjects import consistency
         from trialdesk.subjects.calendar import on_form_saved
 
         form_saved.subscribe(on_form_saved)
+        form_saved.subscribe(consistency.on_form_saved)

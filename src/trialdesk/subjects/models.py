@@ -12,6 +12,8 @@ from trialdesk.studies.scoping import InternalManager, ScopedManager, SiteScoped
 class SubjectStatus(models.TextChoices):
     SCREENING = "screening", _("Screening")
     SCREEN_FAILED = "screen_failed", _("Screen failure")
+    # Eligible and consented past the enrollment target: waits for a data manager.
+    PENDING_ENROLLMENT = "pending_enrollment", _("Pending enrollment")
     ENROLLED = "enrolled", _("Enrolled")
     COMPLETED = "completed", _("Completed")
     WITHDRAWN = "withdrawn", _("Withdrawn")
@@ -64,11 +66,15 @@ class Subject(models.Model):
     initials = models.CharField(max_length=4, blank=True)
     screened_on = models.DateField()
     consent_date = models.DateField(null=True, blank=True)
+    # The consent form's version (the protocol's consent_versions) the patient signed last.
+    consent_version = models.CharField(max_length=20, blank=True)
     enrolled_on = models.DateField(null=True, blank=True)
     # Day 0 of the calendar (DESIGN §3): planned at enrollment, then the date of the first
     # infusion once it is given; the end of treatment anchors the end-of-treatment and
     # follow-up visits. Set by the services and the form subscriber, never typed twice.
     planned_first_dose_on = models.DateField(null=True, blank=True)
+    # A pending enrollment: the date the site asked for (enrolled_on is set when confirmed).
+    enrollment_requested_on = models.DateField(null=True, blank=True)
     first_dose_on = models.DateField(null=True, blank=True)
     treatment_ended_on = models.DateField(null=True, blank=True)
     # Codes of the eligibility criteria not met at a screen failure (CONSORT diagram).
@@ -143,3 +149,30 @@ class Visit(models.Model):
 
     def __str__(self) -> str:
         return f"{self.subject.label} {self.code}"
+
+
+class ConsentQuerySet(SiteScopedQuerySet):
+    pass
+
+
+class Consent(models.Model):
+    """One informed consent of a subject: the version of the form signed and when. The first
+    is recorded at enrollment; a re-consent (a new version) adds another."""
+
+    site_path = "subject__site"
+
+    subject = models.ForeignKey(Subject, on_delete=models.PROTECT, related_name="consents")
+    version = models.CharField(max_length=20)
+    consented_on = models.DateField()
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ScopedManager.from_queryset(ConsentQuerySet)()
+    internal = InternalManager.from_queryset(ConsentQuerySet)()
+
+    class Meta:
+        ordering = ["subject", "consented_on", "pk"]
+        base_manager_name = "internal"
+        default_manager_name = "objects"
+
+    def __str__(self) -> str:
+        return f"{self.subject.label} consent {self.version} on {self.consented_on}"

@@ -17,7 +17,7 @@ from django.core.validators import RegexValidator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -26,10 +26,12 @@ from trialdesk.studies.access import Permission, get_visible_or_404, require, st
 from trialdesk.studies.models import Site
 from trialdesk.studies.services import request_study
 from trialdesk.subjects import screening
-from trialdesk.subjects.models import Sex, Subject, SubjectStatus
+from trialdesk.subjects.models import ON_STUDY, Consent, Sex, Subject, SubjectStatus
 from trialdesk.subjects.services import (
     SubjectActionRefused,
+    confirm_enrollment,
     enroll,
+    record_reconsent,
     record_screen_failure,
     register_screening,
 )
@@ -49,7 +51,8 @@ class ScreeningForm(forms.Form):
     """A screened patient, pseudonymised: never a name, never a full birth date."""
 
     screened_on = forms.DateField(label=gettext_lazy("Screening date"), widget=DATE_INPUT)
-    sex = forms.ChoiceField(label=gettext_lazy("Sex"), choices=Sex.choices)
+    # no answer chosen in advance: the first option is empty and the field required
+    sex = forms.ChoiceField(label=gettext_lazy("Sex"), choices=[("", "—"), *Sex.choices])
     year_of_birth = forms.IntegerField(
         label=gettext_lazy("Year of birth"),
         required=False,
@@ -100,6 +103,42 @@ class EnrollForm(forms.Form):
         widget=DATE_INPUT,
         help_text=gettext_lazy("Day 0 of the visit calendar, within the screening window; the first infusion re-plans it."),
     )
+
+
+def _enroll_form(subject: Subject, *args, **kwargs) -> EnrollForm:
+    """The enrollment form, with the consent form versions of the subject's protocol."""
+    form = EnrollForm(*args, **kwargs)
+    versions = subject.study.protocol.consent_versions
+    if versions:
+        form.fields["consent_version"] = forms.ChoiceField(
+            label=gettext_lazy("Consent form version"),
+            required=False,
+            choices=[("", _("the version in force on the consent date"))]
+            + [(v.version, _version_label(v)) for v in versions],
+        )
+    return form
+
+
+def _version_label(version) -> str:
+    title = (version.title_fr if translation.get_language() == "fr" and version.title_fr else version.title) or ""
+    label = _("version %(version)s, from %(date)s") % {
+        "version": version.version, "date": version.effective_from.isoformat()
+    }
+    return f"{label} — {title}" if title else label
+
+
+class ReconsentForm(forms.Form):
+    version = forms.ChoiceField(label=gettext_lazy("New consent form version"))
+    consented_on = forms.DateField(label=gettext_lazy("Date of the new consent"), widget=DATE_INPUT)
+
+    def __init__(self, *args, subject: Subject, **kwargs):
+        super().__init__(*args, **kwargs)
+        versions = [v.version for v in subject.study.protocol.consent_versions]
+        later = versions[versions.index(subject.consent_version) + 1 :] if subject.consent_version in versions else versions
+        self.fields["version"].choices = [("", "—")] + [
+            (v.version, _version_label(v)) for v in subject.study.protocol.consent_versions if v.version in later
+        ]
+        self.has_versions = bool(later)
 
 
 class ScreenFailureForm(forms.Form):
@@ -237,18 +276,30 @@ def _parse_date(value: str | None) -> dt.date | None:
         return None
 
 
-def _eligibility_page(request, subject, access, *, enroll_form=None, failure_form=None, status=200):
+def _eligibility_page(
+    request, subject, access, *, enroll_form=None, failure_form=None, reconsent_form=None, status=200
+):
     day = today()
     as_of = screening.assessment_date(subject, day, _parse_date(request.GET.get("on")))
     panel = screening.eligibility_panel(subject, as_of)
     if enroll_form is None:
         defaults = screening.screening_defaults(subject, panel.record)
-        enroll_form = EnrollForm(
+        enroll_form = _enroll_form(
+            subject,
             initial={"consent_date": defaults["consent_date"], "enrolled_on": day, "planned_first_dose_on": day}
         )
     rescreened_as = Subject.objects.for_user(request.user, subject.study).filter(rescreen_of=subject).first()
     in_screening = subject.status == SubjectStatus.SCREENING
+    reconsent_form = reconsent_form or ReconsentForm(subject=subject)
     context = {
+        "consents": list(Consent.objects.for_user(request.user, subject.study).filter(subject=subject)),
+        "reconsent_form": reconsent_form,
+        "can_reconsent": reconsent_form.has_versions
+        and subject.consent_date is not None
+        and subject.status in {*ON_STUDY, SubjectStatus.PENDING_ENROLLMENT}
+        and access.can(Permission.ENTER_DATA, subject.site_id),
+        "can_confirm_enrollment": subject.status == SubjectStatus.PENDING_ENROLLMENT
+        and access.can(Permission.CONFIRM_ENROLLMENT, subject.site_id),
         "subject": subject,
         "panel": panel,
         "pseudonymised": access.pseudonymised,
@@ -277,7 +328,7 @@ def eligibility(request, subject_id: int):
 def enroll_subject(request, subject_id: int):
     study, access, subject = _visible_subject(request, subject_id)
     require(access, Permission.ENROLL, subject.site_id)
-    form = EnrollForm(request.POST)
+    form = _enroll_form(subject, request.POST)
     if not form.is_valid():
         messages.error(request, _("Enter the consent, enrollment and planned first-dose dates; nothing was saved."))
         return _eligibility_page(request, subject, access, enroll_form=form, status=400)
@@ -288,12 +339,21 @@ def enroll_subject(request, subject_id: int):
             consent_date=form.cleaned_data["consent_date"],
             enrolled_on=form.cleaned_data["enrolled_on"],
             planned_first_dose_on=form.cleaned_data["planned_first_dose_on"],
+            consent_version=form.cleaned_data.get("consent_version") or None,
             today=today(),
         )
     except SubjectActionRefused as refusal:
         messages.error(request, refusal.message)
         subject.refresh_from_db()
         return _eligibility_page(request, subject, access, enroll_form=form, status=400)
+    if enrolled.status == SubjectStatus.PENDING_ENROLLMENT:
+        messages.warning(
+            request,
+            _("The enrollment target (%(target)d) is reached: this patient waits as pending enrollment "
+              "until a data manager confirms.")
+            % {"target": enrolled.study.protocol.identification.enrollment.count},
+        )
+        return redirect("subject-eligibility", subject_id=enrolled.pk)
     messages.success(
         request,
         _("Enrolled as %(code)s; the visits are planned from the first dose on %(date)s.")
@@ -324,4 +384,47 @@ def screen_failure(request, subject_id: int):
         )
     else:
         messages.success(request, _("Screen failure recorded."))
+    return redirect("subject-eligibility", subject_id=subject.pk)
+
+
+@login_required
+@require_POST
+def confirm_pending_enrollment(request, subject_id: int):
+    """A data manager enrolls a patient waiting past the enrollment target."""
+    study, access, subject = _visible_subject(request, subject_id)
+    require(access, Permission.CONFIRM_ENROLLMENT, subject.site_id)
+    try:
+        enrolled = confirm_enrollment(request.user, subject, today=today())
+    except SubjectActionRefused as refusal:
+        messages.error(request, refusal.message)
+        subject.refresh_from_db()
+        return _eligibility_page(request, subject, access, status=400)
+    messages.success(request, _("Enrollment confirmed: enrolled as %(code)s.") % {"code": enrolled.subject_code})
+    return redirect("subject-casebook", subject_id=enrolled.pk)
+
+
+@login_required
+@require_POST
+def reconsent(request, subject_id: int):
+    """The patient signed a new version of the consent form."""
+    study, access, subject = _visible_subject(request, subject_id)
+    require(access, Permission.ENTER_DATA, subject.site_id)
+    form = ReconsentForm(request.POST, subject=subject)
+    if not form.is_valid():
+        messages.error(request, _("Choose the new version and the date of the consent; nothing was saved."))
+        return _eligibility_page(request, subject, access, reconsent_form=form, status=400)
+    try:
+        consent = record_reconsent(
+            request.user, subject, version=form.cleaned_data["version"],
+            consented_on=form.cleaned_data["consented_on"], today=today(),
+        )
+    except SubjectActionRefused as refusal:
+        messages.error(request, refusal.message)
+        subject.refresh_from_db()
+        return _eligibility_page(request, subject, access, reconsent_form=form, status=400)
+    messages.success(
+        request,
+        _("Re-consent to version %(version)s on %(date)s recorded.")
+        % {"version": consent.version, "date": consent.consented_on.isoformat()},
+    )
     return redirect("subject-eligibility", subject_id=subject.pk)

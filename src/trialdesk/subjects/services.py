@@ -15,9 +15,11 @@ from trialdesk.clinical.calendar import (
     plan_calendar,
     screening_window_check,
 )
+from trialdesk.protocol.model import consent_version_on
 from trialdesk.studies.access import Permission, require, study_access
-from trialdesk.studies.models import Site
-from trialdesk.subjects.models import Subject, SubjectStatus, Visit
+from trialdesk.studies.models import OperationalStatus, Site, Study
+from trialdesk.studies.services import operational_status
+from trialdesk.subjects.models import ON_STUDY, Consent, Subject, SubjectStatus, Visit
 
 
 class SubjectActionRefused(Exception):
@@ -437,11 +439,17 @@ def enroll(
     consent_date: dt.date,
     enrolled_on: dt.date,
     planned_first_dose_on: dt.date | None = None,
+    consent_version: str | None = None,
     today: dt.date | None = None,
 ) -> Subject:
     """Enroll an eligible, consented subject: its id, status enrolled, and its visits planned
     from the planned first dose (day 0; the enrollment date when not given), which must fall
-    within the screening window."""
+    within the screening window.
+
+    The study must be recruiting on the enrollment date (its operational status). The consent
+    records the consent form's version: ``consent_version``, else the one in force on the
+    consent date. Once the study's enrollment target is reached, an eligible patient waits as
+    *pending enrollment* until a data manager confirms (:func:`confirm_enrollment`)."""
     access = study_access(user, subject.study)
     require(access, Permission.ENROLL, subject.site_id)
     today = today or timezone.localdate()  # the trial's day (Europe/Paris), not the server's
@@ -471,31 +479,184 @@ def enroll(
             )
         if (why := _window_refusal(subject, planned_first_dose_on)) is not None:
             raise SubjectActionRefused(why)
+        _require_recruiting(subject, enrolled_on)
+        version = _consent_version(subject, consent_date, consent_version)
         actor = Actor.for_user(user, access.role_for(Permission.ENROLL, subject.site_id))
-        Site.objects.select_for_update().filter(pk=subject.site_id).first()
-        subject.subject_code = next_subject_code(subject.site)
+        # enrollments of every site count against one target: one at a time per study
+        Study.objects.select_for_update().filter(pk=subject.study_id).first()
         subject.consent_date = consent_date
-        subject.enrolled_on = enrolled_on
+        subject.consent_version = version
         subject.planned_first_dose_on = planned_first_dose_on
-        subject.status = SubjectStatus.ENROLLED
-        subject.save(update_fields=["subject_code", "consent_date", "enrolled_on", "planned_first_dose_on", "status"])
-        _audit_subject(
-            actor,
-            subject,
-            "enroll",
-            field="status",
-            old_value=SubjectStatus.SCREENING,
-            new_value={
-                "status": SubjectStatus.ENROLLED,
-                "subject_code": subject.subject_code,
-                "consent_date": consent_date.isoformat(),
-                "enrolled_on": enrolled_on.isoformat(),
-                "planned_first_dose_on": planned_first_dose_on.isoformat(),
-                "eligibility": [c.code for c in result.criteria],
-            },
-        )
-        replan_visits(subject, actor, f"enrollment: first dose planned on {planned_first_dose_on.isoformat()}")
+        _record_consent(actor, subject, version, consent_date, "consent")
+        target = subject.study.protocol.identification.enrollment.count
+        if enrolled_count(subject.study) >= target:
+            subject.status = SubjectStatus.PENDING_ENROLLMENT
+            subject.enrollment_requested_on = enrolled_on
+            subject.save(
+                update_fields=[
+                    "consent_date", "consent_version", "planned_first_dose_on", "status", "enrollment_requested_on"
+                ]
+            )
+            _audit_subject(
+                actor,
+                subject,
+                "enrollment_pending",
+                field="status",
+                old_value=SubjectStatus.SCREENING,
+                new_value={
+                    "status": SubjectStatus.PENDING_ENROLLMENT,
+                    "requested_on": enrolled_on.isoformat(),
+                    "target": target,
+                    "eligibility": [c.code for c in result.criteria],
+                },
+                reason=f"the enrollment target ({target}) is reached: a data manager confirms",
+            )
+            return subject
+        _enroll_now(actor, subject, enrolled_on, result, old_status=SubjectStatus.SCREENING)
     return subject
+
+
+def enrolled_count(study) -> int:
+    """Subjects enrolled at some point, at every site (what the enrollment target counts)."""
+    return (
+        Subject.objects.system("the enrollment target counts every site's enrollments")
+        .filter(study=study, status__in=ON_STUDY).count()
+    )
+
+
+def _require_recruiting(subject: Subject, enrolled_on: dt.date) -> None:
+    status = operational_status(subject.study, enrolled_on)
+    if status != OperationalStatus.RECRUITING:
+        raise SubjectActionRefused(
+            _("The study is not recruiting on %(date)s (its status is “%(status)s”): enrollment refused.")
+            % {"date": enrolled_on.isoformat(), "status": OperationalStatus(status).label}
+        )
+
+
+def _consent_version(subject: Subject, consented_on: dt.date, version: str | None) -> str:
+    """The consent form's version signed on ``consented_on``: the one named (it must be in
+    force by then), else the one in force that day; "" when the protocol declares none."""
+    protocol = subject.study.protocol
+    if not protocol.consent_versions:
+        if version:
+            raise SubjectActionRefused(_("The protocol declares no consent form versions."))
+        return ""
+    if not version:
+        in_force = consent_version_on(protocol, consented_on)
+        if in_force is None:
+            raise SubjectActionRefused(
+                _("No consent form version was in force on %(date)s.") % {"date": consented_on.isoformat()}
+            )
+        return in_force.version
+    declared = next((v for v in protocol.consent_versions if v.version == version), None)
+    if declared is None:
+        raise SubjectActionRefused(_("Choose a consent form version of the protocol."))
+    if declared.effective_from > consented_on:
+        raise SubjectActionRefused(
+            _("Consent form version %(version)s takes effect on %(from)s, after the consent date %(date)s.")
+            % {"version": version, "from": declared.effective_from.isoformat(), "date": consented_on.isoformat()}
+        )
+    return version
+
+
+def _record_consent(actor: Actor, subject: Subject, version: str, consented_on: dt.date, action: str) -> Consent:
+    consent = Consent.objects.create(subject=subject, version=version, consented_on=consented_on)
+    _audit_subject(
+        actor,
+        subject,
+        action,
+        field="consent_version",
+        new_value={"version": version, "consented_on": consented_on.isoformat()},
+    )
+    return consent
+
+
+def _enroll_now(actor: Actor, subject: Subject, enrolled_on: dt.date, result, *, old_status: str) -> None:
+    """The subject (row locked, study row locked) gets its id, status enrolled and visits."""
+    Site.objects.select_for_update().filter(pk=subject.site_id).first()
+    subject.subject_code = next_subject_code(subject.site)
+    subject.enrolled_on = enrolled_on
+    subject.status = SubjectStatus.ENROLLED
+    subject.save(
+        update_fields=[
+            "subject_code", "consent_date", "consent_version", "enrolled_on", "planned_first_dose_on", "status"
+        ]
+    )
+    planned_first_dose_on = subject.planned_first_dose_on
+    _audit_subject(
+        actor,
+        subject,
+        "enroll",
+        field="status",
+        old_value=old_status,
+        new_value={
+            "status": SubjectStatus.ENROLLED,
+            "subject_code": subject.subject_code,
+            "consent_date": subject.consent_date.isoformat(),
+            "consent_version": subject.consent_version,
+            "enrolled_on": enrolled_on.isoformat(),
+            "planned_first_dose_on": planned_first_dose_on.isoformat(),
+            "eligibility": [c.code for c in result.criteria],
+        },
+    )
+    replan_visits(subject, actor, f"enrollment: first dose planned on {planned_first_dose_on.isoformat()}")
+
+
+def confirm_enrollment(user, subject: Subject, *, today: dt.date | None = None) -> Subject:
+    """A data manager enrolls a patient who waits past the enrollment target, on the date
+    the site asked for; the study must have been recruiting then and the patient eligible."""
+    access = study_access(user, subject.study)
+    require(access, Permission.CONFIRM_ENROLLMENT, subject.site_id)
+    with audited():
+        subject = _locked_row(subject)
+        if subject.status != SubjectStatus.PENDING_ENROLLMENT:
+            raise SubjectActionRefused(_("This patient is not waiting for enrollment."))
+        enrolled_on = subject.enrollment_requested_on
+        _require_recruiting(subject, enrolled_on)
+        result = assess(subject, enrolled_on)
+        if result.verdict != "eligible":
+            names = ", ".join(c.code for c in result.criteria if c.status != "met")
+            raise SubjectActionRefused(
+                _("Not eligible on %(date)s (%(criteria)s): enrollment refused.")
+                % {"date": enrolled_on.isoformat(), "criteria": names}
+            )
+        actor = Actor.for_user(user, access.role_for(Permission.CONFIRM_ENROLLMENT, subject.site_id))
+        Study.objects.select_for_update().filter(pk=subject.study_id).first()
+        _enroll_now(actor, subject, enrolled_on, result, old_status=SubjectStatus.PENDING_ENROLLMENT)
+    return subject
+
+
+def record_reconsent(user, subject: Subject, *, version: str, consented_on: dt.date, today: dt.date | None = None) -> Consent:
+    """The patient signed a new version of the consent form (audited, like the first)."""
+    access = study_access(user, subject.study)
+    require(access, Permission.ENTER_DATA, subject.site_id)
+    today = today or timezone.localdate()
+    with audited():
+        subject = _locked_row(subject)
+        if subject.status not in ON_STUDY | {SubjectStatus.PENDING_ENROLLMENT} or subject.consent_date is None:
+            raise SubjectActionRefused(_("Only a consented, enrolled patient can be re-consented."))
+        if consented_on > today:
+            raise SubjectActionRefused(_("The consent date cannot be in the future."))
+        latest = (
+            Consent.objects.system("re-consent, after its permission check")
+            .filter(subject=subject).order_by("-consented_on", "-pk").first()
+        )
+        if consented_on < (latest.consented_on if latest else subject.consent_date):
+            raise SubjectActionRefused(_("A re-consent cannot be dated before the previous consent."))
+        versions = [v.version for v in subject.study.protocol.consent_versions]
+        if version not in versions:
+            raise SubjectActionRefused(_("Choose a consent form version of the protocol."))
+        current = subject.consent_version
+        if current in versions and versions.index(version) <= versions.index(current):
+            raise SubjectActionRefused(
+                _("A re-consent is to a later version than %(version)s.") % {"version": current}
+            )
+        version = _consent_version(subject, consented_on, version)
+        actor = Actor.for_user(user, access.role_for(Permission.ENTER_DATA, subject.site_id))
+        consent = _record_consent(actor, subject, version, consented_on, "reconsent")
+        subject.consent_version = version
+        subject.save(update_fields=["consent_version"])
+    return consent
 
 
 def record_screen_failure(

@@ -11,4 +11,10 @@ urlpatterns = [
     path("subjects/<int:subject_id>/enroll/", views.enroll_subject, name="subject-enroll"),
     path("subjects/<int:subject_id>/screen-failure/", views.screen_failure, name="subject-screen-failure"),
     path("subjects/<int:subject_id>/rescreen/", views.rescreen, name="subject-rescreen"),
+    path(
+        "subjects/<int:subject_id>/confirm-enrollment/",
+        views.confirm_pending_enrollment,
+        name="subject-confirm-enrollment",
+    ),
+    path("subjects/<int:subject_id>/reconsent/", views.reconsent, name="subject-reconsent"),
 ]

@@ -3,6 +3,7 @@ from django.urls import include, path
 from trialdesk.crf import views as crf_views
 from trialdesk.subjects import views as subject_views
 from trialdesk.web import views as study_views
+from trialdesk.web import worklists
 
 urlpatterns = [
     path("", study_views.home, name="home"),
@@ -12,6 +13,8 @@ urlpatterns = [
     path("sites/<str:site_code>/", study_views.site_page, name="site"),
     path("queries/", include("trialdesk.queries.urls")),
     path("reports/", include("trialdesk.reports.urls")),
+    path("study/", include("trialdesk.studies.urls")),
+    path("worklists/eligibility-changed/", worklists.eligibility_changed, name="eligibility-changed"),
     path("", include("trialdesk.subjects.urls")),
     path("subjects/<int:subject_id>/", subject_views.casebook, name="subject-casebook"),
     path(

@@ -1,0 +1,201 @@
+"""The screening form checked against what the subject already says: a ``FormSaved``
+subscriber (registered in ``SubjectsConfig.ready``).
+
+- **Age and sex.** The screening episode (``register_screening``) is the one source of the
+  patient's sex and year of birth (or age at screening): it is what the screening log, the
+  pseudonymisation and the analysis read. The screening form asks them again because its
+  eligibility rules read them there; when the form's answer disagrees with the episode, the
+  site gets a query on the form's field (the system cannot tell which of the two is wrong).
+  The age agrees when it is the age the year of birth gives on the screening date, to within
+  the year (a birthday not yet passed is one year less).
+- **Eligibility after enrollment.** A change to the screening form of an enrolled subject
+  that makes a criterion fail (assessed on the enrollment date, as at enrollment) raises a
+  query to the site on the screening record, citing the criterion; the data manager's
+  "eligibility changed after enrollment" worklist lists those queries
+  (:func:`eligibility_changes`).
+
+Query texts written by the system are data, kept in one language (English). It runs
+inside the save's transaction, reads only the subject being saved, and only when the
+save is of the protocol's eligibility form.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from trialdesk.crf.events import FormSaved, RecordVoided
+from trialdesk.queries.services import raise_system_query
+from trialdesk.rules import parse
+from trialdesk.subjects import services
+from trialdesk.subjects.models import ON_STUDY, Sex
+
+SEX_QUERY = "episode_sex"
+AGE_QUERY = "episode_age"
+#: a query on a criterion that fails after enrollment: this prefix and the criterion's code
+ELIGIBILITY_QUERY_PREFIX = "eligibility_after_enrollment:"
+
+# the choice concepts that say the sex on a form, and the episode's code of each
+_SEX_CONCEPTS = {"sex_female": Sex.FEMALE, "sex_male": Sex.MALE}
+
+
+def on_form_saved(event: FormSaved) -> None:
+    if isinstance(event, RecordVoided):
+        return
+    record = event.record
+    subject = record.subject
+    protocol = subject.study.protocol
+    if record.form_code != protocol.eligibility.form or not (event.changes or event.created):
+        return
+    _check_sex(event, protocol)
+    _check_age(event, protocol)
+    if subject.status in ON_STUDY and event.changes:
+        _check_eligibility_after_enrollment(event)
+
+
+def _as_date(value: Any) -> dt.date | None:
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(value) if isinstance(value, str) and value else None
+    except ValueError:
+        return None
+
+
+def _sex_on_form(protocol, form_code: str, data) -> tuple[str | None, str | None]:
+    """(the field that records the sex on this form, the episode's code its answer means)."""
+    field = None
+    for concept, code in _SEX_CONCEPTS.items():
+        try:
+            ref = protocol.choice_concept(concept)
+        except KeyError:
+            continue
+        if ref.form != form_code:
+            continue
+        field = ref.field
+        if data.get(ref.field) == ref.value:
+            return field, code
+    return field, None
+
+
+def _already_questioned(event: FormSaved, field: str) -> bool:
+    """An edit check of this save fails on ``field``, or the field has a query still open:
+    the site is already asked about the value, one question at a time."""
+    from trialdesk.queries.models import UNRESOLVED, Query
+
+    if any(field in failure.fields for failure in event.validation.check_failures):
+        return True
+    return (
+        Query.objects.system("one question per field of the record being saved")
+        .filter(record=event.record, field_code=field, status__in=UNRESOLVED).exists()
+    )
+
+
+def _check_sex(event: FormSaved, protocol) -> None:
+    record, subject = event.record, event.record.subject
+    field, on_form = _sex_on_form(protocol, record.form_code, record.data)
+    if field is None or (field not in event.changes and not event.created):
+        return
+    if on_form is None or subject.sex not in _SEX_CONCEPTS.values() or on_form == subject.sex:
+        return
+    if _already_questioned(event, field):
+        return
+    label = protocol.form(record.form_code).field(field).label
+    raise_system_query(
+        record,
+        field,
+        f"{label} on this form ({Sex(on_form).label}) differs from the screening episode "
+        f"({Sex(subject.sex).label}). Please correct the one that is wrong.",
+        code=SEX_QUERY,
+        reason=f"sex checked against the screening episode (save by {event.actor.username})",
+    )
+
+
+def expected_ages(subject, on: dt.date | None) -> set[int]:
+    """The ages the screening episode allows on ``on``: from the year of birth, this year's
+    or last year's birthday; the age at screening as given."""
+    if subject.year_of_birth is not None:
+        year = (on or subject.screened_on).year
+        return {year - subject.year_of_birth - 1, year - subject.year_of_birth}
+    if subject.age_at_screening is not None:
+        return {subject.age_at_screening}
+    return set()
+
+
+def _check_age(event: FormSaved, protocol) -> None:
+    record, subject = event.record, event.record.subject
+    field = protocol.concept_field("age", record.form_code)
+    if field is None or (field not in event.changes and not event.created):
+        return
+    age = record.data.get(field)
+    if not isinstance(age, int) or isinstance(age, bool):
+        try:
+            age = int(age)
+        except (TypeError, ValueError):
+            return
+    date_field = protocol.concept_field("screened_on", record.form_code)
+    on = _as_date(record.data.get(date_field)) if date_field else None
+    allowed = expected_ages(subject, on)
+    if not allowed or age in allowed or _already_questioned(event, field):
+        return
+    label = protocol.form(record.form_code).field(field).label
+    if subject.year_of_birth is not None:
+        episode = f"born in {subject.year_of_birth}: {min(allowed)} or {max(allowed)} years"
+    else:
+        episode = f"{subject.age_at_screening} years at screening"
+    raise_system_query(
+        record,
+        field,
+        f"{label} on this form ({age} years) differs from the screening episode ({episode}). "
+        "Please correct the one that is wrong.",
+        code=AGE_QUERY,
+        reason=f"age checked against the screening episode (save by {event.actor.username})",
+    )
+
+
+def _check_eligibility_after_enrollment(event: FormSaved) -> None:
+    record, subject = event.record, event.record.subject
+    protocol = subject.study.protocol
+    result = services.assess(subject, subject.enrolled_on, record)
+    form = protocol.form(record.form_code)
+    changed = sorted(event.changes)
+    for criterion in result.not_met:
+        read = [f for f in _fields_read(protocol, criterion.code) if f in form.field_codes]
+        field = next((f for f in changed if f in read), None) or (read[0] if read else changed[0])
+        raise_system_query(
+            record,
+            field,
+            f"After enrollment, criterion {criterion.code} ({criterion.text}) is no longer met: "
+            f"{criterion.explanation}. Please confirm the value, or record the deviation.",
+            code=f"{ELIGIBILITY_QUERY_PREFIX}{criterion.code}",
+            reason=f"eligibility re-assessed after enrollment (save by {event.actor.username})",
+        )
+
+
+def _fields_read(protocol, criterion_code: str) -> list[str]:
+    criterion = next((c for c in protocol.eligibility.criteria if c.code == criterion_code), None)
+    if criterion is None:
+        return []
+    try:
+        return sorted(parse(criterion.rule).fields)
+    except Exception:  # noqa: BLE001 - a rule the validator accepted; the field is only a pointer
+        return []
+
+
+def eligibility_changes(user, study):
+    """The queries raised because a criterion fails after enrollment, in the user's sites,
+    newest first, each with its criterion's code (the worklist of the data manager)."""
+    from trialdesk.queries.models import Query
+
+    queries = list(
+        Query.objects.for_user(user, study)
+        .filter(check_code__startswith=ELIGIBILITY_QUERY_PREFIX)
+        .select_related("record__subject__site")
+        .order_by("-raised_at", "-pk")
+    )
+    criteria = {c.code: c for c in study.protocol.eligibility.criteria}
+    rows = []
+    for query in queries:
+        code = query.check_code[len(ELIGIBILITY_QUERY_PREFIX) :]
+        rows.append({"query": query, "subject": query.record.subject, "criterion": criteria.get(code), "code": code})
+    return rows
