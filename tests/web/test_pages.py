@@ -85,11 +85,24 @@ def test_the_casebook_shows_the_visit_form_grid(nantes_client, screened_subject)
 def test_answering_dead_makes_the_death_date_apply_without_saving(nantes_client, enrolled_subject):
     url = f"/subjects/{enrolled_subject.pk}/visits/FU1/forms/follow_up/"
     headers = {"HX-Request": "true"}
-    alive = nantes_client.post(url, {"vital_status": "alive", "_preview": "1"}, headers=headers).content.decode()
     dead = nantes_client.post(url, {"vital_status": "dead", "_preview": "1"}, headers=headers).content.decode()
-    assert 'name="death_date" value=""' in alive.replace('type="hidden" ', "")
+    assert 'id="field-death_date"' in dead and 'hx-swap-oob="true"' in dead
     assert 'type="date" name="death_date"' in dead
     assert not FormRecord.objects.system("test").filter(subject=enrolled_subject, form_code="follow_up").exists()
+
+
+def test_the_preview_sends_back_only_the_fields_whose_applicability_changed(nantes_client, enrolled_subject):
+    """What the user typed elsewhere meanwhile is never overwritten by the re-render."""
+    url = f"/subjects/{enrolled_subject.pk}/visits/FU1/forms/follow_up/"
+    headers = {"HX-Request": "true"}
+    # death_date already shown: answering dead again changes nothing, so nothing comes back.
+    same = nantes_client.post(url, {"vital_status": "dead", "_shown": ["death_date"], "_preview": "1"}, headers=headers)
+    assert 'id="field-death_date"' not in same.content.decode()
+    assert 'name="vital_status"' not in same.content.decode()
+    # back to alive: the death date goes (and what applies to alive comes), the answer itself is not re-sent.
+    alive = nantes_client.post(url, {"vital_status": "alive", "_shown": ["death_date"], "_preview": "1"},
+                               headers=headers).content.decode()
+    assert 'id="field-death_date"' in alive and 'name="vital_status"' not in alive
 
 
 def test_the_home_page_counts_open_queries_and_source_verification_per_site(client, cast, screened_subject):

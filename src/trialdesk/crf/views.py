@@ -22,7 +22,7 @@ from trialdesk.studies.access import Permission, get_visible_or_404, study_acces
 from trialdesk.studies.services import request_study
 from trialdesk.subjects.models import Subject
 
-RESERVED_POST_KEYS = {"csrfmiddlewaretoken", "_version", "_reason", "_reason_detail"}
+RESERVED_POST_KEYS = {"csrfmiddlewaretoken", "_version", "_reason", "_reason_detail", "_preview", "_shown"}
 
 
 def _context_objects(request, subject_id: int, visit_code: str | None):
@@ -73,10 +73,11 @@ def form_page(request, subject_id: int, form_code: str, visit_code: str | None =
         unknown = set(submitted) - set(raw)
         raw.update({k: submitted[k] for k in unknown})
         if request.headers.get("HX-Request") and request.POST.get("_preview"):
-            # htmx asks which fields apply now; nothing is saved.
-            return render(
-                request, "crf/_fields.html", {"fields": field_views(form, raw), "can_edit": can_edit}
-            )
+            # htmx asks which fields apply now; nothing is saved. Only the conditional fields
+            # whose applicability changed come back: the others keep what the user typed since.
+            shown = set(request.POST.getlist("_shown"))
+            changed = [f for f in field_views(form, raw) if f.condition and f.applies != (f.code in shown)]
+            return render(request, "crf/_field_swaps.html", {"fields": changed, "can_edit": can_edit, "record": record})
         try:
             expected = int(request.POST.get("_version", "0") or 0)
         except ValueError:
