@@ -7,6 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
 from django.utils.translation import gettext as _
 
 from trialdesk.crf.models import FormRecord, ReasonForChange
@@ -16,6 +17,7 @@ from trialdesk.crf.services import (
     StaleVersion,
     forms_allowed_at,
     save_form,
+    void_record,
 )
 from trialdesk.protocol.formdata import FORM_LEVEL
 from trialdesk.studies.access import Permission, get_visible_or_404, study_access
@@ -121,10 +123,36 @@ def form_page(request, subject_id: int, form_code: str, visit_code: str | None =
         "record": record,
         "fields": field_views(form, values, validation),
         "form_errors": [translated(m, form) for m in (validation.errors.get(FORM_LEVEL, []) if validation else [])],
-        "can_edit": can_edit and not subject.locked_at,
+        "can_edit": can_edit and not subject.locked_at and not (record and record.voided_at),
         "needs_reason": bool(record and record.first_completed_at),
         "reasons": ReasonForChange.choices,
         "stale": stale,
         "is_log": visit is None,
+        "can_void": bool(
+            record and visit is None and not record.voided_at and access.can(Permission.ENTER_DATA, subject.site_id)
+        ),
     }
     return render(request, "crf/form.html", context, status=status)
+
+
+@login_required
+@require_POST
+def void_log_entry(request, subject_id: int, form_code: str, repeat: int):
+    """Void a log entry entered in error (with a reason): it stays, struck through."""
+    study, subject, _visit = _context_objects(request, subject_id, None)
+    access = study_access(request.user, study)
+    if not access.can(Permission.VIEW_CLINICAL_DATA, subject.site_id):
+        raise Http404
+    record = FormRecord.objects.for_user(request.user, study).filter(
+        subject=subject, visit=None, form_code=form_code, repeat=repeat
+    ).first()
+    if record is None:
+        raise Http404
+    record.subject = subject
+    try:
+        void_record(request.user, record, request.POST.get("reason", ""))
+    except FormSaveRefused as refusal:
+        messages.error(request, refusal.message)
+    else:
+        messages.success(request, _("The entry is voided: it stays in the casebook, struck through."))
+    return redirect("log-form", subject_id=subject.pk, form_code=form_code, repeat=repeat)

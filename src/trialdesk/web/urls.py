@@ -28,6 +28,11 @@ urlpatterns = [
         crf_views.form_page,
         name="log-form",
     ),
+    path(
+        "subjects/<int:subject_id>/logs/<str:form_code>/<int:repeat>/void/",
+        crf_views.void_log_entry,
+        name="log-form-void",
+    ),
     path("audit/", include("trialdesk.audit_viewer.urls")),
     path("audit/", include("trialdesk.signatures.urls")),
     path("audit/", include("trialdesk.locks.urls")),
