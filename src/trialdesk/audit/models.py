@@ -57,6 +57,15 @@ class AuditEvent(models.Model):
         indexes = [
             models.Index(fields=["object_type", "object_id"]),
             models.Index(fields=["site_id", "sequence"]),
+            # The audit viewer's reads (audit_viewer.viewer): a study's trail, or its sites'
+            # (events_for), newest first by sequence (one object's events: the index above); and
+            # each filter of the trail (user, field, action, dates), with its list of choices.
+            models.Index(fields=["study_id", "sequence"], name="audit_study_seq"),
+            models.Index(fields=["study_id", "site_id", "sequence"], name="audit_study_site_seq"),
+            models.Index(fields=["study_id", "username", "sequence"], name="audit_study_user_seq"),
+            models.Index(fields=["study_id", "field", "sequence"], name="audit_study_field_seq"),
+            models.Index(fields=["study_id", "action", "sequence"], name="audit_study_action_seq"),
+            models.Index(fields=["study_id", "occurred_at"], name="audit_study_occurred"),
         ]
 
     def save(self, *args, **kwargs):

@@ -26,6 +26,16 @@ class ReasonForChange(models.TextChoices):
     OTHER = "other", _("Other")
 
 
+def holds_value(value) -> bool:
+    """Whether a field of a record's data holds a value: neither missing, null nor empty text."""
+    return value not in (None, "")
+
+
+def filled_count(data: dict | None) -> int:
+    """How many fields of a record's data hold a value (``FormRecord.filled_fields``)."""
+    return sum(1 for value in (data or {}).values() if holds_value(value))
+
+
 class FormRecordQuerySet(SiteScopedQuerySet):
     masked_fields = {"data": "form_data"}
 
@@ -56,6 +66,9 @@ class FormRecord(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     void_reason = models.TextField(blank=True)
+    # How many of ``data``'s fields hold a value (``filled_count``), kept by the form engine
+    # at each save: the SDV figures count from it in SQL instead of decoding every record.
+    filled_fields = models.PositiveIntegerField(default=0)
 
     objects = ScopedManager.from_queryset(FormRecordQuerySet)()
     internal = InternalManager.from_queryset(FormRecordQuerySet)()
@@ -64,6 +77,11 @@ class FormRecord(models.Model):
         ordering = ["subject", "visit__sequence", "form_code", "repeat"]
         base_manager_name = "internal"
         default_manager_name = "objects"
+        indexes = [
+            # Covers the SDV counts (complete records of the subjects, their filled fields)
+            # without reading the rows and their JSON.
+            models.Index(fields=["subject", "status", "filled_fields"], name="crf_record_filled_fields"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["subject", "visit", "form_code", "repeat"],

@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy
 from trialdesk.audit.services import Actor, audited, record
 from trialdesk.crf.crossrecord import check_context
 from trialdesk.crf.events import FormSaved, RecordVoided, form_saved
-from trialdesk.crf.models import FormRecord, FormStatus, ReasonForChange
+from trialdesk.crf.models import FormRecord, FormStatus, ReasonForChange, filled_count
 from trialdesk.protocol.formdata import FormValidation, validate_form_data
 from trialdesk.studies.access import Permission, require, study_access
 from trialdesk.subjects.models import Subject, SubjectStatus, Visit
@@ -247,6 +247,7 @@ def _write(actor, subject, form_code, visit, repeat, expected_version, reason: _
             form_code=form_code,
             repeat=repeat or 1,
             data=new_data,
+            filled_fields=filled_count(new_data),
             status=new_status,
             version=1,
             first_completed_at=now if new_status == FormStatus.COMPLETE else None,
@@ -277,6 +278,7 @@ def _write(actor, subject, form_code, visit, repeat, expected_version, reason: _
         if status_changed:
             record(actor, "status", old_value=existing.status, new_value=new_status, **common)
         existing.data = new_data
+        existing.filled_fields = filled_count(new_data)
         existing.status = new_status
         existing.version += 1
         existing.updated_by_id = actor.user_id
