@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.utils import translation
 from tests.conftest import ELIGIBLE_SCREENING, PASSWORD
 
 from trialdesk.audit.models import AuditEvent
@@ -44,7 +45,7 @@ def _close(study, on):
 def test_it_refuses_enrollment_while_recruitment_is_closed(cast, study, site):
     _close(study, D(2026, 11, 1))
     subject = _screened(cast, site)
-    with pytest.raises(SubjectActionRefused, match="not recruiting"):
+    with translation.override("en"), pytest.raises(SubjectActionRefused, match="not recruiting"):
         _enroll(cast, subject)
     subject.refresh_from_db()
     assert subject.status == SubjectStatus.SCREENING and subject.subject_code is None
@@ -74,7 +75,7 @@ def test_it_refuses_enrollment_before_recruitment_opens(cast, site, db):
     Membership.objects.create(user=cast.investigator_nantes, study=fresh, role=Role.INVESTIGATOR, site=nte)
     cast.investigator_nantes.__dict__.pop("_trialdesk_access", None)
     subject = _screened(cast, nte)
-    with pytest.raises(SubjectActionRefused, match="Set up"):
+    with translation.override("en"), pytest.raises(SubjectActionRefused, match="Set up"):
         _enroll(cast, subject)
 
 
