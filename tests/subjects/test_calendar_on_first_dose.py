@@ -221,3 +221,19 @@ def cast_actor(cast):
     from trialdesk.audit.services import Actor
 
     return Actor.for_user(cast.investigator_nantes, "investigator")
+
+
+def test_voiding_the_first_infusion_moves_day_zero_to_the_next_one(cast, screened_subject):
+    from trialdesk.crf.services import void_record
+
+    subject = _enroll(cast, screened_subject, dt.date(2026, 11, 27))
+    first = _infusion(cast, subject, dt.date(2026, 11, 27))
+    _infusion(cast, subject, dt.date(2026, 11, 29))
+    subject.refresh_from_db()
+    assert subject.first_dose_on == dt.date(2026, 11, 27)
+    first.refresh_from_db()
+    void_record(cast.investigator_nantes, first, "entered on the wrong patient")
+    subject.refresh_from_db()
+    assert subject.first_dose_on == dt.date(2026, 11, 29)
+    month = next(c for c, v in _schedule(subject.study).items() if v.series and v.number == 1 and v.anchor == "first_dose")
+    assert _visits(subject)[month].planned_date == dt.date(2026, 11, 29) + D(days=_schedule(subject.study)[month].day)

@@ -17,7 +17,7 @@ import datetime as dt
 from typing import Any
 
 from trialdesk.clinical.calendar import screening_window_check
-from trialdesk.crf.events import FormSaved
+from trialdesk.crf.events import FormSaved, RecordVoided
 from trialdesk.crf.models import FormRecord
 from trialdesk.queries.services import raise_system_query
 from trialdesk.subjects import services
@@ -42,6 +42,9 @@ def _as_date(value: Any) -> dt.date | None:
 def on_form_saved(event: FormSaved) -> None:
     record = event.record
     protocol = record.subject.study.protocol
+    if isinstance(event, RecordVoided):
+        _record_voided(event)
+        return
     dose_field = protocol.concept_field(DOSE_DATE, record.form_code)
     if dose_field is not None and dose_field in event.changes:
         _dose_date_changed(event, dose_field)
@@ -50,10 +53,28 @@ def on_form_saved(event: FormSaved) -> None:
         services.record_end_of_treatment(record.subject, _as_date(record.data.get(end_field)), event.actor)
 
 
+def _record_voided(event: RecordVoided) -> None:
+    """A voided infusion no longer dates day 0; a voided end of treatment no longer ends it."""
+    record = event.record
+    protocol = record.subject.study.protocol
+    dose_field = protocol.concept_field(DOSE_DATE, record.form_code)
+    if dose_field is not None and _as_date(record.data.get(dose_field)) is not None:
+        current = (
+            Subject.objects.system("the calendar reads the day 0 of the subject being changed")
+            .filter(pk=record.subject_id).values_list("first_dose_on", flat=True).first()
+        )
+        if _as_date(record.data.get(dose_field)) == current:
+            first, _record = _first_dose_of(record.subject_id, record.form_code, dose_field)
+            services.record_first_dose(record.subject, first, event.actor)
+    end_field = protocol.concept_field(TREATMENT_STOPPED_ON, record.form_code)
+    if end_field is not None and record.data.get(end_field):
+        services.record_end_of_treatment(record.subject, None, event.actor)
+
+
 def _first_dose_of(subject_id: int, form_code: str, field: str) -> tuple[dt.date | None, FormRecord | None]:
     """The earliest dose date the subject's records of ``form_code`` hold, and its record."""
     records = FormRecord.objects.system("the first dose of a subject whose infusion is being saved").filter(
-        subject_id=subject_id, form_code=form_code
+        subject_id=subject_id, form_code=form_code, voided_at__isnull=True
     )
     dated = [(day, r) for r in records if (day := _as_date(r.data.get(field))) is not None]
     if not dated:
