@@ -25,6 +25,17 @@ def pytest_collection_modifyitems(items):
 
 
 @pytest.fixture(autouse=True)
+def _each_test_starts_in_the_default_language():
+    """LocaleMiddleware leaves the language of a request active in the thread after it: a test
+    that asks a page in French would make the next test of the worker speak French."""
+    from django.utils import translation
+
+    translation.deactivate()
+    yield
+    translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hashing(request):
     """Argon2 is the production hasher (asserted in its own test); tests use a fast one."""
     if "db" not in request.keywords:
