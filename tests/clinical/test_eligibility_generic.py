@@ -26,7 +26,8 @@ def made_up_protocol(*rules: str, window_days: int = 7):
     )
     criteria = [
         Criterion(
-            code=f"C{i}", kind="inclusion", text=rule, rule=rule, source="operational", rationale="test"
+            code=f"C{i}", kind="inclusion", text=rule, rule=rule, applied_as=rule, source="operational",
+            rationale="test",
         )
         for i, rule in enumerate(rules, start=1)
     ]

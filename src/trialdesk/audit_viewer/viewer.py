@@ -260,6 +260,216 @@ def present(event: AuditEvent, masker: Masker) -> EventRow:
     )
 
 
+# --------------------------------------------------------------------------- the page
+
+#: Actions of the trail as a user reads them (the CSV keeps the codes).
+ACTION_LABELS = {
+    "create": gettext_lazy("Created"),
+    "change": gettext_lazy("Changed"),
+    "status": gettext_lazy("Status changed"),
+    "void": gettext_lazy("Voided"),
+    "enroll": gettext_lazy("Enrolled"),
+    "screen_failure": gettext_lazy("Screen failure"),
+    "rescreen": gettext_lazy("Re-screened"),
+    "consent": gettext_lazy("Consent recorded"),
+    "reconsent": gettext_lazy("Re-consent recorded"),
+    "schedule": gettext_lazy("Visits planned"),
+    "replan": gettext_lazy("Visit re-planned"),
+    "replan_visits": gettext_lazy("Visits re-planned"),
+    "query_open": gettext_lazy("Query raised"),
+    "query_answer": gettext_lazy("Query answered"),
+    "query_close": gettext_lazy("Query closed"),
+    "query_reopen": gettext_lazy("Query re-opened"),
+    "query_comment": gettext_lazy("Query commented"),
+    "sdv_mark": gettext_lazy("Verified against source"),
+    "sdv_reset": gettext_lazy("Source verification reset"),
+    "sign": gettext_lazy("Signed"),
+    "sign_failed": gettext_lazy("Signature refused"),
+    "signature_void": gettext_lazy("Signature voided"),
+    "lock": gettext_lazy("Locked"),
+    "unlock": gettext_lazy("Unlocked"),
+    "export": gettext_lazy("Exported"),
+    "role_grant": gettext_lazy("Role granted"),
+    "role_revoke": gettext_lazy("Role revoked"),
+    "user_create": gettext_lazy("User created"),
+    "login": gettext_lazy("Signed in"),
+    "logout": gettext_lazy("Signed out"),
+    "login_failed": gettext_lazy("Sign-in refused"),
+    "account_unlocked": gettext_lazy("Account unlocked"),
+    "two_factor_verified": gettext_lazy("Two-step sign-in verified"),
+    "two_factor_failed": gettext_lazy("Two-step sign-in refused"),
+    "two_factor_reset": gettext_lazy("Two-step sign-in reset"),
+    "operational_status": gettext_lazy("Study status changed"),
+}
+
+#: Keys of the values the services record (not fields of a form) as a user reads them.
+KEY_LABELS = {
+    "status": gettext_lazy("Status"),
+    "subject_code": gettext_lazy("Subject code"),
+    "consent_date": gettext_lazy("Date of informed consent"),
+    "enrolled_on": gettext_lazy("Enrolled on"),
+    "planned_first_dose_on": gettext_lazy("Planned first dose"),
+    "first_dose_on": gettext_lazy("First dose"),
+    "treatment_ended_on": gettext_lazy("End of treatment"),
+    "eligibility": gettext_lazy("Criteria met"),
+    "criteria_not_met": gettext_lazy("Criteria not met"),
+    "planned_date": gettext_lazy("Planned date"),
+    "actual_date": gettext_lazy("Date done"),
+    "window_start": gettext_lazy("Window from"),
+    "window_end": gettext_lazy("Window to"),
+    "day_zero": gettext_lazy("Day 0"),
+    "visits": gettext_lazy("Visits"),
+    "activated_on": gettext_lazy("Activated on"),
+    "protocol_sha256": gettext_lazy("Protocol fingerprint"),
+    "pseudonymised": gettext_lazy("Pseudonymised"),
+    "format": gettext_lazy("Format"),
+    "scope": gettext_lazy("Scope"),
+    "filters": gettext_lazy("Filters"),
+    "version": gettext_lazy("Version"),
+}
+
+
+def action_label(action: str) -> str:
+    label = ACTION_LABELS.get(action)
+    return str(label) if label is not None else _humanised(action)
+
+
+def _humanised(code: str) -> str:
+    """A code nobody gave a label, readable: ``first_dose_on`` -> "First dose on"."""
+    text = (code or "").replace("_", " ").strip()
+    return text[:1].upper() + text[1:]
+
+
+def key_label(key: str) -> str:
+    label = KEY_LABELS.get(key)
+    return str(label) if label is not None else _humanised(key)
+
+
+def _status_label(object_type: str, value: Any) -> str | None:
+    """A status code of a model as its label, or None when it is not one."""
+    from trialdesk.crf.models import FormStatus
+    from trialdesk.queries.models import QueryStatus
+    from trialdesk.signatures.models import SignatureStatus
+    from trialdesk.subjects.models import SubjectStatus
+
+    choices = {"form_record": FormStatus, "subject": SubjectStatus, "query": QueryStatus,
+               "signature": SignatureStatus}.get(object_type)
+    if choices is None or not isinstance(value, str):
+        return None
+    try:
+        return str(choices(value).label)
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True)
+class ShownEvent:
+    """An event as the page shows it: labels in the page, codes kept for the tooltips."""
+
+    row: EventRow
+    action: str
+    role: str
+    object_label: str
+    field: str
+    old_value: str
+    new_value: str
+
+
+def _shown_value(event: AuditEvent, masker: Masker, form, value: Any) -> str:
+    from trialdesk.crf.display import EMPTY, display_value, plain
+
+    value = masker.value(event.field, value)
+    if value is None or value == "":
+        return ""
+    if event.object_type == "form_record" and event.field:
+        return display_value(form, event.field, value)
+    if isinstance(value, dict):
+        parts = []
+        for key, item in value.items():
+            if key == "status":
+                item = _status_label(event.object_type, item) or plain(item)
+            elif key == "role":
+                from trialdesk.crf.display import role_label
+
+                item = role_label(item)
+            else:
+                item = plain(item)
+            parts.append(f"{key_label(key)}: {item if item != '' else EMPTY}")
+        return "; ".join(parts)
+    if isinstance(value, str):
+        status = _status_label(event.object_type, value)
+        if status and event.field in ("", "status"):
+            return status
+        if event.object_type == "membership":
+            from trialdesk.crf.display import role_label
+
+            return role_label(value)
+    return plain(value)
+
+
+def readable_label(label: str, protocol) -> str:
+    """An event's object label with its form codes as the forms' titles ("… SCR Screening")."""
+    from trialdesk.crf.display import form_title
+
+    codes = {form.code for form in protocol.forms}
+    return " ".join(form_title(protocol, word) if word in codes else word for word in (label or "").split())
+
+
+def present_page(events, masker: Masker, study: Study) -> list[ShownEvent]:
+    """The events of a page of the viewer as a user reads them: the action, role, field and
+    values as labels (a form record's field by its form's label, its values by
+    ``crf.display``), the codes left in the row for tooltips. One query for the page's records."""
+    from trialdesk.crf.display import field_label, role_label
+
+    events = list(events)
+    protocol = study.protocol
+    record_ids = {e.object_id for e in events if e.object_type == "form_record" and e.object_id.isdigit()}
+    form_codes = dict(
+        FormRecord.objects.system("the form of the records of events already read in scope")
+        .filter(pk__in=record_ids)
+        .values_list("pk", "form_code")
+    ) if record_ids else {}
+    shown = []
+    for event in events:
+        form = None
+        if event.object_type == "form_record" and event.object_id.isdigit():
+            try:
+                form = protocol.form(form_codes.get(int(event.object_id), ""))
+            except KeyError:
+                form = None
+        if event.object_type == "form_record" and event.field:
+            field = field_label(form, event.field) if form is not None else _humanised(event.field)
+        else:
+            field = key_label(event.field) if event.field else ""
+        shown.append(
+            ShownEvent(
+                row=present(event, masker),
+                action=action_label(event.action),
+                role=role_label(event.role),
+                object_label=readable_label(event.object_label, protocol),
+                field=field,
+                old_value=_shown_value(event, masker, form, event.old_value),
+                new_value=_shown_value(event, masker, form, event.new_value),
+            )
+        )
+    return shown
+
+
+def field_choices(study: Study, codes: list[str]) -> list[tuple[str, str]]:
+    """The filter's fields: (code, label), a code used on several forms named by its first form."""
+    from trialdesk.crf.display import field_label
+
+    labels: dict[str, str] = {}
+    for form in study.protocol.forms:
+        for field in form.fields:
+            labels.setdefault(field.code, field_label(form, field.code))
+    return [(code, labels.get(code) or key_label(code)) for code in codes]
+
+
+def action_choices(codes: list[str]) -> list[tuple[str, str]]:
+    return [(code, action_label(code)) for code in codes]
+
+
 # --------------------------------------------------------------------------- CSV export
 
 CSV_COLUMNS = (

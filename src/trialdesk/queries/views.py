@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from trialdesk.crf.display import display_value
 from trialdesk.crf.models import FormRecord
 from trialdesk.crf.rendering import localised
 from trialdesk.queries import services
@@ -163,7 +164,7 @@ def query_detail(request, query_id: int):
             label = localised(form.field(code), "label")
         except KeyError:
             label = code
-        fields.append({"code": code, "label": label, "value": form_record.data.get(code)})
+        fields.append({"code": code, "label": label, "value": display_value(form, code, form_record.data.get(code))})
     context = {
         "query": query,
         "thread": query.messages.select_related("author"),
@@ -208,7 +209,8 @@ def raise_query_page(request, record_id: int):
         "record": form_record,
         "record_url": record_url(form_record),
         "form_title": localised(form, "title"),
-        "choices": [(f.code, localised(f, "label"), form_record.data.get(f.code)) for f in form.fields],
+        "choices": [(f.code, localised(f, "label"), display_value(form, f.code, form_record.data.get(f.code)))
+                    for f in form.fields],
         "field_code": field_code,
         "text": text,
     }

@@ -86,8 +86,9 @@ class CriterionRow:
     status: str
     explanation: str
     source: str
-    decision: str
+    decision: str  # the authors' note of the protocol file: not shown to users
     missing: tuple[str, ...]  # field labels
+    applied_as: str = ""  # how the criterion is applied, in plain words for users
 
 
 @dataclass(frozen=True)
@@ -138,6 +139,7 @@ def eligibility_panel(subject: Subject, as_of: dt.date) -> EligibilityPanel:
             source=planned[c.code].source if c.code in planned else c.source,
             decision=(planned[c.code].decision or "") if c.code in planned else "",
             missing=tuple(labels.get(code, code) for code in c.missing_fields),
+            applied_as=localised(planned[c.code], "applied_as") if c.code in planned else "",
         )
         for c in result.criteria
     ]

@@ -6,6 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import render
 
+from trialdesk.crf.display import display_value, field_label, summary_columns
 from trialdesk.crf.models import FormRecord
 from trialdesk.crf.rendering import localised
 from trialdesk.studies.access import Permission, get_visible_or_404, study_access
@@ -38,7 +39,7 @@ def casebook(request, subject_id: int):
     for form_code in protocol.schedule.log_forms:
         form = protocol.form(form_code)
         entries = sorted((r for r in records if not r.visit_id and r.form_code == form_code), key=lambda r: r.repeat)
-        logs.append({"form": form, "title": localised(form, "title"), "entries": entries})
+        logs.append(_log_table(form, entries))
     context = {
         "subject": subject,
         "columns": [(code, localised(protocol.form(code), "title")) for code in visit_forms],
@@ -50,6 +51,25 @@ def casebook(request, subject_id: int):
         "off_study": subject.status in OFF_STUDY,
     }
     return render(request, "subjects/casebook.html", context)
+
+
+def _log_table(form, entries) -> dict:
+    """A log form as a table: its first fields in order as columns, each entry's values as the
+    user reads them (labels, Yes/No, units), voided entries marked."""
+    columns = summary_columns(form)
+    return {
+        "form": form,
+        "title": localised(form, "title"),
+        "columns": [{"code": f.code, "label": field_label(form, f.code)} for f in columns],
+        "entries": [
+            {
+                "record": entry,
+                "voided": getattr(entry, "voided_at", None) is not None,
+                "cells": [display_value(form, f.code, (entry.data or {}).get(f.code)) for f in columns],
+            }
+            for entry in entries
+        ],
+    }
 
 
 def _ordered_visit_forms(protocol) -> list[str]:

@@ -1,0 +1,143 @@
+"""How a datum reads to a user: one function for a value, one for a field's label (DESIGN §8).
+
+``display_value`` turns a stored value of a protocol form into what a page shows: a choice
+as its label in the user's language, a boolean as Yes/No (Oui/Non), a date in the display
+convention (ISO, ``YYYY-MM-DD``), a number with its unit, nothing as an em dash.
+``field_label`` gives a field's label. Codes never reach the visible text: pages may keep
+them in tooltips (``title="…"``), exports keep them as they are.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from decimal import Decimal
+from typing import Any
+
+from django.utils import translation
+from django.utils.translation import pgettext
+
+from trialdesk.crf.rendering import localised
+
+EMPTY = "—"
+
+
+def _field(form: Any, field_code: str) -> Any:
+    if form is None:
+        return None
+    return next((f for f in getattr(form, "fields", ()) if f.code == field_code), None)
+
+
+def yes_no(value: Any) -> str:
+    """``True`` -> Yes, ``False`` -> No, nothing -> —, in the active language."""
+    if value is None or value == "":
+        return EMPTY
+    if isinstance(value, str):
+        lowered = value.strip().lower()
+        if lowered in ("true", "1", "yes"):
+            value = True
+        elif lowered in ("false", "0", "no"):
+            value = False
+        else:
+            return value
+    return pgettext("boolean", "Yes") if value else pgettext("boolean", "No")
+
+
+def _number(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f")
+    return str(value)
+
+
+def plain(value: Any) -> str:
+    """A value of no known field: booleans as Yes/No, nothing as —, dates in ISO, lists joined."""
+    if value is None or value == "":
+        return EMPTY
+    if isinstance(value, bool):
+        return yes_no(value)
+    if isinstance(value, dt.datetime):
+        from django.utils import timezone
+
+        if timezone.is_aware(value):
+            value = timezone.localtime(value)
+        return value.strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, int | float | Decimal):
+        return _number(value)
+    if isinstance(value, list | tuple):
+        return ", ".join(plain(v) for v in value)
+    if isinstance(value, dict):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return str(value)
+
+
+def _display(form: Any, field_code: str, value: Any) -> str:
+    field = _field(form, field_code)
+    if field is None:
+        return plain(value)
+    if value is None or value == "":
+        return EMPTY
+    if field.type == "boolean":
+        return yes_no(value)
+    if field.type == "choice":
+        choice = next((c for c in field.choices if c.value == str(value)), None)
+        return localised(choice, "label") if choice is not None else str(value)
+    if field.type == "date":
+        return value.isoformat() if isinstance(value, dt.date) else str(value)
+    if field.type in ("integer", "decimal"):
+        number = _number(value)
+        return f"{number} {field.unit}" if field.unit else number
+    return str(value)
+
+
+def display_value(form: Any, field_code: str, value: Any, language: str | None = None) -> str:
+    """What a page shows for ``value`` of ``form``'s field ``field_code``, in ``language``
+    (the active language if not given)."""
+    if language is None:
+        return _display(form, field_code, value)
+    with translation.override(language):
+        return _display(form, field_code, value)
+
+
+def field_label(form: Any, field_code: str, language: str | None = None) -> str:
+    """The field's label in the user's language; a field the form does not know shows its
+    code (an obsolete field of an old record is still named)."""
+    field = _field(form, field_code)
+    if field is None:
+        return field_code
+    if language is None:
+        return localised(field, "label")
+    with translation.override(language):
+        return localised(field, "label")
+
+
+def form_title(protocol: Any, form_code: str) -> str:
+    try:
+        return localised(protocol.form(form_code), "title")
+    except (KeyError, AttributeError):
+        return form_code
+
+
+def summary_columns(form: Any, limit: int = 6) -> list[Any]:
+    """The columns of a log form's table: the form's first field (what the entry is: a date,
+    a CTCAE term, a medication), then its fields in order that are not free text (dates,
+    products, grades…), ``limit`` in all."""
+    fields = list(getattr(form, "fields", ()))
+    if not fields:
+        return []
+    return ([fields[0]] + [f for f in fields[1:] if f.type != "text"])[:limit]
+
+
+def role_label(role: Any) -> str:
+    """A role's code (``data_manager``) as its label in the active language; '' for none."""
+    from trialdesk.studies.models import Role
+
+    if not role:
+        return ""
+    try:
+        return str(Role(role).label)
+    except ValueError:
+        return str(role)
