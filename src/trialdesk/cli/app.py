@@ -337,10 +337,15 @@ def _check_password(password: str) -> None:
 
 def _build(protocol_path: Path, password: str, seed: int):
     _check_password(password)
+    from django.utils import timezone
+
     from trialdesk.demo.builder import build_demo
 
-    print(f"Building the demo trial (seed {seed})…")
-    return build_demo(protocol_path, password=password, seed=seed)
+    # A trial in progress: the simulated calendar shifted so that today (in the trial's time
+    # zone) falls in its last months; the trail keeps the true times of the build.
+    today = timezone.localdate()
+    print(f"Building the demo trial (seed {seed}), in progress on {today.isoformat()}…")
+    return build_demo(protocol_path, password=password, seed=seed, today=today)
 
 
 # --- serve --------------------------------------------------------------------------------------
