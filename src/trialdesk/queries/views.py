@@ -242,20 +242,27 @@ def sdv_mark(request, record_id: int):
     return redirect(target)
 
 
+SDV_PAGE_SIZE = 100  # subjects per page of the SDV progress table
+
+
 @login_required
 def sdv_progress_page(request):
+    """The SDV progress of every visible site, and of one page of subjects (of the chosen
+    site, else of all): a constant number of queries whatever the study's size."""
     study, access = _study_and_access(request)
     site = _visible_site_or_404(study, access, request.GET.get("site", ""))
-    by_site, by_subject = services.sdv_progress_by_site_and_subject(
-        request.user, study, site.code if site else None
+    by_site = services.sdv_progress_by_site(request.user, study)
+    subjects = Subject.objects.for_user(request.user, study).filter(study=study).select_related("site")
+    if site:
+        subjects = subjects.filter(site=site)
+    page = Paginator(subjects.order_by("site__code", "screening_number"), SDV_PAGE_SIZE).get_page(
+        request.GET.get("page")
     )
-    subjects = Subject.objects.for_user(request.user, study).filter(pk__in=by_subject).select_related("site")
+    by_subject = services.sdv_progress_of_subjects(request.user, study, [subject.pk for subject in page])
     context = {
         "site": site,
         "by_site": sorted(by_site.items()),
-        "subjects": [
-            (subject, by_subject[subject.pk])
-            for subject in subjects.order_by("site__code", "screening_number")
-        ],
+        "subjects": [(subject, by_subject[subject.pk]) for subject in page],
+        "page": page,
     }
     return render(request, "queries/sdv_progress.html", context)
