@@ -33,6 +33,7 @@ ORDINARY_WORDS_EN = {
     "reason",  # the field end_of_study.reason, and "with a reason" in hints
     "grade",  # the adverse-event field, and "grade" in "worst grade" labels
     "platelets",  # a value and a field, and "platelets" in "CR without platelet recovery" texts
+    "infection",  # a cause of death, and a word of CTCAE terms typed as free text ("Lung infection")
 }
 ORDINARY_WORDS_FR = {
     "grade",  # the adverse-event field, and the French word "grade"
