@@ -294,4 +294,5 @@ def test_a_datum_reads_as_its_label_yes_no_and_unit_in_the_users_language():
     assert display_value(screening, "prior_trastuzumab", True, "fr") == "Oui"
     assert display_value(screening, "ecog", None, "en") == "—"
     assert display_value(screening, "screening_date", "2026-11-20", "fr") == "2026-11-20"
-    assert field_label(screening, "lvef_pct") == "Left ventricular ejection fraction (LVEF)"
+    assert field_label(screening, "lvef_pct", "en") == "Left ventricular ejection fraction (LVEF)"
+    assert field_label(screening, "lvef_pct", "fr") == "Fraction d'éjection ventriculaire gauche (FEVG)"
