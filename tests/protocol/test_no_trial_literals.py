@@ -67,6 +67,7 @@ DJANGO_SIDE_PENDING: list[str] = [
     "audit/chain.py",  # 'reason'
     "audit_viewer/viewer.py",  # 'reason'
     "crf/models.py",  # 'other'
+    "crf/views.py",  # 'reason' (the POST key of the void form)
     "demo/builder.py",  # 'completed'
     "locks/views.py",  # 'reason'
     "queries/models.py",  # 'comment'
@@ -78,6 +79,7 @@ DJANGO_SIDE_PENDING: list[str] = [
     "snapshot/from_simulation.py",  # 'sex', 'consent_date'
     "snapshot/plain.py",  # 'sex', 'consent_date'
     "studies/pseudonymisation.py",  # 'none'
+    "studies/views.py",  # 'reason' (the POST key of the status form)
     "subjects/models.py",  # 'completed'
     "subjects/screening.py",  # 'consent_date'
     "subjects/screening_views.py",  # 'consent_date', 'reason', 'sex'

@@ -97,7 +97,7 @@ def test_the_data_manager_worklist_lists_the_subject_whose_eligibility_changed(c
               visit=record.visit, reason="transcription_error", expected_version=record.version)
     query = Query.objects.system("test").get(check_code__startswith=ELIGIBILITY_QUERY_PREFIX)
     client.login(username="datamanager", password=PASSWORD)
-    assert 'id="enrollment-worklist-link"' in client.get("/").content.decode()
+    assert 'id="enrollment-worklist-link"' in client.get("/", follow=True).content.decode()
     page = client.get("/worklists/eligibility-changed/").content.decode()
     assert f'data-subject="{enrolled_subject.subject_code}"' in page and f"#{query.pk}" in page
     assert "NTE" in page

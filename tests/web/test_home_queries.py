@@ -47,7 +47,7 @@ def _row(page: str, code: str) -> list[str]:
 
 def _queries(client) -> int:
     with CaptureQueriesContext(connection) as captured:
-        assert client.get("/").status_code == 200
+        assert client.get("/", follow=True).status_code == 200
     return len(captured.captured_queries)
 
 
@@ -55,7 +55,7 @@ def _queries(client) -> int:
 def test_the_home_page_takes_the_same_number_of_queries_for_3_and_30_subjects(client, cast, study, username):
     client.login(username=username, password=PASSWORD)
     _subjects(study, cast.monitor, 3)
-    client.get("/")
+    client.get("/", follow=True)
     few = _queries(client)
     _subjects(study, cast.monitor, 30)
     assert _queries(client) == few
@@ -64,7 +64,7 @@ def test_the_home_page_takes_the_same_number_of_queries_for_3_and_30_subjects(cl
 def test_the_home_page_counts_per_site_for_the_users_sites(client, cast, study):
     _subjects(study, cast.monitor, 30)
     client.login(username="datamanager", password=PASSWORD)
-    page = client.get("/").content.decode()
+    page = client.get("/", follow=True).content.decode()
     # Nantes holds the even subjects: 15, of which 8 screening (0, 4, …), 7 screen failures
     # (2, 6, …), none enrolled; none verified; queries on 0, 6, 12, 18, 24.
     assert _row(page, "NTE") == ["15", "0", "7", "5", "0 %"]
@@ -74,7 +74,7 @@ def test_the_home_page_counts_per_site_for_the_users_sites(client, cast, study):
     assert _row(page, other) == ["0", "0", "0", "0", "—"]
 
     client.login(username="inv.nantes", password=PASSWORD)
-    page = client.get("/").content.decode()
+    page = client.get("/", follow=True).content.decode()
     assert _row(page, "NTE") == ["15", "0", "7", "5", "0 %"]
     assert 'data-sdv="RNS"' not in page
 

@@ -20,7 +20,7 @@ def test_an_anonymous_visitor_is_sent_to_the_login_page(client, study):
 
 
 def test_the_home_page_lists_only_the_users_sites(nantes_client):
-    page = nantes_client.get("/").content.decode()
+    page = nantes_client.get("/", follow=True).content.decode()
     assert "NTE" in page and "RNS" not in page
 
 
@@ -112,8 +112,8 @@ def test_the_home_page_counts_open_queries_and_source_verification_per_site(clie
     raise_query(cast.monitor, record, "ecog", "ECOG differs from the clinic letter.")
     verify_source(cast.monitor, record, field_code="age_years", expected_version=record.version)
     client.login(username="inv.nantes", password=PASSWORD)
-    page = client.get("/").content.decode()
-    assert 'data-open-queries="NTE"><a href="/queries/?site=NTE">1</a>' in page
+    page = client.get("/", follow=True).content.decode()
+    assert 'data-open-queries="NTE"><a href="/studies/NCT00724360/queries/?site=NTE">1</a>' in page
     assert 'data-sdv="NTE">' in page and 'data-sdv="NTE">—' not in page
 
 

@@ -7,8 +7,9 @@ an application under a SCRIPT_NAME: the rest of the path is resolved against the
 URLconf, and every ``reverse()`` / ``{% url %}`` made while the request runs carries the
 prefix. Views never guess the study: they read ``request.study``.
 
-A study page asked for without the prefix (an old bookmark) is served for the user's one
-study; a user with several is sent to the list of their studies.
+Signing in leads to ``/``, which sends a user of one study to that study's address (and a
+user of several to the list of their studies): from there every link carries the study. A
+study page asked for without the prefix (an old bookmark) is served for the user's one study.
 """
 
 from __future__ import annotations
@@ -56,6 +57,10 @@ class StudyInPathMiddleware:
             return self.get_response(request)
         studies = list(studies_of(user)[:2])
         if len(studies) == 1:
+            if request.path_info == "/" and request.method in ("GET", "HEAD"):
+                # The way in (after signing in): to the study's own address, so that every
+                # link of every page from there on carries the study.
+                return redirect(f"{request.root_prefix}studies/{studies[0].nct_id}/")
             request.study = studies[0]
         elif len(studies) > 1 and request.method in ("GET", "HEAD"):
             return redirect("study-list")
