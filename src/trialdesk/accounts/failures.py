@@ -32,7 +32,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from trialdesk.accounts.models import LoginFailure, LoginFailureHead, LoginThrottle
-from trialdesk.audit.chain import GENESIS_MAC, ChainVerdict
+from trialdesk.audit.chain import GENESIS_MAC, ChainVerdict, verify_chain
 from trialdesk.audit.keys import KeyRing, key_ring
 
 MAX_USERNAME = 150
@@ -112,39 +112,9 @@ def _append(username: str, ip: str, reason: str, refusals: int, using: str) -> L
 def walk_chain(
     rows: Iterable[Mapping[str, Any]], keys: Mapping[str, bytes], head_sequence: int, head_mac: str | None
 ) -> ChainVerdict:
-    """Name the first row that does not follow from the one before it (rows in sequence order)."""
-    previous_mac = GENESIS_MAC
-    expected = 1
-    count = 0
-    for row in rows:
-        sequence = row["sequence"]
-        if sequence != expected:
-            if sequence > expected:
-                problem = f"failed sign-in {expected} is missing (next is {sequence})"
-            else:
-                problem = f"failed sign-in {sequence} appears out of order after {expected - 1}"
-            return ChainVerdict(False, count, expected, problem)
-        key = keys.get(row["key_id"])
-        if key is None:
-            problem = (
-                f"it was signed with key {row['key_id']}, which is not in the key ring: wrong key "
-                "(give the key ring these failed sign-ins were written with)"
-            )
-            return ChainVerdict(False, count, sequence, problem, wrong_key=True)
-        if row["previous_mac"] != previous_mac:
-            return ChainVerdict(False, count, sequence, "it does not link to the failed sign-in before it")
-        if not hmac.compare_digest(failure_mac(row, key), row["mac"]):
-            return ChainVerdict(False, count, sequence, "its content does not match its MAC")
-        previous_mac = row["mac"]
-        expected += 1
-        count += 1
-    last = expected - 1
-    if head_sequence != last:
-        problem = f"the failed sign-ins end at {last} but their head records {head_sequence}"
-        return ChainVerdict(False, count, last + 1, problem)
-    if head_mac is not None and count and head_mac != previous_mac:
-        return ChainVerdict(False, count, last, "the last failed sign-in differs from the one the head records")
-    return ChainVerdict(True, count, last_sequence=last, last_mac=previous_mac)
+    """Name the first row that does not follow from the one before it (rows in sequence order):
+    the audit chain's rules (``trialdesk.audit.chain.verify_chain``) with this chain's MAC."""
+    return verify_chain(rows, keys, head_sequence, head_mac, mac_of=failure_mac, item="failed sign-in")
 
 
 def verify_login_failures(ring: KeyRing | None = None, using: str = "default") -> ChainVerdict:

@@ -12,7 +12,7 @@ import decimal
 import hashlib
 import hmac
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -107,11 +107,16 @@ def verify_chain(
     head_sequence: int | None,
     head_mac: str | None,
     anchor: Mapping[str, Any] | None = None,
+    *,
+    mac_of: Callable[[Mapping[str, Any], bytes], str] = event_mac,
+    item: str = "event",
 ) -> ChainVerdict:
     """Walk events in sequence order; name the first that does not follow from the one before.
 
     ``keys`` maps key ids to keys (the key ring). ``anchor`` is a receipt written earlier
     by ``trialdesk audit anchor``: the event it names must still be there, unchanged.
+    ``mac_of`` and ``item`` let another chain (the failed sign-ins) be walked by the same
+    rules: its own MAC and the name of its rows in the messages.
     """
     previous_mac = GENESIS_MAC
     expected_sequence = 1
@@ -121,9 +126,9 @@ def verify_chain(
         sequence = event["sequence"]
         if sequence != expected_sequence:
             if sequence > expected_sequence:
-                problem = f"sequence {expected_sequence} is missing (next is {sequence})"
+                problem = f"{item} {expected_sequence} is missing (next is {sequence})"
             else:
-                problem = f"sequence {sequence} appears out of order after {expected_sequence - 1}"
+                problem = f"{item} {sequence} appears out of order after {expected_sequence - 1}"
             return ChainVerdict(False, count, expected_sequence, problem)
         key = keys.get(event["key_id"])
         if key is None:
@@ -133,8 +138,8 @@ def verify_chain(
             )
             return ChainVerdict(False, count, sequence, problem, wrong_key=True)
         if event["previous_mac"] != previous_mac:
-            return ChainVerdict(False, count, sequence, "it does not link to the event before it")
-        if not hmac.compare_digest(event_mac(event, key), event["mac"]):
+            return ChainVerdict(False, count, sequence, f"it does not link to the {item} before it")
+        if not hmac.compare_digest(mac_of(event, key), event["mac"]):
             return ChainVerdict(False, count, sequence, "its content does not match its MAC")
         if anchor is not None and sequence == anchor["sequence"]:
             if event["mac"] != anchor["mac"]:
@@ -152,8 +157,8 @@ def verify_chain(
         )
         return ChainVerdict(False, count, last_sequence + 1, problem)
     if head_sequence is not None and head_sequence != last_sequence:
-        problem = f"the chain ends at {last_sequence} but its head records {head_sequence}"
+        problem = f"the chain ends at {item} {last_sequence} but its head records {head_sequence}"
         return ChainVerdict(False, count, last_sequence + 1, problem)
     if head_mac is not None and count and head_mac != previous_mac:
-        return ChainVerdict(False, count, last_sequence, "the last event differs from the one the head records")
+        return ChainVerdict(False, count, last_sequence, f"the last {item} differs from the one the head records")
     return ChainVerdict(True, count, last_sequence=last_sequence, last_mac=previous_mac)
