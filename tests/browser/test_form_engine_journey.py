@@ -53,7 +53,8 @@ def test_the_nantes_investigator_sees_only_nantes_subjects(page, cast, enrolled_
                                  today=dt.date(2026, 11, 25))
     sign_in(page, "inv.nantes", PASSWORD)
     assert page.locator("a", has_text="RNS").count() == 0
-    page.click("a[href=\"/sites/NTE/\"]")
+    assert page.url.endswith("/studies/NCT00724360/")  # signing in leads to the study's own address
+    page.click("a[href$=\"/sites/NTE/\"]")
     assert page.locator("#subjects").inner_text().count("NTE-") >= 1
     assert foreign.screening_number not in page.content()
     response = page.goto(f"/subjects/{foreign.pk}/")
