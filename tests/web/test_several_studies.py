@@ -82,3 +82,9 @@ def test_protocol_install_adds_a_study_once(tmp_path, capsys, study):
     assert f"/studies/{OTHER_NCT}/" in capsys.readouterr().out
     assert main(["protocol", "install", str(path)]) == 3
     assert "already installed" in capsys.readouterr().err
+
+
+def test_an_anonymous_visitor_is_sent_to_sign_in_whether_the_study_exists_or_not(client, study):
+    for path in (f"/studies/{study.nct_id}/queries/", "/studies/NCT00000000/queries/"):
+        response = client.get(path)
+        assert response.status_code == 302 and "/accounts/login/" in response["Location"], path

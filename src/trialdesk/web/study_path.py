@@ -38,9 +38,13 @@ class StudyInPathMiddleware:
         match = STUDY_PATH.match(request.path_info)
         if match is None:
             return self._without_prefix(request)
-        study = Study.objects.filter(nct_id=match["key"]).first()
         user = request.user
-        if study is None or (user.is_authenticated and not studies_of(user).filter(pk=study.pk).exists()):
+        if not user.is_authenticated:
+            # Sent to sign in whatever the study, existing or not: nothing leaks before it.
+            request.path_info = match["rest"]
+            return self.get_response(request)
+        study = Study.objects.filter(nct_id=match["key"]).first()
+        if study is None or not studies_of(user).filter(pk=study.pk).exists():
             raise Http404
         request.study = study
         request.path_info = match["rest"]
