@@ -380,3 +380,18 @@ def test_the_chain_stays_intact_after_reading_and_exporting(client, cast, identi
     _csv(client.get(f"/audit/subjects/{identifying_events.pk}/csv/"))
     verdict = verify()
     assert verdict.intact and verdict.count == AuditEvent.objects.count()
+
+
+def test_the_study_status_change_reads_as_labels_in_the_trail(client, cast, study):
+    import datetime as dt
+
+    from trialdesk.studies.services import set_operational_status
+
+    set_operational_status(cast.sponsor, study, "recruitment_closed", effective_on=dt.date(2026, 11, 1),
+                           reason="target reached")
+    page = _as(client, cast.data_manager).get("/audit/").content.decode()
+    import re
+
+    row = page[page.index("target reached") - 1500: page.index("target reached")]
+    visible = re.sub(r"<[^>]+>", " ", row)  # the codes stay in the tooltips only
+    assert "Recruitment closed" in visible and "recruitment_closed" not in visible

@@ -326,6 +326,7 @@ KEY_LABELS = {
     "scope": gettext_lazy("Scope"),
     "filters": gettext_lazy("Filters"),
     "version": gettext_lazy("Version"),
+    "effective_on": gettext_lazy("Effective on"),
 }
 
 
@@ -350,10 +351,11 @@ def _status_label(object_type: str, value: Any) -> str | None:
     from trialdesk.crf.models import FormStatus
     from trialdesk.queries.models import QueryStatus
     from trialdesk.signatures.models import SignatureStatus
+    from trialdesk.studies.models import OperationalStatus
     from trialdesk.subjects.models import SubjectStatus
 
     choices = {"form_record": FormStatus, "subject": SubjectStatus, "query": QueryStatus,
-               "signature": SignatureStatus}.get(object_type)
+               "signature": SignatureStatus, "study": OperationalStatus}.get(object_type)
     if choices is None or not isinstance(value, str):
         return None
     try:
@@ -398,7 +400,7 @@ def _shown_value(event: AuditEvent, masker: Masker, form, value: Any) -> str:
         return "; ".join(parts)
     if isinstance(value, str):
         status = _status_label(event.object_type, value)
-        if status and event.field in ("", "status"):
+        if status and event.field in ("", "status", "operational_status"):
             return status
         if event.object_type == "membership":
             from trialdesk.crf.display import role_label
