@@ -270,46 +270,39 @@ def _window_refusal(subject: Subject, first_dose: dt.date) -> str | None:
 def record_first_dose(subject: Subject, first_dose: dt.date | None, actor: Actor) -> list[Visit]:
     """The first infusion was given on ``first_dose`` (None: no infusion any more): day 0
     moves to it and the visits not yet done are planned again from it."""
-    with audited():
-        subject = _locked_row(subject)
-        if subject.first_dose_on == first_dose:
-            return []
-        old = subject.first_dose_on
-        subject.first_dose_on = first_dose
-        subject.save(update_fields=["first_dose_on"])
-        _audit_subject(
-            actor,
-            subject,
-            "change",
-            field="first_dose_on",
-            old_value=old.isoformat() if old else None,
-            new_value=first_dose.isoformat() if first_dose else None,
-            reason="the first infusion",
-        )
-        reason = f"first dose on {first_dose.isoformat()}" if first_dose else "no infusion recorded any more"
-        return replan_visits(subject, actor, reason)
+    reason = f"first dose on {first_dose.isoformat()}" if first_dose else "no infusion recorded any more"
+    return _move_anchor(subject, "first_dose_on", first_dose, actor, source="the first infusion", replan_reason=reason)
 
 
 def record_end_of_treatment(subject: Subject, ended_on: dt.date | None, actor: Actor) -> list[Visit]:
     """Treatment ended on ``ended_on``: the end-of-treatment and follow-up visits are planned from it."""
+    reason = f"end of treatment on {ended_on.isoformat()}" if ended_on else "end of treatment cleared"
+    return _move_anchor(
+        subject, "treatment_ended_on", ended_on, actor, source="the end-of-treatment form", replan_reason=reason
+    )
+
+
+def _move_anchor(
+    subject: Subject, field: str, day: dt.date | None, actor: Actor, *, source: str, replan_reason: str
+) -> list[Visit]:
+    """Set one anchor date of the calendar (audited) and plan again what has not happened yet."""
     with audited():
         subject = _locked_row(subject)
-        if subject.treatment_ended_on == ended_on:
+        old = getattr(subject, field)
+        if old == day:
             return []
-        old = subject.treatment_ended_on
-        subject.treatment_ended_on = ended_on
-        subject.save(update_fields=["treatment_ended_on"])
+        setattr(subject, field, day)
+        subject.save(update_fields=[field])
         _audit_subject(
             actor,
             subject,
             "change",
-            field="treatment_ended_on",
+            field=field,
             old_value=old.isoformat() if old else None,
-            new_value=ended_on.isoformat() if ended_on else None,
-            reason="the end-of-treatment form",
+            new_value=day.isoformat() if day else None,
+            reason=source,
         )
-        reason = f"end of treatment on {ended_on.isoformat()}" if ended_on else "end of treatment cleared"
-        return replan_visits(subject, actor, reason)
+        return replan_visits(subject, actor, replan_reason)
 
 
 _UNCHANGED = object()
