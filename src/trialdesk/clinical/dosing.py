@@ -72,12 +72,17 @@ class WeightCheck:
         return self.weight_now_kg if self.recompute else self.weight_used_kg
 
 
+def _percent_from(reference: float, value: float, what: str) -> float:
+    """How far ``value`` is from ``reference``, in percent of it (signed)."""
+    if reference <= 0:
+        raise ValueError(f"{what} must be positive")
+    return 100 * (value - reference) / reference
+
+
 def check_weight(weight_used_kg: float, weight_now_kg: float, rules: DoseRules) -> WeightCheck:
     """Whether the dose is re-computed: the weight changed by more than the threshold."""
-    if weight_used_kg <= 0:
-        raise ValueError("the weight used for the dose must be positive")
     threshold = rules.weight_change_recompute_pct
-    change = 100 * (weight_now_kg - weight_used_kg) / weight_used_kg
+    change = _percent_from(weight_used_kg, weight_now_kg, "the weight used for the dose")
     recompute = _more_than(abs(change), threshold)
     what = f"weight {weight_now_kg:g} kg, {change:+.1f} % from the {weight_used_kg:g} kg the dose was computed from"
     if recompute:
@@ -129,10 +134,8 @@ class DeviationCheck:
 
 def check_deviation(prescribed_mg: float, given_mg: float, rules: DoseRules) -> DeviationCheck:
     """Whether a dose given is a deviation: more than the threshold away from the prescription."""
-    if prescribed_mg <= 0:
-        raise ValueError("the prescribed dose must be positive")
     threshold = rules.deviation_pct
-    difference = 100 * (given_mg - prescribed_mg) / prescribed_mg
+    difference = _percent_from(prescribed_mg, given_mg, "the prescribed dose")
     deviation = _more_than(abs(difference), threshold)
     what = f"{given_mg:g} mg given for {prescribed_mg:g} mg prescribed ({difference:+.1f} %)"
     if deviation:

@@ -248,6 +248,31 @@ def raise_query(user, form_record: FormRecord, field_code: str, text: str) -> Qu
     return query
 
 
+def _open_system_query(
+    form_record: FormRecord, field_code: str, fields: list[str], *, code: str, message: str, reason: str
+) -> Query:
+    """The system opens a query on a record (an edit check, or another rule named ``code``):
+    the query, its first message and its audit event. The caller has checked that none is open."""
+    now = timezone.now()
+    query = Query.objects.create(
+        record=form_record,
+        field_code=field_code,
+        fields=fields,
+        origin=QueryOrigin.EDIT_CHECK,
+        check_code=code,
+        status=QueryStatus.OPEN,
+        summary=message[:200],
+        record_version=form_record.version,
+        raised_by=None,
+        raised_role=SYSTEM.role,
+        raised_at=now,
+    )
+    query.record = form_record
+    _add_message(query, SYSTEM, MessageKind.RAISE, message, now)
+    _audit_query(SYSTEM, "query_open", query, old_status=None, new_status=QueryStatus.OPEN, reason=reason)
+    return query
+
+
 def raise_system_query(form_record: FormRecord, field_code: str, text: str, *, code: str, reason: str) -> Query | None:
     """The system asks the site about one field of a record, for a rule that is not an edit
     check of the form (the screening window at the first dose): at most one unresolved
@@ -259,24 +284,7 @@ def raise_system_query(form_record: FormRecord, field_code: str, text: str, *, c
         )
         if existing.exists():
             return None
-        now = timezone.now()
-        query = Query.objects.create(
-            record=form_record,
-            field_code=field_code,
-            fields=[field_code],
-            origin=QueryOrigin.EDIT_CHECK,
-            check_code=code,
-            status=QueryStatus.OPEN,
-            summary=text[:200],
-            record_version=form_record.version,
-            raised_by=None,
-            raised_role=SYSTEM.role,
-            raised_at=now,
-        )
-        query.record = form_record
-        _add_message(query, SYSTEM, MessageKind.RAISE, text, now)
-        _audit_query(SYSTEM, "query_open", query, old_status=None, new_status=QueryStatus.OPEN, reason=reason)
-    return query
+        return _open_system_query(form_record, field_code, [field_code], code=code, message=text, reason=reason)
 
 
 def answer_query(user, query: Query, text: str) -> Query:
@@ -469,30 +477,11 @@ def _auto_raise(form_record, validation, queries, changed, actor) -> None:
             continue  # closed after review, and its data did not change since: it stays closed
         fields = list(failure.fields)
         field_code = next((code for code in fields if code in changed), fields[0] if fields else "")
-        now = timezone.now()
-        query = Query.objects.create(
-            record=form_record,
-            field_code=field_code,
-            fields=fields,
-            origin=QueryOrigin.EDIT_CHECK,
-            check_code=failure.code,
-            status=QueryStatus.OPEN,
-            summary=failure.message[:200],
-            record_version=form_record.version,
-            raised_by=None,
-            raised_role=SYSTEM.role,
-            raised_at=now,
-        )
-        query.record = form_record
-        queries.append(query)
-        _add_message(query, SYSTEM, MessageKind.RAISE, failure.message, now)
-        _audit_query(
-            SYSTEM,
-            "query_open",
-            query,
-            old_status=None,
-            new_status=QueryStatus.OPEN,
-            reason=f"edit check {failure.code} failed on the save by {actor.username} (version {form_record.version})",
+        because = f"edit check {failure.code} failed on the save by {actor.username} (version {form_record.version})"
+        queries.append(
+            _open_system_query(
+                form_record, field_code, fields, code=failure.code, message=failure.message, reason=because
+            )
         )
 
 
@@ -546,24 +535,8 @@ def _rerun_checks(reader: FormRecord, changed_record: FormRecord, actor: Actor) 
                 _close(query, SYSTEM, f"Closed automatically: {because} resolves the edit check {check.code}.", user_id=None)
         elif result is Tri.FALSE and check.severity == "query" and not same:
             fields = sorted(name for name in expression.fields if "." not in name)
-            now = timezone.now()
-            query = Query.objects.create(
-                record=reader,
-                field_code=fields[0] if fields else "",
-                fields=fields,
-                origin=QueryOrigin.EDIT_CHECK,
-                check_code=check.code,
-                status=QueryStatus.OPEN,
-                summary=check.message[:200],
-                record_version=reader.version,
-                raised_by=None,
-                raised_role=SYSTEM.role,
-                raised_at=now,
-            )
-            query.record = reader
-            _add_message(query, SYSTEM, MessageKind.RAISE, check.message, now)
-            _audit_query(
-                SYSTEM, "query_open", query, old_status=None, new_status=QueryStatus.OPEN,
+            _open_system_query(
+                reader, fields[0] if fields else "", fields, code=check.code, message=check.message,
                 reason=f"edit check {check.code} failed after {because}",
             )
 
