@@ -11,6 +11,7 @@ from trialdesk.crf.models import FormRecord
 from trialdesk.crf.rendering import localised
 from trialdesk.studies.access import Permission, get_visible_or_404, study_access
 from trialdesk.studies.services import request_study
+from trialdesk.subjects.casebook_sections import CasebookContext, sections_for
 from trialdesk.subjects.models import OFF_STUDY, Subject
 
 
@@ -49,6 +50,7 @@ def casebook(request, subject_id: int):
         "pseudonymised": access.pseudonymised,
         # After death, completion or withdrawal an empty form is "not done", no longer "to do".
         "off_study": subject.status in OFF_STUDY,
+        "sections": sections_for(CasebookContext(request, study, subject, access, records)),
     }
     return render(request, "subjects/casebook.html", context)
 

@@ -88,6 +88,12 @@ INSTALLED_APPS = [
     "trialdesk.locks",
     "trialdesk.audit_viewer",
     "trialdesk.queries",
+    "trialdesk.cardiac",
+    "trialdesk.treatment",
+    "trialdesk.pharmacy",
+    "trialdesk.safety",
+    "trialdesk.assessments",
+    "trialdesk.deviations",
     "trialdesk.api",
     "trialdesk.reports",
 ]

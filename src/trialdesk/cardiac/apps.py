@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class CardiacConfig(AppConfig):
+    name = "trialdesk.cardiac"
+    label = "cardiac"
