@@ -193,6 +193,8 @@ _ALL: list[ConceptSpec] = [
     *_specs("boolean", None, ("infusion_reaction_seen", "an infusion reaction occurred")),
     *_specs("integer", None, ("infusion_reaction_severity", "CTCAE grade of the infusion reaction")),
     *_specs("text", None, ("dose_note", "free-text comment on the dose")),
+    *_specs("text", None, ("dose_lot", "lot number of the vials the dose was prepared from")),
+    *_specs("integer", None, ("dose_vials", "number of vials dispensed for the dose")),
     # ---------------------------------------------------------------- transfusions
     *_specs("date", _TRANSFUSION, ("transfused_on", "date of a transfusion")),
     *_specs("integer", _TRANSFUSION, ("transfused_units", "units transfused")),
