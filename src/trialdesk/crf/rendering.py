@@ -66,13 +66,16 @@ def _display(value: Any) -> str:
     return str(value)
 
 
-def field_views(form, values: dict[str, Any], validation: FormValidation | None = None) -> list[FieldView]:
+def field_views(
+    form, values: dict[str, Any], validation: FormValidation | None = None, live: set[str] = frozenset()
+) -> list[FieldView]:
     """``values``: what to show in each input (the user's raw input after a failed
-    save, the stored data otherwise)."""
+    save, the stored data otherwise). ``live``: fields a form panel reads (crf/panels.py),
+    re-rendered on change like the ones a condition reads."""
     if validation is None:
         validation = validate_form_data(form, {k: v for k, v in values.items() if v not in (None, "")})
     typed = typed_values(form, validation.cleaned)
-    drivers = {code for f in form.fields if f.condition for code in parse(f.condition).fields}
+    drivers = {code for f in form.fields if f.condition for code in parse(f.condition).fields} | set(live)
     views = []
     for f in form.fields:
         applies = True

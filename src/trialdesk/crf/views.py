@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from trialdesk.crf.models import FormRecord, ReasonForChange
+from trialdesk.crf.panels import FormPanelContext, live_fields, render_panels, typed_input
 from trialdesk.crf.rendering import field_views, localised, translated
 from trialdesk.crf.services import (
     FormSaveRefused,
@@ -29,7 +30,9 @@ RESERVED_POST_KEYS = {"csrfmiddlewaretoken", "_version", "_reason", "_reason_det
 
 def _context_objects(request, subject_id: int, visit_code: str | None):
     study = request_study(request)
-    subject = get_visible_or_404(Subject.objects.select_related("site", "study"), request.user, study, pk=subject_id)
+    subject = get_visible_or_404(
+        Subject.objects.select_related("site", "study"), request.user, study, pk=subject_id
+    )
     visit = None
     if visit_code is not None:
         visit = subject.visits.filter(code=visit_code).first()
@@ -38,10 +41,10 @@ def _context_objects(request, subject_id: int, visit_code: str | None):
     return study, subject, visit
 
 
-
-
 @login_required
-def form_page(request, subject_id: int, form_code: str, visit_code: str | None = None, repeat: int | None = None):
+def form_page(
+    request, subject_id: int, form_code: str, visit_code: str | None = None, repeat: int | None = None
+):
     study, subject, visit = _context_objects(request, subject_id, visit_code)
     access = study_access(request.user, study)
     if not access.can(Permission.VIEW_CLINICAL_DATA, subject.site_id):
@@ -52,10 +55,17 @@ def form_page(request, subject_id: int, form_code: str, visit_code: str | None =
     form = protocol.form(form_code)
     record = None
     if visit is not None:
-        record = FormRecord.objects.for_user(request.user, study).filter(subject=subject, visit=visit, form_code=form_code).first()
+        record = (
+            FormRecord.objects.for_user(request.user, study)
+            .filter(subject=subject, visit=visit, form_code=form_code)
+            .first()
+        )
     elif repeat is not None:
-        record = FormRecord.objects.for_user(request.user, study).filter(
-            subject=subject, visit=None, form_code=form_code, repeat=repeat).first()
+        record = (
+            FormRecord.objects.for_user(request.user, study)
+            .filter(subject=subject, visit=None, form_code=form_code, repeat=repeat)
+            .first()
+        )
         if record is None:
             raise Http404
     if record is not None:  # the panels read record.subject (and its site and study): the one loaded above
@@ -79,7 +89,14 @@ def form_page(request, subject_id: int, form_code: str, visit_code: str | None =
             # whose applicability changed come back: the others keep what the user typed since.
             shown = set(request.POST.getlist("_shown"))
             changed = [f for f in field_views(form, raw) if f.condition and f.applies != (f.code in shown)]
-            return render(request, "crf/_field_swaps.html", {"fields": changed, "can_edit": can_edit, "record": record})
+            panels = render_panels(
+                FormPanelContext(request, study, subject, visit, record, form, typed_input(form, raw), access)
+            )
+            return render(
+                request,
+                "crf/_field_swaps.html",
+                {"fields": changed, "can_edit": can_edit, "record": record, "panels": panels},
+            )
         try:
             expected = int(request.POST.get("_version", "0") or 0)
         except ValueError:
@@ -121,15 +138,23 @@ def form_page(request, subject_id: int, form_code: str, visit_code: str | None =
         "form": form,
         "form_title": localised(form, "title"),
         "record": record,
-        "fields": field_views(form, values, validation),
-        "form_errors": [translated(m, form) for m in (validation.errors.get(FORM_LEVEL, []) if validation else [])],
+        "fields": field_views(form, values, validation, live_fields(protocol, form)),
+        "panels": render_panels(
+            FormPanelContext(request, study, subject, visit, record, form, typed_input(form, values), access)
+        ),
+        "form_errors": [
+            translated(m, form) for m in (validation.errors.get(FORM_LEVEL, []) if validation else [])
+        ],
         "can_edit": can_edit and not subject.locked_at and not (record and record.voided_at),
         "needs_reason": bool(record and record.first_completed_at),
         "reasons": ReasonForChange.choices,
         "stale": stale,
         "is_log": visit is None,
         "can_void": bool(
-            record and visit is None and not record.voided_at and access.can(Permission.ENTER_DATA, subject.site_id)
+            record
+            and visit is None
+            and not record.voided_at
+            and access.can(Permission.ENTER_DATA, subject.site_id)
         ),
     }
     return render(request, "crf/form.html", context, status=status)
@@ -143,9 +168,11 @@ def void_log_entry(request, subject_id: int, form_code: str, repeat: int):
     access = study_access(request.user, study)
     if not access.can(Permission.VIEW_CLINICAL_DATA, subject.site_id):
         raise Http404
-    record = FormRecord.objects.for_user(request.user, study).filter(
-        subject=subject, visit=None, form_code=form_code, repeat=repeat
-    ).first()
+    record = (
+        FormRecord.objects.for_user(request.user, study)
+        .filter(subject=subject, visit=None, form_code=form_code, repeat=repeat)
+        .first()
+    )
     if record is None:
         raise Http404
     record.subject = subject
