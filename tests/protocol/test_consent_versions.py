@@ -57,4 +57,6 @@ def test_it_refuses_a_duplicate_version():
 
 def test_an_operational_version_needs_a_rationale():
     with pytest.raises(ProtocolError, match="rationale"):
-        load_protocol_text(_with_versions('  - {version: "1.0", effective_from: 2006-11-01, source: operational}\n'))
+        load_protocol_text(
+            _with_versions('  - {version: "1.0", effective_from: 2006-11-01, source: operational}\n')
+        )

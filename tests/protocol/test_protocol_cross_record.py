@@ -36,11 +36,16 @@ def test_the_seed_protocol_reads_previous_subject_and_baseline_values():
         "baseline": {"weight_kg"},
     }
     checks = {c.code: c for c in protocol.form("infusion").edit_checks}
-    assert all(checks[code].source == "operational" and checks[code].rationale for code in ("INF-WEIGHT", "INF-RELOAD"))
+    assert all(
+        checks[code].source == "operational" and checks[code].rationale
+        for code in ("INF-WEIGHT", "INF-RELOAD")
+    )
 
 
 def test_it_refuses_a_previous_field_the_form_does_not_have():
-    _refused("rule: weight_kg <= previous.nonexistent", "previous.nonexistent", "previous.nonexistent", "no field")
+    _refused(
+        "rule: weight_kg <= previous.nonexistent", "previous.nonexistent", "previous.nonexistent", "no field"
+    )
 
 
 def test_it_refuses_an_unknown_qualifier():
@@ -49,7 +54,9 @@ def test_it_refuses_an_unknown_qualifier():
 
 def test_it_refuses_a_subject_value_the_subject_does_not_have():
     _refused(
-        "rule: days_between(subject.birth_date, infusion_date) >= 0", "subject.birth_date", "subject.birth_date"
+        "rule: days_between(subject.birth_date, infusion_date) >= 0",
+        "subject.birth_date",
+        "subject.birth_date",
     )
 
 
@@ -99,7 +106,10 @@ def test_a_compared_previous_choice_is_checked_against_its_choices():
 
 
 def test_a_form_may_not_say_it_repeats_the_schedule_does():
-    text = corrupt("  - code: transfusion\n    title: Transfusion\n", "  - code: transfusion\n    repeating: true\n    title: Transfusion\n")
+    text = corrupt(
+        "  - code: transfusion\n    title: Transfusion\n",
+        "  - code: transfusion\n    repeating: true\n    title: Transfusion\n",
+    )
     problem_at(problems_of(text), line_of(text, "repeating: true"), "schedule decides")
 
 
@@ -133,10 +143,17 @@ def _e(key, repeat, day, voided=False):
 
 
 def test_the_previous_entry_is_by_date_then_repeat_and_never_a_voided_one():
-    entries = [_e("a", 1, "2026-01-01"), _e("b", 2, "2026-01-15"), _e("c", 3, "2026-01-08"), _e("x", 4, "2026-01-10", True)]
+    entries = [
+        _e("a", 1, "2026-01-01"),
+        _e("b", 2, "2026-01-15"),
+        _e("c", 3, "2026-01-08"),
+        _e("x", 4, "2026-01-10", True),
+    ]
     target = _e(None, 5, "2026-01-15")
     assert previous_entry(entries, target, "d").key == "b"  # same day, lower repeat
-    assert previous_entry(entries, _e(None, 9, "2026-01-12"), "d").key == "c"  # the voided one on the 10th skipped
+    assert (
+        previous_entry(entries, _e(None, 9, "2026-01-12"), "d").key == "c"
+    )  # the voided one on the 10th skipped
     assert previous_entry(entries, _e(None, 9, "2025-12-31"), "d") is None
 
 
@@ -152,7 +169,10 @@ def test_without_a_date_field_entries_are_in_repeat_order():
 
 
 def test_the_baseline_values_come_from_the_first_form_with_a_value():
-    values = baseline_values(["baseline", "screening"], {"screening": {"weight_kg": 60, "lvef_pct": 55}, "baseline": {"weight_kg": 62, "lvef_pct": None}})
+    values = baseline_values(
+        ["baseline", "screening"],
+        {"screening": {"weight_kg": 60, "lvef_pct": 55}, "baseline": {"weight_kg": 62, "lvef_pct": None}},
+    )
     assert values == {"weight_kg": 62, "lvef_pct": 55}
 
 

@@ -339,8 +339,8 @@ def test_it_reports_an_empty_rationale():
 
 def test_it_reports_an_unknown_source():
     text = corrupt(
-        '  - {code: NTE, name: Nantes University Hospital, city: Nantes, postcode: "44093", country: France, source: registry}',
-        '  - {code: NTE, name: Nantes University Hospital, city: Nantes, postcode: "44093", country: France, source: hearsay}',
+        '  - {code: NTE, name: Nantes University Hospital, city: Nantes, postcode: "44093", country: France, time_zone: Europe/Paris, source: registry}',
+        '  - {code: NTE, name: Nantes University Hospital, city: Nantes, postcode: "44093", country: France, time_zone: Europe/Paris, source: hearsay}',
     )
     problem_at(problems_of(text), line_of(text, "source: hearsay"), "sites[NTE].source")
 
@@ -400,3 +400,11 @@ def test_a_problem_prints_as_file_line_column_message():
     text = corrupt("  phase: Phase 2\n", "  phase: Phase 2\n  phaze: 2\n")
     problem = problems_of(text)[0]
     assert str(problem) == f"{FILENAME}:{line_of(text, 'phaze')}:3: {problem.message}"
+
+
+def test_it_reports_an_unknown_time_zone_of_a_site():
+    text = corrupt(
+        "time_zone: Europe/Paris, source: registry}\n  - {code: RNS",
+        "time_zone: Europe/Nantes, source: registry}\n  - {code: RNS",
+    )
+    problem_at(problems_of(text), line_of(text, "Europe/Nantes"), "sites[NTE].time_zone")

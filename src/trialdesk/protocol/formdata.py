@@ -150,9 +150,13 @@ def coerce_value(field_def: Any, raw: Any) -> tuple[Any, Message | None]:
     if kind in ("integer", "decimal"):
         unit = f" {field_def.unit}" if getattr(field_def, "unit", None) else ""
         if field_def.min is not None and value < field_def.min:
-            return None, Message(gettext_noop("Must be at least %(limit)s%(unit)s."), limit=_fmt(field_def.min), unit=unit)
+            return None, Message(
+                gettext_noop("Must be at least %(limit)s%(unit)s."), limit=_fmt(field_def.min), unit=unit
+            )
         if field_def.max is not None and value > field_def.max:
-            return None, Message(gettext_noop("Must be at most %(limit)s%(unit)s."), limit=_fmt(field_def.max), unit=unit)
+            return None, Message(
+                gettext_noop("Must be at most %(limit)s%(unit)s."), limit=_fmt(field_def.max), unit=unit
+            )
     return value, None
 
 
@@ -224,7 +228,9 @@ def validate_form_data(form: Any, raw: Mapping[str, Any], context: Context = Non
             if value is not None:
                 result.add_error(
                     field_def.code,
-                    Message(gettext_noop("This field does not apply given the other answers; leave it empty.")),
+                    Message(
+                        gettext_noop("This field does not apply given the other answers; leave it empty.")
+                    ),
                 )
             continue
         if value is None:

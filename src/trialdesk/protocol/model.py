@@ -19,6 +19,7 @@ its event happens, e.g. the end of study).
 from __future__ import annotations
 
 import datetime as dt
+import zoneinfo
 from collections.abc import Iterator, Mapping
 from typing import Annotated, Any, Literal, NamedTuple
 
@@ -163,6 +164,17 @@ class Site(Sourced):
     city: NonEmpty
     postcode: NonEmpty
     country: NonEmpty
+    # IANA time zone of the hospital (it follows from the city): the site's "today"
+    time_zone: str = "UTC"
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_time_zone(cls, value: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (an IANA name such as Europe/Paris)") from None
+        return value
 
 
 # --------------------------------------------------------------------------- arms, interventions

@@ -34,6 +34,19 @@ class Permission(StrEnum):
     MANAGE_STUDY = "manage_study"
     # enrolling a patient past the enrollment target, after the site asked
     CONFIRM_ENROLLMENT = "confirm_enrollment"
+    # treatment (issue 9): the computed dose validated as the prescription; a cardiac hold lifted
+    VALIDATE_PRESCRIPTION = "validate_prescription"
+    LIFT_CARDIAC_HOLD = "lift_cardiac_hold"
+    # drug accountability at a site: shipments received, vials returned or destroyed; its verification
+    MANAGE_DRUG_SUPPLY = "manage_drug_supply"
+    VERIFY_DRUG_ACCOUNTABILITY = "verify_drug_accountability"
+    # a computed protocol deviation acknowledged with a comment
+    ACKNOWLEDGE_DEVIATION = "acknowledge_deviation"
+    # the investigator's response kept against the derived one, with a justification (issue 10)
+    CONFIRM_RESPONSE = "confirm_response"
+    # safety data (adverse events, SAEs) of the sites in scope; SAE acknowledgement and expectedness
+    VIEW_SAFETY_DATA = "view_safety_data"
+    ASSESS_SAE = "assess_sae"
 
 
 R = Role
@@ -46,6 +59,11 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
             Permission.ENTER_DATA,
             Permission.SIGN,
             Permission.ANSWER_QUERY,
+            Permission.VALIDATE_PRESCRIPTION,
+            Permission.LIFT_CARDIAC_HOLD,
+            Permission.MANAGE_DRUG_SUPPLY,
+            Permission.CONFIRM_RESPONSE,
+            Permission.VIEW_SAFETY_DATA,
         }
     ),
     R.COORDINATOR: frozenset(
@@ -55,6 +73,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
             Permission.ENROLL,
             Permission.ENTER_DATA,
             Permission.ANSWER_QUERY,
+            Permission.MANAGE_DRUG_SUPPLY,
+            Permission.VIEW_SAFETY_DATA,
         }
     ),
     R.MONITOR: frozenset(
@@ -64,6 +84,9 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
             Permission.CLOSE_QUERY,
             Permission.VERIFY_SOURCE,
             Permission.VIEW_AUDIT,
+            Permission.VERIFY_DRUG_ACCOUNTABILITY,
+            Permission.ACKNOWLEDGE_DEVIATION,
+            Permission.VIEW_SAFETY_DATA,
         }
     ),
     R.DATA_MANAGER: frozenset(
@@ -75,11 +98,24 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
             Permission.VIEW_AUDIT,
             Permission.EXPORT,
             Permission.CONFIRM_ENROLLMENT,
+            Permission.ACKNOWLEDGE_DEVIATION,
+            Permission.VIEW_SAFETY_DATA,
         }
     ),
     # Read-only and pseudonymised: sees data and the trail, never identities.
-    R.STATISTICIAN: frozenset({Permission.VIEW_CLINICAL_DATA, Permission.VIEW_AUDIT, Permission.EXPORT}),
-    R.SPONSOR_ADMIN: frozenset({Permission.VIEW_CLINICAL_DATA, Permission.MANAGE_USERS, Permission.MANAGE_STUDY}),
+    R.STATISTICIAN: frozenset(
+        {Permission.VIEW_CLINICAL_DATA, Permission.VIEW_AUDIT, Permission.EXPORT, Permission.VIEW_SAFETY_DATA}
+    ),
+    R.SPONSOR_ADMIN: frozenset(
+        {
+            Permission.VIEW_CLINICAL_DATA,
+            Permission.MANAGE_USERS,
+            Permission.MANAGE_STUDY,
+            Permission.VIEW_SAFETY_DATA,
+        }
+    ),
+    # Sponsor vigilance: every site's safety data, pseudonymised; acknowledges and assesses SAEs.
+    R.SAFETY_OFFICER: frozenset({Permission.VIEW_SAFETY_DATA, Permission.ASSESS_SAE}),
 }
 
 
@@ -124,6 +160,7 @@ class StudyAccess:
         investigator at NTE who is also data manager enters NTE's data as investigator).
         "" if no role grants it (the caller has already refused the action then).
         """
+
         def granting(roles) -> list[str]:
             return sorted(role for role in roles if permission in ROLE_PERMISSIONS.get(role, frozenset()))
 
@@ -138,8 +175,9 @@ class StudyAccess:
 
     @property
     def pseudonymised(self) -> bool:
-        """Statisticians (and only-statisticians) never see initials or birth years."""
-        return self.roles == {Role.STATISTICIAN}
+        """Statisticians and safety officers (who hold no other role) never see initials or
+        birth years."""
+        return bool(self.roles) and self.roles <= {Role.STATISTICIAN, Role.SAFETY_OFFICER}
 
 
 NO_ACCESS = StudyAccess(study_id=0, roles_by_site={}, all_site_ids=frozenset())

@@ -48,6 +48,8 @@ class Site(models.Model):
     postcode = models.CharField(max_length=20, blank=True)
     country = models.CharField(max_length=60, blank=True)
     activated_on = models.DateField(null=True, blank=True)
+    # IANA zone of the hospital: "today" at the site (worklists, due and overdue) is its date there
+    time_zone = models.CharField(max_length=64, default="UTC")
     locked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -65,10 +67,12 @@ class Role(models.TextChoices):
     DATA_MANAGER = "data_manager", _("Data manager")
     STATISTICIAN = "statistician", _("Statistician")
     SPONSOR_ADMIN = "sponsor_admin", _("Sponsor administrator")
+    # sponsor vigilance: every site's safety data, pseudonymised (DESIGN §1)
+    SAFETY_OFFICER = "safety_officer", _("Safety officer")
 
 
 # Roles whose scope is every site of the study whatever their membership rows say.
-ALL_SITES_ROLES = frozenset({Role.DATA_MANAGER, Role.STATISTICIAN, Role.SPONSOR_ADMIN})
+ALL_SITES_ROLES = frozenset({Role.DATA_MANAGER, Role.STATISTICIAN, Role.SPONSOR_ADMIN, Role.SAFETY_OFFICER})
 
 
 class Membership(models.Model):
@@ -81,7 +85,9 @@ class Membership(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=20, choices=Role.choices)
-    site = models.ForeignKey(Site, on_delete=models.CASCADE, null=True, blank=True, related_name="memberships")
+    site = models.ForeignKey(
+        Site, on_delete=models.CASCADE, null=True, blank=True, related_name="memberships"
+    )
     active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

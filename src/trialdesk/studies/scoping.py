@@ -252,9 +252,11 @@ def _masked_values(queryset: SiteScopedQuerySet, row, scope: ReadScope):
     if isinstance(row, dict):
         return {key: mask(key, value) for key, value in row.items()}
     if isinstance(row, tuple):
-        return type(row)(mask(name, value) for name, value in zip(names, row, strict=False)) if not hasattr(
-            row, "_fields"
-        ) else type(row)(*(mask(name, value) for name, value in zip(names, row, strict=False)))
+        return (
+            type(row)(mask(name, value) for name, value in zip(names, row, strict=False))
+            if not hasattr(row, "_fields")
+            else type(row)(*(mask(name, value) for name, value in zip(names, row, strict=False)))
+        )
     # values_list(flat=True)
     return mask(names[0], row) if names else row
 

@@ -51,6 +51,7 @@ def install_study(protocol_path: Path, actor: Actor | None = None) -> Study:
                 city=planned.city,
                 postcode=planned.postcode or "",
                 country=planned.country or "",
+                time_zone=planned.time_zone,
             )
             record(
                 actor,
@@ -83,7 +84,9 @@ def activate_site(site: Site, activated_on, actor: Actor) -> None:
         )
 
 
-def create_user(username: str, password: str, *, first_name: str = "", last_name: str = "", email: str = "", actor: Actor):
+def create_user(
+    username: str, password: str, *, first_name: str = "", last_name: str = "", email: str = "", actor: Actor
+):
     User = get_user_model()
     with audited():
         user = User.objects.create_user(
@@ -148,7 +151,13 @@ def status_history(study: Study) -> list[StudyStatusChange]:
 
 
 def change_status(
-    study: Study, status: str, *, effective_on: dt.date, reason: str, actor: Actor, today: dt.date | None = None
+    study: Study,
+    status: str,
+    *,
+    effective_on: dt.date,
+    reason: str,
+    actor: Actor,
+    today: dt.date | None = None,
 ) -> StudyStatusChange:
     """Move the study to ``status`` from ``effective_on`` (audited). The history stays in
     order: a change takes effect on or after the latest one, never in the future."""
@@ -159,7 +168,9 @@ def change_status(
     if not reason:
         raise StudyStatusRefused(_("Say why the status changes."))
     if len(reason) > REASON_MAX:
-        raise StudyStatusRefused(_("The reason is too long (at most %(max)d characters).") % {"max": REASON_MAX})
+        raise StudyStatusRefused(
+            _("The reason is too long (at most %(max)d characters).") % {"max": REASON_MAX}
+        )
     if effective_on > today:
         raise StudyStatusRefused(_("The date of a status change cannot be in the future."))
     with audited():

@@ -28,7 +28,8 @@ from trialdesk.studies.services import (
 class StatusChangeForm(forms.Form):
     status = forms.ChoiceField(label=gettext_lazy("New status"))
     effective_on = forms.DateField(
-        label=gettext_lazy("Effective from"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+        label=gettext_lazy("Effective from"),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
     reason = forms.CharField(
         label=gettext_lazy("Reason"), max_length=REASON_MAX, widget=forms.Textarea(attrs={"rows": 2})
@@ -63,8 +64,12 @@ def status_page(request):
             data = form.cleaned_data
             try:
                 change = set_operational_status(
-                    request.user, study, data["status"], effective_on=data["effective_on"],
-                    reason=data["reason"], today=today,
+                    request.user,
+                    study,
+                    data["status"],
+                    effective_on=data["effective_on"],
+                    reason=data["reason"],
+                    today=today,
                 )
             except StudyStatusRefused as refusal:
                 messages.error(request, refusal.message)

@@ -6,7 +6,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -15,55 +14,113 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Study',
+            name="Study",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('nct_id', models.CharField(max_length=20, unique=True)),
-                ('title', models.CharField(max_length=500)),
-                ('protocol_yaml', models.TextField()),
-                ('protocol_sha256', models.CharField(max_length=64)),
-                ('locked_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("nct_id", models.CharField(max_length=20, unique=True)),
+                ("title", models.CharField(max_length=500)),
+                ("protocol_yaml", models.TextField()),
+                ("protocol_sha256", models.CharField(max_length=64)),
+                ("locked_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'verbose_name_plural': 'studies',
+                "verbose_name_plural": "studies",
             },
         ),
         migrations.CreateModel(
-            name='Site',
+            name="Site",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=8)),
-                ('name', models.CharField(max_length=200)),
-                ('city', models.CharField(max_length=100)),
-                ('postcode', models.CharField(blank=True, max_length=20)),
-                ('country', models.CharField(blank=True, max_length=60)),
-                ('activated_on', models.DateField(blank=True, null=True)),
-                ('locked_at', models.DateTimeField(blank=True, null=True)),
-                ('study', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='sites', to='studies.study')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.CharField(max_length=8)),
+                ("name", models.CharField(max_length=200)),
+                ("city", models.CharField(max_length=100)),
+                ("postcode", models.CharField(blank=True, max_length=20)),
+                ("country", models.CharField(blank=True, max_length=60)),
+                ("activated_on", models.DateField(blank=True, null=True)),
+                ("locked_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "study",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="sites", to="studies.study"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['code'],
+                "ordering": ["code"],
             },
         ),
         migrations.CreateModel(
-            name='Membership',
+            name="Membership",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('role', models.CharField(choices=[('investigator', 'Investigator'), ('coordinator', 'Coordinator (research nurse)'), ('monitor', 'Monitor (CRA)'), ('data_manager', 'Data manager'), ('statistician', 'Statistician'), ('sponsor_admin', 'Sponsor administrator')], max_length=20)),
-                ('active', models.BooleanField(default=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='memberships', to=settings.AUTH_USER_MODEL)),
-                ('site', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='memberships', to='studies.site')),
-                ('study', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='memberships', to='studies.study')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[
+                            ("investigator", "Investigator"),
+                            ("coordinator", "Coordinator (research nurse)"),
+                            ("monitor", "Monitor (CRA)"),
+                            ("data_manager", "Data manager"),
+                            ("statistician", "Statistician"),
+                            ("sponsor_admin", "Sponsor administrator"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("active", models.BooleanField(default=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="memberships",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "site",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="memberships",
+                        to="studies.site",
+                    ),
+                ),
+                (
+                    "study",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="memberships",
+                        to="studies.study",
+                    ),
+                ),
             ],
         ),
         migrations.AddConstraint(
-            model_name='site',
-            constraint=models.UniqueConstraint(fields=('study', 'code'), name='unique_site_code_per_study'),
+            model_name="site",
+            constraint=models.UniqueConstraint(fields=("study", "code"), name="unique_site_code_per_study"),
         ),
         migrations.AddConstraint(
-            model_name='membership',
-            constraint=models.UniqueConstraint(fields=('user', 'study', 'role', 'site'), name='unique_membership'),
+            model_name="membership",
+            constraint=models.UniqueConstraint(
+                fields=("user", "study", "role", "site"), name="unique_membership"
+            ),
         ),
     ]

@@ -6,27 +6,58 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('studies', '0001_initial'),
+        ("studies", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='StudyStatusChange',
+            name="StudyStatusChange",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('status', models.CharField(choices=[('set_up', 'Set up'), ('recruiting', 'Recruiting'), ('recruitment_closed', 'Recruitment closed'), ('closed', 'Closed')], max_length=20)),
-                ('effective_on', models.DateField()),
-                ('reason', models.TextField()),
-                ('changed_by_name', models.CharField(blank=True, max_length=150)),
-                ('recorded_at', models.DateTimeField(auto_now_add=True)),
-                ('changed_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('study', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='status_changes', to='studies.study')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("set_up", "Set up"),
+                            ("recruiting", "Recruiting"),
+                            ("recruitment_closed", "Recruitment closed"),
+                            ("closed", "Closed"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("effective_on", models.DateField()),
+                ("reason", models.TextField()),
+                ("changed_by_name", models.CharField(blank=True, max_length=150)),
+                ("recorded_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "changed_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "study",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="status_changes",
+                        to="studies.study",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['effective_on', 'pk'],
+                "ordering": ["effective_on", "pk"],
             },
         ),
     ]
