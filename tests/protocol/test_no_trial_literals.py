@@ -33,7 +33,7 @@ ALLOWED: dict[str, tuple[frozenset[str], str]] = {
             frozenset({"clinical/response.py"}),
             "an ASH response category of DESIGN §4 (ResponseCategory)",
         )
-        for word in ("progression", "relapse", "no_response")
+        for word in ("progression", "relapse", "no_response", "NR", "PD")
     },
     "unknown": (
         frozenset({"rules/tri.py", "clinical/eligibility.py", "cli/eligibility.py"}),
@@ -47,6 +47,14 @@ ALLOWED: dict[str, tuple[frozenset[str], str]] = {
             "the registry's vocabulary of the eligible sexes (Identification.sexes, ClinicalTrials.gov)",
         )
         for word in ("female", "male")
+    },
+    **{
+        word: (
+            frozenset({"clinical/dosing.py", "cli/dose.py"}),
+            "the kind of a dose and the keys of its JSON (issue 9: kind loading|maintenance, weight_kg, "
+            "reason), the core's dosing vocabulary, not the infusion form's fields",
+        )
+        for word in ("loading", "weight_kg", "reason")
     },
     "consent_date": (
         frozenset({"protocol/crossrecord.py", "crf/crossrecord.py"}),

@@ -1,5 +1,14 @@
 """Weight-based dosing of the study drug (pure), DESIGN §4 "Dosing" (trastuzumab label).
 
+One implementation, used by the infusion form, ``trialdesk dose``, the simulator and the
+analysis:
+
+- :func:`classify_interval`: a dose is *first*, *too early* (fewer than
+  ``timing.minimum_interval_days`` since the previous dose), *on time*, *late* (more than
+  ``timing.late_after_days``, still maintenance) or *missed* (more than
+  ``reload_after_days``: a new loading dose is due);
+- :func:`propose_dose`: the dose to give on a date (kind, mg/kg, the weight it is computed
+  on, mg rounded as the protocol prepares it, vials), or no dose on a cardiac hold;
 - the dose is mg/kg x the weight used for it;
 - the weight used is re-taken when the current weight differs from it by **more than**
   ``weight_change_recompute_pct`` (10 %): exactly 10 % keeps the dose;
@@ -16,21 +25,34 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Literal
 
+from trialdesk.protocol.formdata import Message, gettext_noop
 from trialdesk.protocol.model import DoseRules
 
 __all__ = [
     "DeviationCheck",
     "DoseCalculation",
+    "DoseInterval",
     "DosePlan",
+    "DoseProposal",
+    "IntervalStatus",
     "ReloadCheck",
     "WeightCheck",
     "check_deviation",
     "check_reload",
     "check_weight",
+    "classify_interval",
     "compute_dose",
     "plan_dose",
+    "propose_dose",
+    "round_dose",
+    "vials_for",
 ]
+
+IntervalStatus = Literal["first", "too_early", "on_time", "late", "missed"]
+DoseKind = Literal["loading", "maintenance"]
 
 
 def _more_than(value: float, threshold: float) -> bool:
@@ -199,3 +221,215 @@ def plan_dose(
         reload=reload,
         weight=weight,
     )
+
+
+# --------------------------------------------------------------------------- interval since the last dose
+
+
+@dataclass(frozen=True)
+class DoseInterval:
+    """Where a dose falls after the previous one (DESIGN §4, the trastuzumab label)."""
+
+    status: IntervalStatus
+    days_since: int | None
+    #: English, with its template and parameters for the shell to translate
+    explanation: Message
+
+    @property
+    def reload_due(self) -> bool:
+        """A missed dose: a new loading dose is due."""
+        return self.status == "missed"
+
+
+def classify_interval(previous_dose_on: dt.date | None, dose_on: dt.date, rules: DoseRules) -> DoseInterval:
+    """The status of a dose given on ``dose_on`` after one given on ``previous_dose_on``:
+    fewer than the minimum interval is too early; up to the late tolerance, on time; more
+    than it, late (still a maintenance dose); more than ``rules.reload_after_days``, missed
+    (a reload is due). Raises ``ValueError`` for a dose dated before the previous one."""
+    if previous_dose_on is None:
+        return DoseInterval("first", None, Message(gettext_noop("first dose")))
+    days = (dose_on - previous_dose_on).days
+    if days < 0:
+        raise ValueError("the dose is dated before the previous one")
+    t = rules.timing
+    if days < t.minimum_interval_days:
+        return DoseInterval(
+            "too_early",
+            days,
+            Message(
+                gettext_noop("%(days)d days since the last dose, fewer than %(limit)d: too early"),
+                days=days,
+                limit=t.minimum_interval_days,
+            ),
+        )
+    if days > rules.reload_after_days:
+        return DoseInterval(
+            "missed",
+            days,
+            Message(
+                gettext_noop("%(days)d days since the last dose, more than %(limit)d: a missed dose"),
+                days=days,
+                limit=rules.reload_after_days,
+            ),
+        )
+    if days > t.late_after_days:
+        return DoseInterval(
+            "late",
+            days,
+            Message(
+                gettext_noop("%(days)d days since the last dose, more than %(limit)d: a late dose"),
+                days=days,
+                limit=t.late_after_days,
+            ),
+        )
+    return DoseInterval(
+        "on_time",
+        days,
+        Message(gettext_noop("%(days)d days since the last dose: on time"), days=days),
+    )
+
+
+# --------------------------------------------------------------------------- preparation
+
+
+def round_dose(dose_mg: float, rules: DoseRules) -> float:
+    """The dose as prepared: to the nearest ``preparation.round_to_mg`` (halves up)."""
+    step = Decimal(str(rules.preparation.round_to_mg))
+    steps = (Decimal(repr(dose_mg)) / step).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+    return float(steps * step)
+
+
+def vials_for(dose_mg: float, rules: DoseRules) -> int:
+    """How many vials a dose needs (a started vial counts)."""
+    if dose_mg <= 0:
+        return 0
+    vial = rules.preparation.vial_mg
+    whole = round(dose_mg / vial)
+    if math.isclose(dose_mg, whole * vial, rel_tol=1e-9):
+        return int(whole)
+    return math.ceil(dose_mg / vial)
+
+
+# --------------------------------------------------------------------------- the proposed dose
+
+
+@dataclass(frozen=True)
+class DoseProposal:
+    """The dose to give on a date, and why. ``kind`` is None when no dose is given
+    (cardiac hold): then ``mg_per_kg``, ``dose_mg`` and ``vials`` are None too."""
+
+    on: dt.date
+    kind: DoseKind | None
+    mg_per_kg: float | None
+    #: the weight the dose is computed on
+    weight_kg: float
+    dose_mg: float | None
+    vials: int | None
+    interval: DoseInterval
+    weight: WeightCheck | None
+    #: each rule that decided, English with template and parameters
+    reasons: tuple[Message, ...]
+
+    @property
+    def reason(self) -> str:
+        return "; ".join(self.reasons)
+
+    @property
+    def loading(self) -> bool:
+        return self.kind == "loading"
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "kind": self.kind,
+            "mg_per_kg": self.mg_per_kg,
+            "weight_kg": self.weight_kg,
+            "dose_mg": self.dose_mg,
+            "vials": self.vials,
+            "reason": self.reason,
+        }
+
+
+def propose_dose(
+    rules: DoseRules,
+    on: dt.date,
+    *,
+    previous_dose_on: dt.date | None,
+    weight_now_kg: float,
+    weight_used_kg: float | None,
+    on_cardiac_hold: bool = False,
+) -> DoseProposal:
+    """The dose due on ``on``: a loading dose first and after a missed dose, else the
+    maintenance dose; computed on the weight used so far unless the current weight differs
+    from it by more than the protocol's threshold (or there is none yet); rounded and in
+    vials as the protocol prepares it. On a cardiac hold, no dose."""
+    if weight_now_kg <= 0:
+        raise ValueError("the weight must be positive")
+    interval = classify_interval(previous_dose_on, on, rules)
+    weight = check_weight(weight_used_kg, weight_now_kg, rules) if weight_used_kg is not None else None
+    weight_kg = float(weight.weight_for_dose if weight is not None else weight_now_kg)
+    if on_cardiac_hold:
+        reasons = (Message(gettext_noop("no dose: the subject is on cardiac hold")), interval.explanation)
+        return DoseProposal(on, None, None, weight_kg, None, None, interval, weight, reasons)
+    kind: DoseKind
+    if interval.status == "first":
+        kind = "loading"
+        decided = Message(gettext_noop("loading: first dose"))
+    elif interval.status == "missed":
+        kind = "loading"
+        decided = Message(
+            gettext_noop("loading: %(days)d days since the last dose, more than %(limit)d"),
+            days=interval.days_since,
+            limit=rules.reload_after_days,
+        )
+    else:
+        kind = "maintenance"
+        if interval.status == "late":
+            decided = Message(
+                gettext_noop(
+                    "maintenance: %(days)d days since the last dose, a late dose (more than %(limit)d)"
+                ),
+                days=interval.days_since,
+                limit=rules.timing.late_after_days,
+            )
+        elif interval.status == "too_early":
+            decided = Message(
+                gettext_noop(
+                    "maintenance: %(days)d days since the last dose, too early (fewer than %(limit)d)"
+                ),
+                days=interval.days_since,
+                limit=rules.timing.minimum_interval_days,
+            )
+        else:
+            decided = Message(
+                gettext_noop("maintenance: %(days)d days since the last dose"), days=interval.days_since
+            )
+    reasons_list = [decided]
+    if weight is not None and weight.recompute:
+        reasons_list.append(
+            Message(
+                gettext_noop(
+                    "weight %(now)s kg, %(change)s %% from the %(used)s kg used: more than %(limit)s %%, "
+                    "the dose is recomputed"
+                ),
+                now=f"{weight.weight_now_kg:g}",
+                change=f"{weight.change_pct:+.1f}",
+                used=f"{weight.weight_used_kg:g}",
+                limit=f"{weight.threshold_pct:g}",
+            )
+        )
+    mg_per_kg = float(rules.loading_mg_per_kg if kind == "loading" else rules.maintenance_mg_per_kg)
+    dose_mg = round_dose(mg_per_kg * weight_kg, rules)
+    vials = vials_for(dose_mg, rules)
+    reasons_list.append(
+        Message(
+            gettext_noop(
+                "%(mg_per_kg)s mg/kg x %(weight)s kg = %(dose)s mg, %(vials)d vial(s) of %(vial)s mg"
+            ),
+            mg_per_kg=f"{mg_per_kg:g}",
+            weight=f"{weight_kg:g}",
+            dose=f"{dose_mg:g}",
+            vials=vials,
+            vial=f"{rules.preparation.vial_mg:g}",
+        )
+    )
+    return DoseProposal(on, kind, mg_per_kg, weight_kg, dose_mg, vials, interval, weight, tuple(reasons_list))

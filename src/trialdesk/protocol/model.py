@@ -47,7 +47,9 @@ __all__ = [
     "Concepts",
     "Criterion",
     "Decision",
+    "DosePreparation",
     "DoseRules",
+    "DoseTiming",
     "EditCheck",
     "Eligibility",
     "Endpoint",
@@ -59,6 +61,7 @@ __all__ = [
     "Intervention",
     "Protocol",
     "Repeat",
+    "RepeatLvef",
     "ResponseCriteria",
     "Schedule",
     "Site",
@@ -180,6 +183,13 @@ class Site(Sourced):
 # --------------------------------------------------------------------------- arms, interventions
 
 
+class RepeatLvef(Sourced):
+    """The repeat LVEF a cardiac hold asks for: within ``within_days`` of the LVEF that
+    started the hold (its due date is that assessment's date + ``within_days``)."""
+
+    within_days: int = PydanticField(gt=0)
+
+
 class CardiacHold(Sourced):
     """When trastuzumab is withheld for a fall of the LVEF (points are absolute % of LVEF):
     a drop of ``drop_points`` or more from baseline, or a value below ``below_pct``
@@ -188,6 +198,25 @@ class CardiacHold(Sourced):
     drop_points: float = PydanticField(gt=0)
     below_pct: float = PydanticField(gt=0, le=100)
     drop_points_when_below: float = PydanticField(gt=0)
+    #: how soon the LVEF is measured again once the subject is on hold
+    repeat_lvef: RepeatLvef
+
+
+class DoseTiming(Sourced):
+    """When a dose may be given, counted in days since the previous dose: fewer than
+    ``minimum_interval_days`` is too early; more than ``late_after_days`` is a late dose
+    (still maintenance); more than ``DoseRules.reload_after_days`` is a missed dose."""
+
+    minimum_interval_days: int = PydanticField(gt=0)
+    late_after_days: int = PydanticField(gt=0)
+
+
+class DosePreparation(Sourced):
+    """How a computed dose is prepared: rounded to the nearest ``round_to_mg``, from
+    vials of ``vial_mg`` (as many as the dose needs)."""
+
+    round_to_mg: float = PydanticField(gt=0)
+    vial_mg: float = PydanticField(gt=0)
 
 
 class DoseRules(Sourced):
@@ -201,6 +230,24 @@ class DoseRules(Sourced):
     route: NonEmpty
     stop_on: list[NonEmpty] = []
     cardiac_hold: CardiacHold | None = None
+    timing: DoseTiming
+    preparation: DosePreparation
+
+    @property
+    def reload_after_days(self) -> int:
+        """More than this many days since the previous dose is a missed dose: a new loading
+        dose is given (due after ``interval_days``, late by more than the allowed delay)."""
+        return self.interval_days + self.reload_if_late_by_more_than_days
+
+    @model_validator(mode="after")
+    def _days_in_order(self) -> DoseRules:
+        t = self.timing
+        if not t.minimum_interval_days <= self.interval_days <= t.late_after_days <= self.reload_after_days:
+            raise ValueError(
+                "dose_rules: the days must be in order: timing.minimum_interval_days <= interval_days "
+                "<= timing.late_after_days <= interval_days + reload_if_late_by_more_than_days"
+            )
+        return self
 
 
 class Intervention(Sourced):
@@ -238,8 +285,13 @@ class Field(_Model):
     label_fr: str | None = None
     type: FieldType
     unit: str | None = None
+    #: the possible range (hard): a value outside it cannot be true and is refused
     min: float | None = None
     max: float | None = None
+    #: the physiological range (soft): a value outside it is possible but unusual; it is
+    #: saved and raises a query. It lies within the possible range.
+    expected_min: float | None = None
+    expected_max: float | None = None
     required: bool = False
     choices: list[Choice] = []
     help: str | None = None
@@ -257,9 +309,34 @@ class Field(_Model):
             raise ValueError(f"field {self.code!r}: min/max apply to integer and decimal fields only")
         if self.min is not None and self.max is not None and self.min > self.max:
             raise ValueError(f"field {self.code!r}: min {self.min} is above max {self.max}")
+        self._coherent_expected_range()
         if self.max_length is not None and self.type != "text":
             raise ValueError(f"field {self.code!r}: max_length applies to text fields only")
         return self
+
+    def _coherent_expected_range(self) -> None:
+        low, high = self.expected_min, self.expected_max
+        if low is None and high is None:
+            return
+        if self.type not in ("integer", "decimal"):
+            raise ValueError(
+                f"field {self.code!r}: expected_min/expected_max apply to integer and decimal fields only"
+            )
+        if low is not None and high is not None and low > high:
+            raise ValueError(f"field {self.code!r}: expected_min {low:g} is above expected_max {high:g}")
+        for name, value in (("expected_min", low), ("expected_max", high)):
+            if value is None:
+                continue
+            if self.min is not None and value < self.min:
+                raise ValueError(
+                    f"field {self.code!r}: {name} {value:g} is below min {self.min:g} "
+                    "(the expected range lies within the possible range)"
+                )
+            if self.max is not None and value > self.max:
+                raise ValueError(
+                    f"field {self.code!r}: {name} {value:g} is above max {self.max:g} "
+                    "(the expected range lies within the possible range)"
+                )
 
     @property
     def choice_values(self) -> list[str]:
@@ -458,6 +535,8 @@ class ResponseCriteria(Sourced):
     pr_min_decrease_pct: float = PydanticField(gt=0, le=100)
     progression_increase_pct: float = PydanticField(gt=0)
     relapse_marrow_blasts_min_pct: float = PydanticField(gt=0, le=100)
+    #: a progression needs at least these marrow blasts besides the relative increase over the nadir
+    progression_marrow_blasts_min_pct: float = PydanticField(default=5, gt=0, le=100)
     responses: list[Literal["CR", "CRp", "PR"]] = ["CR", "CRp", "PR"]
 
 
@@ -781,10 +860,19 @@ class Protocol(_Model):
             yield f"interventions[{intervention.name}]", intervention
             if intervention.dose_rules is not None:
                 yield f"interventions[{intervention.name}].dose_rules", intervention.dose_rules
+                yield f"interventions[{intervention.name}].dose_rules.timing", intervention.dose_rules.timing
+                yield (
+                    f"interventions[{intervention.name}].dose_rules.preparation",
+                    intervention.dose_rules.preparation,
+                )
                 if intervention.dose_rules.cardiac_hold is not None:
                     yield (
                         f"interventions[{intervention.name}].dose_rules.cardiac_hold",
                         intervention.dose_rules.cardiac_hold,
+                    )
+                    yield (
+                        f"interventions[{intervention.name}].dose_rules.cardiac_hold.repeat_lvef",
+                        intervention.dose_rules.cardiac_hold.repeat_lvef,
                     )
         for form in self.forms:
             yield f"forms[{form.code}]", form
