@@ -26,7 +26,7 @@ import datetime as dt
 import math
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Literal
+from typing import Any, Literal
 
 from trialdesk.protocol.formdata import Message, gettext_noop
 from trialdesk.protocol.model import DoseRules
@@ -49,6 +49,7 @@ __all__ = [
     "propose_dose",
     "round_dose",
     "vials_for",
+    "weight_range",
 ]
 
 IntervalStatus = Literal["first", "too_early", "on_time", "late", "missed"]
@@ -433,3 +434,15 @@ def propose_dose(
         )
     )
     return DoseProposal(on, kind, mg_per_kg, weight_kg, dose_mg, vials, interval, weight, tuple(reasons_list))
+
+
+def weight_range(protocol: Any) -> tuple[float | None, float | None]:
+    """The weights a dose may be computed on: the range of the field that records the
+    weight used for a dose (concept ``dose_weight``), (None, None) if it has none."""
+    try:
+        ref = protocol.concept("dose_weight")[0]
+    except (KeyError, IndexError):
+        return None, None
+    field = protocol.form(ref.form).field(ref.field)
+    low, high = getattr(field, "min", None), getattr(field, "max", None)
+    return (None if low is None else float(low)), (None if high is None else float(high))
