@@ -70,8 +70,8 @@ def test_it_reports_a_field_of_a_type_outside_the_list():
 def test_it_reports_a_choice_field_without_choices():
     old = "      - {code: symptoms, label: Symptoms of heart failure,"
     text = corrupt(
-        "type: boolean, required: true}\n\n  # ---------------------------------------------------------------- end of treatment",
-        "type: choice, required: true}\n\n  # ---------------------------------------------------------------- end of treatment",
+        old + " label_fr: Symptômes d'insuffisance cardiaque, type: boolean, required: true}\n",
+        old + " label_fr: Symptômes d'insuffisance cardiaque, type: choice, required: true}\n",
     )
     problem_at(problems_of(text), line_of(text, old), "'symptoms' is a choice but lists no choices")
 

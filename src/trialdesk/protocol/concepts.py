@@ -174,6 +174,11 @@ _ALL: list[ConceptSpec] = [
         ("lvef_by_cardiac_mri", "LVEF measured by cardiac MRI"),
     ),
     *_specs("boolean", None, ("heart_failure_symptoms", "symptoms of heart failure")),
+    *_specs(
+        "integer",
+        None,
+        ("ejection_fraction_decreased_grade", "CTCAE grade of 'Ejection fraction decreased' the investigator confirms (0: none)"),
+    ),
     # ---------------------------------------------------------------- doses
     *_specs(
         "date",

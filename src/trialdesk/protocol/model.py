@@ -62,6 +62,7 @@ __all__ = [
     "Protocol",
     "Repeat",
     "RepeatLvef",
+    "RepeatLvef",
     "ResponseCriteria",
     "Schedule",
     "Site",
@@ -190,6 +191,13 @@ class RepeatLvef(Sourced):
     within_days: int = PydanticField(gt=0)
 
 
+class RepeatLvef(Sourced):
+    """The repeat LVEF a cardiac hold asks for: within ``within_days`` of the LVEF that
+    started the hold (its due date is that assessment's date + ``within_days``)."""
+
+    within_days: int = PydanticField(gt=0)
+
+
 class CardiacHold(Sourced):
     """When trastuzumab is withheld for a fall of the LVEF (points are absolute % of LVEF):
     a drop of ``drop_points`` or more from baseline, or a value below ``below_pct``
@@ -198,6 +206,8 @@ class CardiacHold(Sourced):
     drop_points: float = PydanticField(gt=0)
     below_pct: float = PydanticField(gt=0, le=100)
     drop_points_when_below: float = PydanticField(gt=0)
+    #: how soon the LVEF is measured again once the subject is on hold
+    repeat_lvef: RepeatLvef
     #: how soon the LVEF is measured again once the subject is on hold
     repeat_lvef: RepeatLvef
 
@@ -869,6 +879,10 @@ class Protocol(_Model):
                     yield (
                         f"interventions[{intervention.name}].dose_rules.cardiac_hold",
                         intervention.dose_rules.cardiac_hold,
+                    )
+                    yield (
+                        f"interventions[{intervention.name}].dose_rules.cardiac_hold.repeat_lvef",
+                        intervention.dose_rules.cardiac_hold.repeat_lvef,
                     )
                     yield (
                         f"interventions[{intervention.name}].dose_rules.cardiac_hold.repeat_lvef",
