@@ -11,7 +11,13 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
-from trialdesk.clinical.calendar import FIRST_DOSE, AssessmentDone, HoldPeriod, assessment_kinds, plan_calendar
+from trialdesk.clinical.calendar import (
+    FIRST_DOSE,
+    AssessmentDone,
+    HoldPeriod,
+    assessment_kinds,
+    plan_calendar,
+)
 from trialdesk.clinical.deviations import (
     ASSESSMENT_OUT_OF_WINDOW,
     DOSE_DURING_HOLD,
