@@ -139,7 +139,7 @@ def test_every_form_can_be_filled(protocol):
 
 def test_the_log_forms_repeat_and_the_visit_forms_do_not(protocol):
     logs = {form.code for form in protocol.log_forms}
-    assert logs == {"infusion", "transfusion", "adverse_event", "concomitant_medication"}
+    assert logs == {"infusion", "transfusion", "adverse_event", "concomitant_medication", "medical_history"}
     assert all(protocol.is_log_form(code) for code in logs)
     assert not any(protocol.is_log_form(form.code) for form in protocol.forms if form.code not in logs)
     assert not any(visit.max_per_visit for visit in protocol.schedule.visits)

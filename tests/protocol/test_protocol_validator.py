@@ -171,8 +171,8 @@ def test_it_reports_eligibility_naming_an_unknown_form():
 
 def test_it_reports_a_form_nobody_can_fill():
     text = corrupt(
-        "log_forms: [infusion, transfusion, adverse_event, concomitant_medication]",
-        "log_forms: [infusion, transfusion, adverse_event]",
+        "log_forms: [infusion, transfusion, adverse_event, concomitant_medication, medical_history]",
+        "log_forms: [infusion, transfusion, adverse_event, medical_history]",
     )
     problem_at(problems_of(text), line_of(text, "  - code: concomitant_medication"), "in no visit")
 
@@ -332,7 +332,7 @@ def test_it_reports_an_operational_element_without_rationale():
 
 
 def test_it_reports_an_empty_rationale():
-    text = corrupt("        rationale: An event cannot end before it starts.\n", "        rationale: ' '\n")
+    text = corrupt("        rationale: An event cannot end before it starts (the same day is allowed).\n", "        rationale: ' '\n")
     problem = problem_at(problems_of(text), line_of(text, "rationale: ' '"), "needs a one-line rationale")
     assert "forms[adverse_event].edit_checks[AE-DATES]" in problem.message
 

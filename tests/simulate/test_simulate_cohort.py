@@ -168,7 +168,7 @@ def test_exactly_one_reversible_grade_3_cardiac_event(cohort):
     cardiac = []
     for s in cohort.treated:
         for r in s.records_of("adverse_event"):
-            if r.data["ctcae_term"] in (
+            if r.data["event_term"] in (
                 "Ejection fraction decreased",
                 "Heart failure",
                 "Left ventricular systolic dysfunction",
@@ -216,7 +216,7 @@ def test_adverse_events_use_ctcae_v5_terms_and_grades(cohort):
     terms = Counter()
     for s in cohort.treated:
         for r in s.records_of("adverse_event"):
-            term = ctcae.term_by_name(r.data["ctcae_term"])
+            term = ctcae.term_by_name(r.data["event_term"])
             assert str(term.meddra_code) == r.data["meddra_code"]
             assert r.data["grade"] in ctcae.allowed_grades(term)
             assert (r.data["grade"] == 5) == (r.data["outcome"] == "fatal")
@@ -240,7 +240,7 @@ def test_infusion_reactions_are_recorded_on_the_infusion_and_as_adverse_events(c
         events = {
             (r.data["onset_date"], r.data["grade"])
             for r in s.records_of("adverse_event")
-            if r.data["ctcae_term"] == "Infusion related reaction"
+            if r.data["event_term"] == "Infusion related reaction"
         }
         assert reactions == events
 

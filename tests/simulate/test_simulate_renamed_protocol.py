@@ -47,6 +47,8 @@ def _renamed_document() -> tuple[dict[str, Any], set[str], set[str]]:
                 del f["condition"]
             for choice in f.get("choices", []):
                 choice["value"] = VALUE + choice["value"]
+            for link, code in (f.get("ctcae") or {}).items():  # the fields a CTCAE term fills
+                f["ctcae"][link] = FIELD + code
         for check in form.get("edit_checks", []):
             check["rule"] = expression(check["rule"])
     for criterion in doc["eligibility"]["criteria"]:

@@ -180,3 +180,32 @@ def grade_text(term: CtcaeTerm | int | str, grade: int) -> str:
     if not text:
         raise ValueError(f"grade {grade} does not exist for {t.term!r} (allowed: {list(t.allowed_grades)})")
     return text
+
+
+# --------------------------------------------------------------------------- the picker's rules
+
+#: how CTCAE names the term of each system organ class that takes a specified event
+OTHER_SPECIFY_SUFFIX = " - Other, specify"
+
+
+def is_other_specify(term: CtcaeTerm | int | str) -> bool:
+    """Whether the term is its SOC's "Other, specify" term (the event is then named in words)."""
+    return _resolve(term).term.endswith(OTHER_SPECIFY_SUFFIX)
+
+
+def other_specify_of(soc: str) -> CtcaeTerm | None:
+    """The "Other, specify" term of a system organ class (None if it has none)."""
+    return next((t for t in terms_in_soc(soc) if t.term.endswith(OTHER_SPECIFY_SUFFIX)), None)
+
+
+def grade_is_defined(term: CtcaeTerm | int | str, grade: int) -> bool:
+    """Whether CTCAE v5.0 defines ``grade`` for the term (grade 5 alopecia: no)."""
+    return grade in _resolve(term).allowed_grades
+
+
+def pick(text: int | str) -> CtcaeTerm | None:
+    """The term a user picked, typed as its name or its MedDRA code (spacing and case
+    ignored); None when the list has no such term: nothing else is accepted."""
+    if text is None:
+        return None
+    return find_term(text)

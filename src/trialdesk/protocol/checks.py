@@ -246,7 +246,66 @@ def check_document(data: Any) -> list[Issue]:
             )
 
     issues += _check_concepts(doc, forms)
+    issues += _check_ctcae_links(doc)
+    issues += _check_safety(doc)
     return issues
+
+
+# --------------------------------------------------------------------------- CTCAE term fields and safety
+
+_CTCAE_LINK_TYPES = {
+    "meddra_field": ("text",),
+    "soc_field": ("text",),
+    "grade_field": ("integer",),
+    "specify_field": ("text",),
+}
+
+
+def _check_ctcae_links(doc: dict[str, Any]) -> list[Issue]:
+    """The fields a ``ctcae_term`` field fills or checks exist on its form, of a fitting type."""
+    issues: list[Issue] = []
+    for form_index, form in _items(doc, "forms"):
+        fields = {f.get("code"): f for _, f in _items(form, "fields")}
+        for field_index, field in _items(form, "fields"):
+            links = field.get("ctcae")
+            if not isinstance(links, dict):
+                continue
+            for key, code in links.items():
+                loc = ("forms", form_index, "fields", field_index, "ctcae", key)
+                if key not in _CTCAE_LINK_TYPES or not isinstance(code, str):
+                    continue  # the model reports it
+                target = fields.get(code)
+                if target is None:
+                    issues.append(
+                        Issue(
+                            loc,
+                            f"ctcae {key} names field {code!r}, which form {form.get('code')!r} does not have",
+                        )
+                    )
+                elif target.get("type") not in _CTCAE_LINK_TYPES[key]:
+                    issues.append(
+                        Issue(
+                            loc,
+                            f"ctcae {key} field {code!r} must be of type {' or '.join(_CTCAE_LINK_TYPES[key])}",
+                        )
+                    )
+    return issues
+
+
+def _check_safety(doc: dict[str, Any]) -> list[Issue]:
+    """The related causalities are choice concepts the protocol maps."""
+    safety = doc.get("safety")
+    if not isinstance(safety, dict):
+        return []
+    choices = _dict(_dict(doc.get("concepts")).get("choices"))
+    return [
+        Issue(
+            ("safety", "related_causalities", i),
+            f"related_causalities names {name!r}, not a choice concept of this protocol",
+        )
+        for i, name in enumerate(_list(safety.get("related_causalities")))
+        if isinstance(name, str) and name not in choices
+    ]
 
 
 # --------------------------------------------------------------------------- clinical concepts

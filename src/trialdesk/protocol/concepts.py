@@ -35,7 +35,7 @@ FIELD_TYPES_OF_KIND: dict[str, tuple[str, ...]] = {
     "integer": ("integer",),
     "date": ("date",),
     "boolean": ("boolean",),
-    "text": ("text",),
+    "text": ("text", "ctcae_term"),
     "choice": ("choice",),
 }
 
@@ -230,6 +230,31 @@ _ALL: list[ConceptSpec] = [
         ("adverse_event_serious", "the adverse event is serious"),
     ),
     *_specs(
+        "text",
+        None,
+        ("adverse_event_soc", "MedDRA system organ class of an adverse event (from the CTCAE list)"),
+        ("adverse_event_specified", "the event's own words under an 'Other, specify' CTCAE term"),
+    ),
+    *_specs(
+        "boolean",
+        None,
+        ("seriousness_death", "seriousness criterion (ICH E2A): results in death"),
+        ("seriousness_life_threatening", "seriousness criterion (ICH E2A): life-threatening"),
+        ("seriousness_hospitalisation", "seriousness criterion (ICH E2A): requires or prolongs hospitalisation"),
+        ("seriousness_disability", "seriousness criterion (ICH E2A): persistent or significant disability"),
+        ("seriousness_congenital_anomaly", "seriousness criterion (ICH E2A): congenital anomaly or birth defect"),
+        ("seriousness_medically_important", "seriousness criterion (ICH E2A): other medically important event"),
+    ),
+    # ---------------------------------------------------------------- medical history
+    *_specs("text", None, ("history_condition", "a condition of the medical history")),
+    *_specs(
+        "date",
+        None,
+        ("history_started_on", "when a condition of the medical history began"),
+        ("history_ended_on", "when a condition of the medical history ended"),
+    ),
+    *_specs("boolean", None, ("history_ongoing", "a condition of the medical history is ongoing")),
+    *_specs(
         "choice",
         None,
         ("causality_not_related", "relationship to the study drug: not related"),
@@ -302,12 +327,20 @@ _ALL: list[ConceptSpec] = [
         ("disease_in_remission", "disease status at follow-up: in remission"),
         ("disease_stable", "disease status at follow-up: stable"),
         ("disease_progressing", "disease status at follow-up: progression"),
+        ("disease_relapsed", "disease status at follow-up: relapse"),
         ("disease_not_assessed", "disease status at follow-up: not assessed"),
     ),
     *_specs(
         "boolean",
         None,
         ("new_antileukemic_treatment", "a new anti-leukemic treatment since the last contact"),
+    ),
+    *_specs("date", None, ("subsequent_treatment_on", "start of a subsequent anti-leukemic treatment")),
+    *_specs(
+        "choice",
+        None,
+        ("subsequent_allogeneic_transplant", "subsequent treatment: allogeneic stem cell transplant"),
+        ("subsequent_chemotherapy", "subsequent treatment: chemotherapy"),
     ),
     *_specs("date", None, ("study_ended_on", "date of the end of study")),
     *_specs(

@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from trialdesk.clinical import ctcae
 from trialdesk.rules import Tri, parse
 
 #: the key of errors that concern the whole form, not one field
@@ -135,6 +136,13 @@ def coerce_value(field_def: Any, raw: Any) -> tuple[Any, Message | None]:
             value = _boolean(raw)
         elif kind == "date":
             value = _date(raw)
+        elif kind == "ctcae_term":
+            found = ctcae.pick(str(raw).strip())
+            if found is None:
+                return None, Message(
+                    gettext_noop("Pick a CTCAE v5.0 term from the list, by its name or its MedDRA code.")
+                )
+            value = found.term
         elif kind == "choice":
             value = str(raw).strip()
             allowed = [choice.value for choice in field_def.choices]
@@ -164,6 +172,52 @@ def _fmt(number: float) -> str:
     return f"{number:g}"
 
 
+#: the code of the query a value outside its field's expected range raises: ``RANGE.<field>``
+RANGE_PREFIX = "RANGE."
+
+
+def range_code(field_code: str) -> str:
+    return f"{RANGE_PREFIX}{field_code}"[:50]
+
+
+def range_field(code: str) -> str | None:
+    """The field a ``RANGE.<field>`` code names, or None for any other code."""
+    return code[len(RANGE_PREFIX) :] if code.startswith(RANGE_PREFIX) else None
+
+
+def outside_expected(field_def: Any, value: Any) -> Message | None:
+    """Why a (typed, possible) value lies outside the field's physiological range, or None
+    when it is within it or the field declares none. Such a value is saved and queried."""
+    if value is None or isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    low, high = getattr(field_def, "expected_min", None), getattr(field_def, "expected_max", None)
+    if low is None and high is None:
+        return None
+    if (low is not None and value < low) or (high is not None and value > high):
+        unit = f" {field_def.unit}" if getattr(field_def, "unit", None) else ""
+        expected = (
+            f"{_fmt(low)}–{_fmt(high)}" if low is not None and high is not None
+            else f"≥ {_fmt(low)}" if low is not None else f"≤ {_fmt(high)}"  # type: ignore[arg-type]
+        )
+        return Message(
+            gettext_noop("%(value)s%(unit)s is outside the expected range (%(expected)s%(unit)s): please check it."),
+            value=_fmt(value),
+            unit=unit,
+            expected=expected,
+        )
+    return None
+
+
+def range_holds(form: Any, code: str, typed: Mapping[str, Any]) -> bool | None:
+    """Whether the value of a ``RANGE.<field>`` check now lies within its expected range
+    (None when ``code`` is not such a check of ``form``)."""
+    field_code = range_field(code)
+    if field_code is None or field_code not in getattr(form, "field_codes", ()):
+        return None
+    value = typed.get(field_code)
+    return value is not None and outside_expected(form.field(field_code), value) is None
+
+
 def to_json_value(value: Any) -> Any:
     return value.isoformat() if isinstance(value, dt.date) else value
 
@@ -185,6 +239,73 @@ def typed_values(form: Any, data: Mapping[str, Any]) -> dict[str, Any]:
 #: what an edit check reads beyond its record: the values themselves, or a function of the
 #: record's typed values that returns them (the previous record depends on the record's date)
 Context = Mapping[str, Any] | Callable[[Mapping[str, Any]], Mapping[str, Any]] | None
+
+
+def _ctcae_links(field_def: Any, typed: dict[str, Any], result: FormValidation) -> None:
+    """A picked CTCAE term fills its MedDRA code and SOC from the list (a different code typed
+    is refused), refuses a grade the term does not define, and needs the event's own words
+    for an "Other, specify" term (and refuses them for any other)."""
+    links = field_def.ctcae
+    name = typed.get(field_def.code)
+    term = ctcae.pick(name) if name else None
+    if term is None:
+        for code in (links.meddra_field, links.soc_field):
+            if code and typed.get(code) is not None:
+                result.add_error(code, Message(gettext_noop("Filled from the CTCAE term: pick the term.")))
+        return
+    if links.meddra_field:
+        given = typed.get(links.meddra_field)
+        if given is not None and str(given).strip() != str(term.meddra_code):
+            result.add_error(
+                links.meddra_field,
+                Message(
+                    gettext_noop("The MedDRA code of %(term)s is %(code)s."),
+                    term=term.term,
+                    code=term.meddra_code,
+                ),
+            )
+        else:
+            typed[links.meddra_field] = str(term.meddra_code)
+    if links.soc_field:
+        given = typed.get(links.soc_field)
+        if given is not None and str(given).strip() != term.soc:
+            result.add_error(
+                links.soc_field,
+                Message(
+                    gettext_noop("The system organ class of %(term)s is %(soc)s."),
+                    term=term.term,
+                    soc=term.soc,
+                ),
+            )
+        else:
+            typed[links.soc_field] = term.soc
+    grade = typed.get(links.grade_field) if links.grade_field else None
+    if isinstance(grade, int) and not ctcae.grade_is_defined(term, grade):
+        result.add_error(
+            links.grade_field,
+            Message(
+                gettext_noop("CTCAE v5.0 defines no grade %(grade)s for %(term)s (its grades: %(allowed)s)."),
+                grade=grade,
+                term=term.term,
+                allowed=", ".join(str(g) for g in term.allowed_grades),
+            ),
+        )
+        typed[links.grade_field] = None
+    if links.specify_field:
+        words = typed.get(links.specify_field)
+        if ctcae.is_other_specify(term):
+            if words is None and links.specify_field not in result.errors:
+                result.missing_required.append(links.specify_field)
+        elif words is not None:
+            result.add_error(
+                links.specify_field,
+                Message(
+                    gettext_noop(
+                        "Only an 'Other, specify' term takes the event's own words; leave this empty."
+                    )
+                ),
+            )
+            typed[links.specify_field] = None
 
 
 def reads_beyond(form: Any) -> bool:
@@ -217,6 +338,10 @@ def validate_form_data(form: Any, raw: Mapping[str, Any], context: Context = Non
         else:
             typed[field_def.code] = coerced
 
+    for field_def in form.fields:
+        if field_def.type == "ctcae_term" and field_def.ctcae is not None:
+            _ctcae_links(field_def, typed, result)
+
     # Conditions are evaluated on the typed values; a field whose condition is not
     # true does not apply: it must stay empty and is never required.
     for field_def in form.fields:
@@ -238,6 +363,11 @@ def validate_form_data(form: Any, raw: Mapping[str, Any], context: Context = Non
                 result.missing_required.append(field_def.code)
             continue
         result.cleaned[field_def.code] = to_json_value(value)
+        unusual = outside_expected(field_def, value)
+        if unusual is not None:
+            result.check_failures.append(
+                CheckFailure(range_code(field_def.code), unusual, "query", (field_def.code,))
+            )
 
     if result.ok:
         values = typed

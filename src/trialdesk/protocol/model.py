@@ -62,7 +62,6 @@ __all__ = [
     "Protocol",
     "Repeat",
     "RepeatLvef",
-    "RepeatLvef",
     "ResponseCriteria",
     "Schedule",
     "Site",
@@ -191,13 +190,6 @@ class RepeatLvef(Sourced):
     within_days: int = PydanticField(gt=0)
 
 
-class RepeatLvef(Sourced):
-    """The repeat LVEF a cardiac hold asks for: within ``within_days`` of the LVEF that
-    started the hold (its due date is that assessment's date + ``within_days``)."""
-
-    within_days: int = PydanticField(gt=0)
-
-
 class CardiacHold(Sourced):
     """When trastuzumab is withheld for a fall of the LVEF (points are absolute % of LVEF):
     a drop of ``drop_points`` or more from baseline, or a value below ``below_pct``
@@ -206,8 +198,6 @@ class CardiacHold(Sourced):
     drop_points: float = PydanticField(gt=0)
     below_pct: float = PydanticField(gt=0, le=100)
     drop_points_when_below: float = PydanticField(gt=0)
-    #: how soon the LVEF is measured again once the subject is on hold
-    repeat_lvef: RepeatLvef
     #: how soon the LVEF is measured again once the subject is on hold
     repeat_lvef: RepeatLvef
 
@@ -278,7 +268,22 @@ class Arm(Sourced):
 
 # --------------------------------------------------------------------------- forms
 
-FieldType = Literal["integer", "decimal", "text", "boolean", "date", "choice"]
+FieldType = Literal["integer", "decimal", "text", "boolean", "date", "choice", "ctcae_term"]
+
+
+class CtcaeLinks(_Model):
+    """The fields of its form a ``ctcae_term`` field fills or checks. The term is picked from
+    the CTCAE v5.0 list (its name or its MedDRA code, nothing else); ``meddra`` and ``soc``
+    are filled from the list; a grade the term does not define is refused; ``specify``
+    holds the event's own words, required for an "Other, specify" term and refused otherwise."""
+
+    meddra_field: Code | None = None
+    soc_field: Code | None = None
+    grade_field: Code | None = None
+    specify_field: Code | None = None
+
+    def linked(self) -> list[str]:
+        return [c for c in (self.meddra_field, self.soc_field, self.grade_field, self.specify_field) if c]
 
 
 class Choice(_Model):
@@ -308,9 +313,13 @@ class Field(_Model):
     help_fr: str | None = None
     condition: str | None = None
     max_length: int | None = PydanticField(default=None, gt=0)
+    #: for a ``ctcae_term`` field: the fields it fills (MedDRA code, SOC) and checks (grade, specify)
+    ctcae: CtcaeLinks | None = None
 
     @model_validator(mode="after")
     def _coherent(self) -> Field:
+        if self.ctcae is not None and self.type != "ctcae_term":
+            raise ValueError(f"field {self.code!r}: ctcae links belong to a ctcae_term field only")
         if self.type == "choice" and not self.choices:
             raise ValueError(f"field {self.code!r} is a choice but lists no choices")
         if self.type != "choice" and self.choices:
@@ -320,7 +329,7 @@ class Field(_Model):
         if self.min is not None and self.max is not None and self.min > self.max:
             raise ValueError(f"field {self.code!r}: min {self.min} is above max {self.max}")
         self._coherent_expected_range()
-        if self.max_length is not None and self.type != "text":
+        if self.max_length is not None and self.type not in ("text", "ctcae_term"):
             raise ValueError(f"field {self.code!r}: max_length applies to text fields only")
         return self
 
@@ -667,6 +676,64 @@ def consent_version_on(protocol: Protocol, day: dt.date) -> ConsentVersion | Non
     return current
 
 
+# --------------------------------------------------------------------------- safety reporting
+
+
+class ExpectedReaction(_Model):
+    """A reaction the reference safety information lists (a CTCAE v5.0 term by its MedDRA
+    code): an event of that term is expected up to ``max_grade`` (every grade when absent);
+    a more severe one is unexpected by its severity (ICH E2A)."""
+
+    meddra_code: int
+    term: NonEmpty
+    max_grade: int | None = PydanticField(default=None, ge=1, le=5)
+
+    @model_validator(mode="after")
+    def _a_ctcae_term(self) -> ExpectedReaction:
+        from trialdesk.clinical import ctcae
+
+        found = ctcae.find_term(self.meddra_code)
+        if found is None:
+            raise ValueError(f"no CTCAE v{ctcae.VERSION} term has MedDRA code {self.meddra_code}")
+        if found.term != self.term:
+            raise ValueError(f"MedDRA code {self.meddra_code} is {found.term!r} in CTCAE, not {self.term!r}")
+        return self
+
+
+class SafetyHighlight(Sourced):
+    """A kind of adverse event shown apart and counted for tolerance (infusion reactions,
+    cardiac events): the CTCAE terms (MedDRA codes) and system organ classes it gathers."""
+
+    code: Code
+    label: NonEmpty
+    label_fr: str | None = None
+    meddra_codes: list[int] = []
+    socs: list[NonEmpty] = []
+
+
+class SusarDeadlines(Sourced):
+    """Days from the day the sponsor became aware of a SUSAR to its expedited report."""
+
+    fatal_or_life_threatening_days: int = PydanticField(gt=0)
+    other_days: int = PydanticField(gt=0)
+
+
+class Safety(Sourced):
+    """The reference safety information (the reactions the label lists, against which the
+    sponsor assesses expectedness), which causalities count as related, the SUSAR deadlines
+    and the kinds of events shown apart."""
+
+    reference_document: NonEmpty
+    expected_reactions: list[ExpectedReaction]
+    #: choice concepts of the causality field that make an event related to the study drug
+    related_causalities: list[Code]
+    susar_deadlines: SusarDeadlines
+    highlights: list[SafetyHighlight] = []
+
+    def expected_reaction(self, meddra_code: int) -> ExpectedReaction | None:
+        return next((r for r in self.expected_reactions if r.meddra_code == meddra_code), None)
+
+
 # --------------------------------------------------------------------------- protocol
 
 
@@ -683,6 +750,7 @@ class Protocol(_Model):
     statistical_design: StatisticalDesign | None = None
     concepts: Concepts | None = None
     consent_versions: ConsentVersions = []
+    safety: Safety | None = None
 
     @property
     def nct_id(self) -> str:
@@ -884,10 +952,6 @@ class Protocol(_Model):
                         f"interventions[{intervention.name}].dose_rules.cardiac_hold.repeat_lvef",
                         intervention.dose_rules.cardiac_hold.repeat_lvef,
                     )
-                    yield (
-                        f"interventions[{intervention.name}].dose_rules.cardiac_hold.repeat_lvef",
-                        intervention.dose_rules.cardiac_hold.repeat_lvef,
-                    )
         for form in self.forms:
             yield f"forms[{form.code}]", form
             for check in form.edit_checks:
@@ -904,6 +968,11 @@ class Protocol(_Model):
             yield "statistical_design", self.statistical_design
         if self.concepts is not None:
             yield "concepts", self.concepts
+        if self.safety is not None:
+            yield "safety", self.safety
+            yield "safety.susar_deadlines", self.safety.susar_deadlines
+            for highlight in self.safety.highlights:
+                yield f"safety.highlights[{highlight.code}]", highlight
 
     def registry_elements(self) -> list[tuple[str, Sourced]]:
         """The elements the registry record states (the rest is operational)."""

@@ -345,6 +345,37 @@ def _screen_failure(
     )
 
 
+#: conditions of a patient's past (an older population with relapsed ALL), with their chance
+_HISTORY = (
+    ("Hypertension", 0.4, True),
+    ("Type 2 diabetes mellitus", 0.15, True),
+    ("Catheter-related deep vein thrombosis", 0.2, False),
+    ("Invasive pulmonary aspergillosis", 0.1, False),
+)
+
+
+def _medical_history(consent: dt.date, age: int, sex: str) -> list[dict[str, Any]]:
+    """The conditions that began before the consent (the medical history form), each from its
+    own random stream so that the rest of the cohort is drawn as before."""
+    rng = _rng(0, "medical_history", consent.isoformat(), age, sex)
+    found = []
+    for name, chance, ongoing in _HISTORY:
+        if rng.random() < chance:
+            began = consent - dt.timedelta(days=rng.randint(60, 3000))
+            condition: dict[str, Any] = {"history_condition": name, "history_started_on": began}
+            if ongoing:
+                condition["history_ongoing"] = True
+            else:
+                condition.update(
+                    {
+                        "history_ongoing": False,
+                        "history_ended_on": min(began + dt.timedelta(days=rng.randint(20, 120)), consent),
+                    }
+                )
+            found.append(condition)
+    return found
+
+
 def _treated(
     protocol: Any,
     schedule: ScheduleMap,
@@ -415,6 +446,9 @@ def _treated(
         rec.log(forms.adverse_event, ae["adverse_event_onset"], ae)
     for med in course.medications:
         rec.log(forms.medication, med["medication_started_on"], med)
+    if forms.medical_history is not None:
+        for condition in _medical_history(consent, age, sex):
+            rec.log(forms.medical_history, condition["history_started_on"], condition)
     # forms the simulator does not model: wherever the schedule asks, and one log entry
     visits_by_code = {v.code: v for v in protocol.schedule.expanded_visits()}
     for code, on in course.visit_dates.items():

@@ -646,15 +646,23 @@ class CourseBuilder:
 
     def follow_up(self, contact: dt.date, dead: bool) -> dict[str, Any]:
         c, rng = self.c, self.rng
+        assert c.end_date is not None
         if dead:
+            assert c.death_date is not None
             died: dict[str, Any] = {
                 "contacted_on": contact,
                 "reported_dead": True,
                 "date_of_death": c.death_date,
-                "new_antileukemic_treatment": rng.random() < 0.3,
+                "new_antileukemic_treatment": False,
             }
             if c.death_cause:
                 died[c.death_cause] = True
+            if rng.random() < 0.3 and (c.death_date - c.end_date).days > 14:
+                # salvage chemotherapy between the end of treatment and the death
+                started = c.end_date + D(days=rng.randint(7, (c.death_date - c.end_date).days - 1))
+                died.update(
+                    new_antileukemic_treatment=True, subsequent_chemotherapy=True, subsequent_treatment_on=started
+                )
             return died
         if self.kind == PR_TRANSPLANT:
             status = "disease_in_remission"
@@ -662,12 +670,27 @@ class CourseBuilder:
             status = rng.choice(("disease_stable", "disease_progressing"))
         else:
             status = rng.choice(("disease_progressing", "disease_progressing", "disease_not_assessed"))
-        return {
+        # the last news of the patient: the contact itself, or a few days before it (a call to the family)
+        seen = max(contact - D(days=rng.choice((0, 0, 0, 1, 2, 3))), c.end_date)
+        alive: dict[str, Any] = {
             "contacted_on": contact,
             "reported_alive": True,
+            "last_known_alive": seen,
             status: True,
-            "new_antileukemic_treatment": self.kind == PR_TRANSPLANT or rng.random() < 0.5,
+            "new_antileukemic_treatment": False,
         }
+        first_contact = not c.follow_ups
+        since = c.end_date if first_contact else max(c.visit_dates[code] for code, _data in c.follow_ups)
+        if self.kind == PR_TRANSPLANT and first_contact:
+            # the allogeneic transplant the partial response led to, a few weeks after the last dose
+            started = min(c.end_date + D(days=rng.randint(14, 35)), contact)
+            alive.update(
+                new_antileukemic_treatment=True, subsequent_allogeneic_transplant=True, subsequent_treatment_on=started
+            )
+        elif self.kind != PR_TRANSPLANT and rng.random() < 0.5 and (contact - since).days > 1:
+            started = since + D(days=rng.randint(1, (contact - since).days))
+            alive.update(new_antileukemic_treatment=True, subsequent_chemotherapy=True, subsequent_treatment_on=started)
+        return alive
 
     def close(self, end: dt.date, reason: str, last_alive: dt.date | None = None) -> None:
         """The end of study on ``end`` for ``reason`` (a choice concept, ended_…)."""
@@ -748,6 +771,9 @@ class CourseBuilder:
             related: True,
             action: True,
         }
+        if serious or grade == 5:
+            # ICH E2A criteria: a fatal event results in death; the others were hospitalised
+            event["seriousness_death" if fatal else "seriousness_hospitalisation"] = True
         resolution = onset + D(days=days)
         limit = min(c.death_date or self.cal.cutoff, self.cal.cutoff)
         if fatal:

@@ -83,6 +83,7 @@ class FormRoles:
     end_of_treatment: str | None
     follow_up: str | None
     end_of_study: str | None
+    medical_history: str | None = None
 
     @classmethod
     def from_protocol(cls, protocol: Any) -> FormRoles:
@@ -101,6 +102,7 @@ class FormRoles:
             end_of_treatment=form_of("treatment_stopped_on"),
             follow_up=form_of("contacted_on"),
             end_of_study=form_of("study_ended_on"),
+            medical_history=form_of("history_started_on"),
         )
 
     @property
