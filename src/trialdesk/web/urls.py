@@ -13,6 +13,7 @@ urlpatterns = [
     path("sites/<str:site_code>/", study_views.site_page, name="site"),
     path("queries/", include("trialdesk.queries.urls")),
     path("", include("trialdesk.cardiac.urls")),  # the cardiac hold: a subject's, the study's list
+    path("deviations/", include("trialdesk.deviations.urls")),  # deviations, the site's treatment worklist
     path("reports/", include("trialdesk.reports.urls")),
     path("study/", include("trialdesk.studies.urls")),
     path("worklists/eligibility-changed/", worklists.eligibility_changed, name="eligibility-changed"),
