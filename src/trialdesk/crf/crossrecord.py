@@ -15,16 +15,21 @@ from typing import Any
 from trialdesk.crf.models import FormRecord
 from trialdesk.protocol.crossrecord import (
     BASELINE,
+    DEATH_DATE_KEY,
     PREVIOUS,
     SUBJECT,
     Entry,
     baseline_values,
     check_reads,
     context_values,
+    death_fields,
+    death_findings,
+    death_rules_apply,
     order_key,
     previous_entry,
+    stated_death_date,
 )
-from trialdesk.protocol.formdata import typed_values
+from trialdesk.protocol.formdata import CheckFailure, Message, typed_values
 
 WHY = "cross-record edit checks, after the permission check of the save"
 #: a new log entry (no repeat yet) comes after the existing entries of its date
@@ -107,13 +112,69 @@ def check_context(subject, form_code: str, *, repeat: int | None) -> Callable[[M
     return resolve
 
 
+def death_date(subject, *, exclude_pk: int | None = None) -> dt.date | None:
+    """The death date the subject's records state (the forms that report the death, by the
+    concept's precedence, the most recent record of a form first), leaving out the record
+    ``exclude_pk`` (the one being checked). One query."""
+    protocol = subject.study.protocol
+    fields = death_fields(protocol)
+    if not fields:
+        return None
+    rows = (
+        FormRecord.objects.system(WHY)
+        .filter(subject=subject, form_code__in=list(fields), voided_at__isnull=True)
+        .exclude(pk=exclude_pk)
+        .order_by("-pk")
+        .values_list("form_code", "data")
+    )
+    return stated_death_date(protocol, list(rows))
+
+
+def death_check(subject, form_code: str, data: Mapping[str, Any], *, exclude_pk: int | None) -> tuple[
+    dict[str, Any], list[CheckFailure]
+]:
+    """The death rules on one record's ``data`` (stored JSON or typed values): the context
+    they read (``subject.death_date``) and their failures, each of severity ``query``.
+    Nothing (and no query to the database) for a form the rules do not read."""
+    protocol = subject.study.protocol
+    if not death_rules_apply(protocol, form_code):
+        return {}, []
+    context = {DEATH_DATE_KEY: death_date(subject, exclude_pk=exclude_pk)}
+    failures = [
+        CheckFailure(found.code, Message(found.template, **found.params), "query", (found.field,))
+        for found in death_findings(protocol, form_code, {**data, **context})
+    ]
+    return context, failures
+
+
 def rule_values(record: FormRecord) -> dict[str, Any]:
     """A stored record's values as its edit checks read them: its own fields and the
-    qualified names (what a re-run of its checks evaluates)."""
+    qualified names (what a re-run of its checks evaluates), with the death date the
+    subject's other records state when the death rules read the record."""
     form = record.subject.study.protocol.form(record.form_code)
     typed = typed_values(form, record.data)
     context = check_context(record.subject, record.form_code, repeat=record.repeat)
-    return {**typed, **(context(typed) if context else {})}
+    death_context, _failures = death_check(record.subject, record.form_code, typed, exclude_pk=record.pk)
+    return {**typed, **(context(typed) if context else {}), **death_context}
+
+
+def _death_dependents(record: FormRecord, old_data: Mapping[str, Any] | None) -> list[FormRecord]:
+    """When a record that states the death changes its death date (or is created or voided
+    with one), every other record the death rules read runs them again."""
+    protocol = record.subject.study.protocol
+    field = death_fields(protocol).get(record.form_code)
+    if field is None:
+        return []
+    before = (old_data or {}).get(field)
+    now = None if record.voided_at is not None else record.data.get(field)
+    if before == now:
+        return []
+    forms = [f.code for f in protocol.forms if death_rules_apply(protocol, f.code)]
+    return list(
+        FormRecord.objects.system(WHY)
+        .filter(subject=record.subject, form_code__in=forms, voided_at__isnull=True)
+        .exclude(pk=record.pk)
+    )
 
 
 def dependents(record: FormRecord, old_data: Mapping[str, Any] | None) -> list[FormRecord]:
@@ -144,6 +205,8 @@ def dependents(record: FormRecord, old_data: Mapping[str, Any] | None) -> list[F
                 subject=subject, form_code__in=readers, voided_at__isnull=True
             ).exclude(pk=record.pk):
                 found.setdefault(other.pk, other)
+    for other in _death_dependents(record, old_data):
+        found.setdefault(other.pk, other)
     for other in found.values():
         other.subject = subject
     return sorted(found.values(), key=lambda r: r.pk)

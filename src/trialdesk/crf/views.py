@@ -129,7 +129,8 @@ def form_page(
                 messages.info(request, _("Nothing changed."))
             checks = {check.code: check for check in form.edit_checks}
             for failure in outcome.validation.check_failures:
-                messages.warning(request, localised(checks[failure.code], "message"))
+                check = checks.get(failure.code)  # else a range or death rule: its own message
+                messages.warning(request, localised(check, "message") if check else translated(failure.message, form))
             return redirect("subject-casebook", subject_id=subject.pk)
 
     context = {
