@@ -4,7 +4,8 @@ The form engine knows nothing of its subscribers: queries (link, close and raise
 reset SDV marks), signatures (a change voids them), and later safety alerts and dosing
 checks register at start-up (their ``AppConfig.ready``). A subscriber runs inside the
 save's ``audited()`` block: what it writes commits with the save or not at all, and an
-error in it undoes the save.
+error in it undoes the save. A subscriber refuses a save by raising ``SaveRefusedBy``: the
+user gets its message on the field it names, and nothing is saved.
 """
 
 from __future__ import annotations
@@ -43,6 +44,18 @@ class RecordVoided(FormSaved):
     Subscribers that treat it apart (queries close those of the record) test ``isinstance``."""
 
     void_reason: str = ""
+
+
+class SaveRefusedBy(Exception):  # noqa: N818 (a refusal, as the form engine's FormSaveRefused)
+    """Raised by a subscriber that refuses the save it is told of (an unknown drug lot on an
+    infusion): ``save_form`` undoes the save and refuses it with ``message`` on the field
+    ``field_code``, shown on the form page like a validation error. ``message`` is already in
+    the user's language (the subscriber runs in the request)."""
+
+    def __init__(self, field_code: str, message: str):
+        super().__init__(message)
+        self.field_code = field_code
+        self.message = message
 
 
 Subscriber = Callable[[FormSaved], None]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from django.db import IntegrityError
@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy
 
 from trialdesk.audit.services import Actor, audited, record
 from trialdesk.crf.crossrecord import check_context, death_check
-from trialdesk.crf.events import FormSaved, RecordVoided, form_saved
+from trialdesk.crf.events import FormSaved, RecordVoided, SaveRefusedBy, form_saved
 from trialdesk.crf.models import FormRecord, FormStatus, ReasonForChange, filled_count
 from trialdesk.protocol.crossrecord import death_rules_apply
 from trialdesk.protocol.formdata import FormValidation, validate_form_data
@@ -164,6 +164,11 @@ def save_form(
         # Another user created the same record between our read and our write.
         current = _existing(subject, form_code, visit, repeat, for_update=False)
         raise StaleVersion(STALE_MESSAGE, current, validation.cleaned) from None
+    except SaveRefusedBy as refusal:
+        # A subscriber refused the save (its transaction is undone): the message on its field.
+        refused = replace(validation, errors={code: list(messages) for code, messages in validation.errors.items()})
+        refused.add_error(refusal.field_code, refusal.message)
+        raise FormInvalid(_("Some answers need correcting; nothing was saved."), refused) from None
 
 
 def _check_death(subject: Subject, form_code: str, visit, repeat, validation: FormValidation) -> None:

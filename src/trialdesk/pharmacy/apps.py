@@ -4,3 +4,9 @@ from django.apps import AppConfig
 class PharmacyConfig(AppConfig):
     name = "trialdesk.pharmacy"
     label = "pharmacy"
+
+    def ready(self) -> None:
+        from trialdesk.crf.events import form_saved
+        from trialdesk.pharmacy.subscribers import check_dispensing
+
+        form_saved.subscribe(check_dispensing)

@@ -12,6 +12,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("sites/<str:site_code>/", study_views.site_page, name="site"),
     path("queries/", include("trialdesk.queries.urls")),
+    path("pharmacy/", include("trialdesk.pharmacy.urls")),  # drug accountability
     path("", include("trialdesk.cardiac.urls")),  # the cardiac hold: a subject's, the study's list
     path("deviations/", include("trialdesk.deviations.urls")),  # deviations, the site's treatment worklist
     path("reports/", include("trialdesk.reports.urls")),
