@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 from pydantic import ValidationError
-
 from tests.protocol.helpers import corrupt, line_of, problem_at, problems_of
+
 from trialdesk.protocol import load_default_protocol
 from trialdesk.protocol.model import Field
 

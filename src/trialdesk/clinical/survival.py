@@ -125,7 +125,12 @@ def survival_facts(protocol: Any, records: Records) -> SurvivalFacts:
                 failures.append(contact)
             status_known = any(
                 _concept(protocol, name, form, data) is not None
-                for name in ("disease_progressing", "disease_relapsed", "disease_in_remission", "disease_stable")
+                for name in (
+                    "disease_progressing",
+                    "disease_relapsed",
+                    "disease_in_remission",
+                    "disease_stable",
+                )
             )
             if status_known and not _concept(protocol, "disease_not_assessed", form, data):
                 assessed.append(contact)
@@ -152,7 +157,10 @@ def overall_survival(
     death = _cut(facts.death_date, cutoff)
     if death is not None:
         return SurvivalTime(
-            enrolled_on, death, True, f"died on {death.isoformat()}, {(death - enrolled_on).days} days after enrollment"
+            enrolled_on,
+            death,
+            True,
+            f"died on {death.isoformat()}, {(death - enrolled_on).days} days after enrollment",
         )
     last = _cut(facts.last_known_alive, cutoff)
     if last is None or last < enrolled_on:
@@ -191,7 +199,12 @@ def leukemia_free_survival(
     ]
     if events:
         day, what = min(events, key=lambda pair: pair[0])
-        return SurvivalTime(start, day, True, f"{what} on {day.isoformat()}, {(day - start).days} days after the first response")
+        return SurvivalTime(
+            start,
+            day,
+            True,
+            f"{what} on {day.isoformat()}, {(day - start).days} days after the first response",
+        )
     assessments = [
         day
         for day in (_cut(last_assessment_on, cutoff), _cut(facts.last_follow_up_assessment_on, cutoff))
