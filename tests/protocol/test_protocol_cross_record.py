@@ -38,7 +38,7 @@ def test_the_seed_protocol_reads_previous_subject_and_baseline_values():
     checks = {c.code: c for c in protocol.form("infusion").edit_checks}
     assert all(
         checks[code].source == "operational" and checks[code].rationale
-        for code in ("INF-WEIGHT", "INF-RELOAD")
+        for code in ("INF-WEIGHT", "INF-SAME-DAY")
     )
 
 

@@ -189,6 +189,7 @@ _ALL: list[ConceptSpec] = [
         "number",
         _DOSING,
         ("dose_weight", "the weight the dose was computed from, kg"),
+        ("weight_on_dose_day", "the weight measured on the day of a dose, kg"),
         ("dose_per_kg", "prescribed dose per kg, mg/kg"),
         ("dose_prescribed", "prescribed dose, mg"),
         ("dose_given", "dose actually given, mg"),
@@ -199,6 +200,14 @@ _ALL: list[ConceptSpec] = [
     *_specs("integer", None, ("infusion_reaction_severity", "CTCAE grade of the infusion reaction")),
     *_specs("text", None, ("dose_note", "free-text comment on the dose")),
     *_specs("text", None, ("dose_lot", "lot number of the vials the dose was prepared from")),
+    *_specs(
+        "text",
+        None,
+        ("infusion_started_at", "time the infusion started, HH:MM (24 h)"),
+        ("infusion_ended_at", "time the infusion ended, HH:MM (24 h)"),
+    ),
+    *_specs("boolean", None, ("infusion_interruption", "the infusion was interrupted")),
+    *_specs("integer", None, ("infusion_interruption_minutes", "length of the interruption, minutes")),
     *_specs("integer", None, ("dose_vials", "number of vials dispensed for the dose")),
     # ---------------------------------------------------------------- transfusions
     *_specs("date", _TRANSFUSION, ("transfused_on", "date of a transfusion")),

@@ -9,7 +9,7 @@ classifies each marrow under the protocol's thresholds, and the generator checks
 it says what the course intends.
 
 Everything else follows the protocol: the schedule's visits and windows, the dose
-rules through :func:`trialdesk.clinical.dosing.plan_dose` (loading and maintenance
+rules through :func:`trialdesk.clinical.dosing.propose_dose` (loading and maintenance
 mg/kg, weekly interval, reload after a dose late by more than the allowed delay, dose
 recomputed after a weight change), the screening window. Values are named by clinical
 concept; the protocol's concept map says which field records each (no field code or
@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from trialdesk.clinical import ctcae
-from trialdesk.clinical.dosing import check_deviation, plan_dose
+from trialdesk.clinical.dosing import check_deviation, propose_dose
 from trialdesk.clinical.response import (
     MarrowAssessment,
     Nadir,
@@ -35,7 +35,7 @@ from trialdesk.clinical.response import (
 )
 from trialdesk.simulate.forms import FormRoles
 from trialdesk.simulate.schedule import ScheduleMap, StudyCalendar
-from trialdesk.simulate.screening import philadelphia
+from trialdesk.simulate.screening import ABNORMAL_KARYOTYPES, philadelphia
 
 D = dt.timedelta
 
@@ -64,19 +64,28 @@ _PD = ResponseCategory.PROGRESSION
 _NR = ResponseCategory.NO_RESPONSE
 _PR = ResponseCategory.PR
 _FALLING = "falling_without_response"
+# A "partial remission cytolytic response" (Chevallier et al., Blood 2012;119:2474): the
+# marrow blasts fall by more than half into the PR range, but the platelets do not recover,
+# so the criteria derive no response; the investigator assesses a PR and confirms it.
+_CYTOLYTIC = "cytolytic_partial_response"
+CYTOLYTIC_JUSTIFICATION = (
+    "Cytolytic partial response: marrow blasts down by more than half under trastuzumab; "
+    "platelets not recovered because of marrow aplasia, not of leukemia."
+)
 RESPONSE_PLAN: dict[str, list[str]] = {
     EARLY_DEATH: [],
     PD_FIRST: [_PD],
     NR_THEN_PD: [_NR, _PD],
     NR_STOP: [_NR, _NR],  # extended to the minimum duration below
     PR_CARDIAC: [_FALLING, _PR, _PR, _PR, _PD],
-    PR_TRANSPLANT: [_FALLING, _PR, _PR],
+    PR_TRANSPLANT: [_FALLING, _CYTOLYTIC, _CYTOLYTIC],
     PR_RELAPSE: [_FALLING, _PR, _PR, _PD],
 }
 
 
 def _category(intended: str) -> ResponseCategory:
-    return _NR if intended == _FALLING else ResponseCategory(intended)
+    """The response the criteria derive for an intended marrow."""
+    return _NR if intended in (_FALLING, _CYTOLYTIC) else ResponseCategory(intended)
 
 
 #: the investigator's assessment of each response category (a choice concept)
@@ -124,12 +133,22 @@ class Marrow:
     her2: float | None
     karyotype_done: bool
     karyotype_abnormal: bool | None
-    #: the investigator's assessment; None for the baseline marrow
+    #: the derived response (the investigator's assessment too, unless ``assessed``); None
+    #: for the baseline marrow
     response: ResponseCategory | None
+    #: the investigator's assessment where it differs from the derived response
+    assessed: ResponseCategory | None = None
+    #: the investigator's justification of that assessment, confirmed against the derived one
+    justification: str | None = None
+
+    @property
+    def investigator_response(self) -> ResponseCategory | None:
+        return self.assessed or self.response
 
     def data(self) -> dict[str, Any]:
         """The record's values by concept."""
-        assessed = "assessed_baseline" if self.response is None else ASSESSED[self.response]
+        investigator = self.investigator_response
+        assessed = "assessed_baseline" if investigator is None else ASSESSED[investigator]
         return {
             "marrow_assessed_on": self.date,
             "marrow_blasts": self.blasts,
@@ -166,11 +185,23 @@ class Infusion:
     minutes: int
     reaction_grade: int | None = None
     comment: str | None = None
+    #: the weight measured that day (the dose is computed on it or on the weight used so far)
+    weight_measured: float | None = None
+    vials: int | None = None
+    started_at: str | None = None
+    ended_at: str | None = None
+    interrupted_minutes: int | None = None
 
     def data(self) -> dict[str, Any]:
         """The record's values by concept."""
         return {
             "dose_date": self.date,
+            "weight_on_dose_day": self.weight_measured if self.weight_measured is not None else self.weight_used,
+            "dose_vials": self.vials,
+            "infusion_started_at": self.started_at,
+            "infusion_ended_at": self.ended_at,
+            "infusion_interruption": self.interrupted_minutes is not None,
+            "infusion_interruption_minutes": self.interrupted_minutes,
             "dose_weight": self.weight_used,
             "loading_dose": self.loading,
             "dose_per_kg": self.mg_per_kg,
@@ -302,6 +333,12 @@ class CourseBuilder:
 
     def baseline_marrow(self) -> None:
         rng, scr = self.rng, self.scr
+        if self.kind == PR_TRANSPLANT and not scr.get("abnormal_karyotype"):
+            # the cohort's cytogenetic response: this patient's abnormal karyotype (recorded at
+            # screening too: the screening values are this dict) becomes normal on treatment
+            scr["abnormal_karyotype"] = True
+            sx = "XY" if self.sex == "sex_male" else "XX"
+            scr["karyotype_formula"] = ABNORMAL_KARYOTYPES[2].format(sx=sx)
         baseline = Marrow(
             visit_code=self.s.screening.code if self.s.screening else "",
             date=self.screening_date,
@@ -353,8 +390,11 @@ class CourseBuilder:
             for _ in range(50):
                 m = self.marrow_values(visit.code, date, intended, baseline, previous, nadir)
                 m.karyotype_done = abnormal and i in (1, 2) and rng.random() < 0.85
+                # the cytogenetic response, at the first marrow of the response
+                cytogenetic_response = self.kind == PR_TRANSPLANT and i >= 1
+                if cytogenetic_response and i == 1:
+                    m.karyotype_done = True
                 if m.karyotype_done:
-                    cytogenetic_response = self.kind == PR_TRANSPLANT and i == 2
                     m.karyotype_abnormal = not cytogenetic_response
                 result = classify_response(m.assessment(), baseline.assessment(), nadir, best, rc)
                 if result.category == _category(intended):
@@ -362,6 +402,8 @@ class CourseBuilder:
             else:  # pragma: no cover - the ranges below always reach the intended response
                 raise AssertionError(f"cannot simulate a marrow with {intended}")
             m.response = result.category
+            if intended == _CYTOLYTIC:
+                m.assessed, m.justification = _PR, CYTOLYTIC_JUSTIFICATION
             c.marrows.append(m)
             nadir = track_nadir(nadir, m.assessment())
             best = best_response(best, result.category)
@@ -388,7 +430,7 @@ class CourseBuilder:
     ) -> Marrow:
         rng, rc = self.rng, self.rc
         nadir, circ_nadir = lowest.marrow_blasts, lowest.circulating_blasts
-        responding = intended == _PR
+        responding = intended in (_PR, _CYTOLYTIC)
         if intended == _PD:
             factor = rng.uniform(1.8, 3.0) if nadir < 30 else rng.uniform(1.35, 1.8)
             blasts = min(97.0, nadir * factor)
@@ -398,8 +440,8 @@ class CourseBuilder:
             circulating = (
                 round(circ_nadir * rng.uniform(0.3, 0.9), 1) if circ_nadir and rng.random() < 0.6 else 0.0
             )
-        elif intended == _PR:
-            if previous.response == _PR:
+        elif responding:
+            if previous.investigator_response == _PR:
                 blasts = previous.blasts * rng.uniform(0.75, 1.15)
             else:
                 blasts = baseline.blasts * rng.uniform(0.2, 0.42)
@@ -420,7 +462,11 @@ class CourseBuilder:
             blasts=round(blasts, 1),
             circulating=circulating,
             anc=round(rng.uniform(1.1, 2.9), 2) if responding else round(rng.uniform(0.1, 1.5), 2),
-            platelets=float(rng.randint(105, 190)) if responding else float(rng.randint(8, 75)),
+            platelets=float(rng.randint(105, 190))
+            if intended == _PR
+            else float(rng.randint(40, 90))
+            if responding
+            else float(rng.randint(8, 75)),
             hemoglobin=round(rng.uniform(10.0, 12.6), 1) if responding else round(rng.uniform(7.2, 10.2), 1),
             extramedullary=baseline.extramedullary,
             her2=her2,
@@ -483,7 +529,7 @@ class CourseBuilder:
         if rules is None:
             return
         assert c.end_date is not None
-        weight_used = c.weight
+        weight_used: float | None = None
         planned = c.first_dose
         previous: dt.date | None = None
         while True:
@@ -508,17 +554,21 @@ class CourseBuilder:
                 else:
                     break
             weight_now = c.weight if previous is None else self.weight_on(date)
-            dose = plan_dose(
-                rules, date, previous_dose=previous, weight_used_kg=weight_used, weight_now_kg=weight_now
+            # the dose the shell proposes and the investigator validates: the same function
+            dose = propose_dose(
+                rules, date, previous_dose_on=previous, weight_now_kg=weight_now, weight_used_kg=weight_used
             )
+            assert dose.kind is not None and dose.dose_mg is not None and dose.mg_per_kg is not None
             notes = [comment] if comment else []
-            if dose.reload is not None and dose.reload.reload:
-                notes.append(dose.reload.explanation)
+            if dose.interval.status in ("late", "missed"):
+                notes.append(dose.reasons[0])
             if dose.weight is not None and dose.weight.recompute:
-                notes.append(dose.weight.explanation)
+                notes.append(dose.reasons[1])
             comment = "; ".join(notes) or None
             weight_used, loading = dose.weight_kg, dose.loading
-            prescribed = float(round(dose.dose_mg))  # prescribed to the whole mg
+            prescribed = dose.dose_mg
+            minutes = 90 if loading else 30
+            start_minutes = rng.choice((9 * 60, 9 * 60 + 30, 10 * 60, 10 * 60 + 30, 14 * 60))
             infusion = Infusion(
                 date=date,
                 weight_used=weight_used,
@@ -526,8 +576,10 @@ class CourseBuilder:
                 mg_per_kg=dose.mg_per_kg,
                 prescribed=prescribed,
                 administered=prescribed,
-                minutes=90 if loading else 30,
+                minutes=minutes,
                 comment=comment,
+                weight_measured=weight_now,
+                vials=dose.vials,
             )
             if previous is None and (self.roles.infusion_reaction or self.roles.infusion_deviation):
                 infusion.reaction_grade = 2 if self.roles.infusion_deviation else 1
@@ -537,6 +589,11 @@ class CourseBuilder:
                 infusion.reaction_grade = 1
             if infusion.reaction_grade:
                 infusion.minutes += 30 * infusion.reaction_grade
+                if infusion.reaction_grade >= 2:
+                    infusion.interrupted_minutes = 30 * infusion.reaction_grade
+            infusion.started_at = f"{start_minutes // 60:02d}:{start_minutes % 60:02d}"
+            end_minutes = start_minutes + infusion.minutes + (infusion.interrupted_minutes or 0)
+            infusion.ended_at = f"{end_minutes // 60:02d}:{end_minutes % 60:02d}"
             if previous is None and self.roles.infusion_deviation:
                 infusion.administered = float(round(prescribed * 0.75))
                 deviation = check_deviation(prescribed, infusion.administered, rules)
@@ -717,7 +774,7 @@ class CourseBuilder:
         baseline = c.marrows[0]
         start = c.first_dose - D(days=28)
         end = c.end_date if c.death_date is None else min(c.end_date, c.death_date)
-        responding = [(m.date, self.next_marrow_date(m)) for m in c.marrows if m.response == _PR]
+        responding = [(m.date, self.next_marrow_date(m)) for m in c.marrows if m.investigator_response == _PR]
 
         def independent(day: dt.date) -> bool:
             return any(a <= day < (b or end) for a, b in responding)
