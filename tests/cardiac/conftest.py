@@ -19,8 +19,13 @@ def save_lvef(cast):
 
     def save(subject, value, visit="C1", user=None, version=None, reason=None, **extra):
         return save_form(
-            user or cast.investigator_nantes, subject, "lvef", lvef_data(value, **extra),
-            visit=subject.visits.get(code=visit), expected_version=version, reason=reason,
+            user or cast.investigator_nantes,
+            subject,
+            "lvef",
+            lvef_data(value, **extra),
+            visit=subject.visits.get(code=visit),
+            expected_version=version,
+            reason=reason,
         )
 
     return save

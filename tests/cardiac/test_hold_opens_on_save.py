@@ -39,8 +39,13 @@ def _baseline(cast, subject, value):
     from trialdesk.crf.services import save_form
 
     # a baseline LVEF on the screening visit's LVEF form (it wins over the screening form's 62)
-    save_form(cast.investigator_nantes, subject, "lvef", {"assessment_date": "2026-11-20", "lvef_pct": value,
-              "method": "echo", "symptoms": False}, visit=subject.visits.get(code="SCR"))
+    save_form(
+        cast.investigator_nantes,
+        subject,
+        "lvef",
+        {"assessment_date": "2026-11-20", "lvef_pct": value, "method": "echo", "symptoms": False},
+        visit=subject.visits.get(code="SCR"),
+    )
 
 
 def test_a_drop_of_15_points_above_50_opens_no_hold_and_16_does(cast, enrolled_subject, save_lvef):
@@ -64,7 +69,10 @@ def test_49_percent_with_a_drop_of_10_holds_and_with_9_does_not(cast, enrolled_s
     save_lvef(enrolled_subject, 48, version=1, reason="transcription_error")  # drop 10, below 50
     hold = active_hold(enrolled_subject)
     assert hold is not None and hold.criterion == "below_with_drop" and hold.baseline_pct == 58
-    assert hold.explanation == "hold: LVEF 48 %, below 50 % with a drop of 10 points from 58 % at baseline (10 points or more)"
+    assert (
+        hold.explanation
+        == "hold: LVEF 48 %, below 50 % with a drop of 10 points from 58 % at baseline (10 points or more)"
+    )
 
 
 def test_a_re_save_that_still_meets_the_rule_opens_no_second_hold(enrolled_subject, save_lvef):
@@ -81,13 +89,17 @@ def test_a_corrected_value_still_meeting_the_rule_updates_the_hold(enrolled_subj
     assert [e.action for e in _hold_events()] == ["create", "change"]
 
 
-def test_a_corrected_value_that_no_longer_meets_the_rule_closes_it_as_entered_in_error(enrolled_subject, save_lvef):
+def test_a_corrected_value_that_no_longer_meets_the_rule_closes_it_as_entered_in_error(
+    enrolled_subject, save_lvef
+):
     save_lvef(enrolled_subject, 40)
     save_lvef(enrolled_subject, 60, version=1, reason="transcription_error")
     (hold,) = _holds(enrolled_subject)
     assert hold.status == HoldStatus.ENTERED_IN_ERROR and active_hold(enrolled_subject) is None
     last = _hold_events()[-1]
-    assert last.action == "status" and last.new_value == "entered_in_error" and "corrected LVEF" in last.reason
+    assert (
+        last.action == "status" and last.new_value == "entered_in_error" and "corrected LVEF" in last.reason
+    )
 
 
 def test_a_value_meeting_the_rule_again_after_an_error_opens_a_new_hold(enrolled_subject, save_lvef):
@@ -115,8 +127,13 @@ def test_a_later_lvef_still_low_opens_no_second_hold(enrolled_subject, save_lvef
 def test_the_baseline_lvef_itself_never_holds(cast, enrolled_subject):
     from trialdesk.crf.services import save_form
 
-    save_form(cast.investigator_nantes, enrolled_subject, "lvef", {"assessment_date": "2026-11-20", "lvef_pct": 30,
-              "method": "echo", "symptoms": False}, visit=enrolled_subject.visits.get(code="SCR"))
+    save_form(
+        cast.investigator_nantes,
+        enrolled_subject,
+        "lvef",
+        {"assessment_date": "2026-11-20", "lvef_pct": 30, "method": "echo", "symptoms": False},
+        visit=enrolled_subject.visits.get(code="SCR"),
+    )
     assert not _holds(enrolled_subject)
 
 

@@ -13,6 +13,8 @@ baseline", grade 4 "Resting ejection fraction (EF) <20%"; no grade 1.
 
 from __future__ import annotations
 
+import functools
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -27,9 +29,14 @@ from trialdesk.clinical.cardiac import (
 from trialdesk.protocol import default_protocol_path, load_protocol
 
 
-@pytest.fixture(scope="module")
-def rules():
+@functools.cache
+def _seed_rules():
     return load_protocol(default_protocol_path()).dose_rules.cardiac_hold
+
+
+@pytest.fixture
+def rules():
+    return _seed_rules()
 
 
 def test_the_seed_protocol_holds_the_labels_thresholds(rules):
@@ -101,7 +108,7 @@ def test_a_rise_never_holds(rules):
     value=st.floats(min_value=5, max_value=95, allow_nan=False),
 )
 def test_the_hold_is_exactly_the_labels_two_criteria(baseline, value):
-    rules = load_protocol(default_protocol_path()).dose_rules.cardiac_hold
+    rules = _seed_rules()
     drop = baseline - value
     decision = assess_cardiac_hold(baseline, value, rules)
     if drop >= 16 + 1e-6 or (value < 50 - 1e-6 and drop >= 10 + 1e-6):

@@ -64,7 +64,9 @@ class CardiacHold(models.Model):
         indexes = [models.Index(fields=["subject", "status"])]
         constraints = [
             models.UniqueConstraint(
-                fields=["subject"], condition=models.Q(status="active"), name="one_active_cardiac_hold_per_subject"
+                fields=["subject"],
+                condition=models.Q(status="active"),
+                name="one_active_cardiac_hold_per_subject",
             )
         ]
 

@@ -37,26 +37,41 @@ def describe(criterion: str, baseline: float, value: float, drop: float, rules) 
         "below_threshold": number(rules.drop_points_when_below) if rules else "",
     }
     if criterion == HoldCriterion.DROP:
-        return _(
-            "Hold: LVEF %(value)s %%, a drop of %(drop)s points from %(baseline)s %% at baseline "
-            "(%(drop_threshold)s points or more)."
-        ) % values
+        return (
+            _(
+                "Hold: LVEF %(value)s %%, a drop of %(drop)s points from %(baseline)s %% at baseline "
+                "(%(drop_threshold)s points or more)."
+            )
+            % values
+        )
     if criterion == HoldCriterion.BELOW_WITH_DROP:
-        return _(
-            "Hold: LVEF %(value)s %%, below %(below)s %% with a drop of %(drop)s points from %(baseline)s %% "
-            "at baseline (%(below_threshold)s points or more)."
-        ) % values
+        return (
+            _(
+                "Hold: LVEF %(value)s %%, below %(below)s %% with a drop of %(drop)s points from %(baseline)s %% "
+                "at baseline (%(below_threshold)s points or more)."
+            )
+            % values
+        )
     if drop < 0:
-        return _("No hold: LVEF %(value)s %%, a rise of %(drop)s points from %(baseline)s %% at baseline.") % values
+        return (
+            _("No hold: LVEF %(value)s %%, a rise of %(drop)s points from %(baseline)s %% at baseline.")
+            % values
+        )
     if value < (rules.below_pct if rules else 0):
-        return _(
-            "No hold: LVEF %(value)s %%, below %(below)s %% but a drop of %(drop)s points from %(baseline)s %% "
-            "at baseline, less than %(below_threshold)s."
-        ) % values
-    return _(
-        "No hold: LVEF %(value)s %%, not below %(below)s %%, a drop of %(drop)s points from %(baseline)s %% "
-        "at baseline, less than %(drop_threshold)s."
-    ) % values
+        return (
+            _(
+                "No hold: LVEF %(value)s %%, below %(below)s %% but a drop of %(drop)s points from %(baseline)s %% "
+                "at baseline, less than %(below_threshold)s."
+            )
+            % values
+        )
+    return (
+        _(
+            "No hold: LVEF %(value)s %%, not below %(below)s %%, a drop of %(drop)s points from %(baseline)s %% "
+            "at baseline, less than %(drop_threshold)s."
+        )
+        % values
+    )
 
 
 def describe_hold(hold: CardiacHold, rules) -> str:
@@ -109,7 +124,8 @@ def casebook_context(ctx: CasebookContext) -> dict | None:
         return None
     points = services.lvef_series(subject, ctx.records)
     holds = list(
-        CardiacHold.objects.for_user(ctx.request.user, ctx.study).filter(subject_id=subject.pk)
+        CardiacHold.objects.for_user(ctx.request.user, ctx.study)
+        .filter(subject_id=subject.pk)
         .select_related("ended_by")
     )
     if not points and not holds:
@@ -167,7 +183,9 @@ def panel_context(ctx: FormPanelContext) -> dict | None:
         "rise": decision is not None and decision.drop_points < 0,
         "drop_abs": number(abs(decision.drop_points)) if decision else None,
         "holds": bool(decision and decision.hold),
-        "decision": describe(decision.criterion, baseline, value, decision.drop_points, rules) if decision else "",
+        "decision": describe(decision.criterion, baseline, value, decision.drop_points, rules)
+        if decision
+        else "",
         "suggested": suggested,
         "grade_reason": grade_reason(suggested),
         "confirmed": confirmed if isinstance(confirmed, int) else None,
@@ -177,7 +195,9 @@ def panel_context(ctx: FormPanelContext) -> dict | None:
 
 def register_all() -> None:
     casebook_sections.register(
-        CasebookSection(key="cardiac", order=40, template="cardiac/_casebook_section.html", context=casebook_context)
+        CasebookSection(
+            key="cardiac", order=40, template="cardiac/_casebook_section.html", context=casebook_context
+        )
     )
     panels.register(
         FormPanel(

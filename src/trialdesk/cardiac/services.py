@@ -27,13 +27,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from trialdesk.audit.services import Actor, audited, record
+from trialdesk.cardiac.models import CardiacHold, HoldStatus
 from trialdesk.clinical.cardiac import (
     CardiacHoldDecision,
     SuggestedGrade,
     assess_cardiac_hold,
     suggest_ef_decreased_grade,
 )
-from trialdesk.cardiac.models import CardiacHold, HoldStatus
 from trialdesk.crf.events import FormSaved, RecordVoided
 from trialdesk.crf.models import FormRecord
 from trialdesk.protocol.formdata import typed_values
@@ -106,7 +106,11 @@ def _records(subject, records=None) -> list[FormRecord]:
     protocol = subject.study.protocol
     forms = _lvef_forms(protocol)
     if records is None:
-        records = FormRecord.objects.system(WHY).filter(subject=subject, form_code__in=forms).select_related("visit")
+        records = (
+            FormRecord.objects.system(WHY)
+            .filter(subject=subject, form_code__in=forms)
+            .select_related("visit")
+        )
     return [r for r in records if r.form_code in forms and r.voided_at is None]
 
 
@@ -168,9 +172,11 @@ def lvef_series(subject, records=None) -> list[LvefPoint]:
         if is_baseline and protocol.concept_field(LVEF_ON, r.form_code) is None:
             continue  # the screening form's copy of the baseline LVEF: shown once, on its own form
         compare = not is_baseline and baseline_value is not None
-        confirmed = protocol.read_concept(CONFIRMED_GRADE, r.form_code, r.data) if protocol.has_concept(
-            CONFIRMED_GRADE
-        ) else None
+        confirmed = (
+            protocol.read_concept(CONFIRMED_GRADE, r.form_code, r.data)
+            if protocol.has_concept(CONFIRMED_GRADE)
+            else None
+        )
         points.append(
             LvefPoint(
                 record=r,
@@ -237,8 +243,16 @@ def _close_in_error(hold: CardiacHold, subject, actor: Actor, why: str) -> None:
     hold.ended_at = timezone.now()
     hold.end_reason = why
     hold.save(update_fields=["status", "ended_at", "end_reason"])
-    _audit(actor, hold, subject, "status", field="status", old_value=HoldStatus.ACTIVE.value,
-           new_value=HoldStatus.ENTERED_IN_ERROR.value, reason=why)
+    _audit(
+        actor,
+        hold,
+        subject,
+        "status",
+        field="status",
+        old_value=HoldStatus.ACTIVE.value,
+        new_value=HoldStatus.ENTERED_IN_ERROR.value,
+        reason=why,
+    )
 
 
 def on_form_saved(event: FormSaved) -> None:
@@ -252,17 +266,23 @@ def on_form_saved(event: FormSaved) -> None:
     if rules is None or _is_baseline(protocol, rec):
         return
     holds = list(
-        CardiacHold.objects.system("the holds an LVEF save may open or close").select_for_update(of=("self",))
-        .filter(record_id=rec.pk).order_by("pk")
+        CardiacHold.objects.system("the holds an LVEF save may open or close")
+        .select_for_update(of=("self",))
+        .filter(record_id=rec.pk)
+        .order_by("pk")
     )
     mine = next((h for h in holds if h.is_active), None)
     if isinstance(event, RecordVoided):
         if mine is not None:
-            _close_in_error(mine, subject, event.actor, f"the LVEF that started it was voided: {event.void_reason}")
+            _close_in_error(
+                mine, subject, event.actor, f"the LVEF that started it was voided: {event.void_reason}"
+            )
         return
     value, on = _value_and_date(protocol, rec)
     baseline = baseline_lvef(subject)
-    decision = assess_cardiac_hold(baseline, value, rules) if value is not None and baseline is not None else None
+    decision = (
+        assess_cardiac_hold(baseline, value, rules) if value is not None and baseline is not None else None
+    )
     if decision is None or not decision.hold:
         if mine is not None:
             why = decision.explanation if decision else "the LVEF that started it has no value any more"
@@ -288,8 +308,15 @@ def on_form_saved(event: FormSaved) -> None:
         repeat_lvef_due_on=started_on + dt.timedelta(days=rules.repeat_lvef.within_days),
         opened_at=timezone.now(),
     )
-    _audit(event.actor, hold, subject, "create", field="status", new_value=HoldStatus.ACTIVE.value,
-           reason=decision.explanation)
+    _audit(
+        event.actor,
+        hold,
+        subject,
+        "create",
+        field="status",
+        new_value=HoldStatus.ACTIVE.value,
+        reason=decision.explanation,
+    )
 
 
 def _update(hold: CardiacHold, subject, decision, started_on: dt.date, rules, actor: Actor) -> None:
@@ -312,9 +339,16 @@ def _update(hold: CardiacHold, subject, decision, started_on: dt.date, rules, ac
     for k, v in changed.items():
         setattr(hold, k, v)
     hold.save(update_fields=list(changed))
-    _audit(actor, hold, subject, "change", field="explanation",
-           old_value={k: str(v) for k, v in old.items()}, new_value={k: str(v) for k, v in changed.items()},
-           reason="the LVEF that started the hold was corrected")
+    _audit(
+        actor,
+        hold,
+        subject,
+        "change",
+        field="explanation",
+        old_value={k: str(v) for k, v in old.items()},
+        new_value={k: str(v) for k, v in changed.items()},
+        reason="the LVEF that started the hold was corrected",
+    )
 
 
 # --------------------------------------------------------------------------- the investigator's decision
@@ -332,7 +366,9 @@ def _decide(user, hold: CardiacHold, reason: str, status: str) -> tuple[CardiacH
         raise HoldActionRefused(_("The reason is limited to 500 characters."))
     locked = (
         CardiacHold.objects.system("the investigator's decision, after its permission check")
-        .select_for_update(of=("self",)).select_related("subject__site", "subject__study").get(pk=hold.pk)
+        .select_for_update(of=("self",))
+        .select_related("subject__site", "subject__study")
+        .get(pk=hold.pk)
     )
     if not locked.is_active:
         raise HoldActionRefused(_("This cardiac hold has already ended."))
@@ -342,8 +378,16 @@ def _decide(user, hold: CardiacHold, reason: str, status: str) -> tuple[CardiacH
     locked.ended_by = user
     locked.end_reason = reason
     locked.save(update_fields=["status", "ended_at", "ended_by", "end_reason"])
-    _audit(actor, locked, locked.subject, "status", field="status", old_value=HoldStatus.ACTIVE.value,
-           new_value=status, reason=reason)
+    _audit(
+        actor,
+        locked,
+        locked.subject,
+        "status",
+        field="status",
+        old_value=HoldStatus.ACTIVE.value,
+        new_value=status,
+        reason=reason,
+    )
     return locked, actor
 
 
@@ -354,7 +398,9 @@ def lift_hold(user, hold: CardiacHold, reason: str) -> CardiacHold:
         return locked
 
 
-def stop_treatment_for_hold(user, hold: CardiacHold, reason: str, *, on: dt.date | None = None) -> CardiacHold:
+def stop_treatment_for_hold(
+    user, hold: CardiacHold, reason: str, *, on: dt.date | None = None
+) -> CardiacHold:
     """The investigator stops treatment for the cardiac event: the hold ends and treatment ends
     on ``on`` (default: today at the site), which plans the end-of-treatment visits."""
     with audited():
@@ -371,7 +417,9 @@ def stop_treatment_for_hold(user, hold: CardiacHold, reason: str, *, on: dt.date
 
 def holds_for(user, study, *, active_only: bool = True):
     """The holds of the sites the user sees, for the study-wide list."""
-    rows = CardiacHold.objects.for_user(user, study).select_related("subject", "subject__site", "record__visit")
+    rows = CardiacHold.objects.for_user(user, study).select_related(
+        "subject", "subject__site", "record__visit"
+    )
     if active_only:
         rows = rows.filter(status=HoldStatus.ACTIVE)
     return rows.order_by("subject__site__code", "started_on", "pk")

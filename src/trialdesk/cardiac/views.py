@@ -25,13 +25,17 @@ ACTIONS = {"lift": services.lift_hold, "stop": services.stop_treatment_for_hold}
 @login_required
 def decide(request, subject_id: int):
     study = request_study(request)
-    subject = get_visible_or_404(Subject.objects.select_related("site", "study"), request.user, study, pk=subject_id)
+    subject = get_visible_or_404(
+        Subject.objects.select_related("site", "study"), request.user, study, pk=subject_id
+    )
     access = study_access(request.user, study)
     if not access.can(Permission.VIEW_CLINICAL_DATA, subject.site_id):
         raise Http404
     rules = services.hold_rules(study.protocol)
     hold = (
-        CardiacHold.objects.for_user(request.user, study).filter(subject_id=subject.pk, status="active").first()
+        CardiacHold.objects.for_user(request.user, study)
+        .filter(subject_id=subject.pk, status="active")
+        .first()
     )
     can_decide = access.can(Permission.LIFT_CARDIAC_HOLD, subject.site_id)
     reason = ""
@@ -41,7 +45,7 @@ def decide(request, subject_id: int):
         if not can_decide:
             raise PermissionDenied
         action = ACTIONS.get(request.POST.get("action", ""))
-        reason = request.POST.get("reason", "")
+        reason = request.POST.get("why", "")
         if hold is None:
             error = _("This subject has no cardiac hold in force.")
             status = 400
@@ -55,8 +59,10 @@ def decide(request, subject_id: int):
             except services.HoldActionRefused as refused:
                 error, status = refused.message, 400
             else:
-                done = _("The cardiac hold is lifted.") if action is services.lift_hold else _(
-                    "Treatment is stopped; the end-of-treatment visits are planned."
+                done = (
+                    _("The cardiac hold is lifted.")
+                    if action is services.lift_hold
+                    else _("Treatment is stopped; the end-of-treatment visits are planned.")
                 )
                 messages.success(request, done)
                 return redirect(reverse("subject-casebook", args=[subject.pk]))
@@ -69,7 +75,7 @@ def decide(request, subject_id: int):
         "series": series_rows(services.lvef_series(subject)),
         "baseline": number(services.baseline_lvef(subject)),
         "can_decide": can_decide and hold is not None,
-        "reason": reason,
+        "typed_reason": reason,
         "error": error,
     }
     return render(request, "cardiac/decide.html", context, status=status)

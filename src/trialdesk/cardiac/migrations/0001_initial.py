@@ -7,45 +7,101 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('crf', '0004_filled_fields'),
-        ('subjects', '0005_pending_enrollment_and_consents'),
+        ("crf", "0004_filled_fields"),
+        ("subjects", "0005_pending_enrollment_and_consents"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='CardiacHold',
+            name="CardiacHold",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('started_on', models.DateField()),
-                ('baseline_pct', models.FloatField()),
-                ('value_pct', models.FloatField()),
-                ('drop_points', models.FloatField()),
-                ('criterion', models.CharField(choices=[('drop', 'Drop from baseline'), ('below_with_drop', 'Below the lower limit with a drop from baseline')], max_length=20)),
-                ('explanation', models.CharField(max_length=300)),
-                ('repeat_lvef_due_on', models.DateField()),
-                ('status', models.CharField(choices=[('active', 'On hold'), ('lifted', 'Lifted'), ('treatment_stopped', 'Treatment stopped'), ('entered_in_error', 'Closed: the LVEF no longer meets the rule')], default='active', max_length=20)),
-                ('opened_at', models.DateTimeField()),
-                ('ended_at', models.DateTimeField(blank=True, null=True)),
-                ('end_reason', models.CharField(blank=True, max_length=500)),
-                ('ended_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('record', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='cardiac_holds', to='crf.formrecord')),
-                ('subject', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='cardiac_holds', to='subjects.subject')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("started_on", models.DateField()),
+                ("baseline_pct", models.FloatField()),
+                ("value_pct", models.FloatField()),
+                ("drop_points", models.FloatField()),
+                (
+                    "criterion",
+                    models.CharField(
+                        choices=[
+                            ("drop", "Drop from baseline"),
+                            ("below_with_drop", "Below the lower limit with a drop from baseline"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("explanation", models.CharField(max_length=300)),
+                ("repeat_lvef_due_on", models.DateField()),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("active", "On hold"),
+                            ("lifted", "Lifted"),
+                            ("treatment_stopped", "Treatment stopped"),
+                            ("entered_in_error", "Closed: the LVEF no longer meets the rule"),
+                        ],
+                        default="active",
+                        max_length=20,
+                    ),
+                ),
+                ("opened_at", models.DateTimeField()),
+                ("ended_at", models.DateTimeField(blank=True, null=True)),
+                ("end_reason", models.CharField(blank=True, max_length=500)),
+                (
+                    "ended_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "record",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="cardiac_holds",
+                        to="crf.formrecord",
+                    ),
+                ),
+                (
+                    "subject",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="cardiac_holds",
+                        to="subjects.subject",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-started_on', '-pk'],
-                'base_manager_name': 'internal',
-                'default_manager_name': 'objects',
-                'indexes': [models.Index(fields=['subject', 'status'], name='cardiac_car_subject_d26658_idx')],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('status', 'active')), fields=('subject',), name='one_active_cardiac_hold_per_subject')],
+                "ordering": ["-started_on", "-pk"],
+                "base_manager_name": "internal",
+                "default_manager_name": "objects",
+                "indexes": [
+                    models.Index(fields=["subject", "status"], name="cardiac_car_subject_d26658_idx")
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("status", "active")),
+                        fields=("subject",),
+                        name="one_active_cardiac_hold_per_subject",
+                    )
+                ],
             },
             managers=[
-                ('objects', django.db.models.manager.Manager()),
-                ('internal', django.db.models.manager.Manager()),
+                ("objects", django.db.models.manager.Manager()),
+                ("internal", django.db.models.manager.Manager()),
             ],
         ),
     ]
