@@ -46,6 +46,7 @@ class FieldView:
     min: Any
     max: Any
     drives_conditions: bool = False  # another field's condition reads this one: re-render on change
+    derived: bool = False  # filled at save from another field (a CTCAE term's MedDRA code and SOC)
     errors: list[str] = field(default_factory=list)
     missing_required: bool = False
 
@@ -76,6 +77,8 @@ def field_views(
         validation = validate_form_data(form, {k: v for k, v in values.items() if v not in (None, "")})
     typed = typed_values(form, validation.cleaned)
     drivers = {code for f in form.fields if f.condition for code in parse(f.condition).fields} | set(live)
+    links = [f.ctcae for f in form.fields if getattr(f, "ctcae", None)]
+    derived = {c for link in links for c in (link.meddra_field, link.soc_field) if c}
     views = []
     for f in form.fields:
         applies = True
@@ -98,6 +101,7 @@ def field_views(
                 errors=[translated(message, form) for message in validation.errors.get(f.code, [])],
                 missing_required=f.code in validation.missing_required,
                 drives_conditions=f.code in drivers,
+                derived=f.code in derived,
             )
         )
     return views

@@ -1,6 +1,24 @@
+"""Safety: CTCAE-coded adverse events, SAE notification, the safety officer's acknowledgement and expectedness, SUSAR deadlines, CIOMS I (issue 10)."""
+
 from django.apps import AppConfig
 
 
 class SafetyConfig(AppConfig):
     name = "trialdesk.safety"
     label = "safety"
+
+    def ready(self) -> None:
+        from trialdesk.crf.events import form_saved
+        from trialdesk.crf.panels import FormPanel, register
+        from trialdesk.safety import panels, services
+
+        form_saved.subscribe(services.on_form_saved)
+        register(
+            FormPanel(
+                key="ctcae-grades",
+                order=20,
+                template="safety/_ctcae_panel.html",
+                reads=panels.ctcae_reads,
+                context=panels.ctcae_context,
+            )
+        )

@@ -269,7 +269,24 @@ if _env_flag("TRIALDESK_HTTPS", False):
     CSRF_COOKIE_SECURE = True
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024  # 1 MiB: no CRF needs more
 
-EMAIL_BACKEND = os.environ.get("TRIALDESK_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+# Mail (the SAE notifications): printed on the console by default (the demo), kept in memory
+# under pytest (django.core.mail.outbox), sent by SMTP in a deployment that sets
+# TRIALDESK_EMAIL_BACKEND=django.core.mail.backends.smtp.EmailBackend and the TRIALDESK_EMAIL_*
+# settings below (README, "Mail").
+EMAIL_BACKEND = os.environ.get(
+    "TRIALDESK_EMAIL_BACKEND",
+    "django.core.mail.backends.locmem.EmailBackend"
+    if "pytest" in sys.modules
+    else "django.core.mail.backends.console.EmailBackend",
+)
+EMAIL_HOST = os.environ.get("TRIALDESK_EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("TRIALDESK_EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("TRIALDESK_EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("TRIALDESK_EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = _env_flag("TRIALDESK_EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = _env_flag("TRIALDESK_EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = 20
+DEFAULT_FROM_EMAIL = os.environ.get("TRIALDESK_EMAIL_FROM", "trialdesk@localhost")
 
 TRIALDESK_PROTOCOL = os.environ.get("TRIALDESK_PROTOCOL", "")
 

@@ -12,9 +12,11 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("sites/<str:site_code>/", study_views.site_page, name="site"),
     path("queries/", include("trialdesk.queries.urls")),
-    path("pharmacy/", include("trialdesk.pharmacy.urls")),  # drug accountability
     path("", include("trialdesk.cardiac.urls")),  # the cardiac hold: a subject's, the study's list
+    path("", include("trialdesk.treatment.urls")),  # an investigator validates the computed dose
+    path("pharmacy/", include("trialdesk.pharmacy.urls")),  # drug accountability
     path("deviations/", include("trialdesk.deviations.urls")),  # deviations, the site's treatment worklist
+    path("assessments/", include("trialdesk.assessments.urls")),  # response confirmation
     path("reports/", include("trialdesk.reports.urls")),
     path("study/", include("trialdesk.studies.urls")),
     path("worklists/eligibility-changed/", worklists.eligibility_changed, name="eligibility-changed"),
@@ -36,6 +38,7 @@ urlpatterns = [
         crf_views.void_log_entry,
         name="log-form-void",
     ),
+    path("safety/", include("trialdesk.safety.urls")),
     path("audit/", include("trialdesk.audit_viewer.urls")),
     path("audit/", include("trialdesk.signatures.urls")),
     path("audit/", include("trialdesk.locks.urls")),
