@@ -174,6 +174,16 @@ def test_the_casebook_shows_the_calendar_exposure_and_deviations(client, cast, t
     assert "Reload (loading dose)" in page and "Reload not given after a missed dose" in page
 
 
+def test_a_monitor_acknowledges_from_the_casebook(client, cast, treated):
+    page = _login(client, cast.monitor).get(f"/subjects/{treated.pk}/").content.decode()
+    assert f'action="/deviations/subjects/{treated.pk}/acknowledge/"' in page
+    response = client.post(f"/deviations/subjects/{treated.pk}/acknowledge/",
+                           {"key": "missed_dose:after:infusion#1", "comment": "Seen.", "next": f"/subjects/{treated.pk}/"})
+    assert response.status_code == 302 and response["Location"] == f"/subjects/{treated.pk}/"
+    page = client.get(f"/subjects/{treated.pk}/").content.decode()
+    assert 'data-acknowledged="missed_dose:after:infusion#1"' in page
+
+
 def test_the_worklist_page_is_linked_from_the_site_page_and_lists_in_french(client, cast, treated):
     from django.conf import settings
 

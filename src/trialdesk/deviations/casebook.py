@@ -3,7 +3,7 @@ flagged), the exposure, and the deviations with their acknowledgements."""
 
 from __future__ import annotations
 
-from trialdesk.deviations.labels import KIND_LABELS, STATUS_LABELS, rule_label, translated
+from trialdesk.deviations.labels import KIND_LABELS, STATUS_LABELS, item_title, rule_label, translated
 from trialdesk.deviations.services import treatments
 from trialdesk.studies.access import Permission
 from trialdesk.subjects.casebook_sections import CasebookContext, CasebookSection, register
@@ -24,7 +24,7 @@ def calendar_section(context: CasebookContext):
     t = _treatment(context)
     if t is None:
         return None
-    items = [{"kind": KIND_LABELS.get(i.kind, ""), "title": translated(i.title), "due_on": i.due_on,
+    items = [{"kind": KIND_LABELS.get(i.kind, ""), "title": item_title(context.study.protocol, i), "due_on": i.due_on,
               "window_start": i.window_start, "window_end": i.window_end, "done_on": i.done_on,
               "status": STATUS_LABELS.get(i.status, ""), "status_code": i.status,
               "explanation": translated(i.explanation)} for i in t.calendar]
@@ -37,7 +37,7 @@ def exposure_section(context: CasebookContext):
     t = _treatment(context)
     if t is None:
         return None
-    deviations = [{"key": d.key, "rule": rule_label(d.rule), "on": d.on, "explanation": translated(d.explanation),
+    deviations = [{"subject": context.subject, "key": d.key, "rule": rule_label(d.rule), "on": d.on, "explanation": translated(d.explanation),
                    "link": t.links.get(d.ref, ""), "ack": t.acknowledgements.get(d.key),
                    "can_acknowledge": context.access.can(Permission.ACKNOWLEDGE_DEVIATION, context.subject.site_id)}
                   for d in t.deviations]
