@@ -40,5 +40,19 @@ def translated(message: Any) -> str:
     return text % message.params if message.params else text
 
 
+def item_title(protocol, item) -> str:
+    """An item's title: a scheduled visit's own title in the user's language (the protocol's),
+    else the calendar's title translated."""
+    from trialdesk.crf.rendering import localised
+
+    code = item.ref.split("/", 1)[0] if "/" in item.ref else ""
+    if code:
+        try:
+            return localised(protocol.visit(code), "title")
+        except KeyError:
+            pass
+    return translated(item.title)
+
+
 def rule_label(rule: str) -> str:
     return gettext(RULES[rule])

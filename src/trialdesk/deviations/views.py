@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from trialdesk.deviations.labels import KIND_LABELS, STATUS_LABELS, rule_label, translated
+from trialdesk.deviations.labels import KIND_LABELS, STATUS_LABELS, item_title, rule_label, translated
 from trialdesk.deviations.services import AcknowledgementRefused, acknowledge, deviation_rows, worklist
 from trialdesk.studies.access import Permission, get_visible_or_404, require, study_access
 from trialdesk.studies.models import Site
@@ -146,7 +146,7 @@ def site_worklist(request, site_code: str):
     work = worklist(request.user, study, site)
 
     def shown(entries):
-        return [{"subject": s, "kind": KIND_LABELS.get(i.kind, ""), "title": translated(i.title), "due_on": i.due_on,
+        return [{"subject": s, "kind": KIND_LABELS.get(i.kind, ""), "title": item_title(study.protocol, i), "due_on": i.due_on,
                  "window_start": i.window_start, "window_end": i.window_end, "status": STATUS_LABELS.get(i.status, ""),
                  "explanation": translated(i.explanation), "overdue": i.status == "overdue"} for s, i in entries]
 
