@@ -138,10 +138,14 @@ def record(
 def _append(events: list[AuditEvent], using: str) -> None:
     """Chain and insert the events: the head is locked here, last, and released at commit."""
     ring = key_ring()
-    head = AuditChainHead.objects.using(using).select_for_update().filter(pk=1).first()
-    if head is None:
+    found = list(
+        AuditChainHead.objects.using(using).select_for_update().filter(pk=1).values_list("last_sequence", "last_mac")
+    )
+    if found:
+        sequence, previous = found[0]
+    else:
         head = _genesis_head(using)
-    sequence, previous = head.last_sequence, head.last_mac
+        sequence, previous = head.last_sequence, head.last_mac
     for event in events:
         sequence += 1
         event.sequence = sequence

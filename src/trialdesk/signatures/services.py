@@ -248,7 +248,7 @@ def void_signatures_for_change(event: FormSaved) -> list[Signature]:
         in_scope |= Q(scope=SignatureScope.VISIT, visit_id=record_obj.visit_id)
     candidates = Signature.objects.system("a change voids signatures").select_for_update(of=("self",)).filter(
         in_scope, subject_id=record_obj.subject_id, status=SignatureStatus.VALID
-    )
+    ).order_by("pk")
     voided = []
     fields = sorted(changed_fields)
     subject = None

@@ -37,7 +37,9 @@ class Study(models.Model):
     def protocol(self) -> Protocol:
         from trialdesk.studies.protocols import protocol_from_text
 
-        return protocol_from_text(self.protocol_yaml, self.protocol_sha256)
+        # The text is read only when its parse is not cached yet: a study loaded with
+        # ``defer("protocol_yaml")`` (the write path) does not fetch 50 kB per save.
+        return protocol_from_text(lambda: self.protocol_yaml, self.protocol_sha256)
 
 
 class Site(models.Model):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from django.conf import settings
@@ -15,15 +16,16 @@ _PARSED_MAX = 8
 _PARSED_LOCK = threading.Lock()
 
 
-def protocol_from_text(text: str, sha256: str) -> Protocol:
-    """The parsed protocol of a stored text whose hash is ``sha256``, parsed once per hash.
+def protocol_from_text(text: str | Callable[[], str], sha256: str) -> Protocol:
+    """The parsed protocol of a stored text whose hash is ``sha256``, parsed once per hash
+    (``text`` may be a function giving it, called only to parse it).
 
     Keyed by the hash alone: an ``lru_cache`` keyed by the text too would hash and compare
     the whole file at every ``study.protocol`` of every freshly loaded Study.
     """
     protocol = _PARSED.get(sha256)
     if protocol is None:
-        protocol = load_protocol_text(text, "<study protocol>")
+        protocol = load_protocol_text(text() if callable(text) else text, "<study protocol>")
         with _PARSED_LOCK:
             while len(_PARSED) >= _PARSED_MAX:
                 del _PARSED[next(iter(_PARSED))]
