@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from django.db import IntegrityError
@@ -12,9 +12,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from trialdesk.audit.services import Actor, audited, record
-from trialdesk.crf.crossrecord import check_context
-from trialdesk.crf.events import FormSaved, RecordVoided, form_saved
+from trialdesk.crf.crossrecord import check_context, death_check
+from trialdesk.crf.events import FormSaved, RecordVoided, SaveRefusedBy, form_saved
 from trialdesk.crf.models import FormRecord, FormStatus, ReasonForChange, filled_count
+from trialdesk.protocol.crossrecord import death_rules_apply
 from trialdesk.protocol.formdata import FormValidation, validate_form_data
 from trialdesk.studies.access import Permission, require, study_access
 from trialdesk.subjects.models import Subject, SubjectStatus, Visit
@@ -152,6 +153,7 @@ def save_form(
     validation = validate_form_data(form, raw_data, check_context(subject, form_code, repeat=repeat))
     if not validation.ok:
         raise FormInvalid(_("Some answers need correcting; nothing was saved."), validation)
+    _check_death(subject, form_code, visit, repeat, validation)
 
     why = _reason(reason, reason_detail)
     actor = Actor.for_user(user, access.role_for(Permission.ENTER_DATA, subject.site_id))
@@ -162,6 +164,27 @@ def save_form(
         # Another user created the same record between our read and our write.
         current = _existing(subject, form_code, visit, repeat, for_update=False)
         raise StaleVersion(STALE_MESSAGE, current, validation.cleaned) from None
+    except SaveRefusedBy as refusal:
+        # A subscriber refused the save (its transaction is undone): the message on its field.
+        refused = replace(validation, errors={code: list(messages) for code, messages in validation.errors.items()})
+        refused.add_error(refusal.field_code, refusal.message)
+        raise FormInvalid(_("Some answers need correcting; nothing was saved."), refused) from None
+
+
+def _check_death(subject: Subject, form_code: str, visit, repeat, validation: FormValidation) -> None:
+    """The death rules (protocol.crossrecord): a death date unlike the casebook's, a record
+    dated after the death. Their failures are queries (the save goes on), added to the
+    validation like the edit checks' so that the queries app raises them."""
+    if not death_rules_apply(subject.study.protocol, form_code):
+        return
+    existing = None
+    if visit is not None or repeat is not None:
+        existing = _existing(subject, form_code, visit, repeat, for_update=False)
+    context, failures = death_check(
+        subject, form_code, validation.cleaned, exclude_pk=existing.pk if existing else None
+    )
+    validation.context.update(context)
+    validation.check_failures.extend(failures)
 
 
 def reason_text(code: str, detail: str) -> str:

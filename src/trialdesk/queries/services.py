@@ -49,7 +49,14 @@ from trialdesk.crf.crossrecord import dependents, rule_values
 from trialdesk.crf.events import FormSaved, RecordVoided
 from trialdesk.crf.models import FormRecord, FormStatus, ReasonForChange
 from trialdesk.crf.services import lock_reason, reason_text
-from trialdesk.protocol.formdata import typed_values
+from trialdesk.protocol.crossrecord import (
+    AFTER_DEATH,
+    DEATH_MISMATCH,
+    death_findings,
+    death_rule_holds,
+    death_rules_apply,
+)
+from trialdesk.protocol.formdata import range_holds, typed_values
 from trialdesk.queries.models import (
     UNRESOLVED,
     MessageKind,
@@ -455,15 +462,27 @@ def _auto_close(form_record, form, checks, queries, changed, actor, context=None
     for query in queries:
         if query.origin != QueryOrigin.EDIT_CHECK or query.status not in UNRESOLVED:
             continue
-        check = checks.get(query.check_code)
-        if check is None or not set(query.all_fields) & changed:
+        if not set(query.all_fields) & changed:
             continue
-        if parse(check.rule).evaluate(typed) is Tri.TRUE:
+        check = checks.get(query.check_code)
+        holds = _system_rule_holds(form_record, form, query.check_code, typed)
+        if check is not None and holds is None:
+            holds = parse(check.rule).evaluate(typed) is Tri.TRUE
+        if holds:
             text = (
                 f"Closed automatically: the change by {actor.username} (version {form_record.version}) "
-                f"resolves the edit check {check.code}."
+                f"resolves the edit check {query.check_code}."
             )
             _close(query, SYSTEM, text, user_id=None)
+
+
+def _system_rule_holds(form_record, form, code: str, values) -> bool | None:
+    """Whether a rule of the form engine that is not an edit check of the protocol (a
+    physiological range, a death rule) now holds; None when ``code`` is not one of them."""
+    holds = range_holds(form, code, values)
+    if holds is None:
+        holds = death_rule_holds(form_record.subject.study.protocol, form_record.form_code, code, values)
+    return holds
 
 
 def _auto_raise(form_record, validation, queries, changed, actor) -> None:
@@ -514,9 +533,11 @@ def rerun_checks_of_readers(form_record: FormRecord, old_data, actor: Actor) -> 
 def _rerun_checks(reader: FormRecord, changed_record: FormRecord, actor: Actor) -> None:
     if reader.voided_at is not None:
         return
-    form = reader.subject.study.protocol.form(reader.form_code)
+    protocol = reader.subject.study.protocol
+    form = protocol.form(reader.form_code)
     checks = [c for c in form.edit_checks if any("." in name for name in parse(c.rule).fields)]
-    if not checks:
+    death_rules = death_rules_apply(protocol, reader.form_code)
+    if not checks and not death_rules:
         return
     values = rule_values(reader)
     queries = list(
@@ -539,6 +560,26 @@ def _rerun_checks(reader: FormRecord, changed_record: FormRecord, actor: Actor) 
                 reader, fields[0] if fields else "", fields, code=check.code, message=check.message,
                 reason=f"edit check {check.code} failed after {because}",
             )
+    if death_rules:
+        _rerun_death_rules(reader, protocol, values, queries, because)
+
+
+def _rerun_death_rules(reader: FormRecord, protocol, values, queries: list[Query], because: str) -> None:
+    """The death rules of a record after a death date of its casebook changed: a rule that
+    now fails raises its query (one open per rule and record), one that holds closes it."""
+    findings = {found.code: found for found in death_findings(protocol, reader.form_code, values)}
+    for code in (DEATH_MISMATCH, AFTER_DEATH):
+        same = [q for q in queries if q.check_code == code and q.status in UNRESOLVED]
+        if death_rule_holds(protocol, reader.form_code, code, values):
+            for query in same:
+                _close(query, SYSTEM, f"Closed automatically: {because} resolves the rule {code}.", user_id=None)
+        elif code in findings and not same:
+            found = findings[code]
+            message = found.template % dict(found.params)
+            _open_system_query(
+                reader, found.field, [found.field], code=code, message=message,
+                reason=f"rule {code} failed after {because}",
+            )
 
 
 def _reset_sdv(form_record, changed, actor) -> None:
@@ -546,7 +587,7 @@ def _reset_sdv(form_record, changed, actor) -> None:
         return
     marks = SourceVerification.objects.system("a save resets SDV").select_for_update(of=("self",)).filter(
         record=form_record, reset_at__isnull=True
-    ).order_by("pk")
+    ).order_by("pk").order_by("pk")
     subject = form_record.subject
     now = timezone.now()
     for mark in marks:
