@@ -5,9 +5,10 @@ Biol Blood Marrow Transplant 2010;16:1187, Table 4a — CR: marrow blasts < 5 %,
 circulating blasts, no extramedullary disease, ANC >= 1.0 x 10^9/L, platelets
 >= 100 x 10^9/L; CRp: CR but platelets < 100; PR: blasts 5-25 % and a decrease >= 50 %
 from baseline with the blood counts of a CR; progression: >= 25 % relative increase
-over the nadir or new extramedullary disease; relapse after CR/CRp: blasts >= 5 %,
-circulating blasts or new extramedullary disease. The thresholds are read from the
-protocol's response_criteria section, which states them with that reference.
+over the nadir (with marrow blasts >= 5 %) or new extramedullary disease; relapse after
+CR/CRp: blasts >= 5 %, circulating blasts or new extramedullary disease. The thresholds
+are read from the protocol's response_criteria section, which states them with that
+reference. The order (relapse after CR/CRp; PD; CR; CRp; PR; NR) is issue 10's.
 """
 
 from __future__ import annotations
@@ -101,7 +102,7 @@ def test_it_gives_no_complete_response_with_extramedullary_disease_present_at_ba
 def test_it_calls_a_decrease_of_exactly_50_percent_a_partial_response(criteria):
     result = classify(criteria, marrow(20.0))  # 40 % -> 20 %
     assert result.category is PR
-    assert "50 % below the baseline 40 %" in result.explanation
+    assert "a 50 % decrease from 40 % at baseline" in result.explanation
 
 
 def test_it_calls_a_decrease_just_under_50_percent_no_response(criteria):
@@ -141,10 +142,17 @@ def test_a_rise_just_under_25_percent_is_not_a_progression(criteria):
     assert result.category is NO_RESPONSE
 
 
-def test_circulating_blasts_reappearing_after_none_are_a_progression(criteria):
+def test_circulating_blasts_reappearing_after_none_are_no_progression_by_themselves(criteria):
+    # issue 10: circulating blasts (a yes/no) make PD only through a recorded count rising >= 25 %
     result = classify(criteria, marrow(30.0, circulating=3.0), nadir=Nadir(30.0, 0.0))
-    assert result.category is PROGRESSION
-    assert "circulating blasts reappeared" in result.explanation
+    assert result.category is NO_RESPONSE
+    assert "circulating blasts present" in result.explanation
+
+
+def test_circulating_blasts_seen_without_a_count_rule_out_a_response_but_are_no_progression(criteria):
+    result = classify(criteria, marrow(2.0, circulating=None), nadir=Nadir(30.0, 12.0))
+    assert result.category is NO_RESPONSE
+    assert "circulating blasts present" in result.explanation
 
 
 def test_a_rise_of_25_percent_of_circulating_blasts_is_a_progression(criteria):
@@ -235,3 +243,83 @@ def test_the_nadir_and_the_best_response_follow_the_assessments():
     assert best_response(PR, CRP) is CRP
     assert best_response(CR, PR) is CR
     assert best_response(CR, PROGRESSION) is CR
+
+
+# --------------------------------------------------------------------------- issue 10: precedence and explanation
+
+
+def test_the_explanation_names_the_deciding_criterion_as_the_issue_shows_it(criteria):
+    baseline = marrow(80.0, anc=0.4, platelets=20.0)
+    result = classify(criteria, marrow(20.0, anc=1.5, platelets=120.0), baseline=baseline)
+    assert result.category is PR
+    assert result.explanation.startswith(
+        "PR: marrow blasts 20 %, a 75 % decrease from 80 % at baseline; ANC 1.5"
+    )
+    assert "platelets 120" in result.explanation
+
+
+def test_a_25_percent_rise_over_the_nadir_is_no_progression_below_5_percent_blasts(criteria):
+    # 3 % -> 4 % is +33 % over the nadir, but a progression needs marrow blasts >= 5 %
+    # (issue 10: "marrow blasts >= 5 % and a relative increase >= 25 % over the nadir")
+    result = classify(criteria, marrow(4.0, anc=0.5, platelets=30.0), nadir=Nadir(3.0, None))
+    assert result.category is NO_RESPONSE
+
+
+def test_a_rise_to_exactly_5_percent_blasts_of_25_percent_over_the_nadir_is_a_progression(criteria):
+    result = classify(criteria, marrow(5.0, anc=0.5, platelets=30.0), nadir=Nadir(4.0, None))
+    assert result.category is PROGRESSION
+    assert "+25 % over the nadir of 4 %" in result.explanation
+
+
+def test_the_nadir_defaults_to_the_baseline(criteria):
+    # baseline 40 %: 50 % is +25 % over it, the nadir when nothing lower was seen
+    assert classify(criteria, marrow(50.0, anc=0.5, platelets=30.0)).category is PROGRESSION
+    assert classify(criteria, marrow(49.9, anc=0.5, platelets=30.0)).category is NO_RESPONSE
+
+
+def test_relapse_comes_before_progression_after_a_complete_response(criteria):
+    # after a CR, new extramedullary disease with 30 % blasts is a relapse, not a PD
+    result = classify(criteria, marrow(30.0, emd=True), nadir=Nadir(1.0, 0.0), prior_best=CRP)
+    assert result.category is RELAPSE
+    assert result.explanation.startswith("Relapse after CRp")
+
+
+def test_progression_comes_before_a_complete_response(criteria):
+    # blasts below 5 % with recovered counts, but new extramedullary disease: PD, not CR
+    result = classify(criteria, marrow(2.0, emd=True))
+    assert result.category is PROGRESSION
+
+
+def test_a_crp_comes_before_a_partial_response_and_needs_the_anc(criteria):
+    assert classify(criteria, marrow(4.9, platelets=20.0)).category is CRP
+    assert classify(criteria, marrow(4.9, platelets=20.0, anc=0.99)).category is NO_RESPONSE
+
+
+def test_a_relapse_needs_a_prior_complete_response_not_a_partial_one(criteria):
+    # 10 % blasts after a PR at 8 %: +25 % over the nadir, a progression
+    result = classify(criteria, marrow(10.0, platelets=30.0), nadir=Nadir(8.0, 0.0), prior_best=PR)
+    assert result.category is PROGRESSION
+
+
+def test_a_circulating_count_rising_by_exactly_25_percent_is_a_progression(criteria):
+    result = classify(criteria, marrow(30.0, circulating=12.5), nadir=Nadir(30.0, 10.0))
+    assert result.category is PROGRESSION
+    assert "circulating blasts 12.5 %" in result.explanation
+
+
+def test_every_reason_of_an_explanation_is_a_template_with_its_parameters(criteria):
+    from trialdesk.clinical.response import TEMPLATES
+
+    for result in (
+        classify(criteria, marrow(2.0)),
+        classify(criteria, marrow(20.1)),
+        classify(criteria, marrow(5.0), nadir=Nadir(1.0, 0.0), prior_best=CR),
+        classify(criteria, marrow(60.0, anc=0.2, platelets=10.0)),
+    ):
+        assert result.headline.key in TEMPLATES
+        for reason in result.reasons:
+            assert reason.template == TEMPLATES[reason.key] and reason.text in result.explanation
+
+
+def test_the_categories_are_the_clis_codes():
+    assert [c.value for c in ResponseCategory] == ["CR", "CRp", "PR", "NR", "PD", "relapse"]

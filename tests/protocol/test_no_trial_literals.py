@@ -35,6 +35,14 @@ ALLOWED: dict[str, tuple[frozenset[str], str]] = {
         )
         for word in ("progression", "relapse", "no_response", "NR", "PD")
     },
+    **{
+        word: (
+            frozenset({"cli/response.py"}),
+            "a key of `trialdesk response`'s INPUT.json (issue 10 names them: the command's own keys, "
+            "not form field codes)",
+        )
+        for word in ("marrow_blasts_pct", "extramedullary_disease", "anc", "platelets")
+    },
     "unknown": (
         frozenset({"rules/tri.py", "clinical/eligibility.py", "cli/eligibility.py"}),
         "the third value of the three-valued logic and of a criterion's status, not an adverse event outcome",

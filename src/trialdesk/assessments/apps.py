@@ -4,3 +4,28 @@ from django.apps import AppConfig
 class AssessmentsConfig(AppConfig):
     name = "trialdesk.assessments"
     label = "assessments"
+
+    def ready(self) -> None:
+        from trialdesk.assessments import sections, services
+        from trialdesk.crf import panels
+        from trialdesk.crf.events import form_saved
+        from trialdesk.subjects import casebook_sections
+
+        form_saved.subscribe(services.on_form_saved)
+        panels.register(
+            panels.FormPanel(
+                key="derived-response",
+                order=20,
+                template="assessments/_response_panel.html",
+                reads=sections.panel_reads,
+                context=sections.panel_context,
+            )
+        )
+        casebook_sections.register(
+            casebook_sections.CasebookSection(
+                key="course-of-disease",
+                order=20,
+                template="assessments/_casebook_section.html",
+                context=sections.casebook_context,
+            )
+        )

@@ -17,6 +17,7 @@ from trialdesk.cli.errors import UserError
 COMMAND_MODULES = [
     "trialdesk.cli.protocol",
     "trialdesk.cli.eligibility",
+    "trialdesk.cli.response",
     "trialdesk.cli.dose",
     "trialdesk.cli.stats",
     "trialdesk.cli.app",
