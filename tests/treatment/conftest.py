@@ -45,6 +45,7 @@ def give(cast):
             "infusion_reaction": False,
             **changes,
         }
+        data = {k: v for k, v in data.items() if v is not None}
         return save_form(
             user or cast.coordinator_nantes,
             rec.subject,
