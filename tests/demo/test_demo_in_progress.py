@@ -145,3 +145,13 @@ def test_the_trail_is_at_true_system_times(built, study):
     events = AuditEvent.objects.filter(study_id=study.pk)
     assert events.exists()
     assert min(e.occurred_at for e in events) >= started  # built now: nothing backdated
+
+
+def test_the_safety_officer_has_acknowledged_one_sae_and_assessed_its_expectedness(study):
+    from trialdesk.safety.models import SaeReport
+
+    reports = SaeReport.objects.system("tests").filter(study=study)
+    assessed = [r for r in reports if r.acknowledged_at and r.expectedness]
+    assert len(assessed) == 1
+    assert assessed[0].acknowledged_by.username == "safety" and assessed[0].aware_on is not None
+    assert reports.count() > 1  # the others wait in the officer's list

@@ -10,8 +10,12 @@ from pathlib import Path
 
 from django.utils import timezone
 
+from trialdesk.assessments.services import confirm_response, marrow_forms
 from trialdesk.audit.services import Actor, audited
+from trialdesk.cardiac.services import active_hold, lift_hold
+from trialdesk.crf.models import FormRecord
 from trialdesk.crf.services import save_form
+from trialdesk.pharmacy.services import record_disposal, record_shipment
 from trialdesk.simulate import simulate_cohort
 from trialdesk.studies.models import OperationalStatus, Role, Site, Study
 from trialdesk.studies.services import activate_site, change_status, create_user, grant_role, install_study
@@ -68,6 +72,7 @@ def _demo_users(study: Study) -> list[tuple[str, str, list[Site] | None]]:
         ("datamanager", Role.DATA_MANAGER, None),
         ("statistician", Role.STATISTICIAN, None),
         ("sponsor", Role.SPONSOR_ADMIN, None),
+        ("safety", Role.SAFETY_OFFICER, None),
     ]
     return users
 
@@ -98,17 +103,57 @@ def build_demo(protocol_path: Path, *, password: str, seed: int, today: dt.date 
     users_by_site = {}
     for position, (username, role, user_sites) in enumerate(_demo_users(study)):
         first_name, last_name = demo_name(position)
-        user = create_user(username, password, first_name=first_name, last_name=last_name, actor=system)
+        # an address of the reserved .invalid domain: the demo prints its mail (SAE notifications) on the console
+        email = f"{username}@demo.invalid"
+        user = create_user(username, password, first_name=first_name, last_name=last_name, email=email, actor=system)
         for site in user_sites or [None]:
             grant_role(user, study, role, site, system)
             if site is not None and role == Role.INVESTIGATOR:
                 users_by_site[site.code] = user
         logins.append(DemoLogin(username, role, ", ".join(s.code for s in user_sites) if user_sites else "all"))
 
+    _load_supply(sites, cohort, users_by_site)
     for simulated in cohort.subjects:
         _load_subject(study, sites[simulated.site_code], users_by_site[simulated.site_code], simulated, system)
     _close_recruitment(study, cohort, system)
+    _acknowledge_first_sae(study)
     return logins
+
+
+def _acknowledge_first_sae(study) -> None:
+    """The safety officer has acknowledged the first SAE and assessed its expectedness as the
+    reference safety information reads it (the others wait in the officer's list)."""
+    from django.contrib.auth import get_user_model
+
+    from trialdesk.safety import services as safety
+    from trialdesk.safety.models import Expectedness
+
+    officer = get_user_model().objects.filter(
+        memberships__study=study, memberships__role=Role.SAFETY_OFFICER
+    ).first()
+    first = safety.first_unacknowledged(study)
+    if officer is None or first is None:
+        return
+    report = safety.acknowledge(officer, first)
+    suggested = safety.suggestion(report)
+    if suggested is not None:
+        verdict = Expectedness.EXPECTED if suggested.expected else Expectedness.UNEXPECTED
+        safety.assess_expectedness(officer, report, verdict)
+
+
+def _load_supply(sites, cohort, investigators) -> None:
+    """The study drug each site received and destroyed, recorded by its investigator before
+    its patients' infusions draw on it (the infusion save refuses an unknown lot)."""
+    for shipment in cohort.shipments:
+        record_shipment(
+            investigators[shipment.site_code], sites[shipment.site_code], lot_number=shipment.lot,
+            vials=shipment.vials, expires_on=shipment.expires_on, received_on=shipment.received_on,
+        )
+    for disposal in cohort.disposals:
+        record_disposal(
+            investigators[disposal.site_code], sites[disposal.site_code], lot_number=disposal.lot,
+            kind=disposal.kind, vials=disposal.vials, on=disposal.on, reason=disposal.reason,
+        )
 
 
 def _open_recruitment(study, cohort, system: Actor) -> None:
@@ -163,9 +208,11 @@ def _load_subject(study, site, investigator, simulated, system: Actor) -> None:
         done = {v.code: v for v in simulated.visits if v.actual_date is not None}
         dated: set[str] = {screening_visit.code}
         visits = {v.code: v for v in subject.visits.all()}  # read in the scope of the subject created here
+        lifts = sorted(simulated.cardiac_lifts, key=lambda lift: lift[1])
         for rec in records:
             if rec.visit_code == screening_visit.code:
                 continue
+            lifts = _lift_cardiac_holds(investigator, subject, lifts, _record_day(protocol, rec))
             visit = visits.get(rec.visit_code) if rec.visit_code else None
             save_form(investigator, subject, rec.form_code, rec.data, visit=visit, repeat=None)
             if visit is not None and visit.code not in dated:
@@ -174,6 +221,9 @@ def _load_subject(study, site, investigator, simulated, system: Actor) -> None:
         for code, happened in done.items():
             if code not in dated and code in visits:
                 _record_actual_date(investigator, visits[code], happened)
+        _lift_cardiac_holds(investigator, subject, lifts, None)
+        for visit_code, justification in simulated.confirmed_responses:
+            _confirm_response(investigator, subject, visits.get(visit_code), justification)
         final = {
             "died": SubjectStatus.DIED,
             "completed": SubjectStatus.COMPLETED,
@@ -182,6 +232,46 @@ def _load_subject(study, site, investigator, simulated, system: Actor) -> None:
         if final:
             subject.refresh_from_db()
             subject_services.set_status(subject, final, system)
+
+
+def _confirm_response(investigator, subject, visit, justification: str) -> None:
+    """The investigator stands by their assessment of a marrow against the derived response
+    (the simulated "partial remission cytolytic response"), as they would on its page."""
+    if visit is None:
+        return
+    forms = marrow_forms(subject.study.protocol)
+    record = (
+        FormRecord.objects.system("demo: the marrow its investigator confirms")
+        .filter(subject=subject, visit=visit, form_code__in=sorted(forms))
+        .first()
+    )
+    if record is not None:
+        confirm_response(investigator, record, justification)
+
+
+def _record_day(protocol, rec) -> dt.date | None:
+    """The day a simulated record happened, by the date concept of its form."""
+    field = protocol.date_concept_field(rec.form_code)
+    value = rec.data.get(field) if field else None
+    if isinstance(value, str):
+        return dt.date.fromisoformat(value)
+    return value if isinstance(value, dt.date) else None
+
+
+def _lift_cardiac_holds(investigator, subject, lifts: list, before: dt.date | None) -> list:
+    """The investigator lifts, on its day, each simulated cardiac hold decided by ``before``
+    (None: every one left), before what happened after it (the resumed infusion) is recorded.
+    The hold itself was opened by the LVEF's save (trialdesk.cardiac). Returns those left."""
+    left = []
+    for visit_code, day, reason in lifts:
+        if before is not None and day > before:
+            left.append((visit_code, day, reason))
+            continue
+        hold = active_hold(subject)
+        if hold is not None:
+            hold.subject = subject
+            lift_hold(investigator, hold, reason, on=day)
+    return left
 
 
 def _record_actual_date(investigator, visit, simulated) -> None:

@@ -353,6 +353,17 @@ def assess_expectedness(user, report: SaeReport, expectedness: str, comment: str
     return report
 
 
+def first_unacknowledged(study) -> SaeReport | None:
+    """The oldest SAE not yet acknowledged (system-level: the demo builder)."""
+    return (
+        SaeReport.objects.system("the demo: the SAE its safety officer acknowledged")
+        .filter(study=study, acknowledged_at__isnull=True, record__voided_at__isnull=True)
+        .select_related("study", "record__subject__site")
+        .order_by("reported_at", "pk")
+        .first()
+    )
+
+
 def suggestion(report: SaeReport) -> rules.Expectedness | None:
     protocol = report.study.protocol
     if protocol.safety is None:
