@@ -123,10 +123,10 @@ def test_a_void_is_published_to_the_subscribers_as_record_voided(nurse, enrolled
 
 def test_a_void_closes_the_queries_of_the_entry(nurse, enrolled_subject):
     entry = add(nurse, enrolled_subject, infusion("2026-11-24", 70, administered_dose_mg=100))
-    assert unresolved(entry, "INF-DEVIATION")
+    assert unresolved(entry, "DOSE-DEVIATION")  # the dosing rules' query (trialdesk.treatment)
     void_record(nurse, entry, REASON)
-    assert not unresolved(entry, "INF-DEVIATION")
-    assert queries_of(entry, "INF-DEVIATION", QueryStatus.CLOSED)
+    assert not unresolved(entry, "DOSE-DEVIATION")
+    assert queries_of(entry, "DOSE-DEVIATION", QueryStatus.CLOSED)
 
 
 def test_a_void_voids_the_signature_of_the_casebook(cast, nurse, enrolled_subject):
