@@ -85,3 +85,36 @@ def test_the_demo_pages_answer_for_the_monitor_and_the_sponsor(client, study):
         client.login(username=name, password=PASSWORD)
         page = client.get("/deviations/")
         assert page.status_code == 200
+
+
+@pytest.mark.parametrize(("username", "language"), [("datamanager", "en"), ("datamanager", "fr"),
+                                                    ("monitor", "en"), ("coordinator.nantes", "fr")])
+def test_the_deviation_worklist_and_casebook_pages_show_no_raw_code(client, study, username, language):
+    """The check of tests/web/test_no_raw_codes.py on this app's pages of the demo."""
+    from tests.web.test_no_raw_codes import WORD, _VisibleText, choice_labels, forbidden_words
+
+    from trialdesk.deviations.services import deviation_rows
+    from trialdesk.studies.access import study_access
+
+    user = _user(username)
+    client.force_login(user)
+    sites = [s.code for s in study.sites.filter(pk__in=study_access(user, study).site_ids)]
+    subjects = {r.subject.pk for r in deviation_rows(user, study, now=NOW)}
+    paths = ["/deviations/", *(f"/deviations/sites/{c}/" for c in sites),
+             *(f"/deviations/sites/{c}/worklist/" for c in sites), *(f"/subjects/{pk}/" for pk in sorted(subjects))]
+    forbidden = forbidden_words(study.protocol, language)
+    labels = choice_labels(study.protocol, language)
+    failures = []
+    for path in paths:
+        response = client.get(path, HTTP_ACCEPT_LANGUAGE=language)
+        assert response.status_code == 200, path
+        parser = _VisibleText()
+        parser.feed(response.content.decode())
+        text = " ".join(parser.parts)
+        leaked = {word for word in WORD.findall(text) if word in forbidden}
+        leaked |= {w for w in ("True", "False") if w in WORD.findall(text)}
+        if language == "en":
+            leaked |= {"None" for part in parser.parts if part.strip() == "None" and "None" not in labels}
+        if leaked:
+            failures.append(f"{path}: {', '.join(sorted(leaked))}")
+    assert len(paths) > 3 and not failures, "\n".join(failures)
