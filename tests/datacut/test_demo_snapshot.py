@@ -12,6 +12,7 @@ from tests.datacut.conftest import DEMO_SEED, user
 from trialdesk.datacut import build_snapshot
 from trialdesk.simulate import simulate_cohort
 from trialdesk.snapshot import read_datacut, write_datacut
+from trialdesk.snapshot.cut import ended_on, record_date
 from trialdesk.snapshot.from_simulation import (
     common_projection,
     planned_dates_disagreeing,
@@ -28,7 +29,9 @@ def _by_number(snapshot):
 def both(demo_study):
     database = _by_number(build_snapshot(demo_study))
     cohort = simulate_cohort(demo_study.protocol, seed=DEMO_SEED)
-    simulated = _by_number(snapshot_from_simulation(cohort, demo_study.protocol, protocol_sha256=demo_study.protocol_sha256))
+    simulated = _by_number(
+        snapshot_from_simulation(cohort, demo_study.protocol, protocol_sha256=demo_study.protocol_sha256)
+    )
     return database, simulated
 
 
@@ -82,9 +85,36 @@ def test_a_cutoff_leaves_out_later_subjects_visits_and_their_records(demo_study)
         later_visits += len(done_later)
         assert not [r for r in subject.records if r.visit in done_later]
         assert subject.enrolled_on is None or subject.enrolled_on <= cutoff
-        # log records are created today (the demo never backdates): after the cut-off, left out
-        assert [r for r in subject.records if r.visit is None] == []
+        # a record counts from its clinical date (the infusion date…), not from its entry
+        protocol = demo_study.protocol
+        for r in subject.records:
+            day = record_date(protocol, r.form, r.data)
+            assert day is None or day <= cutoff, (number, r.form, day)
     assert later_visits > 0
+    full_logs = sum(
+        1
+        for number in cut
+        for r in full[number].records
+        if r.visit is None and (record_date(demo_study.protocol, r.form, r.data) or cutoff) <= cutoff
+    )
+    cut_logs = sum(1 for subject in cut.values() for r in subject.records if r.visit is None)
+    assert cut_logs == full_logs > 0  # the log entries dated before the cut-off are in it
+
+
+def test_a_cutoff_rolls_a_subjects_status_back_to_what_it_was_then(demo_study):
+    full = _by_number(build_snapshot(demo_study))
+    left = {n: s for n, s in full.items() if s.status in ("died", "completed", "withdrawn") and s.enrolled_on}
+    number, subject = next(iter(sorted(left.items())))
+    ended = ended_on(demo_study.protocol, subject.status, [(r.form, r.data) for r in subject.records])
+    assert ended is not None
+    day_before_end = ended - dt.timedelta(days=1)
+    then = _by_number(build_snapshot(demo_study, cutoff=day_before_end))[number]
+    assert then.status == "enrolled", (number, subject.status, ended)
+    before_enrollment = _by_number(
+        build_snapshot(demo_study, cutoff=subject.enrolled_on - dt.timedelta(days=1))
+    )
+    if number in before_enrollment:
+        assert before_enrollment[number].status == "screening"
 
 
 def test_the_statistician_snapshot_is_pseudonymised_by_the_read_layer(demo_study):

@@ -17,8 +17,11 @@ The cut-off (a date of the trial's calendar, Europe/Paris), kept simple:
 - a consent or enrollment date after it reads None;
 - a visit's actual date after it reads None, and the records and visit signatures of
   that visit are left out;
-- log records (no visit) created after it (their creation time, as a date in
-  Europe/Paris) are left out;
+- a record dated after it (its form's date concept: the infusion date, the onset of an
+  event) is left out; a log record without a date, when created after it (its creation
+  time, as a date in Europe/Paris);
+- a subject's status is the one it had then (``snapshot.cut.status_on``): enrolled after
+  the cut-off reads screening, off study after it reads enrolled;
 - queries follow their record (left out with it); their times are system times, as are
   the signatures' and the locks': they stay as the database holds them.
 ``cutoff`` None: no cut-off.
@@ -36,6 +39,7 @@ from django.utils import timezone
 from trialdesk.crf.models import FormRecord
 from trialdesk.queries.models import Query
 from trialdesk.signatures.models import Signature
+from trialdesk.snapshot.cut import ended_on, record_date, status_on
 from trialdesk.snapshot.from_simulation import identity_of
 from trialdesk.snapshot.model import (
     LockSnapshot,
@@ -79,11 +83,14 @@ def _utc(moment: dt.datetime | None) -> dt.datetime | None:
     return moment.astimezone(dt.UTC) if moment is not None else None
 
 
-def build_snapshot(study: Study, viewer=None, cutoff: dt.date | None = None, chunk_size: int = 500) -> StudySnapshot:
+def build_snapshot(
+    study: Study, viewer=None, cutoff: dt.date | None = None, chunk_size: int = 500
+) -> StudySnapshot:
     """The snapshot of ``study`` as ``viewer`` may see it (None: the operator), up to ``cutoff``."""
     if chunk_size < 1:
         raise ValueError("chunk_size must be at least 1")
     read = _reader(viewer, study)
+    protocol = study.protocol
     if viewer is None:
         pseudonymised = False
         site_ids = None
@@ -110,7 +117,7 @@ def build_snapshot(study: Study, viewer=None, cutoff: dt.date | None = None, chu
             chunk = list(chunk.filter(pk__gt=last_pk).order_by("pk")[:chunk_size])
             if not chunk:
                 return
-            yield from _chunk(read, chunk, site_codes, cutoff)
+            yield from _chunk(read, protocol, chunk, site_codes, cutoff)
             if len(chunk) < chunk_size:
                 return
             last_pk = chunk[-1].pk
@@ -137,13 +144,17 @@ def build_snapshot(study: Study, viewer=None, cutoff: dt.date | None = None, chu
     )
 
 
-def _chunk(read, subjects: list[Subject], site_codes: dict[int, str], cutoff) -> Iterator[SubjectSnapshot]:
+def _chunk(
+    read, protocol, subjects: list[Subject], site_codes: dict[int, str], cutoff
+) -> Iterator[SubjectSnapshot]:
     ids = [s.pk for s in subjects]
     visits_of: dict[int, list[Visit]] = defaultdict(list)
     for visit in read(Visit).filter(subject_id__in=ids).order_by("subject_id", "sequence"):
         visits_of[visit.subject_id].append(visit)
     records_of: dict[int, list[FormRecord]] = defaultdict(list)
-    for rec in read(FormRecord).filter(subject_id__in=ids).order_by("subject_id", "form_code", "repeat", "pk"):
+    for rec in (
+        read(FormRecord).filter(subject_id__in=ids).order_by("subject_id", "form_code", "repeat", "pk")
+    ):
         records_of[rec.subject_id].append(rec)
     queries_of: dict[int, list[Query]] = defaultdict(list)
     for query in read(Query).filter(record__subject_id__in=ids).order_by("raised_at", "pk"):
@@ -161,9 +172,25 @@ def _chunk(read, subjects: list[Subject], site_codes: dict[int, str], cutoff) ->
         for rec in records_of.get(subject.pk, []):
             if rec.visit_id is not None and rec.visit_id in dropped_visits:
                 continue
-            if rec.visit_id is None and _after(timezone.localdate(rec.created_at, TRIAL_ZONE), cutoff):
+            clinical_date = record_date(protocol, rec.form_code, rec.data or {})
+            if clinical_date is None and rec.visit_id is None:
+                clinical_date = timezone.localdate(rec.created_at, TRIAL_ZONE)
+            if _after(clinical_date, cutoff):
                 continue
             kept_records.append(rec)
+        status = subject.status
+        if cutoff is not None:
+            status = status_on(
+                subject.status,
+                enrolled_on=subject.enrolled_on,
+                # from every record: the one that states the end may itself fall after the cut-off
+                left_on=ended_on(
+                    protocol,
+                    subject.status,
+                    ((r.form_code, r.data or {}) for r in records_of.get(subject.pk, []) if not r.voided_at),
+                ),
+                cutoff=cutoff,
+            )
         # Visits in calendar order, then log forms; within them by form code and repeat.
         kept_records.sort(
             key=lambda r: (r.visit_id is None, sequence.get(r.visit_id, 0), r.form_code, r.repeat)
@@ -187,7 +214,7 @@ def _chunk(read, subjects: list[Subject], site_codes: dict[int, str], cutoff) ->
             screening_number=subject.screening_number,
             subject_code=subject.subject_code,
             site=site_codes.get(subject.site_id, ""),
-            status=subject.status,
+            status=status,
             sex=subject.sex,
             age=subject.age,
             year_of_birth=subject.year_of_birth,
