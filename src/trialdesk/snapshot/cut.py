@@ -13,7 +13,6 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-
 # Subject statuses (the shell's SubjectStatus values, which the snapshot carries as text).
 SCREENING = "screening"
 PENDING_ENROLLMENT = "pending_enrollment"
