@@ -16,13 +16,19 @@ D = dt.date
 
 
 def _episode(cast, site, **identity):
-    return register_screening(cast.investigator_nantes, site, screened_on=D(2026, 11, 20), today=D(2026, 11, 25),
-                              **identity)
+    return register_screening(
+        cast.investigator_nantes, site, screened_on=D(2026, 11, 20), today=D(2026, 11, 25), **identity
+    )
 
 
 def _save(cast, subject, **changes):
-    return save_form(cast.investigator_nantes, subject, "screening", dict(ELIGIBLE_SCREENING, **changes),
-                     visit=subject.visits.get())
+    return save_form(
+        cast.investigator_nantes,
+        subject,
+        "screening",
+        dict(ELIGIBLE_SCREENING, **changes),
+        visit=subject.visits.get(),
+    )
 
 
 def _queries(subject, code):
@@ -66,7 +72,7 @@ def test_an_unknown_sex_on_the_episode_is_not_compared(cast, site):
 def test_screen_a_patient_pre_selects_no_sex(client, cast, site):
     client.login(username="inv.nantes", password=PASSWORD)
     page = client.get("/sites/NTE/screening/new/").content.decode()
-    select = page[page.index('name="sex"'):]
+    select = page[page.index('name="sex"') :]
     select = select[: select.index("</select>")]
     assert '<option value="" selected>' in select
     assert 'value="F" selected' not in select and 'value="M" selected' not in select
@@ -76,25 +82,50 @@ def test_screen_a_patient_pre_selects_no_sex(client, cast, site):
 
 def test_a_criterion_failing_after_enrollment_raises_a_query_citing_it(cast, enrolled_subject):
     record = FormRecord.objects.system("test").get(subject=enrolled_subject, form_code="screening")
-    save_form(cast.investigator_nantes, enrolled_subject, "screening", {**record.data, "ecog": 3},
-              visit=record.visit, reason="transcription_error", expected_version=record.version)
-    [query] = Query.objects.system("test").filter(record=record, check_code__startswith=ELIGIBILITY_QUERY_PREFIX)
-    criterion = query.check_code[len(ELIGIBILITY_QUERY_PREFIX):]
+    save_form(
+        cast.investigator_nantes,
+        enrolled_subject,
+        "screening",
+        {**record.data, "ecog": 3},
+        visit=record.visit,
+        reason="transcription_error",
+        expected_version=record.version,
+    )
+    [query] = Query.objects.system("test").filter(
+        record=record, check_code__startswith=ELIGIBILITY_QUERY_PREFIX
+    )
+    criterion = query.check_code[len(ELIGIBILITY_QUERY_PREFIX) :]
     assert query.field_code == "ecog" and criterion in query.summary
     assert query.raised_by is None and query.status == QueryStatus.OPEN
 
 
 def test_a_change_after_enrollment_that_keeps_every_criterion_raises_nothing(cast, enrolled_subject):
     record = FormRecord.objects.system("test").get(subject=enrolled_subject, form_code="screening")
-    save_form(cast.investigator_nantes, enrolled_subject, "screening", {**record.data, "ecog": 2},
-              visit=record.visit, reason="transcription_error", expected_version=record.version)
+    save_form(
+        cast.investigator_nantes,
+        enrolled_subject,
+        "screening",
+        {**record.data, "ecog": 2},
+        visit=record.visit,
+        reason="transcription_error",
+        expected_version=record.version,
+    )
     assert not Query.objects.system("test").filter(check_code__startswith=ELIGIBILITY_QUERY_PREFIX).exists()
 
 
-def test_the_data_manager_worklist_lists_the_subject_whose_eligibility_changed(client, cast, enrolled_subject):
+def test_the_data_manager_worklist_lists_the_subject_whose_eligibility_changed(
+    client, cast, enrolled_subject
+):
     record = FormRecord.objects.system("test").get(subject=enrolled_subject, form_code="screening")
-    save_form(cast.investigator_nantes, enrolled_subject, "screening", {**record.data, "ecog": 3},
-              visit=record.visit, reason="transcription_error", expected_version=record.version)
+    save_form(
+        cast.investigator_nantes,
+        enrolled_subject,
+        "screening",
+        {**record.data, "ecog": 3},
+        visit=record.visit,
+        reason="transcription_error",
+        expected_version=record.version,
+    )
     query = Query.objects.system("test").get(check_code__startswith=ELIGIBILITY_QUERY_PREFIX)
     client.login(username="datamanager", password=PASSWORD)
     assert 'id="enrollment-worklist-link"' in client.get("/", follow=True).content.decode()
@@ -103,3 +134,44 @@ def test_the_data_manager_worklist_lists_the_subject_whose_eligibility_changed(c
     assert "NTE" in page
     client.login(username="inv.nantes", password=PASSWORD)
     assert client.get("/worklists/eligibility-changed/").status_code == 403
+
+
+def _correct(cast, subject, **changes):
+    record = FormRecord.objects.system("test").get(subject=subject, form_code="screening")
+    return save_form(
+        cast.investigator_nantes,
+        subject,
+        "screening",
+        {**record.data, **changes},
+        visit=record.visit,
+        reason="transcription_error",
+        expected_version=record.version,
+    )
+
+
+def test_correcting_the_sex_on_the_form_closes_its_query(cast, site):
+    subject = _episode(cast, site, sex="M", year_of_birth=1964)
+    _save(cast, subject, sex="female")
+    _correct(cast, subject, sex="male")
+    [query] = _queries(subject, SEX_QUERY)
+    assert query.status == QueryStatus.CLOSED and query.closed_by is None
+    assert "agrees with the screening episode" in query.messages.order_by("pk").last().text
+
+
+def test_correcting_the_age_on_the_form_closes_its_query_and_a_wrong_one_keeps_it(cast, site):
+    subject = _episode(cast, site, sex="M", year_of_birth=1975)
+    _save(cast, subject, age_years=30)
+    _correct(cast, subject, age_years=31)  # still wrong: the query stays open, no second one
+    [query] = _queries(subject, AGE_QUERY)
+    assert query.status == QueryStatus.OPEN
+    _correct(cast, subject, age_years=51)  # born 1975, screened 2026: 50 or 51
+    [query] = _queries(subject, AGE_QUERY)
+    assert query.status == QueryStatus.CLOSED
+
+
+def test_a_criterion_met_again_after_enrollment_closes_its_query(cast, enrolled_subject):
+    _correct(cast, enrolled_subject, ecog=3)
+    _correct(cast, enrolled_subject, ecog=1)
+    [query] = Query.objects.system("test").filter(check_code__startswith=ELIGIBILITY_QUERY_PREFIX)
+    assert query.status == QueryStatus.CLOSED
+    assert "met again" in query.messages.order_by("pk").last().text

@@ -294,6 +294,24 @@ def raise_system_query(form_record: FormRecord, field_code: str, text: str, *, c
         return _open_system_query(form_record, field_code, [field_code], code=code, message=text, reason=reason)
 
 
+def resolve_system_query(form_record: FormRecord, *, code: str, because: str) -> list[Query]:
+    """The rule ``code`` that raised system queries on this record now holds: its unresolved
+    queries close, each with ``because`` as the system's last message (audited). The apps that
+    raise queries for their own rules (``raise_system_query``) close them through this, in
+    the same save's ``audited()`` block; returns the queries closed."""
+    with audited():
+        unresolved = list(
+            Query.objects.system("the rule that raised these queries now holds")
+            .select_for_update(of=("self",))
+            .filter(record=form_record, origin=QueryOrigin.EDIT_CHECK, check_code=code, status__in=UNRESOLVED)
+            .order_by("pk")
+        )
+        for query in unresolved:
+            query.record = form_record
+            _close(query, SYSTEM, f"Closed automatically: {because}", user_id=None)
+    return unresolved
+
+
 def answer_query(user, query: Query, text: str) -> Query:
     """Site staff answer an open query (re-opened queries are open again)."""
     _access, text, actor = _acting(user, query, Permission.ANSWER_QUERY, text, required=True)
@@ -587,7 +605,7 @@ def _reset_sdv(form_record, changed, actor) -> None:
         return
     marks = SourceVerification.objects.system("a save resets SDV").select_for_update(of=("self",)).filter(
         record=form_record, reset_at__isnull=True
-    ).order_by("pk").order_by("pk")
+    ).order_by("pk")
     subject = form_record.subject
     now = timezone.now()
     for mark in marks:

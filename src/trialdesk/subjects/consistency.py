@@ -25,7 +25,7 @@ import datetime as dt
 from typing import Any
 
 from trialdesk.crf.events import FormSaved, RecordVoided
-from trialdesk.queries.services import raise_system_query
+from trialdesk.queries.services import raise_system_query, resolve_system_query
 from trialdesk.rules import parse
 from trialdesk.subjects import services
 from trialdesk.subjects.models import ON_STUDY, Sex
@@ -87,7 +87,8 @@ def _already_questioned(event: FormSaved, field: str) -> bool:
         return True
     return (
         Query.objects.system("one question per field of the record being saved")
-        .filter(record=event.record, field_code=field, status__in=UNRESOLVED).exists()
+        .filter(record=event.record, field_code=field, status__in=UNRESOLVED)
+        .exists()
     )
 
 
@@ -96,7 +97,15 @@ def _check_sex(event: FormSaved, protocol) -> None:
     field, on_form = _sex_on_form(protocol, record.form_code, record.data)
     if field is None or (field not in event.changes and not event.created):
         return
-    if on_form is None or subject.sex not in _SEX_CONCEPTS.values() or on_form == subject.sex:
+    if on_form is not None and on_form == subject.sex:
+        resolve_system_query(
+            record,
+            code=SEX_QUERY,
+            because=f"the sex on this form now agrees with the screening episode "
+            f"(version {record.version}, saved by {event.actor.username}).",
+        )
+        return
+    if on_form is None or subject.sex not in _SEX_CONCEPTS.values():
         return
     if _already_questioned(event, field):
         return
@@ -136,7 +145,15 @@ def _check_age(event: FormSaved, protocol) -> None:
     date_field = protocol.concept_field("screened_on", record.form_code)
     on = _as_date(record.data.get(date_field)) if date_field else None
     allowed = expected_ages(subject, on)
-    if not allowed or age in allowed or _already_questioned(event, field):
+    if age in allowed:
+        resolve_system_query(
+            record,
+            code=AGE_QUERY,
+            because=f"the age on this form now agrees with the screening episode "
+            f"(version {record.version}, saved by {event.actor.username}).",
+        )
+        return
+    if not allowed or _already_questioned(event, field):
         return
     label = protocol.form(record.form_code).field(field).label
     if subject.year_of_birth is not None:
@@ -159,6 +176,7 @@ def _check_eligibility_after_enrollment(event: FormSaved) -> None:
     result = services.assess(subject, subject.enrolled_on, record)
     form = protocol.form(record.form_code)
     changed = sorted(event.changes)
+    _resolve_criteria_met_again(event, result)
     for criterion in result.not_met:
         read = [f for f in _fields_read(protocol, criterion.code) if f in form.field_codes]
         field = next((f for f in changed if f in read), None) or (read[0] if read else changed[0])
@@ -169,6 +187,28 @@ def _check_eligibility_after_enrollment(event: FormSaved) -> None:
             f"{criterion.explanation}. Please confirm the value, or record the deviation.",
             code=f"{ELIGIBILITY_QUERY_PREFIX}{criterion.code}",
             reason=f"eligibility re-assessed after enrollment (save by {event.actor.username})",
+        )
+
+
+def _resolve_criteria_met_again(event: FormSaved, result) -> None:
+    """A criterion questioned after enrollment that is met again: its query closes."""
+    from trialdesk.queries.models import UNRESOLVED, Query
+
+    open_codes = set(
+        Query.objects.system("the eligibility queries of the record being saved")
+        .filter(record=event.record, check_code__startswith=ELIGIBILITY_QUERY_PREFIX, status__in=UNRESOLVED)
+        .values_list("check_code", flat=True)
+    )
+    met = {criterion.code for criterion in result.criteria if criterion.status == "met"}
+    for code in sorted(open_codes):
+        criterion = code[len(ELIGIBILITY_QUERY_PREFIX) :]
+        if criterion not in met:  # still failing, or unknown now (a value removed): still asked
+            continue
+        resolve_system_query(
+            event.record,
+            code=code,
+            because=f"criterion {criterion} is met again after the change "
+            f"(version {event.record.version}, saved by {event.actor.username}).",
         )
 
 
@@ -197,5 +237,7 @@ def eligibility_changes(user, study):
     rows = []
     for query in queries:
         code = query.check_code[len(ELIGIBILITY_QUERY_PREFIX) :]
-        rows.append({"query": query, "subject": query.record.subject, "criterion": criteria.get(code), "code": code})
+        rows.append(
+            {"query": query, "subject": query.record.subject, "criterion": criteria.get(code), "code": code}
+        )
     return rows
