@@ -223,3 +223,30 @@ def test_the_listing_and_worklist_take_the_same_number_of_queries_for_3_and_30_s
     few = _count(client, url)
     _subjects(study, site, 30, cast.investigator_nantes)
     assert _count(client, url) == few
+
+
+def test_a_cardiac_hold_asks_a_repeat_lvef_stops_the_next_dose_and_a_dose_during_it_is_a_deviation(
+    cast, study, site, enrolled_subject
+):
+    """Baseline LVEF 62 % (screening); 45 % on 4 Dec is a drop of 17 points, at least 16: a hold
+    (trastuzumab label, protocol dose_rules.cardiac_hold)."""
+    from trialdesk.cardiac.models import CardiacHold
+
+    user = cast.investigator_nantes
+    save_form(user, enrolled_subject, "infusion", infusion(dt.date(2026, 11, 27), loading=True, given=280))
+    visit = enrolled_subject.visits.get(code="C1")
+    save_form(user, enrolled_subject, "lvef", {"assessment_date": "2026-12-04", "lvef_pct": 45, "method": "echo",
+                                               "symptoms": False}, visit=visit)
+    hold = CardiacHold.objects.system("test").get(subject=enrolled_subject)
+    work = worklist(cast.coordinator_nantes, study, site, now=dt.datetime(2026, 12, 5, 9, 0, tzinfo=dt.UTC))
+    listed = {i.key: i for _s, i in work.overdue + work.due_today + work.this_week}
+    assert "infusion:next" not in listed  # no dose proposed while on hold
+    assert hold.repeat_lvef_due_on == dt.date(2026, 12, 4) + dt.timedelta(days=28)  # protocol: within 4 weeks
+    repeat = f"repeat_lvef:cardiac_hold#{hold.pk}"
+    later = worklist(cast.coordinator_nantes, study, site, now=dt.datetime(2026, 12, 29, 9, 0, tzinfo=dt.UTC))
+    assert repeat in [i.key for _s, i in later.this_week]
+    past = worklist(cast.coordinator_nantes, study, site, now=dt.datetime(2027, 1, 2, 9, 0, tzinfo=dt.UTC))
+    assert repeat in [i.key for _s, i in past.overdue]
+    save_form(user, enrolled_subject, "infusion", infusion(dt.date(2026, 12, 4), loading=False, given=140))
+    keys = {r.deviation.key for r in deviation_rows(cast.data_manager, study, now=NOW)}
+    assert "dose_during_hold:infusion#2" in keys

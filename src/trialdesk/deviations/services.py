@@ -18,11 +18,11 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.apps import apps
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from trialdesk.audit.services import Actor, audited, record
+from trialdesk.cardiac.models import CardiacHold, HoldStatus
 from trialdesk.clinical.calendar import (
     ASSESSMENT_CONCEPTS,
     FIRST_DOSE,
@@ -163,19 +163,10 @@ def facts_of(protocol, subject, records, visits, holds) -> TreatmentFacts:
     )
 
 
-def _hold_model():
-    try:
-        return apps.get_model("cardiac", "CardiacHold")
-    except LookupError:
-        return None
-
-
 def _holds_of(scope, subject_ids) -> dict[int, list]:
-    model = _hold_model()
+    """The cardiac holds of the subjects (those closed as entered in error left out)."""
     by_subject: dict[int, list] = defaultdict(list)
-    if model is None:
-        return by_subject
-    for hold in scope(model).filter(subject_id__in=subject_ids).exclude(status="entered_in_error"):
+    for hold in scope(CardiacHold).filter(subject_id__in=subject_ids).exclude(status=HoldStatus.ENTERED_IN_ERROR):
         by_subject[hold.subject_id].append(hold)
     return by_subject
 
