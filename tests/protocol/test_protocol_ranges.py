@@ -10,7 +10,7 @@ from tests.protocol.helpers import corrupt, line_of, problem_at, problems_of
 from trialdesk.protocol import load_default_protocol
 from trialdesk.protocol.model import Field
 
-AGE_LINE = "{code: age_years, label: Age at screening, label_fr: Âge à la sélection, type: integer, unit: years, min: 0, max: 120, expected_min: 18, expected_max: 90"
+AGE_LINE = "{code: age_years, label: Age at screening, label_fr: Âge à la sélection, type: integer, unit: years, min: 0, max: 120, expected_min: 10, expected_max: 100"
 
 
 def _field(**kwargs) -> Field:
@@ -49,7 +49,7 @@ def test_it_refuses_an_expected_range_on_a_field_that_is_not_a_number():
 
 
 def test_the_validator_names_the_line_of_a_soft_range_outside_the_hard_one():
-    text = corrupt(AGE_LINE, AGE_LINE.replace("expected_max: 90", "expected_max: 130"))
+    text = corrupt(AGE_LINE, AGE_LINE.replace("expected_max: 100", "expected_max: 130"))
     problem_at(problems_of(text), line_of(text, "code: age_years"), "expected_max 130 is above max 120")
 
 
