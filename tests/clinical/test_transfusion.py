@@ -69,7 +69,7 @@ def test_the_free_run_may_start_at_the_first_dose_or_end_at_the_periods_end():
 
 def test_while_treatment_goes_on_the_period_ends_today():
     needs = transfusion_needs([t(0)], D0, None, as_of=day(30))
-    assert needs.on_treatment.end == day(30) and needs.independent is False
+    assert needs.on_treatment.end == day(30) and needs.independent is None  # 31 days: not known yet
 
 
 def test_before_the_first_dose_nothing_is_assessable():
@@ -81,3 +81,9 @@ def test_a_transfusion_is_read_through_the_concepts():
     protocol = load_default_protocol()
     data = {"transfusion_date": "2026-03-02", "product": "platelets", "units": 1}
     assert Transfusion.from_record(protocol, "transfusion", data) == Transfusion(day(1), PLT, 1)
+
+
+def test_independence_is_not_known_before_56_days_on_treatment():
+    needs = transfusion_needs([t(0)], D0, None, as_of=day(54))  # 55 days on treatment so far
+    assert needs.longest_free_days == 54 and needs.independent is None
+    assert transfusion_needs([t(0)], D0, None, as_of=day(56)).independent is True

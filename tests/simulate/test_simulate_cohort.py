@@ -111,12 +111,18 @@ def test_exactly_two_patients_reach_a_partial_response_and_none_a_complete_one(c
 
 
 def test_partial_responses_meet_the_protocol_thresholds(protocol, cohort):
+    # BBMT 2010;16:1187, Table 4a: PR = blasts 5-25 %, -50 % from baseline, CR blood counts;
+    # the one exception is the investigator's confirmed "cytolytic" PR (Blood 2012;119:2474),
+    # whose platelets have not recovered
     rc = protocol.response_criteria
+    cytolytic = 0
     for s in cohort.treated:
-        marrows = [r.data for r in s.records_of("marrow_assessment")]
-        baseline = marrows[0]
+        confirmed = {code for code, _ in s.confirmed_responses}
+        records = s.records_of("marrow_assessment")
+        baseline = records[0].data
         assert baseline["investigator_response"] == "not_applicable"
-        for m in marrows[1:]:
+        for r in records[1:]:
+            m = r.data
             if m["investigator_response"] != "PR":
                 continue
             assert rc.cr_marrow_blasts_below_pct <= m["marrow_blasts_pct"] <= rc.pr_marrow_blasts_max_pct
@@ -124,8 +130,47 @@ def test_partial_responses_meet_the_protocol_thresholds(protocol, cohort):
                 100 * (baseline["marrow_blasts_pct"] - m["marrow_blasts_pct"]) / baseline["marrow_blasts_pct"]
             )
             assert decrease >= rc.pr_min_decrease_pct
-            assert m["anc"] >= rc.anc_min and m["platelets"] >= rc.platelets_min
-            assert m["circulating_blasts_present"] is False
+            assert m["anc"] >= rc.anc_min and m["circulating_blasts_present"] is False
+            if r.visit_code in confirmed:
+                cytolytic += 1
+                assert m["platelets"] < rc.platelets_min
+            else:
+                assert m["platelets"] >= rc.platelets_min
+    assert cytolytic >= 1
+
+
+def test_the_simulated_responses_come_from_the_classifier_one_derived_and_one_confirmed(protocol, cohort):
+    from trialdesk.clinical.course_of_disease import MarrowRecord, course_of_disease
+
+    derived = confirmed = 0
+    for s in cohort.treated:
+        justified = {code for code, _ in s.confirmed_responses}
+        marrows = [
+            MarrowRecord.from_record(
+                protocol, "marrow_assessment", r.data, confirmed=r.visit_code in justified
+            )
+            for r in s.records_of("marrow_assessment")
+        ]
+        course = course_of_disease(marrows, protocol.response_criteria, first_dose=s.first_dose_on)
+        derived += course.derived.responder
+        confirmed += course.confirmed.responder
+    # the published outcome: 2 responses of 15 (Chevallier et al., Blood 2012;119:2474)
+    assert (derived, confirmed) == (1, 2)
+
+
+def test_an_abnormal_baseline_karyotype_normalises_in_the_cohort(protocol, cohort):
+    from trialdesk.clinical.course_of_disease import MarrowRecord, course_of_disease
+
+    responses = []
+    for s in cohort.treated:
+        marrows = [
+            MarrowRecord.from_record(protocol, "marrow_assessment", r.data)
+            for r in s.records_of("marrow_assessment")
+        ]
+        responses.append(
+            course_of_disease(marrows, protocol.response_criteria, first_dose=s.first_dose_on).cytogenetic
+        )
+    assert sum(1 for c in responses if c.achieved) >= 1
 
 
 def test_progression_is_a_rise_of_blasts_over_the_nadir(protocol, cohort):

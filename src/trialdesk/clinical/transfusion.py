@@ -128,9 +128,12 @@ class TransfusionNeeds:
     @property
     def independent(self) -> bool | None:
         """Transfusion independence on treatment (None: not assessable, no treatment yet)."""
-        if self.longest_free_days is None:
+        if self.longest_free_days is None or self.on_treatment is None:
             return None
-        return self.longest_free_days >= self.settings.independence_days
+        if self.longest_free_days >= self.settings.independence_days:
+            return True
+        # too short a time on treatment to have gone that long without one: not yet known
+        return None if self.on_treatment.days < self.settings.independence_days else False
 
     @property
     def dependent_before(self) -> bool | None:

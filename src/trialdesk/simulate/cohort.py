@@ -26,6 +26,7 @@ from trialdesk.simulate.screening import (
     draw_screen_failure,
     year_of_birth,
 )
+from trialdesk.simulate.supply import simulate_supply
 
 D = dt.timedelta
 
@@ -481,6 +482,8 @@ def _treated(
         planned_first_dose_on=planned_first_dose,
         first_dose_on=first_dose,
         course=cr.COURSE_TEXT[kind] + (" (on treatment today)" if course.status == "enrolled" else ""),
+        confirmed_responses=tuple((m.visit_code, m.justification) for m in course.marrows if m.justification),
+        cardiac_lifts=tuple(course.cardiac_lifts),
     )
 
 
@@ -571,7 +574,8 @@ def simulate_cohort(
             srng = _rng(seed, "screen-failure", slot.index)
             subject = _screen_failure(protocol, schedule, slot, failure_ages[slot.index], srng)
         subjects.append(subject)
-    return SimulatedCohort(seed=seed, subjects=tuple(_number(subjects)), site_activation=activation)
+    cohort = SimulatedCohort(seed=seed, subjects=tuple(_number(subjects)), site_activation=activation)
+    return simulate_supply(protocol, cohort, seed=seed, today=calendar.cutoff)
 
 
 #: a trial in progress: the courses of the last patients, still on treatment today (a partial

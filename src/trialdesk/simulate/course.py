@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from trialdesk.clinical import ctcae
+from trialdesk.clinical.cardiac import assess_cardiac_hold, suggest_ef_decreased_grade
 from trialdesk.clinical.dosing import check_deviation, propose_dose
 from trialdesk.clinical.response import (
     MarrowAssessment,
@@ -227,6 +228,9 @@ class Course:
     missed_visits: dict[str, dt.date] = field(default_factory=dict)
     planned_dates: dict[str, dt.date] = field(default_factory=dict)
     lvefs: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    #: cardiac holds the investigator lifted: (visit code of the LVEF that started it, the day
+    #: of the decision, its reason)
+    cardiac_lifts: list[tuple[str, dt.date, str]] = field(default_factory=list)
     infusions: list[Infusion] = field(default_factory=list)
     transfusions: list[dict[str, Any]] = field(default_factory=list)
     adverse_events: list[dict[str, Any]] = field(default_factory=list)
@@ -496,23 +500,37 @@ class CourseBuilder:
                 break
             c.planned_dates[visit.code] = planned
             c.visit_dates[visit.code] = date
-            if self.kind == PR_CARDIAC and not self.holds:
+            hold_rules = self.rules.cardiac_hold if self.rules is not None else None
+            if self.kind == PR_CARDIAC and not self.holds and hold_rules is not None:
                 drop = rng.randint(20, 24)
                 value = min(39.0, baseline_lvef - drop)
                 c.lvefs.append((visit.code, self.lvef(date, value)))
-                recovery = date + D(days=rng.randint(21, 28))
-                self.holds.append((date, recovery, CARDIAC_HOLD))
+                # the hold the shell opens on this LVEF, by the same rule; lifted once the
+                # repeat LVEF within the protocol's delay shows the recovery
+                if assess_cardiac_hold(baseline_lvef, value, hold_rules).hold:
+                    within = hold_rules.repeat_lvef.within_days
+                    recovery = date + D(days=rng.randint(min(21, within), within))
+                    self.holds.append((date, recovery, CARDIAC_HOLD))
+                    if recovery <= self.cal.cutoff:  # else still on hold today
+                        c.cardiac_lifts.append(
+                            (visit.code, recovery, "Repeat LVEF recovered; cardiologist agrees to resume")
+                        )
             else:
                 value = baseline_lvef + rng.choice((-4, -3, -2, -1, 0, 1, 2))
                 c.lvefs.append((visit.code, self.lvef(date, max(value, 50.0))))
 
     def lvef(self, date: dt.date, value: float) -> dict[str, Any]:
-        return {
+        data = {
             "lvef_assessed_on": date,
             "lvef": float(value),
             self.lvef_method: True,
             "heart_failure_symptoms": False,
         }
+        if date > self.screening_date:
+            # the investigator confirms the grade suggested from the drop (0: no decrease)
+            suggested = suggest_ef_decreased_grade(float(self.scr["lvef"]), float(value))
+            data["ejection_fraction_decreased_grade"] = suggested.grade if suggested else 0
+        return data
 
     def infection_hold(self) -> None:
         if not self.roles.infection_delay:
@@ -879,9 +897,12 @@ class CourseBuilder:
                 )
         for start, end, why in self.holds:
             if why == CARDIAC_HOLD:
+                held = next(v for _code, v in self.c.lvefs if v["lvef_assessed_on"] == start)
+                grade = suggest_ef_decreased_grade(float(self.scr["lvef"]), held["lvef"])
+                assert grade is not None, "an LVEF that holds the drug meets a CTCAE grade"
                 self.ae(
                     "Ejection fraction decreased",
-                    3,
+                    grade.grade,
                     start,
                     (end - start).days,
                     "causality_probable",
