@@ -14,6 +14,8 @@ from trialdesk.cardiac.services import active_hold
 
 pytestmark = pytest.mark.django_db
 
+PAST = "2026-11-26"  # after the enrollment of the cast's subjects, before any day these tests run
+
 
 @pytest.fixture
 def safety_officer(study):
@@ -33,7 +35,7 @@ def held(cast, study, enrolled_subject, save_lvef, safety_officer):
     from trialdesk.studies.models import Membership, Role
     from trialdesk.subjects.services import enroll, register_screening
 
-    save_lvef(enrolled_subject, 40)
+    save_lvef(enrolled_subject, 40, on=PAST)  # the investigator decides on the site's today, after it
     cfd = cast.investigator_rennes.__class__.objects.create_user("inv.cfd", password=PASSWORD)
     site = study.sites.get(code="CFD")
     Membership.objects.create(user=cfd, study=study, role=Role.INVESTIGATOR, site=site)
@@ -46,7 +48,7 @@ def held(cast, study, enrolled_subject, save_lvef, safety_officer):
         enrolled_on=dt.date(2026, 11, 24),
         today=dt.date(2026, 11, 25),
     )
-    save_lvef(other, 44, user=cfd)
+    save_lvef(other, 44, user=cfd, on=PAST)
     return {"NTE": enrolled_subject, "CFD": other}
 
 
@@ -101,7 +103,7 @@ def test_the_casebook_shows_the_hold_its_reason_the_repeat_due_date_and_the_seri
     page = c.get(f"/subjects/{held['NTE'].pk}/").content.decode()
     assert 'data-cardiac-hold="active"' in page
     assert "Hold: LVEF 40 %, a drop of 22 points from 62 % at baseline (16 points or more)." in page
-    assert "Repeat LVEF due by 2027-03-15." in page
+    assert "Repeat LVEF due by 2026-12-24." in page
     assert "data-lvef-series" in page and "Meets the hold rule" in page and "Grade 3" in page
     assert "data-decide-hold" in page
 

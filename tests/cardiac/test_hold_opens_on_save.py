@@ -113,7 +113,12 @@ def test_a_lifted_hold_is_not_reopened_by_a_re_save_of_its_lvef(cast, enrolled_s
     from trialdesk.cardiac.services import lift_hold
 
     save_lvef(enrolled_subject, 40)
-    lift_hold(cast.investigator_nantes, active_hold(enrolled_subject), "Cardiology advice: resume")
+    lift_hold(
+        cast.investigator_nantes,
+        active_hold(enrolled_subject),
+        "Cardiology advice: resume",
+        on=dt.date(2027, 3, 1),
+    )
     save_lvef(enrolled_subject, 40, version=1, reason="source_updated", symptoms=True)
     assert active_hold(enrolled_subject) is None and len(_holds(enrolled_subject)) == 1
 

@@ -49,6 +49,8 @@ class CardiacHold(models.Model):
     status = models.CharField(max_length=20, choices=HoldStatus.choices, default=HoldStatus.ACTIVE)
     opened_at = models.DateTimeField()
     ended_at = models.DateTimeField(null=True, blank=True)
+    # the date of the investigator's decision at the site (doses from that day on are not held)
+    ended_on = models.DateField(null=True, blank=True)
     ended_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )

@@ -354,7 +354,9 @@ def _update(hold: CardiacHold, subject, decision, started_on: dt.date, rules, ac
 # --------------------------------------------------------------------------- the investigator's decision
 
 
-def _decide(user, hold: CardiacHold, reason: str, status: str) -> tuple[CardiacHold, Actor]:
+def _decide(
+    user, hold: CardiacHold, reason: str, status: str, on: dt.date | None
+) -> tuple[CardiacHold, Actor]:
     """Checks and the row lock common to lifting and stopping; the caller is inside audited()."""
     subject = hold.subject
     access = study_access(user, subject.study)
@@ -372,12 +374,16 @@ def _decide(user, hold: CardiacHold, reason: str, status: str) -> tuple[CardiacH
     )
     if not locked.is_active:
         raise HoldActionRefused(_("This cardiac hold has already ended."))
+    decided_on = on or site_today(locked.subject.site)
+    if decided_on < locked.started_on:
+        raise HoldActionRefused(_("The decision cannot precede the LVEF that started the hold."))
     actor = Actor.for_user(user, access.role_for(Permission.LIFT_CARDIAC_HOLD, subject.site_id))
     locked.status = status
     locked.ended_at = timezone.now()
+    locked.ended_on = decided_on
     locked.ended_by = user
     locked.end_reason = reason
-    locked.save(update_fields=["status", "ended_at", "ended_by", "end_reason"])
+    locked.save(update_fields=["status", "ended_at", "ended_on", "ended_by", "end_reason"])
     _audit(
         actor,
         locked,
@@ -391,10 +397,11 @@ def _decide(user, hold: CardiacHold, reason: str, status: str) -> tuple[CardiacH
     return locked, actor
 
 
-def lift_hold(user, hold: CardiacHold, reason: str) -> CardiacHold:
-    """The investigator resumes treatment: the hold ends (audited with the reason)."""
+def lift_hold(user, hold: CardiacHold, reason: str, *, on: dt.date | None = None) -> CardiacHold:
+    """The investigator resumes treatment: the hold ends on ``on`` (default: today at the
+    site), audited with the reason."""
     with audited():
-        locked, _actor = _decide(user, hold, reason, HoldStatus.LIFTED)
+        locked, _actor = _decide(user, hold, reason, HoldStatus.LIFTED, on)
         return locked
 
 
@@ -404,15 +411,27 @@ def stop_treatment_for_hold(
     """The investigator stops treatment for the cardiac event: the hold ends and treatment ends
     on ``on`` (default: today at the site), which plans the end-of-treatment visits."""
     with audited():
-        locked, actor = _decide(user, hold, reason, HoldStatus.TREATMENT_STOPPED)
+        locked, actor = _decide(user, hold, reason, HoldStatus.TREATMENT_STOPPED, on)
         subject = locked.subject
         if subject.treatment_ended_on is not None:
             return locked  # treatment had already ended (the hold came from its final LVEF): the date stays
-        ended_on = on or site_today(subject.site)
-        if subject.first_dose_on and ended_on < subject.first_dose_on:
+        if subject.first_dose_on and locked.ended_on < subject.first_dose_on:
             raise HoldActionRefused(_("Treatment cannot end before the first dose."))
-        subject_services.record_end_of_treatment(subject, ended_on, actor)
+        subject_services.record_end_of_treatment(subject, locked.ended_on, actor)
         return locked
+
+
+def hold_on(subject, day: dt.date) -> CardiacHold | None:
+    """The hold that covered ``day``: started on or before it and not ended by then (a hold
+    closed as entered in error covered nothing). For checks of a dose given on ``day``."""
+    for hold in (
+        CardiacHold.objects.system("the hold that covered a dose's day")
+        .filter(subject_id=subject.pk, started_on__lte=day)
+        .exclude(status=HoldStatus.ENTERED_IN_ERROR)
+    ):
+        if hold.ended_on is None or day < hold.ended_on:
+            return hold
+    return None
 
 
 def holds_for(user, study, *, active_only: bool = True):

@@ -76,10 +76,36 @@ class SimulatedSubject:
 
 
 @dataclass(frozen=True)
+class SimulatedShipment:
+    """Vials of a lot of the study drug received at a site."""
+
+    site_code: str
+    lot: str
+    received_on: dt.date
+    vials: int
+    expires_on: dt.date
+
+
+@dataclass(frozen=True)
+class SimulatedDisposal:
+    """Vials of a lot returned to the sponsor or destroyed at a site."""
+
+    site_code: str
+    lot: str
+    on: dt.date
+    vials: int
+    kind: Literal["returned", "destroyed"]
+    reason: str
+
+
+@dataclass(frozen=True)
 class SimulatedCohort:
     seed: int
     subjects: tuple[SimulatedSubject, ...]  # in screening order
     site_activation: dict[str, dt.date]
+    #: the study drug at the sites (simulate.supply): the dosing records carry their lots
+    shipments: tuple[SimulatedShipment, ...] = ()
+    disposals: tuple[SimulatedDisposal, ...] = ()
 
     @property
     def treated(self) -> list[SimulatedSubject]:
