@@ -194,3 +194,49 @@ def test_a_record_without_a_discordance_sends_back_to_its_form(client, cast, mar
     record = marrow_subject.form_records.get(form_code="screening")
     response = login(client, cast.investigator_nantes).get(_url(record))
     assert response.status_code == 302
+
+
+def test_a_correction_that_removes_the_discordance_closes_its_query(cast, month_marrow):
+    from trialdesk.crf.services import save_form
+
+    save_form(
+        cast.investigator_nantes,
+        month_marrow.subject,
+        "marrow_assessment",
+        {**CYTOLYTIC_MARROW, "investigator_response": "NR"},
+        visit=month_marrow.visit,
+        expected_version=month_marrow.version,
+        reason="transcription_error",
+    )
+    (query,) = _discordance_queries(month_marrow)
+    assert query.status == QueryStatus.CLOSED
+    assert "agrees with the derived response" in query.messages.order_by("pk").last().text
+
+
+def test_a_changed_baseline_raises_the_query_on_the_later_marrow_it_makes_discordant(cast, marrow_subject):
+    from tests.assessments.conftest import BASELINE_MARROW
+
+    from trialdesk.crf.services import save_form
+
+    # month 1 agrees: PR (60 -> 20 %, counts recovered)
+    month = save_form(
+        cast.investigator_nantes,
+        marrow_subject,
+        "marrow_assessment",
+        {**CYTOLYTIC_MARROW, "platelets": 120},
+        visit=marrow_subject.visits.get(code="M1"),
+    ).record
+    assert not _discordance_queries(month).exists()
+    # the baseline corrected to 30 %: 20 % is only a 33 % decrease, no PR any more
+    baseline = marrow_subject.form_records.get(form_code="marrow_assessment", visit__code="SCR")
+    save_form(
+        cast.investigator_nantes,
+        marrow_subject,
+        "marrow_assessment",
+        {**BASELINE_MARROW, "marrow_blasts_pct": 30},
+        visit=baseline.visit,
+        expected_version=baseline.version,
+        reason="transcription_error",
+    )
+    (query,) = _discordance_queries(month)
+    assert query.status == QueryStatus.OPEN and "33.3 % decrease" in query.messages.get().text

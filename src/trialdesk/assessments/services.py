@@ -36,7 +36,7 @@ from trialdesk.crf.events import FormSaved
 from trialdesk.crf.models import FormRecord
 from trialdesk.protocol.formdata import typed_values
 from trialdesk.queries.models import UNRESOLVED, Query, QueryOrigin, QueryStatus
-from trialdesk.queries.services import answer_query, raise_system_query
+from trialdesk.queries.services import answer_query, raise_system_query, resolve_system_query
 from trialdesk.studies.access import Permission, require, study_access
 from trialdesk.studies.models import Study
 from trialdesk.subjects.models import Subject
@@ -266,37 +266,51 @@ def _marrow_records_of(subject_id: int, why: str) -> list[FormRecord]:
 
 
 def on_form_saved(event: FormSaved) -> None:
-    """A saved marrow whose investigator's assessment differs from the derived response
-    (and is not confirmed) gets a system query naming the derived response and why."""
+    """After a marrow is saved, each marrow of the subject (a change moves the nadir and the
+    best response the later ones are measured against) is compared with its derived
+    response: a discordance not confirmed gets a system query naming the derived response
+    and why; a query whose discordance is gone closes."""
     form_record = event.record
     subject = form_record.subject
     protocol = subject.study.protocol
     if form_record.form_code not in marrow_forms(protocol):
         return
-    field = investigator_field(protocol, form_record.form_code)
-    if field is None:
-        return
-    records = _marrow_records_of(subject.pk, "the derived response of a marrow being saved")
+    records = {
+        r.pk: r for r in _marrow_records_of(subject.pk, "the derived responses of a marrow being saved")
+    }
+    records[form_record.pk] = form_record  # its subject, site and study already loaded
     confirmations = list(
-        ResponseConfirmation.objects.system("the confirmations of the saved marrow").filter(
+        ResponseConfirmation.objects.system("the confirmations of the saved marrow's subject").filter(
             record__subject_id=subject.pk
         )
     )
-    course = build_course(protocol, subject, records, confirmations)
-    assessed = course.assessment_of(form_record.pk)
-    if assessed is None or not assessed.discordant or assessed.confirmed_by_investigator:
-        return
-    investigator = assessed.record.investigator
-    raise_system_query(
-        form_record,
-        field,
-        # Query texts written by the system are data, kept in one language (English).
-        f"The investigator's assessment ({investigator.value if investigator else ''}) differs from the response "
-        f"derived by the protocol's criteria ({assessed.derived.explanation}). Please correct the data or the "
-        "assessment, or confirm the assessment with a justification.",
-        code=DISCORDANCE_QUERY,
-        reason=f"derived response compared at the save by {event.actor.username}",
-    )
+    course = build_course(protocol, subject, list(records.values()), confirmations)
+    for assessed in course.assessments:
+        record_ = records[assessed.record.key]
+        field = investigator_field(protocol, record_.form_code)
+        if field is None:
+            continue
+        if not assessed.discordant:
+            resolve_system_query(
+                record_,
+                code=DISCORDANCE_QUERY,
+                because="the investigator's assessment agrees with the derived response "
+                f"({assessed.derived.explanation}).",
+            )
+            continue
+        if assessed.confirmed_by_investigator:
+            continue
+        investigator = assessed.record.investigator
+        raise_system_query(
+            record_,
+            field,
+            # Query texts written by the system are data, kept in one language (English).
+            f"The investigator's assessment ({investigator.value if investigator else ''}) differs from the "
+            f"response derived by the protocol's criteria ({assessed.derived.explanation}). Please correct the "
+            "data or the assessment, or confirm the assessment with a justification.",
+            code=DISCORDANCE_QUERY,
+            reason=f"derived response compared at the save by {event.actor.username}",
+        )
 
 
 # --------------------------------------------------------------------------- confirmation
