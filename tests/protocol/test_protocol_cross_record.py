@@ -82,8 +82,8 @@ def test_it_refuses_previous_on_a_form_that_is_not_a_log_form():
 def test_it_refuses_previous_on_a_log_form_without_a_date_concept():
     text = corrupt("    transfused_on: [transfusion.transfusion_date]\n", "")
     text = corrupt(
-        "      - {code: units, label: Units, label_fr: Unités, type: integer, unit: units, min: 1, max: 20, expected_min: 1, expected_max: 4, required: true}\n",
-        "      - {code: units, label: Units, label_fr: Unités, type: integer, unit: units, min: 1, max: 20, expected_min: 1, expected_max: 4, required: true}\n"
+        "      - {code: units, label: Units, label_fr: Unités, type: integer, unit: units, unit_fr: unités, min: 1, max: 20, expected_min: 1, expected_max: 4, required: true}\n",
+        "      - {code: units, label: Units, label_fr: Unités, type: integer, unit: units, unit_fr: unités, min: 1, max: 20, expected_min: 1, expected_max: 4, required: true}\n"
         "    edit_checks:\n"
         "      - {code: TR-UNITS, rule: units <= previous.units + 4, message: m, message_fr: m, severity: query, source: operational, rationale: r}\n",
         text,

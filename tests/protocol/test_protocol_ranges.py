@@ -10,7 +10,7 @@ from tests.protocol.helpers import corrupt, line_of, problem_at, problems_of
 from trialdesk.protocol import load_default_protocol
 from trialdesk.protocol.model import Field
 
-AGE_LINE = "{code: age_years, label: Age at screening, label_fr: Âge à la sélection, type: integer, unit: years, min: 0, max: 120, expected_min: 10, expected_max: 100"
+AGE_LINE = "{code: age_years, label: Age at screening, label_fr: Âge à la sélection, type: integer, unit: years, unit_fr: ans, min: 0, max: 120, expected_min: 10, expected_max: 100"
 
 
 def _field(**kwargs) -> Field:

@@ -30,9 +30,11 @@ from trialdesk.rules.nodes import Literal as LiteralNode
 
 __all__ = [
     "CriterionResult",
+    "ENGLISH",
     "EligibilityResult",
     "ScreeningInput",
     "ScreeningInputError",
+    "Wording",
     "assess_eligibility",
     "coerce_screening_input",
     "coerce_screening_values",
@@ -102,13 +104,14 @@ def assess_eligibility(
     values: Mapping[str, Any],
     value_dates: Mapping[str, dt.date] | None = None,
     as_of: dt.date | None = None,
+    wording: Wording | None = None,
 ) -> EligibilityResult:
     """Assess every eligibility criterion of ``protocol`` on typed ``values``.
 
     ``value_dates`` gives the date each value was measured; with ``as_of`` (the
     reference day, e.g. the planned first dose) a value measured more than
     ``protocol.eligibility.window_days`` before it counts as missing. Without
-    ``as_of`` no value is considered too old.
+    ``as_of`` no value is considered too old. ``wording``: the language of the explanations.
     """
     eligibility = protocol.eligibility
     window = int(eligibility.window_days)
@@ -118,8 +121,9 @@ def assess_eligibility(
             if measured is not None and (as_of - measured).days > window:
                 stale[code] = measured
     usable = {code: value for code, value in values.items() if code not in stale}
-    book = _FieldBook(protocol)
-    describer = _Describer(book, usable, stale, window)
+    wording = wording or ENGLISH
+    book = _FieldBook(protocol, wording.label_attribute)
+    describer = _Describer(book, usable, stale, window, wording)
 
     results = [_assess_criterion(criterion, usable, describer) for criterion in eligibility.criteria]
     if any(r.status == "not_met" for r in results):
@@ -158,7 +162,8 @@ def _assess_criterion(criterion: Any, values: Mapping[str, Any], describer: _Des
 class _FieldBook:
     """Field definitions by code: the eligibility form first, then every other form."""
 
-    def __init__(self, protocol: Any):
+    def __init__(self, protocol: Any, label_attribute: str = "label"):
+        self.label_attribute = label_attribute
         self.fields: dict[str, Any] = {}
         self.order: dict[str, int] = {}
         forms = list(getattr(protocol, "forms", []))
@@ -175,11 +180,19 @@ class _FieldBook:
 
     def label(self, code: str) -> str:
         definition = self.fields.get(code)
-        return definition.label if definition is not None else code
+        if definition is None:
+            return code
+        return getattr(definition, self.label_attribute, None) or definition.label
+
+    def choice_label(self, choice: Any) -> str:
+        return getattr(choice, self.label_attribute, None) or choice.label
 
     def unit(self, code: str) -> str | None:
         definition = self.fields.get(code)
-        return getattr(definition, "unit", None) if definition is not None else None
+        if definition is None:
+            return None
+        unit_attribute = self.label_attribute.replace("label", "unit")  # label_fr -> unit_fr
+        return getattr(definition, unit_attribute, None) or getattr(definition, "unit", None)
 
     def ordered(self, codes: Iterable[str]) -> list[str]:
         return sorted(set(codes), key=lambda c: (self.order.get(c, len(self.order)), c))
@@ -205,6 +218,49 @@ _RELATION = {
 _MIRROR = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "==", "!=": "!="}
 
 
+@dataclass(frozen=True)
+class Wording:
+    """The words of the explanations, English here. The shell passes them translated into its
+    user's language (each template is a msgid of its catalogue) with the protocol's labels in
+    that language (``label_attribute``: ``label_fr``, falling back to ``label``). Placeholders
+    are ``str.format`` names; a translation keeps them."""
+
+    missing: str = "missing"
+    yes: str = "yes"
+    no: str = "no"
+    field_missing: str = "{label} missing"
+    too_old: str = "{label} measured {date}, older than the {days}-day screening window"
+    undecidable: str = "cannot be decided from the values given"
+    one_of: str = "one of {options}"
+    not_among: str = "{subject}: {value}, not {listed}"
+    excluded: str = "{subject}: {value}, which is excluded"
+    stated: str = "{subject}: {value}"
+    stated_not: str = "{subject}: {value}, not {other}"
+    compared: str = "{subject} {value}, {relation} {limit}"
+    uln: str = "the ULN"
+    times_uln: str = "{factor} × ULN"
+    at_uln: str = "{value} = {ratio} × ULN"
+    at_least: str = "at least"
+    below: str = "below"
+    above: str = "above"
+    not_above: str = "not above"
+    at_most: str = "at most"
+    not_below: str = "not below"
+    equal_to: str = "equal to"
+    not_equal_to: str = "not equal to"
+    label_attribute: str = "label"
+
+    def templates(self) -> dict[str, str]:
+        """Every template by name (what a translation must cover)."""
+        return {name: value for name, value in self.__dict__.items() if name != "label_attribute"}
+
+    def relation(self, op: str, held: bool) -> str:
+        return getattr(self, _RELATION[(op, held)].replace(" ", "_"))
+
+
+ENGLISH = Wording()
+
+
 def format_number(value: Any) -> str:
     """12, 20.1, 0.5 — no trailing zeros, no exponent."""
     try:
@@ -224,8 +280,14 @@ def format_number(value: Any) -> str:
 
 class _Describer:
     def __init__(
-        self, book: _FieldBook, values: Mapping[str, Any], stale: Mapping[str, dt.date], window: int
+        self,
+        book: _FieldBook,
+        values: Mapping[str, Any],
+        stale: Mapping[str, dt.date],
+        window: int,
+        wording: Wording = ENGLISH,
     ):
+        self.words = wording
         self.book = book
         self.values = values
         self.stale = stale
@@ -235,16 +297,16 @@ class _Describer:
     def show(self, value: Any, code: str | None = None, with_unit: bool = True) -> str:
         definition = self.book.get(code) if code else None
         if value is None:
-            return "missing"
+            return self.words.missing
         if isinstance(value, bool):
-            return "yes" if value else "no"
+            return self.words.yes if value else self.words.no
         if isinstance(value, dt.date):
             return value.isoformat()
         if isinstance(value, str):
             if definition is not None and getattr(definition, "choices", None):
                 for choice in definition.choices:
                     if choice.value == value:
-                        return choice.label
+                        return self.book.choice_label(choice)
             return f"'{value}'"
         if isinstance(value, int | float | Decimal):
             text = format_number(value)
@@ -255,11 +317,8 @@ class _Describer:
     def absent(self, code: str) -> str:
         label = self.book.label(code)
         if code in self.stale:
-            return (
-                f"{label} measured {self.stale[code].isoformat()}, older than the "
-                f"{self.window}-day screening window"
-            )
-        return f"{label} missing"
+            return self.words.too_old.format(label=label, date=self.stale[code].isoformat(), days=self.window)
+        return self.words.field_missing.format(label=label)
 
     # -- one criterion -----------------------------------------------------------------------
     def explain(
@@ -278,14 +337,16 @@ class _Describer:
             if not phrases:
                 phrases.extend(self.absent(code) for code in missing)
             if not phrases:
-                phrases.append("cannot be decided from the values given")
+                phrases.append(self.words.undecidable)
         else:
             wanted = Tri.TRUE if status == "met" else Tri.FALSE
             chosen = [t for t in traces if t.result is wanted] or list(traces)
             phrases.extend(self.phrase(t) for t in chosen)
             if not traces:  # a bare true/false field or present(x): state the values
                 phrases.extend(
-                    f"{self.book.label(code)}: {self.show(self.values.get(code), code)}"
+                    self.words.stated.format(
+                        subject=self.book.label(code), value=self.show(self.values.get(code), code)
+                    )
                     for code in self.book.ordered(fields)
                 )
         return "; ".join(dict.fromkeys(p for p in phrases if p))
@@ -316,13 +377,13 @@ class _Describer:
         subject = self.book.label(code) if code else render(node.item)
         shown = self.show(trace.left, code)
         options = [self.show(v, code) for v in trace.right]
-        listed = options[0] if len(options) == 1 else "one of " + ", ".join(options)
+        listed = options[0] if len(options) == 1 else self.words.one_of.format(options=", ".join(options))
         found = (trace.result is Tri.TRUE) != node.negated
         if not found:
-            return f"{subject}: {shown}, not {listed}"
+            return self.words.not_among.format(subject=subject, value=shown, listed=listed)
         if node.negated:
-            return f"{subject}: {shown}, which is excluded"
-        return f"{subject}: {shown}"
+            return self.words.excluded.format(subject=subject, value=shown)
+        return self.words.stated.format(subject=subject, value=shown)
 
     def comparison(self, node: Compare, trace: ComparisonTrace) -> str:
         left, op, right = node.left, node.op, node.right
@@ -342,15 +403,19 @@ class _Describer:
         if op in ("==", "!=") and (
             isinstance(left_value, bool | str) or kind in ("boolean", "choice", "text")
         ):
-            state = f"{subject}: {self.show(left_value, code)}"
+            shown = self.show(left_value, code)
             equal = (op == "==") == held
             if equal or isinstance(left_value, bool):
-                return state
-            return f"{state}, not {self.show(right_value, code)}"
+                return self.words.stated.format(subject=subject, value=shown)
+            return self.words.stated_not.format(
+                subject=subject, value=shown, other=self.show(right_value, code)
+            )
 
-        relation = _RELATION[(op, held)]
-        return (
-            f"{subject} {self.show(left_value, code)}, {relation} {self.right_side(right, right_value, code)}"
+        return self.words.compared.format(
+            subject=subject,
+            value=self.show(left_value, code),
+            relation=self.words.relation(op, held),
+            limit=self.right_side(right, right_value, code),
         )
 
     def right_side(self, node: Node, value: Any, left_code: str | None) -> str:
@@ -368,11 +433,14 @@ class _Describer:
         shown = self.show(value, left.name)
         multiple = format_number(factor)
         ratio = _ratio(value, self.values.get(uln_field.name), factor)
-        relation = _RELATION[(op, held)]
         limit_text = self.show(limit, left.name) if unit else format_number(limit)
-        head = f"{label} {shown}" + (f" = {ratio} × ULN" if ratio else "")
-        limit_name = "the ULN" if _decimal(factor) == 1 else f"{multiple} × ULN"
-        return f"{head}, {relation} {limit_name} ({limit_text})"
+        limit_name = self.words.uln if _decimal(factor) == 1 else self.words.times_uln.format(factor=multiple)
+        return self.words.compared.format(
+            subject=label,
+            value=self.words.at_uln.format(value=shown, ratio=ratio) if ratio else shown,
+            relation=self.words.relation(op, held),
+            limit=f"{limit_name} ({limit_text})",
+        )
 
 
 def _uln_pattern(left: Node, right: Node) -> tuple[Any, Field] | None:

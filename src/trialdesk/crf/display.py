@@ -89,7 +89,8 @@ def _display(form: Any, field_code: str, value: Any) -> str:
         return value.isoformat() if isinstance(value, dt.date) else str(value)
     if field.type in ("integer", "decimal"):
         number = _number(value)
-        return f"{number} {field.unit}" if field.unit else number
+        unit = localised(field, "unit")
+        return f"{number} {unit}" if unit else number
     return str(value)
 
 

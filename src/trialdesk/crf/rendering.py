@@ -89,7 +89,7 @@ def field_views(
                 code=f.code,
                 label=localised(f, "label"),
                 type=f.type,
-                unit=f.unit or "",
+                unit=localised(f, "unit"),
                 help=localised(f, "help"),
                 required=f.required,
                 choices=[(c.value, localised(c, "label")) for c in f.choices],

@@ -300,6 +300,8 @@ class Field(_Model):
     label_fr: str | None = None
     type: FieldType
     unit: str | None = None
+    #: the unit in French where it is a word ("ans" for years); symbols (kg, %) need none
+    unit_fr: str | None = None
     #: the possible range (hard): a value outside it cannot be true and is refused
     min: float | None = None
     max: float | None = None

@@ -127,7 +127,7 @@ def eligibility_panel(subject: Subject, as_of: dt.date) -> EligibilityPanel:
     form = protocol.form(protocol.eligibility.form)
     labels = {f.code: localised(f, "label") for f in form.fields}
     records = screening_records([subject])
-    result = assess(subject, as_of, records.get(subject.pk))
+    result = assess(subject, as_of, records.get(subject.pk), in_users_language=True)
     planned = {c.code: c for c in protocol.eligibility.criteria}
     rows = [
         CriterionRow(

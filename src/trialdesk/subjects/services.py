@@ -47,7 +47,9 @@ def _locked_row(subject: Subject) -> Subject:
 
     subject = (
         Subject.objects.system("subject workflow, after its permission check")
-        .select_for_update(of=("self",)).select_related("site", "study").get(pk=subject.pk)
+        .select_for_update(of=("self",))
+        .select_related("site", "study")
+        .get(pk=subject.pk)
     )
     if (why := lock_reason(subject)) is not None:
         raise SubjectActionRefused(why)
@@ -62,7 +64,8 @@ def next_screening_number(site: Site) -> str:
 def next_subject_code(site: Site) -> str:
     count = (
         Subject.objects.system("numbering counts every enrollment of the site")
-        .filter(site=site, subject_code__isnull=False).count()
+        .filter(site=site, subject_code__isnull=False)
+        .count()
     )
     return f"{site.code}-{count + 1:03d}"
 
@@ -125,7 +128,11 @@ def register_screening(
             )
             _audit_subject(actor, previous, "rescreen", new_value={"rescreened_as": subject.screening_number})
         screening_visit = next(
-            (v for v in study.protocol.schedule.expanded_visits() if study.protocol.eligibility.form in v.forms),
+            (
+                v
+                for v in study.protocol.schedule.expanded_visits()
+                if study.protocol.eligibility.form in v.forms
+            ),
             None,
         )
         if screening_visit is not None:
@@ -142,12 +149,21 @@ def register_screening(
 
 def _rescreenable(previous: Subject, site: Site, screened_on: dt.date) -> Subject:
     """The screen failure a new episode re-screens, locked; refused unless it can be."""
-    previous = Subject.objects.system("subject workflow, after its permission check").select_for_update(of=("self",)).filter(pk=previous.pk).first()
+    previous = (
+        Subject.objects.system("subject workflow, after its permission check")
+        .select_for_update(of=("self",))
+        .filter(pk=previous.pk)
+        .first()
+    )
     if previous is None or previous.site_id != site.pk:
         raise SubjectActionRefused(_("A patient is re-screened at the site that screened them."))
     if previous.status != SubjectStatus.SCREEN_FAILED:
         raise SubjectActionRefused(_("Only a screen failure can be re-screened."))
-    if Subject.objects.system("subject workflow, after its permission check").filter(rescreen_of=previous).exists():
+    if (
+        Subject.objects.system("subject workflow, after its permission check")
+        .filter(rescreen_of=previous)
+        .exists()
+    ):
         raise SubjectActionRefused(
             _("This screening episode was already re-screened; re-screen the latest episode instead.")
         )
@@ -184,14 +200,18 @@ def replan_visits(subject: Subject, actor: Actor, reason: str) -> list[Visit]:
         visits = {
             v.code: v
             for v in Visit.objects.system("re-planning the calendar of a subject being changed")
-            .select_for_update(of=("self",)).filter(subject=subject)
+            .select_for_update(of=("self",))
+            .filter(subject=subject)
         }
         with_data = set(
             FormRecord.objects.system("re-planning keeps the visits that hold data")
-            .filter(subject=subject, visit__isnull=False).values_list("visit__code", flat=True)
+            .filter(subject=subject, visit__isnull=False)
+            .values_list("visit__code", flat=True)
         )
         current = [
-            VisitState(v.code, v.planned_date, v.window_start, v.window_end, v.actual_date, v.code in with_data)
+            VisitState(
+                v.code, v.planned_date, v.window_start, v.window_end, v.actual_date, v.code in with_data
+            )
             for v in visits.values()
         ]
         anchors = {FIRST_DOSE: subject.day_zero, END_OF_TREATMENT: subject.treatment_ended_on}
@@ -214,7 +234,9 @@ def replan_visits(subject: Subject, actor: Actor, reason: str) -> list[Visit]:
                 continue
             old = _dates(visit)
             visit.planned_date, visit.window_start, visit.window_end = (
-                planned.planned_date, planned.window_start, planned.window_end
+                planned.planned_date,
+                planned.window_start,
+                planned.window_end,
             )
             new = _dates(visit)
             if new == old:
@@ -264,21 +286,33 @@ def _window_refusal(subject: Subject, first_dose: dt.date) -> str | None:
     return _(
         "Screening on %(screened)s is %(days)d days before the first dose on %(first_dose)s: "
         "the protocol allows at most %(window)d days. Screen the patient again."
-    ) % {"screened": subject.screened_on.isoformat(), "days": days, "first_dose": first_dose.isoformat(), "window": window}
+    ) % {
+        "screened": subject.screened_on.isoformat(),
+        "days": days,
+        "first_dose": first_dose.isoformat(),
+        "window": window,
+    }
 
 
 def record_first_dose(subject: Subject, first_dose: dt.date | None, actor: Actor) -> list[Visit]:
     """The first infusion was given on ``first_dose`` (None: no infusion any more): day 0
     moves to it and the visits not yet done are planned again from it."""
     reason = f"first dose on {first_dose.isoformat()}" if first_dose else "no infusion recorded any more"
-    return _move_anchor(subject, "first_dose_on", first_dose, actor, source="the first infusion", replan_reason=reason)
+    return _move_anchor(
+        subject, "first_dose_on", first_dose, actor, source="the first infusion", replan_reason=reason
+    )
 
 
 def record_end_of_treatment(subject: Subject, ended_on: dt.date | None, actor: Actor) -> list[Visit]:
     """Treatment ended on ``ended_on``: the end-of-treatment and follow-up visits are planned from it."""
     reason = f"end of treatment on {ended_on.isoformat()}" if ended_on else "end of treatment cleared"
     return _move_anchor(
-        subject, "treatment_ended_on", ended_on, actor, source="the end-of-treatment form", replan_reason=reason
+        subject,
+        "treatment_ended_on",
+        ended_on,
+        actor,
+        source="the end-of-treatment form",
+        replan_reason=reason,
     )
 
 
@@ -321,11 +355,20 @@ def open_visit(user, subject: Subject, code: str, *, on: dt.date) -> Visit:
     actor = Actor.for_user(user, access.role_for(Permission.ENTER_DATA, subject.site_id))
     with audited():
         subject = _locked_row(subject)
-        visit = Visit.objects.system("opening a visit, after its permission check").filter(subject=subject, code=code).first()
+        visit = (
+            Visit.objects.system("opening a visit, after its permission check")
+            .filter(subject=subject, code=code)
+            .first()
+        )
         if visit is not None:
             return visit
         visit = Visit.objects.create(
-            subject=subject, code=code, title=planned.title, sequence=position, planned_date=on, actual_date=on
+            subject=subject,
+            code=code,
+            title=planned.title,
+            sequence=position,
+            planned_date=on,
+            actual_date=on,
         )
         record(
             actor,
@@ -349,7 +392,11 @@ def record_visit_dates(user, visit: Visit, *, planned_date=_UNCHANGED, actual_da
     with audited():
         _locked_row(subject)
         # the row as it stands (a re-planning may have moved it since the caller read it)
-        current = Visit.objects.system("visit dates, after their permission check").select_for_update(of=("self",)).get(pk=visit.pk)
+        current = (
+            Visit.objects.system("visit dates, after their permission check")
+            .select_for_update(of=("self",))
+            .get(pk=visit.pk)
+        )
         changed = []
         for name, new in (("planned_date", planned_date), ("actual_date", actual_date)):
             old = getattr(current, name)
@@ -383,7 +430,9 @@ def set_status(subject: Subject, status: str, actor: Actor, reason: str = "") ->
         old = subject.status
         subject.status = status
         subject.save(update_fields=["status"])
-        _audit_subject(actor, subject, "status", field="status", old_value=old, new_value=status, reason=reason)
+        _audit_subject(
+            actor, subject, "status", field="status", old_value=old, new_value=status, reason=reason
+        )
 
 
 _QUERY = object()
@@ -404,7 +453,10 @@ def screening_values(subject: Subject, record_=_QUERY) -> tuple[dict, dict[str, 
     form = protocol.form(protocol.eligibility.form)
     if record_ is _QUERY:
         record_ = (
-            FormRecord.objects.read_as(subject).filter(subject=subject, form_code=form.code).select_related("visit").first()
+            FormRecord.objects.read_as(subject)
+            .filter(subject=subject, form_code=form.code)
+            .select_related("visit")
+            .first()
         )
     if record_ is None:
         return {}, {}
@@ -418,11 +470,28 @@ def screening_values(subject: Subject, record_=_QUERY) -> tuple[dict, dict[str, 
     return {k: v for k, v in values.items() if v is not None}, dates
 
 
-def assess(subject: Subject, as_of: dt.date | None, record_=_QUERY):
+def assess(subject: Subject, as_of: dt.date | None, record_=_QUERY, *, in_users_language: bool = False):
+    """The subject's eligibility on ``as_of``. Its explanations are English (what the system
+    writes into queries and the trail), or in the user's language for a page."""
     from trialdesk.clinical.eligibility import assess_eligibility
 
     values, dates = screening_values(subject, record_)
-    return assess_eligibility(subject.study.protocol, values, value_dates=dates, as_of=as_of)
+    wording = explanation_wording() if in_users_language else None
+    return assess_eligibility(subject.study.protocol, values, value_dates=dates, as_of=as_of, wording=wording)
+
+
+def explanation_wording():
+    """The eligibility explanations' words in the active language: each English template of
+    the core is a msgid of this app's catalogue, and the protocol's labels in that language."""
+    from django.utils.translation import get_language, gettext
+
+    from trialdesk.clinical.eligibility import ENGLISH, Wording
+
+    french = (get_language() or "en").startswith("fr")
+    return Wording(
+        **{name: gettext(template) for name, template in ENGLISH.templates().items()},
+        label_attribute="label_fr" if french else "label",
+    )
 
 
 def enroll(
@@ -487,7 +556,11 @@ def enroll(
             subject.enrollment_requested_on = enrolled_on
             subject.save(
                 update_fields=[
-                    "consent_date", "consent_version", "planned_first_dose_on", "status", "enrollment_requested_on"
+                    "consent_date",
+                    "consent_version",
+                    "planned_first_dose_on",
+                    "status",
+                    "enrollment_requested_on",
                 ]
             )
             _audit_subject(
@@ -513,7 +586,8 @@ def enrolled_count(study) -> int:
     """Subjects enrolled at some point, at every site (what the enrollment target counts)."""
     return (
         Subject.objects.system("the enrollment target counts every site's enrollments")
-        .filter(study=study, status__in=ON_STUDY).count()
+        .filter(study=study, status__in=ON_STUDY)
+        .count()
     )
 
 
@@ -547,12 +621,18 @@ def _consent_version(subject: Subject, consented_on: dt.date, version: str | Non
     if declared.effective_from > consented_on:
         raise SubjectActionRefused(
             _("Consent form version %(version)s takes effect on %(from)s, after the consent date %(date)s.")
-            % {"version": version, "from": declared.effective_from.isoformat(), "date": consented_on.isoformat()}
+            % {
+                "version": version,
+                "from": declared.effective_from.isoformat(),
+                "date": consented_on.isoformat(),
+            }
         )
     return version
 
 
-def _record_consent(actor: Actor, subject: Subject, version: str, consented_on: dt.date, action: str) -> Consent:
+def _record_consent(
+    actor: Actor, subject: Subject, version: str, consented_on: dt.date, action: str
+) -> Consent:
     consent = Consent.objects.create(subject=subject, version=version, consented_on=consented_on)
     _audit_subject(
         actor,
@@ -572,7 +652,12 @@ def _enroll_now(actor: Actor, subject: Subject, enrolled_on: dt.date, result, *,
     subject.status = SubjectStatus.ENROLLED
     subject.save(
         update_fields=[
-            "subject_code", "consent_date", "consent_version", "enrolled_on", "planned_first_dose_on", "status"
+            "subject_code",
+            "consent_date",
+            "consent_version",
+            "enrolled_on",
+            "planned_first_dose_on",
+            "status",
         ]
     )
     planned_first_dose_on = subject.planned_first_dose_on
@@ -619,20 +704,27 @@ def confirm_enrollment(user, subject: Subject, *, today: dt.date | None = None) 
     return subject
 
 
-def record_reconsent(user, subject: Subject, *, version: str, consented_on: dt.date, today: dt.date | None = None) -> Consent:
+def record_reconsent(
+    user, subject: Subject, *, version: str, consented_on: dt.date, today: dt.date | None = None
+) -> Consent:
     """The patient signed a new version of the consent form (audited, like the first)."""
     access = study_access(user, subject.study)
     require(access, Permission.ENTER_DATA, subject.site_id)
     today = today or timezone.localdate()
     with audited():
         subject = _locked_row(subject)
-        if subject.status not in ON_STUDY | {SubjectStatus.PENDING_ENROLLMENT} or subject.consent_date is None:
+        if (
+            subject.status not in ON_STUDY | {SubjectStatus.PENDING_ENROLLMENT}
+            or subject.consent_date is None
+        ):
             raise SubjectActionRefused(_("Only a consented, enrolled patient can be re-consented."))
         if consented_on > today:
             raise SubjectActionRefused(_("The consent date cannot be in the future."))
         latest = (
             Consent.objects.system("re-consent, after its permission check")
-            .filter(subject=subject).order_by("-consented_on", "-pk").first()
+            .filter(subject=subject)
+            .order_by("-consented_on", "-pk")
+            .first()
         )
         if consented_on < (latest.consented_on if latest else subject.consent_date):
             raise SubjectActionRefused(_("A re-consent cannot be dated before the previous consent."))
@@ -653,7 +745,12 @@ def record_reconsent(user, subject: Subject, *, version: str, consented_on: dt.d
 
 
 def record_screen_failure(
-    user, subject: Subject, *, as_of: dt.date | None = None, reason: str = "", consent_date: dt.date | None = None
+    user,
+    subject: Subject,
+    *,
+    as_of: dt.date | None = None,
+    reason: str = "",
+    consent_date: dt.date | None = None,
 ) -> list[str]:
     """Close the screening episode as a failure, recording the criteria not met (and the
     date the patient consented to screening, when given)."""
@@ -670,7 +767,9 @@ def record_screen_failure(
                 _("No criterion is failed: say why this patient is a screen failure (e.g. consent refused).")
             )
         if consent_date is not None and consent_date > (as_of or subject.screened_on):
-            raise SubjectActionRefused(_("Consent must be given on or before the screen failure is recorded."))
+            raise SubjectActionRefused(
+                _("Consent must be given on or before the screen failure is recorded.")
+            )
         actor = Actor.for_user(user, access.role_for(Permission.SCREEN, subject.site_id))
         subject.status = SubjectStatus.SCREEN_FAILED
         subject.screen_failure_criteria = failed
