@@ -5,6 +5,7 @@ study-wide summary. A site outside the user's scope is not found (404)."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 
 from django import forms
@@ -17,7 +18,13 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from trialdesk.audit.services import Actor, audited, record
-from trialdesk.pharmacy.accountability import EXPORT_COLUMNS, accountability_data, export_rows, site_today
+from trialdesk.pharmacy.accountability import (
+    EXPORT_COLUMNS,
+    accountability_data,
+    dose_fields,
+    export_rows,
+    site_today,
+)
 from trialdesk.pharmacy.models import DisposalKind
 from trialdesk.pharmacy.services import (
     COMMENT_MAX,
@@ -95,13 +102,25 @@ def _site_context(request, study, access, site, **extra):
         verify_form = VerificationForm(
             initial={"verified_on": site_today(site), "seen_balance": data.balance}
         )
-    dispensed_by_lot: dict[str, list] = {}
+    dispensed: dict[str, list] = {}
     for row in data.dispensings:
-        dispensed_by_lot.setdefault(row.lot, []).append(row)
+        dispensed.setdefault(row.lot, []).append(row)
+    # lot by lot in the order they were received, each lot's doses in the order given
+    dispensed_by_lot = [
+        (
+            lot.lot,
+            sorted(dispensed[lot.lot], key=lambda r: (r.on or dt.date.min, r.subject, r.repeat)),
+            sum(r.vials for r in dispensed[lot.lot]),
+        )
+        for lot in data.lots
+        if lot.lot in dispensed
+    ]
+    fields = dose_fields(study.protocol)
     return {
         "site": site,
         "data": data,
-        "dispensed_by_lot": sorted(dispensed_by_lot.items()),
+        "dispensed_by_lot": dispensed_by_lot,
+        "dose_form": fields[0] if fields else "",
         "kinds": dict(DisposalKind.choices),
         "can_manage": can_manage,
         "can_verify": can_verify,
