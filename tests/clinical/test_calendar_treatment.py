@@ -228,3 +228,11 @@ def test_the_aspirates_stay_within_their_windows(first, offsets):
 def test_the_minimum_treatment_item_is_dated_8_weeks_after_the_first_dose():
     items = items_by_key(plan_treatment(RULES, today=DAY0, first_dose_on=DAY0, doses=doses(0)))
     assert items["minimum_treatment"].due_on == day(56) and items["minimum_treatment"].kind == MINIMUM_TREATMENT
+
+
+def test_after_the_subject_left_the_study_what_was_still_to_do_is_not_applicable():
+    by_key = items_by_key(plan_treatment(RULES, today=day(120), first_dose_on=DAY0, doses=doses(0, 7),
+                                         assessments=assessments(), off_study_on=day(40)))
+    assert by_key["aspirate:M1"].status == OVERDUE  # its window closed on day 35, before
+    assert by_key["aspirate:M2"].status == NOT_APPLICABLE and "left the study" in by_key["aspirate:M2"].explanation
+    assert by_key["infusion:next"].status == NOT_APPLICABLE

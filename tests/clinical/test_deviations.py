@@ -134,3 +134,7 @@ def test_a_deviation_is_plain_data_for_the_report_and_exports():
         "on": day(0).isoformat(), "record": "infusion#1",
         "explanation": "280 mg given for 200 mg prescribed (+40.0 %): more than 10 % away",
     }
+
+
+def test_no_missed_dose_is_counted_after_the_subject_left_the_study():
+    assert not deviations_of(RULES, facts(dose(0, 1, given=280, prescribed=280), off_study_on=day(10)), day(30))

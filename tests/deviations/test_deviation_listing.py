@@ -170,7 +170,7 @@ def test_the_csv_lists_the_deviations_of_the_users_sites(client, cast, treated):
 
 def test_the_casebook_shows_the_calendar_exposure_and_deviations(client, cast, treated):
     page = _login(client, cast.investigator_nantes).get(f"/subjects/{treated.pk}/").content.decode()
-    assert 'id="treatment-calendar"' in page and 'id="exposure"' in page
+    assert 'id="treatment-calendar-items"' in page and 'id="exposure"' in page
     assert "Reload (loading dose)" in page and "Reload not given after a missed dose" in page
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from trialdesk.protocol.formdata import Message, gettext_noop
@@ -353,12 +353,15 @@ def plan_treatment(
     end_reason_recorded: bool = False,
     holds: Iterable[HoldPeriod] = (),
     lvef_done_on: Iterable[dt.date] = (),
+    off_study_on: dt.date | None = None,
 ) -> list[CalendarItem]:
     """The treatment calendar of one subject, planned against actual, on ``today`` (the site's
     date): every dose given with its interval verdict, the next dose (a reload once the gap
     is a missed dose; none while on cardiac hold or after the end of treatment), each
     scheduled assessment in or out of its window, the minimum duration, the repeat LVEF of
-    each hold. Each item says why it has its status."""
+    each hold. Each item says why it has its status. Once the subject has left the study
+    (``off_study_on``: death, end of study), what was still to do by then is not applicable;
+    what was overdue before stays overdue."""
     from trialdesk.clinical.dosing import classify_interval
 
     window = interval_window(rules)
@@ -507,4 +510,13 @@ def plan_treatment(
         items.append(CalendarItem(REPEAT_LVEF, key, _m(gettext_noop("repeat LVEF (cardiac hold)")),
                                   hold.repeat_lvef_due, hold.started_on, hold.repeat_lvef_due, done, status, why,
                                   hold.ref))
+    if off_study_on is not None:
+        left = _m(gettext_noop("the subject left the study on %(day)s"), day=off_study_on)
+        items = [
+            replace(item, status=NOT_APPLICABLE, explanation=left)
+            if item.open
+            and (item.key == "infusion:next" or (item.window_end or item.due_on or off_study_on) >= off_study_on)
+            else item
+            for item in items
+        ]
     return items

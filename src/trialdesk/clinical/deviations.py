@@ -85,6 +85,7 @@ class TreatmentFacts:
     end_ref: str = ""  # the end-of-treatment record
     holds: Sequence[HoldPeriod] = ()
     lvef_done_on: Sequence[dt.date] = field(default_factory=tuple)
+    off_study_on: dt.date | None = None  # death or end of study
 
 
 @dataclass(frozen=True)
@@ -122,6 +123,7 @@ def calendar_of(rules: Any, facts: TreatmentFacts, today: dt.date) -> list[Calen
         end_reason_recorded=facts.end_reason_recorded,
         holds=facts.holds,
         lvef_done_on=facts.lvef_done_on,
+        off_study_on=facts.off_study_on,
     )
 
 
@@ -225,7 +227,9 @@ def deviations_of(
     if previous is not None:
         window = interval_window(rules)
         since = (today - previous.given_on).days
-        ended = facts.treatment_ended_on is not None and facts.treatment_ended_on <= today
+        ended = (facts.treatment_ended_on is not None and facts.treatment_ended_on <= today) or (
+            facts.off_study_on is not None and facts.off_study_on <= today
+        )
         on_hold = any(h.covers(today) or (h.started_on > previous.given_on) for h in facts.holds)
         if since > window.late_until and not ended and not on_hold:
             previous_ref = previous.ref or f"dose{len(doses)}"

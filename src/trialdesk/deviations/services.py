@@ -94,7 +94,7 @@ def _concept_form(protocol, concept: str) -> str | None:
 
 
 def relevant_forms(protocol) -> set[str]:
-    names = ["dose_date", "treatment_stopped_on", *ASSESSMENT_CONCEPTS.values()]
+    names = ["dose_date", "treatment_stopped_on", "study_ended_on", "date_of_death", *ASSESSMENT_CONCEPTS.values()]
     return {form for name in names if (form := _concept_form(protocol, name))}
 
 
@@ -151,6 +151,7 @@ def facts_of(protocol, subject, records, visits, holds) -> TreatmentFacts:
         for h in holds
     ]
     return TreatmentFacts(
+        off_study_on=_off_study_on(protocol, records),
         first_dose_on=subject.first_dose_on,
         planned_first_dose_on=subject.planned_first_dose_on,
         doses=doses,
@@ -161,6 +162,19 @@ def facts_of(protocol, subject, records, visits, holds) -> TreatmentFacts:
         holds=hold_periods,
         lvef_done_on=lvef_days,
     )
+
+
+def _off_study_on(protocol, records) -> dt.date | None:
+    """The day the subject left the study: the end of study, else the date of death."""
+    for concept in ("study_ended_on", "date_of_death"):
+        if not protocol.has_concept(concept):
+            continue
+        days = [
+            day for r in records if (day := _as_date(protocol.read_concept(concept, r.form_code, r.data))) is not None
+        ]
+        if days:
+            return min(days)
+    return None
 
 
 def _holds_of(scope, subject_ids) -> dict[int, list]:
