@@ -21,6 +21,13 @@ from trialdesk.studies.models import OperationalStatus, Role, Site, Study
 from trialdesk.studies.services import activate_site, change_status, create_user, grant_role, install_study
 from trialdesk.subjects import services as subject_services
 from trialdesk.subjects.models import SubjectStatus
+from trialdesk.treatment.services import (
+    DOSE_DATE,
+    INFUSION_REACTION_TERM,
+    WEIGHT_TODAY,
+    infusion_form,
+    validate_prescription,
+)
 
 
 @dataclass(frozen=True)
@@ -209,12 +216,22 @@ def _load_subject(study, site, investigator, simulated, system: Actor) -> None:
         dated: set[str] = {screening_visit.code}
         visits = {v.code: v for v in subject.visits.all()}  # read in the scope of the subject created here
         lifts = sorted(simulated.cardiac_lifts, key=lambda lift: lift[1])
+        saved_early: set[int] = set()
         for rec in records:
             if rec.visit_code == screening_visit.code:
                 continue
             lifts = _lift_cardiac_holds(investigator, subject, lifts, _record_day(protocol, rec))
             visit = visits.get(rec.visit_code) if rec.visit_code else None
-            save_form(investigator, subject, rec.form_code, rec.data, visit=visit, repeat=None)
+            if id(rec) in saved_early:
+                continue
+            if rec.form_code == infusion_form(protocol):
+                # the event of its infusion reaction first: the infusion's save links it, not doubles it
+                for event in _reaction_events(protocol, records, rec):
+                    save_form(investigator, subject, event.form_code, event.data, visit=None, repeat=None)
+                    saved_early.add(id(event))
+                _give_dose(investigator, subject, rec)
+            else:
+                save_form(investigator, subject, rec.form_code, rec.data, visit=visit, repeat=None)
             if visit is not None and visit.code not in dated:
                 _record_actual_date(investigator, visit, done.get(visit.code))
                 dated.add(visit.code)
@@ -272,6 +289,35 @@ def _lift_cardiac_holds(investigator, subject, lifts: list, before: dt.date | No
             hold.subject = subject
             lift_hold(investigator, hold, reason, on=day)
     return left
+
+
+def _reaction_events(protocol, records, infusion) -> list:
+    """The simulated adverse events that are this infusion's reaction (its CTCAE term, its day)."""
+    on = protocol.read_concept(DOSE_DATE, infusion.form_code, infusion.data)
+    if not protocol.has_concept("adverse_event_term"):
+        return []
+    form = protocol.concept_form("adverse_event_term")
+    return [
+        r
+        for r in records
+        if r.form_code == form
+        and protocol.read_concept("adverse_event_term", form, r.data) == INFUSION_REACTION_TERM
+        and str(protocol.read_concept("adverse_event_onset", form, r.data)) == str(on)
+    ]
+
+
+def _give_dose(investigator, subject, rec) -> None:
+    """A simulated dose as the site records it: the investigator validates the dose the
+    system computes (the simulator's came from the same function), then what was given is
+    entered on the infusion it filled."""
+    protocol = subject.study.protocol
+    on = protocol.read_concept(DOSE_DATE, rec.form_code, rec.data)
+    weight = protocol.read_concept(WEIGHT_TODAY, rec.form_code, rec.data)
+    prescription = validate_prescription(investigator, subject, on=on, weight_kg=weight)
+    infusion = prescription.record
+    save_form(
+        investigator, subject, rec.form_code, rec.data, repeat=infusion.repeat, expected_version=infusion.version
+    )
 
 
 def _record_actual_date(investigator, visit, simulated) -> None:

@@ -521,20 +521,20 @@ def _sync_reaction_event(rec: FormRecord, values: dict, event: FormSaved) -> Non
         return
     term = ctcae.term_by_name(INFUSION_REACTION_TERM)
     ae_form = protocol.concept_form("adverse_event_term")
-    wanted = {
-        "adverse_event_term": term.term,
-        "adverse_event_meddra": str(term.meddra_code),
-        "adverse_event_soc": term.soc,
-        "adverse_event_grade": grade,
-        "adverse_event_onset": values.get(DOSE_DATE),
-    }
-    if values.get(INTERRUPTED) is True and protocol.has_concept("action_infusion_interrupted"):
-        wanted["action_infusion_interrupted"] = True
-    new_values = protocol.concept_data(ae_form, {k: v for k, v in wanted.items() if protocol.has_concept(k)})
+    onset = values.get(DOSE_DATE)
+    # what the infusion says of its reaction: the grade and the day (the investigator
+    # completes the rest of the event: seriousness, causality, outcome)
+    facts = _concepts(protocol, ae_form, {"adverse_event_grade": grade, "adverse_event_onset": onset})
+    if link is None:
+        adopted = _unlinked_event(rec, ae_form, term.term, onset)
+        if adopted is not None:  # recorded on its own before the infusion: linked, not doubled
+            link = InfusionReactionEvent.objects.system(
+                "an infusion reaction adopts its adverse event"
+            ).create(infusion=rec, adverse_event=adopted)
     if link is not None and link.adverse_event.voided_at is None:
         ae = link.adverse_event
         ae.subject = rec.subject
-        data = {**ae.data, **new_values}
+        data = {**ae.data, **facts}
         if data == ae.data:
             return
         save_form(
@@ -550,7 +550,16 @@ def _sync_reaction_event(rec: FormRecord, values: dict, event: FormSaved) -> Non
             else "",
         )
         return
-    outcome = save_form(user, rec.subject, ae_form, new_values)
+    wanted = {
+        "adverse_event_term": term.term,
+        "adverse_event_meddra": str(term.meddra_code),
+        "adverse_event_soc": term.soc,
+        "adverse_event_grade": grade,
+        "adverse_event_onset": onset,
+    }
+    if values.get(INTERRUPTED) is True:
+        wanted["action_infusion_interrupted"] = True
+    outcome = save_form(user, rec.subject, ae_form, _concepts(protocol, ae_form, wanted))
     if link is not None:  # the earlier event was voided: the link follows the new one
         link.adverse_event = outcome.record
         link.save(update_fields=["adverse_event"])
@@ -558,6 +567,30 @@ def _sync_reaction_event(rec: FormRecord, values: dict, event: FormSaved) -> Non
         InfusionReactionEvent.objects.system("an infusion reaction opens its adverse event").create(
             infusion=rec, adverse_event=outcome.record
         )
+
+
+def _concepts(protocol, form_code: str, values: dict[str, Any]) -> dict[str, Any]:
+    """A record's data from values named by concept, the concepts the protocol maps only."""
+    return protocol.concept_data(form_code, {k: v for k, v in values.items() if protocol.has_concept(k)})
+
+
+def _unlinked_event(rec: FormRecord, ae_form: str, term: str, onset) -> FormRecord | None:
+    """An adverse event of the subject recorded as this infusion's reaction (same term, same
+    day) that no infusion is linked to yet."""
+    protocol = rec.subject.study.protocol
+    linked = InfusionReactionEvent.objects.system("the events already linked").values_list(
+        "adverse_event_id", flat=True
+    )
+    candidates = FormRecord.objects.system("an infusion reaction looks for its adverse event").filter(
+        subject_id=rec.subject_id, form_code=ae_form, visit=None, voided_at__isnull=True
+    )
+    for ae in candidates.exclude(pk__in=linked).order_by("pk"):
+        data = typed_values(protocol.form(ae_form), ae.data)
+        if protocol.read_concept("adverse_event_term", ae_form, data) == term and _date(
+            protocol.read_concept("adverse_event_onset", ae_form, data)
+        ) == _date(onset):
+            return ae
+    return None
 
 
 def _void_reaction_event(rec: FormRecord, event: RecordVoided) -> None:
