@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from trialdesk.clinical.dosing import check_deviation, check_reload, check_weight, compute_dose, plan_dose
+from trialdesk.clinical.dosing import check_deviation, check_weight, compute_dose
 from trialdesk.protocol import load_default_protocol
 
 RULES = load_default_protocol().dose_rules
@@ -59,26 +59,6 @@ def test_a_weight_change_of_more_than_10_percent_recomputes_the_dose(weight_now)
     assert "the dose is recomputed" in check.explanation
 
 
-# --------------------------------------------------------------------------- late dose
-
-
-def test_a_dose_exactly_7_days_late_keeps_the_maintenance_dose():
-    check = check_reload(DAY, DAY + dt.timedelta(days=14), RULES)
-    assert (check.reload, check.days_late) == (False, 7)
-    assert "not more than 7" in check.explanation
-
-
-def test_a_dose_8_days_late_is_a_new_loading_dose():
-    check = check_reload(DAY, DAY + dt.timedelta(days=15), RULES)
-    assert (check.reload, check.days_late) == (True, 8)
-    assert "new 4 mg/kg loading dose" in check.explanation
-
-
-def test_a_dose_on_time_says_so():
-    check = check_reload(DAY, DAY + dt.timedelta(days=7), RULES)
-    assert check.reload is False and "on time" in check.explanation
-
-
 # --------------------------------------------------------------------------- deviation
 
 
@@ -96,28 +76,7 @@ def test_a_dose_more_than_10_percent_off_is_a_deviation(given_mg):
     assert "a dose deviation" in check.explanation
 
 
-# --------------------------------------------------------------------------- the next dose
-
-
-def test_the_first_dose_is_a_loading_dose_on_the_current_weight():
-    plan = plan_dose(RULES, DAY, previous_dose=None, weight_used_kg=None, weight_now_kg=68.0)
-    assert (plan.loading, plan.mg_per_kg, plan.weight_kg, plan.dose_mg) == (True, 4.0, 68.0, 272.0)
-    assert "first dose" in plan.explanation
-
-
-def test_a_late_dose_after_a_weight_loss_reloads_on_the_new_weight():
-    plan = plan_dose(
-        RULES, DAY + dt.timedelta(days=20), previous_dose=DAY, weight_used_kg=70.0, weight_now_kg=60.0
-    )
-    assert (plan.loading, plan.mg_per_kg, plan.weight_kg, plan.dose_mg) == (True, 4.0, 60.0, 240.0)
-    assert "late by 13 days" in plan.explanation and "recomputed" in plan.explanation
-
-
-def test_a_weekly_dose_keeps_the_weight_used():
-    plan = plan_dose(
-        RULES, DAY + dt.timedelta(days=7), previous_dose=DAY, weight_used_kg=70.0, weight_now_kg=72.0
-    )
-    assert (plan.loading, plan.mg_per_kg, plan.weight_kg, plan.dose_mg) == (False, 2.0, 70.0, 140.0)
+# the interval since the last dose and the next dose: tests/clinical/test_dosing_proposal.py
 
 
 # --------------------------------------------------------------------------- properties
@@ -136,12 +95,6 @@ def test_the_dose_is_recomputed_if_and_only_if_the_weight_changed_by_more_than_1
     # exact in integers: |now - used| / used > 10 / 100
     expected = abs(now - used) * 100 > RULES.weight_change_recompute_pct * used
     assert check_weight(used / 10, now / 10, RULES).recompute is expected
-
-
-@given(st.integers(min_value=1, max_value=60))
-def test_a_dose_reloads_if_and_only_if_it_is_more_than_a_week_late(gap):
-    check = check_reload(DAY, DAY + dt.timedelta(days=gap), RULES)
-    assert check.reload is (gap - RULES.interval_days > RULES.reload_if_late_by_more_than_days)
 
 
 @given(st.integers(min_value=10, max_value=2500), st.integers(min_value=0, max_value=3000))

@@ -13,7 +13,8 @@ analysis:
 - the weight used is re-taken when the current weight differs from it by **more than**
   ``weight_change_recompute_pct`` (10 %): exactly 10 % keeps the dose;
 - a weekly dose late by **more than** ``reload_if_late_by_more_than_days`` (one week)
-  after its due date is given as a new loading dose: exactly 7 days late is not;
+  after its due date (``reload_after_days`` since the previous dose) is a missed dose, given
+  as a new loading dose: exactly 7 days late is not;
 - a dose given **more than** ``deviation_pct`` (10 %) away from the prescribed dose is
   a deviation: exactly 10 % is not.
 
@@ -35,17 +36,13 @@ __all__ = [
     "DeviationCheck",
     "DoseCalculation",
     "DoseInterval",
-    "DosePlan",
     "DoseProposal",
     "IntervalStatus",
-    "ReloadCheck",
     "WeightCheck",
     "check_deviation",
-    "check_reload",
     "check_weight",
     "classify_interval",
     "compute_dose",
-    "plan_dose",
     "propose_dose",
     "round_dose",
     "vials_for",
@@ -116,36 +113,6 @@ def check_weight(weight_used_kg: float, weight_now_kg: float, rules: DoseRules) 
 
 
 @dataclass(frozen=True)
-class ReloadCheck:
-    reload: bool
-    days_since_previous: int
-    days_late: int
-    threshold_days: int
-    explanation: str
-
-
-def check_reload(previous_dose: dt.date, dose_date: dt.date, rules: DoseRules) -> ReloadCheck:
-    """Whether a maintenance dose becomes a loading dose: given more than the allowed
-    delay after it was due (``interval_days`` after the previous dose)."""
-    gap = (dose_date - previous_dose).days
-    late = gap - rules.interval_days
-    threshold = rules.reload_if_late_by_more_than_days
-    reload = late > threshold
-    if late <= 0:
-        explanation = (
-            f"dose {gap} days after the previous one: on time (due after {rules.interval_days} days)"
-        )
-    elif reload:
-        explanation = (
-            f"dose late by {late} days (more than {threshold}): a new "
-            f"{rules.loading_mg_per_kg:g} mg/kg loading dose is given"
-        )
-    else:
-        explanation = f"dose late by {late} days (not more than {threshold}): the maintenance dose is kept"
-    return ReloadCheck(reload, gap, late, threshold, explanation)
-
-
-@dataclass(frozen=True)
 class DeviationCheck:
     deviation: bool
     prescribed_mg: float
@@ -166,62 +133,6 @@ def check_deviation(prescribed_mg: float, given_mg: float, rules: DoseRules) -> 
     else:
         explanation = f"{what}: within {threshold:g} %"
     return DeviationCheck(deviation, prescribed_mg, given_mg, difference, threshold, explanation)
-
-
-@dataclass(frozen=True)
-class DosePlan:
-    """The next dose: loading or maintenance, the weight it is computed from, the dose."""
-
-    date: dt.date
-    loading: bool
-    mg_per_kg: float
-    weight_kg: float
-    dose_mg: float
-    #: the checks that decided (one line each), for the record and the clinician
-    explanation: str
-    reload: ReloadCheck | None = None
-    weight: WeightCheck | None = None
-
-
-def plan_dose(
-    rules: DoseRules,
-    dose_date: dt.date,
-    *,
-    previous_dose: dt.date | None,
-    weight_used_kg: float | None,
-    weight_now_kg: float,
-) -> DosePlan:
-    """The dose to give on ``dose_date``: the first dose is a loading dose on the current
-    weight; a later one reloads if late by more than the allowed delay, and is computed
-    from the current weight if it changed by more than the threshold, else from the
-    weight used so far."""
-    reasons: list[str] = []
-    reload = weight = None
-    if previous_dose is None or weight_used_kg is None:
-        loading, weight_kg = True, weight_now_kg
-        reasons.append("first dose: loading dose")
-    else:
-        reload = check_reload(previous_dose, dose_date, rules)
-        loading = reload.reload
-        if reload.days_late > 0:
-            reasons.append(reload.explanation)
-        weight = check_weight(weight_used_kg, weight_now_kg, rules)
-        weight_kg = weight.weight_for_dose
-        if weight.recompute:
-            reasons.append(weight.explanation)
-    mg_per_kg = float(rules.loading_mg_per_kg if loading else rules.maintenance_mg_per_kg)
-    calculation = compute_dose(mg_per_kg, weight_kg)
-    reasons.append(calculation.explanation)
-    return DosePlan(
-        date=dose_date,
-        loading=loading,
-        mg_per_kg=mg_per_kg,
-        weight_kg=weight_kg,
-        dose_mg=calculation.dose_mg,
-        explanation="; ".join(reasons),
-        reload=reload,
-        weight=weight,
-    )
 
 
 # --------------------------------------------------------------------------- interval since the last dose
