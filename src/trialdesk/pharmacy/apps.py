@@ -7,6 +7,8 @@ class PharmacyConfig(AppConfig):
 
     def ready(self) -> None:
         from trialdesk.crf.events import form_saved
+        from trialdesk.pharmacy.panels import register_panel
         from trialdesk.pharmacy.subscribers import check_dispensing
 
         form_saved.subscribe(check_dispensing)
+        register_panel()

@@ -160,7 +160,7 @@ def disposal_new(request, site_code: str):
     study, access, site = _site(request, site_code)
     require(access, Permission.MANAGE_DRUG_SUPPLY, site.pk)
     (data,) = accountability_data(study, [site.pk])
-    lots = [lot.lot for lot in data.lots if lot.received]
+    lots = [lot.lot for lot in data.lots if lot.received and lot.balance > 0]  # what can still leave
     form = DisposalForm(request.POST or None, lots=lots, initial={"on": site_today(site)})
     status = 200
     if request.method == "POST":
