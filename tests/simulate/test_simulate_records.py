@@ -242,3 +242,20 @@ def test_a_protocol_with_an_extra_form_and_field_still_gets_valid_complete_recor
     cohort = simulate_cohort(variant, seed=5, n_treated=3, n_screen_failures=1)
     _check_records_validate(variant, cohort)
     assert all(s.record("quality_of_life", "D1") for s in cohort.treated)
+
+
+def test_the_cohort_has_a_late_dose_and_missed_doses_each_with_its_reload(protocol, cohort):
+    """The demo exercises the dosing rules (issue 9): a dose more than 9 days after the last
+    (late, still maintenance), and doses more than 14 days after it (missed, reloaded)."""
+    from trialdesk.clinical.dosing import classify_interval
+
+    rules = protocol.dose_rules
+    seen: dict[str, int] = {}
+    for subject in cohort.treated:
+        infusions = _infusions(subject)
+        for previous, inf in zip(infusions, infusions[1:], strict=False):
+            status = classify_interval(previous["infusion_date"], inf["infusion_date"], rules).status
+            seen[status] = seen.get(status, 0) + 1
+            assert inf["loading"] is (status == "missed"), (subject.label, inf)
+            assert status != "too_early"
+    assert seen.get("late", 0) >= 1 and seen.get("missed", 0) >= 1
