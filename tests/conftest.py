@@ -144,7 +144,8 @@ def _member(study, username: str, role: str, site_codes: list[str] | None):
 @pytest.fixture
 def cast(study):
     """The standard cast: an investigator at Nantes, another at Rennes, a coordinator at
-    Nantes, a monitor of both, a data manager, a statistician and a sponsor admin."""
+    Nantes, a monitor of both, a data manager, a statistician, a sponsor admin and a safety
+    officer (sponsor vigilance: every site's safety data, pseudonymised, nothing else)."""
     from trialdesk.studies.models import Role
 
     class Cast:
@@ -155,6 +156,7 @@ def cast(study):
         data_manager = _member(study, "datamanager", Role.DATA_MANAGER, None)
         statistician = _member(study, "statistician", Role.STATISTICIAN, None)
         sponsor = _member(study, "sponsor", Role.SPONSOR_ADMIN, None)
+        safety_officer = _member(study, "safety.officer", Role.SAFETY_OFFICER, None)
 
     return Cast
 

@@ -8,7 +8,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 
 from trialdesk.queries.services import open_query_counts, sdv_progress_by_site
-from trialdesk.studies.access import study_access
+from trialdesk.studies.access import Permission, study_access
 from trialdesk.studies.models import Role, Site
 from trialdesk.studies.services import request_study, studies_of
 from trialdesk.subjects.models import ON_STUDY, Subject, SubjectStatus
@@ -51,6 +51,8 @@ def home(request):
         return study_list(request)
     study = request_study(request)
     access = study_access(request.user, study)
+    if not access.can(Permission.VIEW_CLINICAL_DATA) and access.can(Permission.VIEW_SAFETY_DATA):
+        return redirect("safety:sae-list")  # the safety officer: safety data only, their SAE list
     # A constant number of queries whatever the study's size: the sites, their subjects'
     # counts, their open queries and their SDV progress, each aggregated in SQL.
     sites = list(Site.objects.filter(study=study, pk__in=access.site_ids).order_by("code"))
@@ -71,7 +73,7 @@ def site_page(request, site_code: str):
     study = request_study(request)
     access = study_access(request.user, study)
     site = Site.objects.filter(study=study, code=site_code, pk__in=access.site_ids).first()
-    if site is None:
+    if site is None or not access.can(Permission.VIEW_CLINICAL_DATA, site.pk):
         raise Http404
     subjects = Subject.objects.for_user(request.user, study).filter(site=site).order_by("screening_number")
     return render(request, "studies/site.html", {"site": site, "subjects": subjects})
