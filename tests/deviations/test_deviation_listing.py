@@ -250,3 +250,13 @@ def test_a_cardiac_hold_asks_a_repeat_lvef_stops_the_next_dose_and_a_dose_during
     save_form(user, enrolled_subject, "infusion", infusion(dt.date(2026, 12, 4), loading=False, given=140))
     keys = {r.deviation.key for r in deviation_rows(cast.data_manager, study, now=NOW)}
     assert "dose_during_hold:infusion#2" in keys
+
+
+def test_the_listing_shows_the_overall_exposure_of_the_users_sites(client, cast, treated):
+    """Two doses (280 + 140 mg), 16 days apart: one missed dose, no reload (given as maintenance)."""
+    page = _login(client, cast.data_manager).get("/deviations/").content.decode()
+    summary = page.split('id="exposure-summary"')[1].split("</table>")[0]
+    cells = [c for c in summary.split('<td class="num">')[1:]]
+    assert cells[0].startswith("1<") and cells[1].startswith("2<") and cells[2].startswith("420 mg")
+    assert cells[6].startswith("1<") and cells[7].startswith("0<")
+    assert 'id="exposure-summary"' in _login(client, cast.investigator_rennes).get("/deviations/").content.decode()

@@ -36,7 +36,7 @@ from trialdesk.clinical.calendar import (
     check_window,
 )
 from trialdesk.clinical.deviations import Deviation, TreatmentFacts, calendar_of, deviations_of, exposure_of
-from trialdesk.clinical.exposure import DoseValue, Exposure
+from trialdesk.clinical.exposure import DoseValue, Exposure, ExposureSummary, summarise
 from trialdesk.crf.events import FormSaved, RecordVoided
 from trialdesk.crf.models import FormRecord, FormStatus
 from trialdesk.queries.services import raise_system_query
@@ -263,13 +263,22 @@ class DeviationRow:
     acknowledgement: Any
 
 
-def deviation_rows(user, study, site=None, *, now: dt.datetime | None = None) -> list[DeviationRow]:
+def deviation_rows(
+    user, study, site=None, *, now: dt.datetime | None = None, computed: list[SubjectTreatment] | None = None
+) -> list[DeviationRow]:
     rows = []
-    for t in treatments(user, study, treated_subjects(user, study, site), now=now):
+    if computed is None:
+        computed = treatments(user, study, treated_subjects(user, study, site), now=now)
+    for t in computed:
         for d in t.deviations:
             link = t.links.get(d.ref, "")
             rows.append(DeviationRow(t.subject, d, link, t.acknowledgements.get(d.key)))
     return rows
+
+
+def exposure_summary(computed: list[SubjectTreatment]) -> ExposureSummary:
+    """The overall exposure of the subjects computed (those with a dose)."""
+    return summarise(t.exposure for t in computed)
 
 
 def treatment_data(user, study, *, now: dt.datetime | None = None) -> list[dict]:

@@ -15,7 +15,15 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from trialdesk.deviations.labels import KIND_LABELS, STATUS_LABELS, item_title, rule_label, translated
-from trialdesk.deviations.services import AcknowledgementRefused, acknowledge, deviation_rows, worklist
+from trialdesk.deviations.services import (
+    AcknowledgementRefused,
+    acknowledge,
+    deviation_rows,
+    exposure_summary,
+    treated_subjects,
+    treatments,
+    worklist,
+)
 from trialdesk.studies.access import Permission, get_visible_or_404, require, study_access
 from trialdesk.studies.models import Site
 from trialdesk.studies.services import request_study
@@ -59,8 +67,13 @@ def _rows(rows, access):
 
 
 def _listing(request, study, access, site):
-    rows = _rows(deviation_rows(request.user, study, site), access)
+    computed = treatments(request.user, study, treated_subjects(request.user, study, site))
+    rows = _rows(deviation_rows(request.user, study, site, computed=computed), access)
+    summary = exposure_summary(computed)
     context = {
+        "summary": summary,
+        "median_intensity_pct": None if summary.median_dose_intensity is None
+        else round(100 * summary.median_dose_intensity),
         "site": site,
         "rows": rows,
         "open_count": sum(1 for r in rows if r["ack"] is None),
