@@ -101,7 +101,7 @@ def test_roles_with_the_audit_permission_read_the_subject_trail(client, cast, sc
     assert subject_create.sequence in _sequences(response.content.decode())
 
 
-@pytest.mark.parametrize("who", ["investigator_nantes", "coordinator_nantes", "sponsor"])
+@pytest.mark.parametrize("who", ["investigator_nantes", "coordinator_nantes", "sponsor", "safety_officer"])
 def test_roles_without_the_audit_permission_are_refused(client, cast, screened_subject, who):
     _as(client, getattr(cast, who))
     record_ = _screening(screened_subject)

@@ -183,7 +183,7 @@ def test_a_coordinator_cannot_sign_and_nothing_is_written(cast, enrolled_subject
     assert not Signature.objects.system("test").exists() and AuditEvent.objects.count() == before
 
 
-@pytest.mark.parametrize("who", ["monitor", "data_manager", "statistician", "sponsor"])
+@pytest.mark.parametrize("who", ["monitor", "data_manager", "statistician", "sponsor", "safety_officer"])
 def test_roles_other_than_investigator_cannot_sign(cast, enrolled_subject, who):
     with pytest.raises(PermissionDenied):
         sign(getattr(cast, who), enrolled_subject, password=PASSWORD)

@@ -115,7 +115,7 @@ def test_a_form_not_collected_at_a_visit_is_refused(cast, enrolled_subject):
         save_form(cast.investigator_nantes, enrolled_subject, "follow_up", {"contact_date": "2026-11-25"}, visit=visit)
 
 
-@pytest.mark.parametrize("who", ["monitor", "data_manager", "statistician", "sponsor", "investigator_rennes"])
+@pytest.mark.parametrize("who", ["monitor", "data_manager", "statistician", "sponsor", "investigator_rennes", "safety_officer"])
 def test_only_site_staff_can_enter_data(cast, screened_subject, who):
     from django.core.exceptions import PermissionDenied
     from django.http import Http404

@@ -121,7 +121,7 @@ def test_any_reviewer_of_the_site_may_close_a_query_raised_by_an_edit_check(cast
     assert query.status == QueryStatus.CLOSED and query.closed_by == other
 
 
-@pytest.mark.parametrize("who", ["investigator_nantes", "coordinator_nantes", "statistician", "sponsor"])
+@pytest.mark.parametrize("who", ["investigator_nantes", "coordinator_nantes", "statistician", "sponsor", "safety_officer"])
 def test_site_staff_and_read_only_roles_cannot_raise_or_close(cast, screening, query, who):
     user = getattr(cast, who)
     with pytest.raises(PermissionDenied):
@@ -132,7 +132,7 @@ def test_site_staff_and_read_only_roles_cannot_raise_or_close(cast, screening, q
         services.reopen_query(user, query, "x")
 
 
-@pytest.mark.parametrize("who", ["monitor", "data_manager", "statistician", "sponsor"])
+@pytest.mark.parametrize("who", ["monitor", "data_manager", "statistician", "sponsor", "safety_officer"])
 def test_only_site_staff_answer(cast, query, who):
     with pytest.raises(PermissionDenied):
         services.answer_query(getattr(cast, who), query, "An answer")
@@ -140,7 +140,7 @@ def test_only_site_staff_answer(cast, query, who):
     assert query.status == QueryStatus.OPEN
 
 
-@pytest.mark.parametrize("who", ["statistician", "sponsor"])
+@pytest.mark.parametrize("who", ["statistician", "sponsor", "safety_officer"])
 def test_read_only_roles_cannot_comment(cast, query, who):
     with pytest.raises(PermissionDenied):
         services.comment_query(getattr(cast, who), query, "A comment")
