@@ -30,7 +30,7 @@ def test_a_discordant_marrow_raises_a_query_with_the_derived_response_and_why(mo
     (query,) = _discordance_queries(month_marrow)
     assert query.status == QueryStatus.OPEN and query.field_code == "investigator_response"
     text = query.messages.get().text
-    assert "(PR)" in text and "No response: platelets 40 (below 100)" in text
+    assert "(Partial response (PR))" in text and "No response: Platelets 40 (below 100)" in text
 
 
 def test_an_agreeing_marrow_raises_no_query(cast, marrow_subject):

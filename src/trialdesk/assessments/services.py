@@ -24,7 +24,7 @@ from dataclasses import replace
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from trialdesk.assessments.models import ResponseConfirmation
@@ -265,6 +265,12 @@ def _marrow_records_of(subject_id: int, why: str) -> list[FormRecord]:
     return list(FormRecord.objects.system(why).filter(subject_id=subject_id))
 
 
+def _query_explanation(result: ResponseResult) -> str:
+    """The explanation as a query's text holds it (English, as every system query's text),
+    each reason starting with a capital as a list item does."""
+    return compose(result.headline.text, [r.text[:1].upper() + r.text[1:] for r in result.reasons])
+
+
 def on_form_saved(event: FormSaved) -> None:
     """After a marrow is saved, each marrow of the subject (a change moves the nadir and the
     best response the later ones are measured against) is compared with its derived
@@ -295,18 +301,19 @@ def on_form_saved(event: FormSaved) -> None:
                 record_,
                 code=DISCORDANCE_QUERY,
                 because="the investigator's assessment agrees with the derived response "
-                f"({assessed.derived.explanation}).",
+                f"({_query_explanation(assessed.derived)}).",
             )
             continue
         if assessed.confirmed_by_investigator:
             continue
-        investigator = assessed.record.investigator
+        with translation.override("en"):
+            investigator = category_label(assessed.record.investigator)
         raise_system_query(
             record_,
             field,
             # Query texts written by the system are data, kept in one language (English).
-            f"The investigator's assessment ({investigator.value if investigator else ''}) differs from the "
-            f"response derived by the protocol's criteria ({assessed.derived.explanation}). Please correct the "
+            f"The investigator's assessment ({investigator}) differs from the "
+            f"response derived by the protocol's criteria ({_query_explanation(assessed.derived)}). Please correct the "
             "data or the assessment, or confirm the assessment with a justification.",
             code=DISCORDANCE_QUERY,
             reason=f"derived response compared at the save by {event.actor.username}",
