@@ -166,3 +166,41 @@ def test_voiding_the_lvef_closes_its_hold_as_entered_in_error(cast, enrolled_sub
     void_record(cast.investigator_nantes, outcome.record, "wrong patient's echo")
     (hold,) = _holds(enrolled_subject)
     assert hold.status == HoldStatus.ENTERED_IN_ERROR and "voided" in hold.end_reason
+
+
+def test_a_corrected_baseline_that_no_longer_meets_the_rule_closes_the_hold(
+    cast, enrolled_subject, save_lvef
+):
+    from trialdesk.crf.services import save_form
+
+    save_lvef(enrolled_subject, 47)  # 62 -> 47: 15 points, below 50: hold
+    record = enrolled_subject.form_records.get(form_code="screening")
+    save_form(
+        cast.investigator_nantes,
+        enrolled_subject,
+        "screening",
+        {**record.data, "lvef_pct": 55},
+        visit=record.visit,
+        expected_version=record.version,
+        reason="transcription_error",
+    )
+    (hold,) = _holds(enrolled_subject)  # 55 -> 47: 8 points
+    assert hold.status == HoldStatus.ENTERED_IN_ERROR and "corrected baseline LVEF" in hold.end_reason
+
+
+def test_a_corrected_baseline_still_meeting_the_rule_updates_the_drop(cast, enrolled_subject, save_lvef):
+    from trialdesk.crf.services import save_form
+
+    save_lvef(enrolled_subject, 40)
+    record = enrolled_subject.form_records.get(form_code="screening")
+    save_form(
+        cast.investigator_nantes,
+        enrolled_subject,
+        "screening",
+        {**record.data, "lvef_pct": 65},
+        visit=record.visit,
+        expected_version=record.version,
+        reason="transcription_error",
+    )
+    hold = active_hold(enrolled_subject)
+    assert hold.baseline_pct == 65 and hold.drop_points == 25

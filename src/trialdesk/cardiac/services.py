@@ -263,7 +263,12 @@ def on_form_saved(event: FormSaved) -> None:
     if protocol.concept_field(LVEF, rec.form_code) is None:
         return
     rules = hold_rules(protocol)
-    if rules is None or _is_baseline(protocol, rec):
+    if rules is None:
+        return
+    if _is_baseline(protocol, rec):
+        field = protocol.concept_field(LVEF, rec.form_code)
+        if isinstance(event, RecordVoided) or field in event.changes:
+            _baseline_changed(subject, protocol, rules, event.actor)
         return
     holds = list(
         CardiacHold.objects.system("the holds an LVEF save may open or close")
@@ -319,6 +324,30 @@ def on_form_saved(event: FormSaved) -> None:
     )
 
 
+def _baseline_changed(subject, protocol, rules, actor: Actor) -> None:
+    """A corrected baseline LVEF: the hold in force is assessed again against it (its values
+    follow, or it closes as entered in error). Earlier LVEFs open no hold after the fact."""
+    hold = (
+        CardiacHold.objects.system("the hold a corrected baseline may change")
+        .select_for_update(of=("self",))
+        .filter(subject_id=subject.pk, status=HoldStatus.ACTIVE)
+        .select_related("record")
+        .first()
+    )
+    if hold is None:
+        return
+    value, on = _value_and_date(protocol, hold.record)
+    baseline = baseline_lvef(subject)
+    decision = (
+        assess_cardiac_hold(baseline, value, rules) if value is not None and baseline is not None else None
+    )
+    if decision is None or not decision.hold:
+        why = decision.explanation if decision else "no baseline LVEF any more"
+        _close_in_error(hold, subject, actor, f"corrected baseline LVEF: {why}")
+        return
+    _update(hold, subject, decision, on or hold.started_on, rules, actor)
+
+
 def _update(hold: CardiacHold, subject, decision, started_on: dt.date, rules, actor: Actor) -> None:
     """A re-save of the LVEF that started the hold, still meeting the rule: the hold follows
     the corrected values (audited), or stays as it is when they did not change."""
@@ -347,7 +376,7 @@ def _update(hold: CardiacHold, subject, decision, started_on: dt.date, rules, ac
         field="explanation",
         old_value={k: str(v) for k, v in old.items()},
         new_value={k: str(v) for k, v in changed.items()},
-        reason="the LVEF that started the hold was corrected",
+        reason="the LVEF that started the hold, or the baseline, was corrected",
     )
 
 
