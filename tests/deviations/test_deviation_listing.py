@@ -260,3 +260,23 @@ def test_the_listing_shows_the_overall_exposure_of_the_users_sites(client, cast,
     assert cells[0].startswith("1<") and cells[1].startswith("2<") and cells[2].startswith("420 mg")
     assert cells[6].startswith("1<") and cells[7].startswith("0<")
     assert 'id="exposure-summary"' in _login(client, cast.investigator_rennes).get("/deviations/").content.decode()
+
+
+def test_a_voided_infusion_no_longer_makes_a_deviation(cast, study, treated):
+    from trialdesk.crf.services import void_record
+
+    record = treated.form_records.get(form_code="infusion", repeat=2)
+    void_record(cast.investigator_nantes, record, "entered for the wrong patient")
+    keys = {r.deviation.key for r in deviation_rows(cast.data_manager, study, now=NOW)}
+    assert "reload_not_given:infusion#2" not in keys
+
+
+@pytest.mark.parametrize(("hour_utc_day", "bucket"), [(9, "due_today"), (10, "overdue")])
+def test_a_weekly_dose_is_due_until_day_9_and_overdue_from_day_10(cast, study, site, enrolled_subject, hour_utc_day,
+                                                                  bucket):
+    """On time up to 9 days after the previous dose (dose_rules.timing.late_after_days)."""
+    save_form(cast.investigator_nantes, enrolled_subject, "infusion", infusion(dt.date(2026, 12, 1), loading=True,
+                                                                                  given=280))
+    now = dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.UTC) + dt.timedelta(days=hour_utc_day)
+    work = worklist(cast.coordinator_nantes, study, site, now=now)
+    assert [i.key for _s, i in getattr(work, bucket)] == ["infusion:next"]
