@@ -131,3 +131,50 @@ def test_both_messages_read_in_the_users_language(form, language, refused, queri
         unusual = validate_form_data(form, {**MARROW, "platelets": 1500})
         (failure,) = [f for f in unusual.check_failures if f.code == range_code("platelets")]
         assert queried in translated(failure.message, form)
+
+
+@pytest.mark.parametrize(
+    "language, rule, message",
+    [
+        ("en", "Raised by the rule: Physiological range", "1500 10^9/L is outside the expected range"),
+        (
+            "fr",
+            "Émise par la règle : Intervalle physiologique",
+            "1500 10^9/L est hors de l&#x27;intervalle attendu",
+        ),
+    ],
+)
+def test_the_query_page_names_the_range_rule_and_its_finding_in_the_users_language(
+    client, cast, enrolled_subject, language, rule, message
+):
+    from tests.conftest import PASSWORD
+
+    outcome = save_form(
+        cast.investigator_nantes,
+        enrolled_subject,
+        "marrow_assessment",
+        dict(MARROW, platelets=1500),
+        visit=_marrow_visit(enrolled_subject),
+    )
+    query = Query.objects.system("test").get(record=outcome.record, check_code=range_code("platelets"))
+    client.login(username="monitor", password=PASSWORD)
+    page = client.get(f"/queries/{query.pk}/", HTTP_ACCEPT_LANGUAGE=language, follow=True).content.decode()
+    assert rule in page and message in page
+    assert ">RANGE.platelets<" not in page and "edit check RANGE" not in page
+
+
+def test_the_form_page_lists_the_range_query_by_its_rule_not_a_field_code(client, cast, enrolled_subject):
+    from tests.conftest import PASSWORD
+
+    save_form(
+        cast.investigator_nantes,
+        enrolled_subject,
+        "marrow_assessment",
+        dict(MARROW, platelets=1500),
+        visit=_marrow_visit(enrolled_subject),
+    )
+    client.login(username="monitor", password=PASSWORD)
+    url = f"/subjects/{enrolled_subject.pk}/visits/M1/forms/marrow_assessment/"
+    page = client.get(url, HTTP_ACCEPT_LANGUAGE="fr", follow=True).content.decode()
+    assert "Intervalle physiologique</small>" in page
+    assert ">RANGE.platelets<" not in page

@@ -22,6 +22,43 @@ def translated(message: Any, form: Any) -> str:
     return text % message.params if message.params else text
 
 
+def system_rule(code: str) -> str | None:
+    """The name, in the user's language, of a rule of the form engine that is not an edit
+    check of the protocol (a physiological range, a death rule); None for any other code."""
+    from trialdesk.protocol.crossrecord import AFTER_DEATH, DEATH_MISMATCH
+    from trialdesk.protocol.formdata import range_field
+
+    if range_field(code) is not None:
+        return gettext("Physiological range")
+    if code == DEATH_MISMATCH:
+        return gettext("Same date of death on every form")
+    if code == AFTER_DEATH:
+        return gettext("Nothing dated after the death")
+    return None
+
+
+def system_rule_message(record: Any, code: str) -> str:
+    """What a system rule finds now on a stored record, in the user's language ('' when it
+    holds or is not a system rule)."""
+    from trialdesk.crf.crossrecord import rule_values
+    from trialdesk.protocol.crossrecord import death_findings
+    from trialdesk.protocol.formdata import Message, outside_expected, range_field
+
+    protocol = record.subject.study.protocol
+    form = protocol.form(record.form_code)
+    field_code = range_field(code)
+    if field_code is not None:
+        if field_code not in form.field_codes:
+            return ""
+        value = typed_values(form, record.data).get(field_code)
+        message = outside_expected(form.field(field_code), value)
+        return translated(message, form) if message else ""
+    for found in death_findings(protocol, record.form_code, rule_values(record)):
+        if found.code == code:
+            return translated(Message(found.template, **found.params), form)
+    return ""
+
+
 def localised(obj: Any, name: str) -> str:
     """``obj.<name>_fr`` in French when the protocol gives it, else ``obj.<name>``."""
     if (get_language() or "en").startswith("fr"):

@@ -160,3 +160,12 @@ def linked_query(context, record):
         (q for q in review.queries.get(record.pk, []) if q.pk == int(number) and q.status in UNRESOLVED),
         None,
     )
+
+
+@register.filter
+def check_name(code: str) -> str:
+    """An edit check's code as the protocol names it, or the name of a rule of the form
+    engine (a physiological range, a death rule) in the user's language: never a field code."""
+    from trialdesk.crf.rendering import system_rule
+
+    return system_rule(code or "") or code
