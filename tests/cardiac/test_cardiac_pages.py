@@ -212,3 +212,23 @@ def test_the_form_page_says_why_grade_1_is_refused(client, cast, enrolled_subjec
     )
     assert response.status_code == 400
     assert "defines no grade 1" in response.content.decode().replace("&#x27;", "'")
+
+
+def test_the_statistician_reads_the_hold_without_the_sites_free_text(client, cast, held):
+    from trialdesk.cardiac.services import lift_hold
+
+    lift_hold(
+        cast.investigator_nantes,
+        active_hold(held["NTE"]),
+        "Dr Martin, cardiology, agrees",
+        on=dt.date.today(),
+    )
+    c = _client(client, cast, "statistician")
+    casebook = c.get(f"/subjects/{held['NTE'].pk}/").content.decode()
+    listing = c.get("/cardiac/holds/?show=all").content.decode()
+    assert 'data-cardiac-hold="lifted"' in casebook and "a drop of 22 points" in casebook
+    assert "Dr Martin" not in casebook and "Dr Martin" not in listing
+    investigator = (
+        _client(client, cast, "investigator_nantes").get(f"/subjects/{held['NTE'].pk}/").content.decode()
+    )
+    assert "Dr Martin, cardiology, agrees" in investigator
