@@ -45,6 +45,22 @@ def test_ties_and_zeros_give_the_normal_approximation_with_continuity_correction
     assert round(result.p, 4) == 0.0403
 
 
+def test_ties_without_zeros_keep_the_exact_test_conditional_on_the_mid_ranks():
+    """R's current wilcox.test (wch/r-source src/library/stats/R/wilcox.test.R, 2025): exact with
+    ties, via the permutation distribution of the mid-ranks (.psignrank with z). Hand count:
+    differences 1 1 2 3 −4, mid-ranks 1.5 1.5 3 4 5, V = 10 > n(n+1)/4 = 7.5, so the tail is
+    P(V > q − 1) = P(V > 9); on doubled ranks 3 3 6 8 10 (total 30) that is P(S > 18), by symmetry
+    P(S < 12): the subsets {}, {3}×2, {6}, {8}, {10}, {3,3}, {3,6}×2, {3,8}×2 — 11 of 32;
+    two-sided p = 22/32 = 0.6875."""
+    result = wilcoxon_signed_rank([1, 1, 2, 3, -4], [0] * 5)
+    assert result.ties and result.method == "exact" and result.statistic == 10
+    assert result.p == pytest.approx(22 / 32, rel=1e-12)
+    # one-sided "greater": P(V > 9) = 11/32; "less": P(V <= 10) = 1 − P(S > 20) = 1 − P(S < 10)
+    # where S < 10 counts {}, {3}×2, {6}, {8}, {3,3}, {3,6}×2 = 8 of 32
+    assert wilcoxon_signed_rank([1, 1, 2, 3, -4], [0] * 5, "greater").p == pytest.approx(11 / 32, rel=1e-12)
+    assert wilcoxon_signed_rank([1, 1, 2, 3, -4], [0] * 5, "less").p == pytest.approx(24 / 32, rel=1e-12)
+
+
 def test_a_zero_alone_is_enough_to_leave_the_exact_test():
     result = wilcoxon_signed_rank([1, 2, 3, 4, 5], [0, 0, 0, 0, 5])
     assert result.n_zero == 1 and not result.ties and result.method.startswith("normal")
