@@ -1,11 +1,14 @@
 """Simon's optimal and minimax two-stage designs (Simon R. Optimal two-stage designs for phase II
 clinical trials. Controlled Clinical Trials 1989;10:1–10).
 
-Reference rows: Simon (1989), Table 1 (α = 0.05, β = 0.20) and Table 2 (α = 0.05, β = 0.10), as
-printed there: r1/n1, r/n, EN(p0), PET(p0) of the optimal and the minimax design, EN and PET to the
-paper's one or two decimals. The optimal design for p0 = 0.10, p1 = 0.30, α = 0.05, β = 0.20
-(1/10, 5/29, EN 15.0141, PET 0.7361) is also the reference of the PhIIdesign R package's test
-(IDDI-BE/PhIIdesign inst/tinytest/test-simon2stage.R, design 7, "Optimal").
+Reference rows: Simon (1989), Tables 1 and 2 (the rows α = 0.05 with β = 0.20 and β = 0.10):
+r1/n1, r/n, EN(p0), PET(p0) of the optimal and the minimax design, EN and PET to the paper's one
+and two decimals. They are transcribed from the paper; no public copy of its tables could be
+fetched from this machine, so only one row is confirmed by an independent public source: the
+optimal design for p0 = 0.10, p1 = 0.30, α = 0.05, β = 0.20 (1/10, 5/29, EN 15.0141, PET 0.7361)
+is the reference of the PhIIdesign R package's test (IDDI-BE/PhIIdesign
+inst/tinytest/test-simon2stage.R, design 7, "Optimal"). Every design found is also checked
+against its own exact operating characteristics below.
 """
 
 from __future__ import annotations
