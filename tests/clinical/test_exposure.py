@@ -64,7 +64,9 @@ def test_a_subject_without_a_dose_has_no_exposure():
 
 def test_a_dose_without_its_weight_counts_as_a_dose_but_not_in_mg_per_kg():
     result = exposure(RULES, [DoseValue(day(0), 280, 70, loading=True), DoseValue(day(7), 140, None)])
-    assert result.doses == 2 and result.cumulative_mg == 420 and result.cumulative_mg_per_kg == pytest.approx(4)
+    assert (
+        result.doses == 2 and result.cumulative_mg == 420 and result.cumulative_mg_per_kg == pytest.approx(4)
+    )
     assert result.incomplete_doses == 1
 
 
@@ -72,7 +74,9 @@ def test_the_overall_exposure_sums_the_treated_subjects():
     one = exposure(RULES, [DoseValue(day(0), 280, 70, loading=True)], holds=1)
     two = exposure(RULES, [DoseValue(day(0), 240, 60, loading=True), DoseValue(day(7), 120, 60)])
     summary = summarise([one, two, exposure(RULES, [])])
-    assert summary.subjects == 2 and summary.doses == 3 and summary.cumulative_mg == 640 and summary.holds == 1
+    assert (
+        summary.subjects == 2 and summary.doses == 3 and summary.cumulative_mg == 640 and summary.holds == 1
+    )
     assert summary.median_duration_days == (7 + 14) / 2
     assert summary.as_dict()["subjects"] == 2
     assert one.as_dict()["first_dose_on"] == day(0).isoformat()

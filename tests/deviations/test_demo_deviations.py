@@ -25,8 +25,9 @@ def built(django_db_setup, django_db_blocker):
     from trialdesk.protocol import default_protocol_path
     from trialdesk.studies.models import Study
 
-    with django_db_blocker.unblock(), override_settings(
-        PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]
+    with (
+        django_db_blocker.unblock(),
+        override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]),
     ):
         with transaction.atomic():
             build_demo(default_protocol_path(), password=PASSWORD, seed=SEED, today=TODAY)
@@ -71,9 +72,11 @@ def test_the_demo_worklist_of_a_site_on_treatment_lists_the_next_infusions(study
     from trialdesk.deviations.services import worklist
     from trialdesk.subjects.models import Subject
 
-    on_treatment = Subject.objects.system("test").filter(
-        study=study, status="enrolled", first_dose_on__isnull=False, treatment_ended_on__isnull=True
-    ).select_related("site")
+    on_treatment = (
+        Subject.objects.system("test")
+        .filter(study=study, status="enrolled", first_dose_on__isnull=False, treatment_ended_on__isnull=True)
+        .select_related("site")
+    )
     subject = on_treatment.first()
     work = worklist(_user("datamanager"), study, subject.site, now=NOW)
     listed = [s.pk for s, _i in work.overdue + work.due_today + work.this_week]
@@ -87,8 +90,10 @@ def test_the_demo_pages_answer_for_the_monitor_and_the_sponsor(client, study):
         assert page.status_code == 200
 
 
-@pytest.mark.parametrize(("username", "language"), [("datamanager", "en"), ("datamanager", "fr"),
-                                                    ("monitor", "en"), ("coordinator.nantes", "fr")])
+@pytest.mark.parametrize(
+    ("username", "language"),
+    [("datamanager", "en"), ("datamanager", "fr"), ("monitor", "en"), ("coordinator.nantes", "fr")],
+)
 def test_the_deviation_worklist_and_casebook_pages_show_no_raw_code(client, study, username, language):
     """The check of tests/web/test_no_raw_codes.py on this app's pages of the demo."""
     from tests.web.test_no_raw_codes import WORD, _VisibleText, choice_labels, forbidden_words
@@ -100,8 +105,12 @@ def test_the_deviation_worklist_and_casebook_pages_show_no_raw_code(client, stud
     client.force_login(user)
     sites = [s.code for s in study.sites.filter(pk__in=study_access(user, study).site_ids)]
     subjects = {r.subject.pk for r in deviation_rows(user, study, now=NOW)}
-    paths = ["/deviations/", *(f"/deviations/sites/{c}/" for c in sites),
-             *(f"/deviations/sites/{c}/worklist/" for c in sites), *(f"/subjects/{pk}/" for pk in sorted(subjects))]
+    paths = [
+        "/deviations/",
+        *(f"/deviations/sites/{c}/" for c in sites),
+        *(f"/deviations/sites/{c}/worklist/" for c in sites),
+        *(f"/subjects/{pk}/" for pk in sorted(subjects)),
+    ]
     forbidden = forbidden_words(study.protocol, language)
     labels = choice_labels(study.protocol, language)
     failures = []

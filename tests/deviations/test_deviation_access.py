@@ -18,7 +18,11 @@ TABLE = {
     "statistician": (200, 200, "CFD", None),
     "sponsor": (200, 200, "CFD", None),
 }
-SITE_PAGES = ["/deviations/sites/{site}/", "/deviations/sites/{site}/csv/", "/deviations/sites/{site}/worklist/"]
+SITE_PAGES = [
+    "/deviations/sites/{site}/",
+    "/deviations/sites/{site}/csv/",
+    "/deviations/sites/{site}/worklist/",
+]
 
 
 @pytest.mark.parametrize("role", list(TABLE))
@@ -50,10 +54,15 @@ def test_an_anonymous_visitor_is_sent_to_sign_in(client, study):
 @pytest.mark.parametrize("role", ["investigator_nantes", "coordinator_nantes", "statistician", "sponsor"])
 def test_only_monitors_and_data_managers_may_acknowledge(client, cast, enrolled_subject, role):
     client.login(username=getattr(cast, role).username, password=PASSWORD)
-    response = client.post(f"/deviations/subjects/{enrolled_subject.pk}/acknowledge/", {"key": "x", "comment": "y"})
+    response = client.post(
+        f"/deviations/subjects/{enrolled_subject.pk}/acknowledge/", {"key": "x", "comment": "y"}
+    )
     assert response.status_code == 403
 
 
 def test_acknowledging_a_foreign_subject_is_not_found(client, cast, enrolled_subject):
     client.login(username=cast.investigator_rennes.username, password=PASSWORD)
-    assert client.post(f"/deviations/subjects/{enrolled_subject.pk}/acknowledge/", {"key": "x"}).status_code == 404
+    assert (
+        client.post(f"/deviations/subjects/{enrolled_subject.pk}/acknowledge/", {"key": "x"}).status_code
+        == 404
+    )

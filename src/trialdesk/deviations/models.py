@@ -21,7 +21,9 @@ class AcknowledgementQuerySet(SiteScopedQuerySet):
 class DeviationAcknowledgement(models.Model):
     site_path = "subject__site"
 
-    subject = models.ForeignKey("subjects.Subject", on_delete=models.PROTECT, related_name="deviation_acknowledgements")
+    subject = models.ForeignKey(
+        "subjects.Subject", on_delete=models.PROTECT, related_name="deviation_acknowledgements"
+    )
     key = models.CharField(max_length=200)
     comment = models.TextField()
     acknowledged_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
@@ -34,7 +36,9 @@ class DeviationAcknowledgement(models.Model):
     class Meta:
         base_manager_name = "internal"
         default_manager_name = "objects"
-        constraints = [models.UniqueConstraint(fields=["subject", "key"], name="one_acknowledgement_per_deviation")]
+        constraints = [
+            models.UniqueConstraint(fields=["subject", "key"], name="one_acknowledgement_per_deviation")
+        ]
 
     def __str__(self) -> str:
         return f"acknowledgement of {self.key}"

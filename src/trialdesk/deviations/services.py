@@ -94,7 +94,13 @@ def _concept_form(protocol, concept: str) -> str | None:
 
 
 def relevant_forms(protocol) -> set[str]:
-    names = ["dose_date", "treatment_stopped_on", "study_ended_on", "date_of_death", *ASSESSMENT_CONCEPTS.values()]
+    names = [
+        "dose_date",
+        "treatment_stopped_on",
+        "study_ended_on",
+        "date_of_death",
+        *ASSESSMENT_CONCEPTS.values(),
+    ]
     return {form for name in names if (form := _concept_form(protocol, name))}
 
 
@@ -110,14 +116,16 @@ def facts_of(protocol, subject, records, visits, holds) -> TreatmentFacts:
         if given_on is None:
             continue
         loading = protocol.read_concept("loading_dose", r.form_code, r.data)
-        doses.append(DoseValue(
-            given_on,
-            _as_float(protocol.read_concept("dose_given", r.form_code, r.data)),
-            _as_float(protocol.read_concept("dose_weight", r.form_code, r.data)),
-            _as_float(protocol.read_concept("dose_prescribed", r.form_code, r.data)),
-            loading if isinstance(loading, bool) else None,
-            record_ref(r),
-        ))
+        doses.append(
+            DoseValue(
+                given_on,
+                _as_float(protocol.read_concept("dose_given", r.form_code, r.data)),
+                _as_float(protocol.read_concept("dose_weight", r.form_code, r.data)),
+                _as_float(protocol.read_concept("dose_prescribed", r.form_code, r.data)),
+                loading if isinstance(loading, bool) else None,
+                record_ref(r),
+            )
+        )
     kinds = assessment_kinds(protocol)
     dated: dict[tuple[str, str], dt.date] = {}
     lvef_days = []
@@ -138,16 +146,28 @@ def facts_of(protocol, subject, records, visits, holds) -> TreatmentFacts:
         if kind is None:
             continue
         form = assessment_form(protocol, kind)
-        assessments.append(AssessmentDone(
-            visit.code, visit.title, kind, visit.planned_date, visit.window_start, visit.window_end,
-            dated.get((visit.code, form)), ref=f"{visit.code}/{form}",
-            anchor=anchors[visit.code].anchor if visit.code in anchors else FIRST_DOSE,
-        ))
+        assessments.append(
+            AssessmentDone(
+                visit.code,
+                visit.title,
+                kind,
+                visit.planned_date,
+                visit.window_start,
+                visit.window_end,
+                dated.get((visit.code, form)),
+                ref=f"{visit.code}/{form}",
+                anchor=anchors[visit.code].anchor if visit.code in anchors else FIRST_DOSE,
+            )
+        )
     end_form = _concept_form(protocol, "treatment_stopped_on")
     end_record = next((r for r in records if r.form_code == end_form), None)
     hold_periods = [
-        HoldPeriod(h.started_on, site_today(subject.site, h.ended_at) if h.ended_at else None, h.repeat_lvef_due_on,
-                   f"cardiac_hold#{h.pk}")
+        HoldPeriod(
+            h.started_on,
+            site_today(subject.site, h.ended_at) if h.ended_at else None,
+            h.repeat_lvef_due_on,
+            f"cardiac_hold#{h.pk}",
+        )
         for h in holds
     ]
     return TreatmentFacts(
@@ -170,7 +190,9 @@ def _off_study_on(protocol, records) -> dt.date | None:
         if not protocol.has_concept(concept):
             continue
         days = [
-            day for r in records if (day := _as_date(protocol.read_concept(concept, r.form_code, r.data))) is not None
+            day
+            for r in records
+            if (day := _as_date(protocol.read_concept(concept, r.form_code, r.data))) is not None
         ]
         if days:
             return min(days)
@@ -180,7 +202,9 @@ def _off_study_on(protocol, records) -> dt.date | None:
 def _holds_of(scope, subject_ids) -> dict[int, list]:
     """The cardiac holds of the subjects (those closed as entered in error left out)."""
     by_subject: dict[int, list] = defaultdict(list)
-    for hold in scope(CardiacHold).filter(subject_id__in=subject_ids).exclude(status=HoldStatus.ENTERED_IN_ERROR):
+    for hold in (
+        scope(CardiacHold).filter(subject_id__in=subject_ids).exclude(status=HoldStatus.ENTERED_IN_ERROR)
+    ):
         by_subject[hold.subject_id].append(hold)
     return by_subject
 
@@ -205,7 +229,9 @@ def _link(subject, record) -> str:
     return reverse("log-form", args=[subject.pk, record.form_code, record.repeat])
 
 
-def treatments(user, study, subjects, *, now: dt.datetime | None = None, records=None) -> list[SubjectTreatment]:
+def treatments(
+    user, study, subjects, *, now: dt.datetime | None = None, records=None
+) -> list[SubjectTreatment]:
     """The calendar, exposure and deviations of ``subjects`` (read for ``user``): five queries
     whatever their number."""
     from trialdesk.deviations.models import DeviationAcknowledgement
@@ -220,7 +246,8 @@ def treatments(user, study, subjects, *, now: dt.datetime | None = None, records
     by_subject: dict[int, list] = defaultdict(list)
     if records is None:
         records = (
-            scope(FormRecord).filter(subject_id__in=ids, form_code__in=relevant_forms(protocol), voided_at__isnull=True)
+            scope(FormRecord)
+            .filter(subject_id__in=ids, form_code__in=relevant_forms(protocol), voided_at__isnull=True)
             .select_related("visit")
         )
     for r in records:
@@ -239,11 +266,18 @@ def treatments(user, study, subjects, *, now: dt.datetime | None = None, records
         today = site_today(subject.site, now)
         facts = facts_of(protocol, subject, by_subject[subject.pk], visits[subject.pk], holds[subject.pk])
         calendar = calendar_of(rules, facts, today)
-        out.append(SubjectTreatment(
-            subject, today, facts, calendar, exposure_of(rules, facts),
-            deviations_of(rules, facts, today, calendar=calendar), acks[subject.pk],
-            {record_ref(r): _link(subject, r) for r in by_subject[subject.pk] if r.voided_at is None},
-        ))
+        out.append(
+            SubjectTreatment(
+                subject,
+                today,
+                facts,
+                calendar,
+                exposure_of(rules, facts),
+                deviations_of(rules, facts, today, calendar=calendar),
+                acks[subject.pk],
+                {record_ref(r): _link(subject, r) for r in by_subject[subject.pk] if r.voided_at is None},
+            )
+        )
     return out
 
 
@@ -288,10 +322,22 @@ def treatment_data(user, study, *, now: dt.datetime | None = None) -> list[dict]
         deviations = []
         for d in t.deviations:
             ack = t.acknowledgements.get(d.key)
-            deviations.append({**d.as_dict(), "acknowledged": ack is not None,
-                               "acknowledged_at": ack.acknowledged_at.isoformat() if ack else None})
-        data.append({"subject": t.subject.label, "site": t.subject.site.code, "today": t.today.isoformat(),
-                     "exposure": t.exposure.as_dict(), "deviations": deviations})
+            deviations.append(
+                {
+                    **d.as_dict(),
+                    "acknowledged": ack is not None,
+                    "acknowledged_at": ack.acknowledged_at.isoformat() if ack else None,
+                }
+            )
+        data.append(
+            {
+                "subject": t.subject.label,
+                "site": t.subject.site.code,
+                "today": t.today.isoformat(),
+                "exposure": t.exposure.as_dict(),
+                "deviations": deviations,
+            }
+        )
     return data
 
 
@@ -319,8 +365,9 @@ def worklist(user, study, site, *, now: dt.datetime | None = None) -> Worklist:
             entry = (t.subject, item)
             if item.status == OVERDUE:
                 result.overdue.append(entry)
-            elif item.due_on <= today or (item.window_start is not None and item.window_start <= today
-                                          and item.due_on == today):
+            elif item.due_on <= today or (
+                item.window_start is not None and item.window_start <= today and item.due_on == today
+            ):
                 result.due_today.append(entry)
             elif item.due_on <= week_end:
                 result.this_week.append(entry)
@@ -344,7 +391,9 @@ def acknowledge(user, subject, key: str, comment: str, *, now: dt.datetime | Non
     if not comment:
         raise AcknowledgementRefused(_("Write a comment to acknowledge the deviation."))
     if len(comment) > COMMENT_MAX:
-        raise AcknowledgementRefused(_("The comment is too long (at most %(n)d characters).") % {"n": COMMENT_MAX})
+        raise AcknowledgementRefused(
+            _("The comment is too long (at most %(n)d characters).") % {"n": COMMENT_MAX}
+        )
     current = treatments(user, study, [subject], now=now)[0]
     deviation = next((d for d in current.deviations if d.key == key), None)
     if deviation is None:
@@ -357,13 +406,27 @@ def acknowledge(user, subject, key: str, comment: str, *, now: dt.datetime | Non
         if existing.exists():
             raise AcknowledgementRefused(_("This deviation was already acknowledged."))
         ack = DeviationAcknowledgement.objects.create(
-            subject=subject, key=key, comment=comment, acknowledged_by=user, acknowledged_role=role,
+            subject=subject,
+            key=key,
+            comment=comment,
+            acknowledged_by=user,
+            acknowledged_role=role,
             acknowledged_at=now or timezone.now(),
         )
         record(
-            Actor.for_user(user, role), "deviation.acknowledge", study_id=study.pk, site=subject.site,
-            object_type="subject", object_id=subject.pk, object_label=subject.label, field=key,
-            new_value={"rule": deviation.rule, "record": deviation.ref, "explanation": str(deviation.explanation)},
+            Actor.for_user(user, role),
+            "deviation.acknowledge",
+            study_id=study.pk,
+            site=subject.site,
+            object_type="subject",
+            object_id=subject.pk,
+            object_label=subject.label,
+            field=key,
+            new_value={
+                "rule": deviation.rule,
+                "record": deviation.ref,
+                "explanation": str(deviation.explanation),
+            },
             reason=comment,
         )
     return ack

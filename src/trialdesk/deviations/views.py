@@ -53,16 +53,18 @@ def _rows(rows, access):
     shown = []
     for row in rows:
         d = row.deviation
-        shown.append({
-            "subject": row.subject,
-            "key": d.key,
-            "rule": rule_label(d.rule),
-            "on": d.on,
-            "explanation": translated(d.explanation),
-            "link": row.link,
-            "ack": row.acknowledgement,
-            "can_acknowledge": access.can(Permission.ACKNOWLEDGE_DEVIATION, row.subject.site_id),
-        })
+        shown.append(
+            {
+                "subject": row.subject,
+                "key": d.key,
+                "rule": rule_label(d.rule),
+                "on": d.on,
+                "explanation": translated(d.explanation),
+                "link": row.link,
+                "ack": row.acknowledgement,
+                "can_acknowledge": access.can(Permission.ACKNOWLEDGE_DEVIATION, row.subject.site_id),
+            }
+        )
     return shown
 
 
@@ -72,7 +74,8 @@ def _listing(request, study, access, site):
     summary = exposure_summary(computed)
     context = {
         "summary": summary,
-        "median_intensity_pct": None if summary.median_dose_intensity is None
+        "median_intensity_pct": None
+        if summary.median_dose_intensity is None
         else round(100 * summary.median_dose_intensity),
         "site": site,
         "rows": rows,
@@ -97,8 +100,18 @@ def site_deviations(request, site_code: str):
     return _listing(request, study, access, site)
 
 
-CSV_COLUMNS = ["site", "subject", "key", "rule", "date", "explanation", "acknowledged_at", "acknowledged_by",
-               "acknowledged_role", "comment"]
+CSV_COLUMNS = [
+    "site",
+    "subject",
+    "key",
+    "rule",
+    "date",
+    "explanation",
+    "acknowledged_at",
+    "acknowledged_by",
+    "acknowledged_role",
+    "comment",
+]
 
 
 def _csv(request, study, access, site, filename: str):
@@ -107,12 +120,20 @@ def _csv(request, study, access, site, filename: str):
     writer.writerow(CSV_COLUMNS)
     for row in deviation_rows(request.user, study, site):
         d, ack = row.deviation, row.acknowledgement
-        writer.writerow([
-            row.subject.site.code, row.subject.label, d.key, d.rule, d.on.isoformat() if d.on else "",
-            str(d.explanation), ack.acknowledged_at.isoformat() if ack else "",
-            ack.acknowledged_by.username if ack else "", ack.acknowledged_role if ack else "",
-            ack.comment if ack else "",
-        ])
+        writer.writerow(
+            [
+                row.subject.site.code,
+                row.subject.label,
+                d.key,
+                d.rule,
+                d.on.isoformat() if d.on else "",
+                str(d.explanation),
+                ack.acknowledged_at.isoformat() if ack else "",
+                ack.acknowledged_by.username if ack else "",
+                ack.acknowledged_role if ack else "",
+                ack.comment if ack else "",
+            ]
+        )
     response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
@@ -136,7 +157,9 @@ def site_deviations_csv(request, site_code: str):
 @login_required
 def acknowledge_deviation(request, subject_id: int):
     study = request_study(request)
-    subject = get_visible_or_404(Subject.objects.select_related("site", "study"), request.user, study, pk=subject_id)
+    subject = get_visible_or_404(
+        Subject.objects.select_related("site", "study"), request.user, study, pk=subject_id
+    )
     access = study_access(request.user, study)
     require(access, Permission.ACKNOWLEDGE_DEVIATION, subject.site_id)
     key = request.POST.get("key", "")
@@ -159,13 +182,28 @@ def site_worklist(request, site_code: str):
     work = worklist(request.user, study, site)
 
     def shown(entries):
-        return [{"subject": s, "kind": KIND_LABELS.get(i.kind, ""), "title": item_title(study.protocol, i), "due_on": i.due_on,
-                 "window_start": i.window_start, "window_end": i.window_end, "status": STATUS_LABELS.get(i.status, ""),
-                 "explanation": translated(i.explanation), "overdue": i.status == "overdue"} for s, i in entries]
+        return [
+            {
+                "subject": s,
+                "kind": KIND_LABELS.get(i.kind, ""),
+                "title": item_title(study.protocol, i),
+                "due_on": i.due_on,
+                "window_start": i.window_start,
+                "window_end": i.window_end,
+                "status": STATUS_LABELS.get(i.status, ""),
+                "explanation": translated(i.explanation),
+                "overdue": i.status == "overdue",
+            }
+            for s, i in entries
+        ]
 
-    context = {"site": site, "today": work.today, "sections": [
-        ("overdue", _("Overdue"), shown(work.overdue)),
-        ("today", _("Due today"), shown(work.due_today)),
-        ("week", _("This week"), shown(work.this_week)),
-    ]}
+    context = {
+        "site": site,
+        "today": work.today,
+        "sections": [
+            ("overdue", _("Overdue"), shown(work.overdue)),
+            ("today", _("Due today"), shown(work.due_today)),
+            ("week", _("This week"), shown(work.this_week)),
+        ],
+    }
     return render(request, "deviations/worklist.html", context)

@@ -15,7 +15,12 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name="DeviationAcknowledgement",
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
                 ("key", models.CharField(max_length=200)),
                 ("comment", models.TextField()),
                 ("acknowledged_role", models.CharField(max_length=20)),
@@ -23,7 +28,9 @@ class Migration(migrations.Migration):
                 (
                     "acknowledged_by",
                     models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
                     ),
                 ),
                 (
@@ -39,6 +46,8 @@ class Migration(migrations.Migration):
         ),
         migrations.AddConstraint(
             model_name="deviationacknowledgement",
-            constraint=models.UniqueConstraint(fields=("subject", "key"), name="one_acknowledgement_per_deviation"),
+            constraint=models.UniqueConstraint(
+                fields=("subject", "key"), name="one_acknowledgement_per_deviation"
+            ),
         ),
     ]
