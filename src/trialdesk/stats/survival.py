@@ -132,6 +132,15 @@ def _check(times: Sequence[float], events: Sequence[int]) -> tuple[np.ndarray, n
     return t, e.astype(int)
 
 
+def _at_risk_and_events(t: np.ndarray, e: np.ndarray, times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Number at risk (time ≥ u) and number of events (at u) at each of the sorted times u."""
+    ordered = np.sort(t)
+    n_risk = len(t) - np.searchsorted(ordered, times, side="left")
+    events = np.sort(t[e == 1])
+    n_event = np.searchsorted(events, times, side="right") - np.searchsorted(events, times, side="left")
+    return n_risk.astype(int), n_event.astype(int)
+
+
 def _greenwood_se_log(n_risk: np.ndarray, n_event: np.ndarray) -> np.ndarray:
     """Standard error of log S(t) (Greenwood): sqrt(Σ d / (n (n − d))); inf once S = 0."""
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -200,8 +209,7 @@ def kaplan_meier(
         )
     t, e = _check(times, events)
     all_times = np.unique(t)
-    n_risk = np.array([int(np.sum(t >= u)) for u in all_times])
-    n_event = np.array([int(np.sum((t == u) & (e == 1))) for u in all_times])
+    n_risk, n_event = _at_risk_and_events(t, e, all_times)
     z = float(stats.norm.ppf(1 - (1 - level) / 2))
     if e.any():
         sample = stats.CensoredData(uncensored=t[e == 1], right=t[e == 0])
@@ -313,18 +321,19 @@ def _survdiff(
     t: np.ndarray, e: np.ndarray, g: np.ndarray, k: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Observed and expected events per group and the hypergeometric variance matrix."""
-    observed = np.zeros(k)
-    expected = np.zeros(k)
+    event_times = np.unique(t[e == 1])
+    at_risk = np.zeros((len(event_times), k))
+    deaths = np.zeros((len(event_times), k))
+    for j in range(k):
+        at_risk[:, j], deaths[:, j] = _at_risk_and_events(t[g == j], e[g == j], event_times)
+    n = at_risk.sum(axis=1)
+    d = deaths.sum(axis=1)
+    observed = deaths.sum(axis=0)
+    expected = (d[:, None] * at_risk / n[:, None]).sum(axis=0)
     variance = np.zeros((k, k))
-    for u in np.unique(t[e == 1]):
-        at_risk = np.array([np.sum((t >= u) & (g == j)) for j in range(k)], dtype=float)
-        deaths = np.array([np.sum((t == u) & (e == 1) & (g == j)) for j in range(k)], dtype=float)
-        n, d = at_risk.sum(), deaths.sum()
-        observed += deaths
-        expected += d * at_risk / n
-        if n > 1:
-            share = at_risk / n
-            variance += d * (n - d) / (n - 1) * (np.diag(share) - np.outer(share, share))
+    for i in np.nonzero(n > 1)[0]:
+        share = at_risk[i] / n[i]
+        variance += d[i] * (n[i] - d[i]) / (n[i] - 1) * (np.diag(share) - np.outer(share, share))
     return observed, expected, variance
 
 
