@@ -144,3 +144,36 @@ def test_the_investigator_confirms_the_assessment_from_the_form(page, cast, trea
     assert "Partial response (PR)" in page.locator("#course-summary").inner_text()
     assert "Yes: the abnormal baseline karyotype is normal on 2026-12-01" in text
     _shot(page, "casebook-confirmed")
+
+
+def test_a_french_casebook_shows_the_response_and_its_reason_in_french(page, cast, treated_subject):
+    from trialdesk.crf.services import save_form
+
+    save_form(
+        cast.coordinator_nantes,
+        treated_subject,
+        "marrow_assessment",
+        {
+            **BASELINE_MARROW,
+            "assessment_date": "2026-12-01",
+            "marrow_blasts_pct": 20,
+            "circulating_blasts_present": False,
+            "circulating_blasts_pct": None,
+            "anc": 1.5,
+            "platelets": 120,
+            "investigator_response": "PR",
+        },
+        visit=treated_subject.visits.get(code="M1"),
+    )
+    sign_in(page, cast.coordinator_nantes.username, PASSWORD)
+    page.goto(f"/subjects/{treated_subject.pk}/")
+    with page.expect_navigation():
+        page.select_option("select[name=language]", "fr")
+    page.wait_for_load_state("networkidle")
+    text = page.locator("#course-of-disease").inner_text()
+    assert "Réponse partielle (RP)" in text
+    assert "blastes médullaires 20 %, une baisse de 66.7 % par rapport à 60 % à l'inclusion" in text
+    assert "Besoins transfusionnels" in text
+    page.locator("#course-of-disease").scroll_into_view_if_needed()
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.locator("#course-of-disease").screenshot(path=str(SHOTS / "casebook-fr.png"))
