@@ -18,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from trialdesk.stats.errors import StatsInputError
-from trialdesk.stats.simon import operating_characteristics, simon_designs
+from trialdesk.stats.simon import SimonDesign, decide, operating_characteristics, simon_designs
 
 # (p0, p1, alpha, beta): optimal (r1, n1, r, n, EN0, PET0), minimax (r1, n1, r, n, EN0, PET0)
 SIMON_1989 = [
@@ -104,3 +104,38 @@ def test_it_refuses_an_nmax_below_two():
     with pytest.raises(StatsInputError) as error:
         simon_designs(0.1, 0.3, 0.05, 0.2, nmax=1)
     assert error.value.argument == "nmax"
+
+
+# Simon (1989) Table 1 optimal design for p0 0.10, p1 0.30, α 0.05, β 0.20: 1/10, 5/29
+OPTIMAL_10_30 = SimonDesign(r1=1, n1=10, r=5, n=29, en0=15.0, pet0=0.74, alpha=0.047, power=0.805)
+
+
+@pytest.mark.parametrize(
+    ("responses", "evaluated", "decision", "stage"),
+    [
+        (0, 0, "pending", 1),
+        (1, 9, "pending", 1),  # a tenth response would continue
+        (0, 10, "stop_futility", 1),
+        (1, 10, "stop_futility", 1),  # at most r1 = 1 of n1 = 10: stop
+        (2, 10, "continue", 1),  # more than r1
+        (2, 4, "continue", 1),  # known before stage 1 ends
+        (5, 28, "pending", 2),
+        (5, 29, "not_rejected", 2),  # at most r = 5 of n = 29
+        (6, 20, "reject_p0", 2),  # more than r, known early
+        (2, 26, "not_rejected", 2),  # even 3 more responses would leave 5
+    ],
+)
+def test_the_decision_of_a_declared_design_follows_its_boundaries(responses, evaluated, decision, stage):
+    result = decide(OPTIMAL_10_30, responses, evaluated)
+    assert (result.decision, result.stage) == (decision, stage)
+    assert f"{responses} responses of {evaluated}" in result.explanation
+
+
+@pytest.mark.parametrize(
+    ("responses", "evaluated", "argument"),
+    [(3, 2, "responses"), (-1, 2, "responses"), (1, 30, "evaluated"), (1, -1, "evaluated")],
+)
+def test_the_decision_refuses_impossible_counts(responses, evaluated, argument):
+    with pytest.raises(StatsInputError) as error:
+        decide(OPTIMAL_10_30, responses, evaluated)
+    assert error.value.argument == argument

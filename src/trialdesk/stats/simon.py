@@ -165,3 +165,91 @@ def _design(found: tuple | None) -> SimonDesign | None:
         return None
     (en0, r1, n1, r, actual_alpha, power, pet0), n = found
     return SimonDesign(r1=r1, n1=n1, r=r, n=n, en0=en0, pet0=pet0, alpha=actual_alpha, power=power)
+
+
+DECISIONS = ("pending", "stop_futility", "continue", "reject_p0", "not_rejected")
+
+
+@dataclass(frozen=True)
+class SimonDecision:
+    """Where the data stand against a declared design (codes, for a report to translate)."""
+
+    decision: str  # one of DECISIONS
+    stage: int  # 1 or 2
+    responses: int
+    evaluated: int
+    explanation: str
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def decide(design: SimonDesign, responses: int, evaluated: int) -> SimonDecision:
+    """The design's decision for ``responses`` among the first ``evaluated`` subjects, in order.
+
+    Stage 1 ends at n1: at most r1 responses stops the trial (``stop_futility``), more
+    continues it; that is known early when the count can no longer stay at or below r1
+    (``continue``) or can no longer exceed it (``stop_futility``). At n: more than r
+    responses rejects p0 (``reject_p0``), otherwise ``not_rejected``; known early likewise.
+    Beyond n1 subjects the trial is taken to have passed stage 1 (call it with the first
+    n1 subjects to check that).
+    """
+    for name, value in (("responses", responses), ("evaluated", evaluated)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise StatsInputError(name, f"{name} must be a whole number of at least 0, not {value!r}")
+    if responses > evaluated:
+        raise StatsInputError("responses", f"responses ({responses}) must not exceed evaluated ({evaluated})")
+    if evaluated > design.n:
+        raise StatsInputError("evaluated", f"evaluated ({evaluated}) exceeds the design's n ({design.n})")
+    r1, n1, r, n = design.r1, design.n1, design.r, design.n
+    if evaluated <= n1:
+        left = n1 - evaluated
+        if responses > r1:
+            return SimonDecision(
+                "continue",
+                1,
+                responses,
+                evaluated,
+                f"{responses} responses of {evaluated}: more than {r1} in stage 1 (n1 = {n1}), the trial continues",
+            )
+        if responses + left <= r1:
+            return SimonDecision(
+                "stop_futility",
+                1,
+                responses,
+                evaluated,
+                f"{responses} responses of {evaluated}, at most {responses + left} of {n1}: "
+                f"no more than {r1} in stage 1, the trial stops",
+            )
+        return SimonDecision(
+            "pending",
+            1,
+            responses,
+            evaluated,
+            f"{responses} responses of {evaluated}; stage 1 needs more than {r1} of {n1} to continue",
+        )
+    left = n - evaluated
+    if responses > r:
+        return SimonDecision(
+            "reject_p0",
+            2,
+            responses,
+            evaluated,
+            f"{responses} responses of {evaluated}: more than {r} of {n}, p0 rejected",
+        )
+    if responses + left <= r:
+        return SimonDecision(
+            "not_rejected",
+            2,
+            responses,
+            evaluated,
+            f"{responses} responses of {evaluated}, at most {responses + left} of {n}: no more than {r}, "
+            "p0 not rejected",
+        )
+    return SimonDecision(
+        "pending",
+        2,
+        responses,
+        evaluated,
+        f"{responses} responses of {evaluated}; more than {r} of {n} rejects p0",
+    )
