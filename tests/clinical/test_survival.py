@@ -190,3 +190,54 @@ def test_a_responder_without_event_is_censored_at_the_last_assessment_not_the_la
 def test_times_in_months_use_the_mean_month():
     time = overall_survival(D(2026, 1, 1), SurvivalFacts(None, D(2027, 1, 1), None, None))
     assert time.months == pytest.approx(365 / DAYS_PER_MONTH)
+
+
+def _marrow(day, blasts, anc=1.5, platelets=150.0, circulating=0.0):
+    from trialdesk.clinical.course_of_disease import MarrowRecord
+    from trialdesk.clinical.response import MarrowAssessment
+
+    return MarrowRecord(
+        on=D(2026, 1, 10) + dt.timedelta(days=day),
+        assessment=MarrowAssessment(blasts, circulating, False, anc, platelets),
+        key=day,
+    )
+
+
+def test_leukemia_free_survival_reads_the_course_of_disease(protocol):
+    """Baseline 60 % blasts; PR on day 28 (20 %, a 67 % decrease, BBMT 2010;16:1187 Table 4a);
+    progression on day 84 (40 %, +100 % over the nadir of 20 %): 56 days, an event."""
+    from trialdesk.clinical.course_of_disease import course_of_disease
+    from trialdesk.clinical.survival import leukemia_free_survival_of
+
+    course = course_of_disease(
+        [_marrow(-3, 60.0, anc=0.3, platelets=20.0, circulating=10.0), _marrow(28, 20.0), _marrow(84, 40.0)],
+        protocol.response_criteria,
+        first_dose=D(2026, 1, 10),
+    )
+    time = leukemia_free_survival_of(course, SurvivalFacts(None, D(2026, 6, 1), None, None))
+    assert (time.start, time.end, time.days, time.event) == (D(2026, 2, 7), D(2026, 4, 4), 56, True)
+
+
+def test_a_responder_still_in_response_is_censored_at_the_last_marrow(protocol):
+    from trialdesk.clinical.course_of_disease import course_of_disease
+    from trialdesk.clinical.survival import leukemia_free_survival_of
+
+    course = course_of_disease(
+        [_marrow(-3, 60.0, anc=0.3, platelets=20.0, circulating=10.0), _marrow(28, 20.0), _marrow(56, 18.0)],
+        protocol.response_criteria,
+        first_dose=D(2026, 1, 10),
+    )
+    time = leukemia_free_survival_of(course, SurvivalFacts(None, D(2026, 6, 1), None, None))
+    assert (time.end, time.days, time.event) == (D(2026, 3, 7), 28, False)
+
+
+def test_a_course_without_response_has_no_leukemia_free_survival(protocol):
+    from trialdesk.clinical.course_of_disease import course_of_disease
+    from trialdesk.clinical.survival import leukemia_free_survival_of
+
+    course = course_of_disease(
+        [_marrow(-3, 60.0, anc=0.3, platelets=20.0), _marrow(28, 58.0, anc=0.3, platelets=20.0)],
+        protocol.response_criteria,
+        first_dose=D(2026, 1, 10),
+    )
+    assert leukemia_free_survival_of(course, SurvivalFacts(None, D(2026, 6, 1), None, None)) is None

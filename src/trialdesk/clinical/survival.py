@@ -29,6 +29,7 @@ __all__ = [
     "SurvivalFacts",
     "SurvivalTime",
     "leukemia_free_survival",
+    "leukemia_free_survival_of",
     "overall_survival",
     "survival_facts",
 ]
@@ -216,4 +217,22 @@ def leukemia_free_survival(
         last,
         False,
         f"censored on {last.isoformat()}, the last assessment of the disease, {(last - start).days} days after the first response",
+    )
+
+
+def leukemia_free_survival_of(
+    course: Any, facts: SurvivalFacts, *, confirmed: bool = True, cutoff: dt.date | None = None
+) -> SurvivalTime | None:
+    """Leukemia-free survival from a subject's course of disease
+    (:func:`trialdesk.clinical.course_of_disease.course_of_disease`): its confirmed response
+    series (or the derived one) gives the first response and the relapse or progression;
+    its last marrow assessment is the last assessment of the disease."""
+    series = course.confirmed if confirmed else course.derived
+    last_marrow = max((assessed.record.on for assessed in course.assessments), default=None)
+    return leukemia_free_survival(
+        series.first_response_on,
+        facts,
+        failure_on=series.failure_on,
+        last_assessment_on=last_marrow,
+        cutoff=cutoff,
     )
