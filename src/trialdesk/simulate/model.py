@@ -52,6 +52,12 @@ class SimulatedSubject:
     first_dose_on: dt.date | None = None
     #: a short clinical summary of the simulated course ("progression at month 1", …)
     course: str = field(default="", compare=False)
+    #: the marrows whose investigator's assessment differs from the derived response and
+    #: that the investigator confirmed: (visit code, justification)
+    confirmed_responses: tuple[tuple[str, str], ...] = field(default=(), compare=False)
+    #: the cardiac holds the investigator lifted: (visit code of the LVEF that started the
+    #: hold, the day of the decision, its reason)
+    cardiac_lifts: tuple[tuple[str, dt.date, str], ...] = field(default=(), compare=False)
 
     @property
     def label(self) -> str:
