@@ -164,3 +164,22 @@ def test_the_pages_speak_french(officer_client, sae):
     body = officer_client.get(f"{BASE}sae/{sae.pk}/", HTTP_ACCEPT_LANGUAGE="fr").content.decode()
     assert "Événement indésirable grave" in body and "Accuser réception" in body
     assert '<span lang="en" translate="no">Febrile neutropenia</span>' in body
+
+
+def test_the_meddra_code_and_soc_from_the_list_are_not_masked_as_free_text(client, safety_officer, save_ae):
+    report = report_of(save_ae(dict(SERIOUS_AE, specified_term=None)))
+    client.login(username=safety_officer.username, password=PASSWORD)
+    body = client.get(f"{BASE}sae/{report.pk}/").content.decode()
+    assert "10016288" in body and "Blood and lymphatic system disorders" in body
+    assert "It lists this reaction: expected." in body
+
+
+def test_the_cioms_form_masks_the_sites_own_words_for_the_safety_officer(
+    safety_officer, cast, study, save_ae
+):
+    words = "Pericarditis like Mr Martin"
+    report = report_of(
+        save_ae(dict(SERIOUS_AE, event_term="Cardiac disorders - Other, specify", specified_term=words))
+    )
+    assert words not in _cioms_html(safety_officer, study, report)
+    assert words in _cioms_html(cast.investigator_nantes, study, report)

@@ -12,6 +12,7 @@ import datetime as dt
 
 import pytest
 from tests.conftest import ELIGIBLE_SCREENING
+from tests.safety.conftest import SERIOUS_AE
 from tests.studies.test_access_matrix import _path, all_patterns
 
 pytestmark = pytest.mark.django_db
@@ -69,6 +70,11 @@ def named_world(cast, study, site, enrolled_subject):
         FormRecord.objects.system("test").filter(pk=record.pk).update(data={**record.data, **typed})
         records[form.code] = (record, visit_code)
 
+    # A serious event under an "Other, specify" term: the site's own words name the patient.
+    sae = save_form(
+        investigator, subject, "adverse_event",
+        dict(SERIOUS_AE, event_term="Cardiac disorders - Other, specify", specified_term=NAME),
+    ).record.sae_report
     monitor = cast.monitor
     query = raise_query(monitor, screening, "ecog", f"Is {NAME} the patient? Please check.")
     answer_query(investigator, query, f"Yes, {NAME} confirmed.")
@@ -80,7 +86,7 @@ def named_world(cast, study, site, enrolled_subject):
     )
     record_screen_failure(investigator, failed, reason=f"{NAME} withdrew consent")
     return {"site": site, "subject": subject, "failed": failed, "records": records, "query": query,
-            "screening": screening}
+            "screening": screening, "sae": sae}
 
 
 def _urls(world) -> list[str]:
@@ -103,7 +109,8 @@ def _urls(world) -> list[str]:
             for subject_id in (subject.pk, world["failed"].pk):
                 values = {
                     "site_code": world["site"].code, "subject_id": subject_id, "record_id": screening.pk,
-                    "query_id": query.pk, "visit_code": screening.visit.code, **variant,
+                    "query_id": query.pk, "visit_code": screening.visit.code, "report_id": world["sae"].pk,
+                    **variant,
                 }
                 for prefix, value in (("sites/<str:key>", world["site"].code), ("subjects/<int:key>", subject_id),
                                       ("records/<int:key>", screening.pk)):
@@ -130,6 +137,8 @@ def _read_everything(client, user, urls) -> dict[str, str]:
         response = client.get(url)
         if response.status_code != 200:
             continue
+        if response.get("Content-Type") == "application/pdf":
+            continue  # the CIOMS I form: its HTML is read for the same name (tests/safety/test_sae_pages.py)
         body = b"".join(response.streaming_content) if response.streaming else response.content
         pages[url] = body.decode()
     return pages

@@ -65,6 +65,19 @@ def _typed(protocol, record: FormRecord) -> dict[str, Any]:
     return typed_values(protocol.form(record.form_code), record.data)
 
 
+def coded(protocol, form_code: str, data) -> tuple[str, str, str]:
+    """The event's CTCAE term, MedDRA code and SOC. The code and SOC are read from the CTCAE
+    list by the term (what the form stored from it): a pseudonymised read, which masks the
+    text fields, still reads them."""
+    term = protocol.read_concept(rules.TERM, form_code, data) or ""
+    found = ctcae.pick(term) if term else None
+    if found is not None:
+        return found.term, str(found.meddra_code), found.soc
+    meddra = protocol.read_concept(rules.MEDDRA, form_code, data)
+    soc = protocol.read_concept(rules.SOC, form_code, data) if protocol.has_concept(rules.SOC) else None
+    return term, str(meddra or ""), soc or ""
+
+
 def site_today(site) -> dt.date:
     """Today at the site (its time zone)."""
     try:
@@ -370,10 +383,9 @@ def suggestion(report: SaeReport) -> rules.Expectedness | None:
         return None
     ae = report.record
     data = _typed(protocol, ae)
+    _term, meddra, _soc = coded(protocol, ae.form_code, data)
     return rules.assess_expectedness(
-        protocol.safety,
-        protocol.read_concept(rules.MEDDRA, ae.form_code, data),
-        protocol.read_concept(rules.GRADE, ae.form_code, data),
+        protocol.safety, meddra, protocol.read_concept(rules.GRADE, ae.form_code, data)
     )
 
 
@@ -387,6 +399,7 @@ class SaeRow:
     subject: Any
     term: str
     meddra: str
+    soc: str
     grade: int | None
     onset: dt.date | None
     related: bool | None
@@ -427,14 +440,14 @@ def _row(report: SaeReport, protocol, today: dt.date | None = None) -> SaeRow:
     if susar and report.aware_on is not None:
         deadline = rules.susar_deadline(protocol.safety.susar_deadlines, report.aware_on, serious_kind)
         left = rules.days_left(deadline, today or site_today(ae.subject.site))
-    meddra = protocol.read_concept(rules.MEDDRA, form_code, data)
-    soc = protocol.read_concept(rules.SOC, form_code, data) if protocol.has_concept(rules.SOC) else None
+    term, meddra, soc = coded(protocol, form_code, data)
     return SaeRow(
         report=report,
         record=ae,
         subject=ae.subject,
-        term=protocol.read_concept(rules.TERM, form_code, data) or "",
-        meddra=str(meddra or ""),
+        term=term,
+        meddra=meddra,
+        soc=soc,
         grade=protocol.read_concept(rules.GRADE, form_code, data),
         onset=protocol.read_concept("adverse_event_onset", form_code, data),
         related=related,
@@ -515,15 +528,14 @@ def ae_rows(user, study, site_code: str = "") -> list[AeRow]:
     rows = []
     for ae in records:
         data = _typed(protocol, ae)
-        meddra = protocol.read_concept(rules.MEDDRA, form_code, data)
-        soc = protocol.read_concept(rules.SOC, form_code, data) if protocol.has_concept(rules.SOC) else None
+        term, meddra, soc = coded(protocol, form_code, data)
         rows.append(
             AeRow(
                 record=ae,
                 subject=ae.subject,
                 data=data,
-                term=protocol.read_concept(rules.TERM, form_code, data) or "",
-                soc=soc or "",
+                term=term,
+                soc=soc,
                 grade=protocol.read_concept(rules.GRADE, form_code, data),
                 serious=protocol.read_concept(rules.SERIOUS, form_code, data) is True,
                 highlights=rules.highlights_of(protocol.safety, meddra, soc),

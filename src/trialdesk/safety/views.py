@@ -95,9 +95,7 @@ def sae_detail(request, report_id: int):
             return redirect("safety:sae", report_id=row.report.pk)
     protocol = study.protocol
     form = protocol.form(row.record.form_code)
-    fields = [
-        f for f in form.fields if row.record.data.get(f.code) not in (None, "") and f.type != "ctcae_term"
-    ]
+    fields = _described_fields(form, row.record.data)
     return render(
         request,
         "safety/sae_detail.html",
@@ -116,6 +114,17 @@ def sae_detail(request, report_id: int):
         },
         status=status,
     )
+
+
+def _described_fields(form, data) -> list:
+    """The event's fields with a value, less the term and what it filled from the CTCAE list
+    (shown once, from the list, at the top)."""
+    from_list = {c for f in form.fields if f.ctcae for c in (f.ctcae.meddra_field, f.ctcae.soc_field) if c}
+    return [
+        f
+        for f in form.fields
+        if data.get(f.code) not in (None, "") and f.type != "ctcae_term" and f.code not in from_list
+    ]
 
 
 def cioms_context(request, row) -> dict:
@@ -164,8 +173,7 @@ def cioms_context(request, row) -> dict:
 
     described = [
         (display.field_label(form, f.code), display.display_value(form, f.code, data.get(f.code)))
-        for f in form.fields
-        if data.get(f.code) not in (None, "") and f.type != "ctcae_term"
+        for f in _described_fields(form, data)
     ]
     return {
         "study": study,
