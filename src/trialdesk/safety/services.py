@@ -150,17 +150,22 @@ def recorded_death_date(subject) -> dt.date | None:
 
 
 def _check_fatal_event(form_record: FormRecord, protocol, data: dict[str, Any], death: Any = ...) -> None:
-    from trialdesk.queries.services import raise_system_query
+    """A grade 5 event implies a death recorded on its end date: a discrepancy raises a system
+    query on the event (one open at a time), which closes once the casebook agrees."""
+    from trialdesk.queries.services import raise_system_query, resolve_system_query
 
     form_code = form_record.form_code
     grade = protocol.read_concept(rules.GRADE, form_code, data)
-    if grade != 5:
-        return
-    if death is ...:
-        death = recorded_death_date(form_record.subject)
-    end = protocol.read_concept(rules.END, form_code, data)
-    problem = rules.fatal_event_problem(grade, end, death)
+    problem = None
+    if grade == 5:
+        if death is ...:
+            death = recorded_death_date(form_record.subject)
+        end = protocol.read_concept(rules.END, form_code, data)
+        problem = rules.fatal_event_problem(grade, end, death)
     if problem is None:
+        resolve_system_query(
+            form_record, code=FATAL_CHECK, because="the event and the recorded death now agree."
+        )
         return
     template, params = problem
     with translation.override(settings.LANGUAGE_CODE):
