@@ -138,13 +138,15 @@ def test_a_query_check_of_a_log_form_raises_a_query_on_that_entry(cast, enrolled
         "loading": True,
         "dose_mg_per_kg": 4,
         "prescribed_dose_mg": 280,
-        "administered_dose_mg": 200,
+        "administered_dose_mg": 280,
         "infusion_reaction": False,
     }
-    assert check_result(study, "infusion", "INF-DEVIATION", infusion) is Tri.FALSE
-    outcome = save_form(cast.investigator_nantes, enrolled_subject, "infusion", infusion)
-    query = Query.objects.system("test").get(record=outcome.record)
-    assert query.check_code == "INF-DEVIATION" and query.record.visit is None
+    assert protocol_check(study, "infusion", "INF-SAME-DAY").severity == "query"
+    first = save_form(cast.investigator_nantes, enrolled_subject, "infusion", infusion).record
+    second = save_form(cast.investigator_nantes, enrolled_subject, "infusion", infusion).record
+    assert not Query.objects.system("test").filter(record=first, check_code="INF-SAME-DAY").exists()
+    query = Query.objects.system("test").get(record=second, check_code="INF-SAME-DAY")
+    assert query.record.visit is None and query.record.repeat == 2
 
 
 def test_a_change_in_response_to_a_numbered_query_links_it_in_the_audit_reason(cast, screening):
