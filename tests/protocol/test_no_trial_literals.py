@@ -33,7 +33,7 @@ ALLOWED: dict[str, tuple[frozenset[str], str]] = {
             frozenset({"clinical/response.py"}),
             "an ASH response category of DESIGN §4 (ResponseCategory)",
         )
-        for word in ("progression", "relapse", "no_response", "NR", "PD")
+        for word in ("relapse", "NR", "PD")
     },
     **{
         word: (
