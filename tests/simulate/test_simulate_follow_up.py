@@ -65,8 +65,11 @@ def test_living_subjects_are_followed_up_with_a_last_date_known_alive(protocol, 
         assert record.data[field] <= protocol.read_concept("contacted_on", follow_up, record.data)
 
 
-def test_a_subject_has_an_allogeneic_transplant_after_treatment(protocol):
-    cohort = simulate_cohort(protocol, seed=2012)
+@pytest.mark.parametrize("today", [None, dt.date(2026, 12, 9)])
+def test_a_subject_has_an_allogeneic_transplant_after_treatment(protocol, today):
+    """After the partial response (once followed up), and after no response at the minimum
+    duration (salvage, then the graft): the demo in progress holds the latter."""
+    cohort = simulate_cohort(protocol, seed=2012, today=today)
     form = protocol.concept_form("subsequent_allogeneic_transplant")
     transplanted = [
         s.label
@@ -74,4 +77,4 @@ def test_a_subject_has_an_allogeneic_transplant_after_treatment(protocol):
         for r in s.records
         if r.form_code == form and protocol.read_concept("subsequent_allogeneic_transplant", form, r.data)
     ]
-    assert len(transplanted) == 1
+    assert len(transplanted) >= 1

@@ -762,9 +762,21 @@ class CourseBuilder:
             alive.update(
                 new_antileukemic_treatment=True, subsequent_allogeneic_transplant=True, subsequent_treatment_on=started
             )
-        elif self.kind != PR_TRANSPLANT and rng.random() < 0.5 and (contact - since).days > 1:
-            started = since + D(days=rng.randint(1, (contact - since).days))
-            alive.update(new_antileukemic_treatment=True, subsequent_chemotherapy=True, subsequent_treatment_on=started)
+        elif self.kind != PR_TRANSPLANT:
+            salvage = rng.random() < 0.5 and (contact - since).days > 1
+            started = since + D(days=rng.randint(1, (contact - since).days)) if salvage else None
+            if self.kind == NR_STOP and first_contact and (contact - since).days > 1:
+                # no response at the minimum duration: salvage therapy, then an allogeneic transplant
+                started = started or since + D(days=(contact - since).days // 2)
+                alive.update(
+                    new_antileukemic_treatment=True,
+                    subsequent_allogeneic_transplant=True,
+                    subsequent_treatment_on=started,
+                )
+            elif started is not None:
+                alive.update(
+                    new_antileukemic_treatment=True, subsequent_chemotherapy=True, subsequent_treatment_on=started
+                )
         return alive
 
     def close(self, end: dt.date, reason: str, last_alive: dt.date | None = None) -> None:
