@@ -34,8 +34,10 @@ def _as_text(value) -> str:
 
 
 def _fill(page, form, data: dict) -> None:
+    # a CTCAE term's MedDRA code and SOC have no input: the save fills them from the list
+    filled = {c for f in form.fields if f.ctcae for c in (f.ctcae.meddra_field, f.ctcae.soc_field) if c}
     for field in form.fields:
-        if field.code not in data or data[field.code] is None:
+        if field.code not in data or data[field.code] is None or field.code in filled:
             continue
         selector = f"#id_{field.code}"
         if field.type in ("choice", "boolean"):
