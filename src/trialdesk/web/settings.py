@@ -287,6 +287,8 @@ EMAIL_USE_TLS = _env_flag("TRIALDESK_EMAIL_USE_TLS", False)
 EMAIL_USE_SSL = _env_flag("TRIALDESK_EMAIL_USE_SSL", False)
 EMAIL_TIMEOUT = 20
 DEFAULT_FROM_EMAIL = os.environ.get("TRIALDESK_EMAIL_FROM", "trialdesk@localhost")
+# The address the mail's links start with (https://trialdesk.example.org); empty: links are paths.
+TRIALDESK_BASE_URL = os.environ.get("TRIALDESK_BASE_URL", "")
 
 TRIALDESK_PROTOCOL = os.environ.get("TRIALDESK_PROTOCOL", "")
 
