@@ -61,4 +61,4 @@ def test_a_french_page_shows_the_derived_response_in_french(client, cast, marrow
     )
     html = response.content.decode()
     assert "Réponse partielle (RP)" in html
-    assert "blastes médullaires 20 %, une baisse de 66.7 % par rapport à 60 % à l&#x27;inclusion" in html
+    assert "blastes médullaires 20 %, une baisse de 66,7 % par rapport à 60 % à l&#x27;inclusion" in html

@@ -172,7 +172,7 @@ def test_a_french_casebook_shows_the_response_and_its_reason_in_french(page, cas
     page.wait_for_load_state("networkidle")
     text = page.locator("#course-of-disease").inner_text()
     assert "Réponse partielle (RP)" in text
-    assert "blastes médullaires 20 %, une baisse de 66.7 % par rapport à 60 % à l'inclusion" in text
+    assert "blastes médullaires 20 %, une baisse de 66,7 % par rapport à 60 % à l'inclusion" in text
     assert "Besoins transfusionnels" in text
     page.locator("#course-of-disease").scroll_into_view_if_needed()
     SHOTS.mkdir(parents=True, exist_ok=True)

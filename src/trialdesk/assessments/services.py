@@ -18,13 +18,14 @@ reads both reasons in one thread and closes it.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.utils import timezone, translation
+from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 
 from trialdesk.assessments.models import ResponseConfirmation
@@ -71,12 +72,31 @@ def category_label(category: ResponseCategory | str | None) -> str:
     return labels[ResponseCategory(category)]
 
 
+_NUMBER = re.compile(r"^([+-]?)(\d+(?:\.\d+)?)( %)?$")
+
+
+def _localised(value: str) -> str:
+    """A number of an explanation ("66.7 %", "+25 %", "1.5") written as the language writes
+    numbers (66,7 % in French)."""
+    match = _NUMBER.match(value)
+    if match is None:
+        return value
+    sign, number, percent = match.groups()
+    decimals = len(number.partition(".")[2])
+    return f"{sign}{formats.number_format(float(number), decimal_pos=decimals)}{percent or ''}"
+
+
+def _filled(key: str, params: dict[str, str]) -> str:
+    return _(TEMPLATES[key]) % {name: _localised(value) for name, value in params.items()}
+
+
 def explanation(result: ResponseResult) -> str:
     """The derived response's explanation in the user's language: each template of the
-    core translated (the assessments catalogue holds them), then filled in."""
+    core translated (the assessments catalogue holds them), then filled in with its numbers
+    written as the language writes them."""
     return compose(
-        _(TEMPLATES[result.headline.key]) % result.headline.params,
-        [_(TEMPLATES[r.key]) % r.params for r in result.reasons],
+        _filled(result.headline.key, result.headline.params),
+        [_filled(r.key, r.params) for r in result.reasons],
     )
 
 
