@@ -178,3 +178,16 @@ def test_the_form_page_lists_the_range_query_by_its_rule_not_a_field_code(client
     page = client.get(url, HTTP_ACCEPT_LANGUAGE="fr", follow=True).content.decode()
     assert "Intervalle physiologique</small>" in page
     assert ">RANGE.platelets<" not in page
+
+
+def test_a_french_form_page_gives_the_browser_its_possible_range_as_numbers(client, cast, enrolled_subject):
+    """An input's min and max are HTML numbers (a point), whatever the page's language."""
+    import re
+
+    from tests.conftest import PASSWORD
+
+    client.login(username="coord.nantes", password=PASSWORD)
+    url = f"/subjects/{enrolled_subject.pk}/visits/M1/forms/marrow_assessment/"
+    page = client.get(url, HTTP_ACCEPT_LANGUAGE="fr", follow=True).content.decode()
+    platelets = re.search(r'<input[^>]*name="platelets"[^>]*>', page).group(0)
+    assert re.search(r'min="0(\.0)?"', platelets) and re.search(r'max="2000(\.0)?"', platelets), platelets
