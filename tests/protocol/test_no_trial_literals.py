@@ -58,7 +58,7 @@ ALLOWED: dict[str, tuple[frozenset[str], str]] = {
     },
     **{
         word: (
-            frozenset({"clinical/dosing.py", "cli/dose.py"}),
+            frozenset({"clinical/dosing.py", "cli/dose.py", "treatment/models.py"}),
             "the kind of a dose and the keys of its JSON (issue 9: kind loading|maintenance, weight_kg, "
             "reason), the core's dosing vocabulary, not the infusion form's fields",
         )

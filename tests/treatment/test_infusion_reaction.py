@@ -31,7 +31,7 @@ def test_an_infusion_reaction_opens_one_linked_adverse_event(enrolled_subject, p
         day(0),
         day(0).isoformat(),
     )
-    assert InfusionReactionEvent.objects.system("test").get(infusion=rec).adverse_event_id == ae.pk
+    assert InfusionReactionEvent.objects.system("test").get(infusion=rec).event_record_id == ae.pk
 
 
 def test_re_saving_the_infusion_updates_its_event_and_never_adds_a_second(enrolled_subject, prescribe, give):

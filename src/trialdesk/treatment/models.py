@@ -80,7 +80,8 @@ class InfusionReactionEvent(models.Model):
     site_path = "infusion__subject__site"
 
     infusion = models.OneToOneField("crf.FormRecord", on_delete=models.PROTECT, related_name="reaction_event")
-    adverse_event = models.OneToOneField("crf.FormRecord", on_delete=models.PROTECT, related_name="+")
+    # the adverse-event record it opened
+    event_record = models.OneToOneField("crf.FormRecord", on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = ScopedManager.from_queryset(SiteScopedQuerySet)()

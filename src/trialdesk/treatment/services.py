@@ -501,7 +501,7 @@ def _reaction_event(rec: FormRecord) -> InfusionReactionEvent | None:
     return (
         InfusionReactionEvent.objects.system("the adverse event an infusion opened")
         .filter(infusion_id=rec.pk)
-        .select_related("adverse_event")
+        .select_related("event_record")
         .first()
     )
 
@@ -516,8 +516,8 @@ def _sync_reaction_event(rec: FormRecord, values: dict, event: FormSaved) -> Non
         return
     grade = values.get(REACTION_GRADE)
     if values.get(REACTION) is not True or not isinstance(grade, int):
-        if link is not None and link.adverse_event.voided_at is None:
-            void_record(user, link.adverse_event, "the infusion reaction was corrected on its infusion: none")
+        if link is not None and link.event_record.voided_at is None:
+            void_record(user, link.event_record, "the infusion reaction was corrected on its infusion: none")
         return
     term = ctcae.term_by_name(INFUSION_REACTION_TERM)
     ae_form = protocol.concept_form("adverse_event_term")
@@ -530,9 +530,9 @@ def _sync_reaction_event(rec: FormRecord, values: dict, event: FormSaved) -> Non
         if adopted is not None:  # recorded on its own before the infusion: linked, not doubled
             link = InfusionReactionEvent.objects.system(
                 "an infusion reaction adopts its adverse event"
-            ).create(infusion=rec, adverse_event=adopted)
-    if link is not None and link.adverse_event.voided_at is None:
-        ae = link.adverse_event
+            ).create(infusion=rec, event_record=adopted)
+    if link is not None and link.event_record.voided_at is None:
+        ae = link.event_record
         ae.subject = rec.subject
         data = {**ae.data, **facts}
         if data == ae.data:
@@ -561,11 +561,11 @@ def _sync_reaction_event(rec: FormRecord, values: dict, event: FormSaved) -> Non
         wanted["action_infusion_interrupted"] = True
     outcome = save_form(user, rec.subject, ae_form, _concepts(protocol, ae_form, wanted))
     if link is not None:  # the earlier event was voided: the link follows the new one
-        link.adverse_event = outcome.record
-        link.save(update_fields=["adverse_event"])
+        link.event_record = outcome.record
+        link.save(update_fields=["event_record"])
     else:
         InfusionReactionEvent.objects.system("an infusion reaction opens its adverse event").create(
-            infusion=rec, adverse_event=outcome.record
+            infusion=rec, event_record=outcome.record
         )
 
 
@@ -579,7 +579,7 @@ def _unlinked_event(rec: FormRecord, ae_form: str, term: str, onset) -> FormReco
     day) that no infusion is linked to yet."""
     protocol = rec.subject.study.protocol
     linked = InfusionReactionEvent.objects.system("the events already linked").values_list(
-        "adverse_event_id", flat=True
+        "event_record_id", flat=True
     )
     candidates = FormRecord.objects.system("an infusion reaction looks for its adverse event").filter(
         subject_id=rec.subject_id, form_code=ae_form, visit=None, voided_at__isnull=True
@@ -596,9 +596,9 @@ def _unlinked_event(rec: FormRecord, ae_form: str, term: str, onset) -> FormReco
 def _void_reaction_event(rec: FormRecord, event: RecordVoided) -> None:
     link = _reaction_event(rec)
     user = _user_of(event.actor)
-    if link is None or user is None or link.adverse_event.voided_at is not None:
+    if link is None or user is None or link.event_record.voided_at is not None:
         return
-    void_record(user, link.adverse_event, f"its infusion was voided: {event.void_reason}"[:500])
+    void_record(user, link.event_record, f"its infusion was voided: {event.void_reason}"[:500])
 
 
 def prescriptions_of(user, subject):
