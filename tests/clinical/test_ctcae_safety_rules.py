@@ -149,16 +149,21 @@ def test_tolerance_counts_events_subjects_serious_and_worst_grade_per_highlight(
         ("B", ae("10016288", "Blood and lymphatic system disorders", 3, serious=True)),
     ]
     counts = rules.tolerance(protocol, events).as_dict()
-    assert (counts["events"], counts["serious"], counts["subjects"]) == (4, 2, 2)
+    assert (counts["events"], counts["serious_events"], counts["subjects"]) == (4, 2, 2)
     infusion = counts["highlights"]["infusion_reactions"]
-    assert (infusion["events"], infusion["subjects"], infusion["worst_grade"], infusion["serious"]) == (
+    assert (
+        infusion["events"],
+        infusion["subjects"],
+        infusion["worst_grade"],
+        infusion["serious_events"],
+    ) == (
         2,
         1,
         2,
         0,
     )
     cardiac = counts["highlights"]["cardiac_events"]
-    assert (cardiac["events"], cardiac["worst_grade"], cardiac["serious"]) == (1, 3, 1)
+    assert (cardiac["events"], cardiac["worst_grade"], cardiac["serious_events"]) == (1, 3, 1)
 
 
 def test_a_grade_5_event_needs_a_death_on_its_end_date():

@@ -154,7 +154,7 @@ def test_tolerance_counts_are_plain_data(save_ae, study):
     save_ae(dict(NON_SERIOUS_AE, event_term="Infusion related reaction", grade=2))
     save_ae()
     counts = services.tolerance_counts(study)
-    assert (counts["events"], counts["serious"]) == (2, 1)
+    assert (counts["events"], counts["serious_events"]) == (2, 1)
     assert counts["highlights"]["infusion_reactions"]["events"] == 1
     assert counts["highlights"]["cardiac_events"]["events"] == 0
 

@@ -157,7 +157,7 @@ _NO_DEATH = gettext_noop(
     "A grade 5 event is a death, but no death is recorded for this patient; record the death (end of study or follow-up)."
 )
 _OTHER_DAY = gettext_noop(
-    "A grade 5 event ends with the death: its end date (%(end)s) differs from the date of death recorded (%(death)s)."
+    "A grade 5 event ends with the death: its end date (%(end)s) differs from the date of death recorded (%(died_on)s)."
 )
 
 
@@ -172,7 +172,7 @@ def fatal_event_problem(
     if death_date is None:
         return _NO_DEATH, {}
     if end_date is not None and end_date != death_date:
-        return _OTHER_DAY, {"end": end_date.isoformat(), "death": death_date.isoformat()}
+        return _OTHER_DAY, {"end": end_date.isoformat(), "died_on": death_date.isoformat()}
     return None
 
 
@@ -204,14 +204,14 @@ class Tolerance:
     def as_dict(self) -> dict[str, Any]:
         return {
             "events": self.events,
-            "serious": self.serious,
+            "serious_events": self.serious,
             "subjects": len(self.subjects),
             "highlights": {
                 code: {
                     "label": h.label,
                     "events": h.events,
                     "subjects": h.subject_count,
-                    "serious": h.serious,
+                    "serious_events": h.serious,
                     "worst_grade": h.worst_grade,
                 }
                 for code, h in self.highlights.items()

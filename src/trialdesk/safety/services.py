@@ -225,7 +225,7 @@ def notification_text(report: SaeReport) -> tuple[str, str]:
                 _(
                     "A serious adverse event was recorded in study %(study)s.\n"
                     "Patient: %(subject)s (site %(site)s)\n"
-                    "Event: %(term)s, grade %(grade)s, started %(onset)s\n"
+                    "Event: %(term)s, grade %(worst)s, started %(onset)s\n"
                     "Recorded: %(when)s UTC\n"
                     "Acknowledge it and assess its expectedness: %(link)s\n"
                 )
@@ -234,7 +234,7 @@ def notification_text(report: SaeReport) -> tuple[str, str]:
                     "subject": subject.label,
                     "site": subject.site.code,
                     "term": term,
-                    "grade": grade if grade is not None else "—",
+                    "worst": grade if grade is not None else "—",
                     "onset": onset.isoformat() if isinstance(onset, dt.date) else "—",
                     "when": report.reported_at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M"),
                     "link": link,
@@ -573,7 +573,7 @@ def grade_texts(term_name: str | None) -> dict[str, Any] | None:
         return None
     return {
         "term": term.term,
-        "meddra_code": term.meddra_code,
+        "code": term.meddra_code,
         "soc": term.soc,
         "other_specify": ctcae.is_other_specify(term),
         "grades": [(g, text) for g, text in zip(ctcae.GRADES, term.grades, strict=True)],

@@ -83,7 +83,7 @@ def sae_detail(request, report_id: int):
                     request.user,
                     row.report,
                     request.POST.get("expectedness", ""),
-                    request.POST.get("comment", ""),
+                    request.POST.get("note", ""),
                 )
                 messages.success(request, _("Expectedness recorded."))
             else:
@@ -157,7 +157,7 @@ def cioms_context(request, row) -> dict:
         {
             "name": r.data.get(protocol.concept_field("history_condition", r.form_code)),
             "start": r.data.get(protocol.concept_field("history_started_on", r.form_code)),
-            "ongoing": r.data.get(protocol.concept_field("history_ongoing", r.form_code)),
+            "current": r.data.get(protocol.concept_field("history_ongoing", r.form_code)),
         }
         for r in log("history_started_on")
     ]
@@ -185,7 +185,7 @@ def cioms_context(request, row) -> dict:
         "initials": "" if access.pseudonymised else subject.initials,
         "country": next((s.country for s in protocol.sites if s.code == subject.site.code), ""),
         "criteria": {
-            "death": criterion("seriousness_death"),
+            "died": criterion("seriousness_death"),
             "hospitalisation": criterion("seriousness_hospitalisation"),
             "disability": criterion("seriousness_disability"),
             "life_threatening": criterion("seriousness_life_threatening"),
