@@ -23,6 +23,7 @@ COMMAND_MODULES = [
     "trialdesk.cli.app",
     "trialdesk.cli.audit",
     "trialdesk.cli.datacut",
+    "trialdesk.cli.report",
 ]
 
 

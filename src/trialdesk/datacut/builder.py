@@ -6,7 +6,8 @@ pseudonymised viewer: the layer decides, not this module); for the operator (no 
 ``Model.objects.system("data cut by the operator")``.
 
 Queries: a fixed number up front (the study's access for the viewer, the sites) and, per
-chunk of ``chunk_size`` subjects, five (subjects, visits, records, queries, signatures),
+chunk of ``chunk_size`` subjects, six (subjects, visits, records, queries, signatures, the
+investigator's response confirmations),
 plus one that finds the last chunk empty when the subjects fill their chunks exactly.
 Subjects are read by primary key, chunk after chunk (keyset pagination): the snapshot's
 ``subjects()`` holds one chunk in memory at a time, and reads the database again each
@@ -36,12 +37,14 @@ from zoneinfo import ZoneInfo
 
 from django.utils import timezone
 
+from trialdesk.assessments.models import ResponseConfirmation
 from trialdesk.crf.models import FormRecord
 from trialdesk.queries.models import Query
 from trialdesk.signatures.models import Signature
 from trialdesk.snapshot.cut import ended_on, record_date, status_on
 from trialdesk.snapshot.from_simulation import identity_of
 from trialdesk.snapshot.model import (
+    ConfirmationSnapshot,
     LockSnapshot,
     QuerySnapshot,
     RecordRef,
@@ -162,6 +165,11 @@ def _chunk(
     signatures_of: dict[int, list[Signature]] = defaultdict(list)
     for signature in read(Signature).filter(subject_id__in=ids).order_by("signed_at", "pk"):
         signatures_of[signature.subject_id].append(signature)
+    confirmations_of: dict[int, list[ResponseConfirmation]] = defaultdict(list)
+    for confirmation in (
+        read(ResponseConfirmation).filter(record__subject_id__in=ids).order_by("confirmed_at", "pk")
+    ):
+        confirmations_of[confirmation.record_id].append(confirmation)
 
     for subject in subjects:
         visits = visits_of.get(subject.pk, [])
@@ -275,4 +283,9 @@ def _chunk(
                 if s.visit_id is None or s.visit_id not in dropped_visits
             ),
             locks=tuple(subject_locks),
+            confirmations=tuple(
+                ConfirmationSnapshot(refs[pk], c.category, c.derived_category)
+                for pk in refs
+                for c in confirmations_of.get(pk, [])
+            ),
         )

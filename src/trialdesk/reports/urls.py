@@ -1,4 +1,4 @@
-"""The recruitment dashboard."""
+"""The recruitment dashboard and the analysis report (whole, or its safety part)."""
 
 from django.urls import path
 
@@ -6,4 +6,6 @@ from trialdesk.reports import views
 
 urlpatterns = [
     path("recruitment/", views.recruitment, name="recruitment"),
+    path("analysis/", views.analysis_report, name="analysis_report"),
+    path("safety/", views.safety_report, name="safety_report"),
 ]

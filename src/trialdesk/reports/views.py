@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from trialdesk.reports import charts
 from trialdesk.reports.recruitment import recruitment_report, shows_warning, warning_probability
 from trialdesk.studies.access import study_access
-from trialdesk.studies.models import Site
+from trialdesk.studies.models import Role, Site
 from trialdesk.studies.services import request_study
 
 
@@ -67,3 +67,42 @@ def recruitment(request):
         "today": today,
     }
     return render(request, "reports/recruitment.html", context)
+
+
+# --------------------------------------------------------------------------- the analysis report
+
+#: the roles that read the whole analysis (every site); the safety officer reads its safety part
+ANALYSIS_ROLES = frozenset({Role.STATISTICIAN, Role.SPONSOR_ADMIN, Role.DATA_MANAGER})
+SAFETY_ROLES = ANALYSIS_ROLES | {Role.SAFETY_OFFICER}
+
+
+def _reader_of(request, roles) -> tuple:
+    """The study and the user's access when they hold one of ``roles`` for every site (404 otherwise)."""
+    study = request_study(request)
+    access = study_access(request.user, study)
+    if not (access.roles_at(None) & roles) or access.site_ids != access.all_site_ids:
+        raise Http404
+    return study, access
+
+
+def _analysis_page(request, *, safety_only: bool):
+    from trialdesk.analysis import analyse
+    from trialdesk.datacut import build_snapshot, trial_today
+    from trialdesk.reports.analysis_report import report_context
+
+    study, access = _reader_of(request, SAFETY_ROLES if safety_only else ANALYSIS_ROLES)
+    snapshot = build_snapshot(study, viewer=request.user, cutoff=trial_today()).materialise()
+    analysis = analyse(snapshot, study.protocol)
+    context = report_context(analysis, study.protocol, safety_only=safety_only)
+    context["can_read_full"] = bool(access.roles_at(None) & ANALYSIS_ROLES)
+    return render(request, "reports/analysis/page.html", context)
+
+
+@login_required
+def analysis_report(request):
+    return _analysis_page(request, safety_only=False)
+
+
+@login_required
+def safety_report(request):
+    return _analysis_page(request, safety_only=True)

@@ -10,6 +10,7 @@ Built from the database by ``trialdesk.datacut.build_snapshot``, from the simula
 
 from trialdesk.snapshot.datacut import DataCutError, read_datacut, verify_datacut, write_datacut
 from trialdesk.snapshot.model import (
+    ConfirmationSnapshot,
     LockSnapshot,
     ProtocolIdentity,
     QuerySnapshot,
@@ -23,6 +24,7 @@ from trialdesk.snapshot.model import (
 )
 
 __all__ = [
+    "ConfirmationSnapshot",
     "DataCutError",
     "LockSnapshot",
     "ProtocolIdentity",

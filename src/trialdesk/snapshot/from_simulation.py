@@ -13,7 +13,9 @@ import datetime as dt
 from typing import Any
 
 from trialdesk.snapshot.model import (
+    ConfirmationSnapshot,
     ProtocolIdentity,
+    RecordRef,
     RecordSnapshot,
     SiteSnapshot,
     StudySnapshot,
@@ -108,7 +110,10 @@ def snapshot_from_simulation(
         )
         for site in protocol.sites
     )
-    subjects = tuple(subject_from_simulation(s) for s in cohort.subjects)
+    subjects = tuple(
+        _with_confirmations(protocol, subject_from_simulation(s), s.confirmed_responses)
+        for s in cohort.subjects
+    )
     return StudySnapshot(
         study=identity_of(protocol, protocol_sha256),
         cutoff=None,
@@ -117,6 +122,41 @@ def snapshot_from_simulation(
         sites=sites,
         subject_source=lambda: subjects,
     )
+
+
+def _with_confirmations(
+    protocol: Any, subject: SubjectSnapshot, confirmed: tuple[tuple[str, str], ...]
+) -> SubjectSnapshot:
+    """The investigator's confirmations of the simulated marrows they confirmed (by visit):
+    their assessment against the derived response of the marrow, as the shell records it."""
+    if not confirmed:
+        return subject
+    from dataclasses import replace
+
+    from trialdesk.analysis.subject import derive_course, forms_of
+
+    records = [r for r in subject.records if not r.voided]
+    doses = forms_of(protocol, "dose_date")
+    days = sorted(
+        day
+        for r in records
+        if r.form in doses and isinstance(day := r.data.get(protocol.concept_field("dose_date", r.form)), str)
+    )
+    first_dose = dt.date.fromisoformat(days[0]) if days else None
+    course, _ = derive_course(protocol, subject, records, first_dose, apply_confirmations=False)
+    visits = {visit for visit, _ in confirmed}
+    made = []
+    for assessed in course.discordances:
+        form, visit, repeat = assessed.record.key
+        if visit in visits and assessed.record.investigator is not None:
+            made.append(
+                ConfirmationSnapshot(
+                    RecordRef(form, visit, repeat),
+                    assessed.record.investigator.value,
+                    assessed.derived.category.value,
+                )
+            )
+    return replace(subject, confirmations=tuple(made))
 
 
 def common_projection(subject: SubjectSnapshot) -> dict[str, Any]:
@@ -132,6 +172,10 @@ def common_projection(subject: SubjectSnapshot) -> dict[str, Any]:
         "records": sorted(
             ((r.form, r.visit or "", r.repeat, r.data) for r in subject.records if not r.voided),
             key=lambda r: (r[0], r[1], r[2]),
+        ),
+        "confirmations": sorted(
+            (c.record.form, c.record.visit or "", c.record.repeat, c.category, c.derived_category)
+            for c in subject.confirmations
         ),
     }
 

@@ -110,6 +110,18 @@ class LockSnapshot:
 
 
 @dataclass(frozen=True)
+class ConfirmationSnapshot:
+    """The investigator's confirmation of their own response assessment where it differs from
+    the derived one: ``category`` (theirs) against ``derived_category``, on ``record``. It
+    holds while the record still gives those two (the analysis checks); the justification,
+    free text of the site, is not carried."""
+
+    record: RecordRef
+    category: str
+    derived_category: str
+
+
+@dataclass(frozen=True)
 class SubjectSnapshot:
     screening_number: str
     subject_code: str | None
@@ -129,6 +141,7 @@ class SubjectSnapshot:
     queries: tuple[QuerySnapshot, ...] = ()
     signatures: tuple[SignatureSnapshot, ...] = ()
     locks: tuple[LockSnapshot, ...] = ()  # of the subject and of its records
+    confirmations: tuple[ConfirmationSnapshot, ...] = ()  # of its responses, oldest first
 
     @property
     def label(self) -> str:

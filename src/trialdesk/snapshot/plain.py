@@ -11,6 +11,7 @@ import datetime as dt
 from typing import Any
 
 from trialdesk.snapshot.model import (
+    ConfirmationSnapshot,
     LockSnapshot,
     ProtocolIdentity,
     QuerySnapshot,
@@ -139,6 +140,10 @@ def subject_plain(subject: SubjectSnapshot) -> dict[str, Any]:
             for s in subject.signatures
         ],
         "locks": [lock_plain(lock) for lock in subject.locks],
+        "confirmations": [
+            {"record": ref_plain(c.record), "category": c.category, "derived_category": c.derived_category}
+            for c in subject.confirmations
+        ],
     }
 
 
@@ -238,4 +243,8 @@ def subject_from(plain: dict[str, Any]) -> SubjectSnapshot:
             for s in plain.get("signatures", ())
         ),
         locks=tuple(lock_from(lock) for lock in plain.get("locks", ())),
+        confirmations=tuple(
+            ConfirmationSnapshot(ref_from(c["record"]), c["category"], c["derived_category"])
+            for c in plain.get("confirmations", ())
+        ),
     )

@@ -1,0 +1,357 @@
+"""What the analysis knows of one subject, derived from their SubjectSnapshot (pure).
+
+Every per-subject fact is computed by the clinical core, read through the protocol's
+concepts: the course of disease (``clinical.course_of_disease``, with the investigator's
+confirmed responses the snapshot carries), survival (``clinical.survival``), transfusion
+needs (``clinical.transfusion``), exposure (``clinical.exposure``). Voided records are left
+out. Nothing here names a trial's field.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+from trialdesk.clinical.course_of_disease import CourseOfDisease, MarrowRecord, course_of_disease
+from trialdesk.clinical.exposure import DoseValue, Exposure, exposure
+from trialdesk.clinical.survival import (
+    SurvivalFacts,
+    SurvivalTime,
+    leukemia_free_survival_of,
+    overall_survival,
+    survival_facts,
+)
+from trialdesk.clinical.transfusion import Transfusion, TransfusionNeeds, settings_of, transfusion_needs
+from trialdesk.snapshot.model import RecordSnapshot, SubjectSnapshot
+
+__all__ = [
+    "AdverseEvent",
+    "Categorical",
+    "SubjectFacts",
+    "derive_course",
+    "forms_of",
+    "subject_facts",
+]
+
+
+def forms_of(protocol: Any, concept: str) -> set[str]:
+    return {ref.form for ref in protocol.concept(concept)} if protocol.has_concept(concept) else set()
+
+
+def _as_date(value: Any) -> dt.date | None:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            return None
+    return None
+
+
+def _as_float(value: Any) -> float | None:
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _read(protocol: Any, concept: str, record: RecordSnapshot) -> Any:
+    if not protocol.has_concept(concept) or protocol.concept_field(concept, record.form) is None:
+        return None
+    return protocol.read_concept(concept, record.form, record.data)
+
+
+@dataclass(frozen=True)
+class Categorical:
+    """A recorded choice, kept as the form states it (the report shows its label)."""
+
+    form: str
+    field: str
+    value: Any
+
+
+def _choice_of(protocol: Any, concept: str, records: list[RecordSnapshot]) -> Categorical | None:
+    """The value recorded in the choice field that ``concept`` is one value of."""
+    if not protocol.has_concept(concept):
+        return None
+    ref = protocol.choice_concept(concept)
+    for r in records:
+        if r.form == ref.form and r.data.get(ref.field) not in (None, ""):
+            return Categorical(ref.form, ref.field, r.data[ref.field])
+    return None
+
+
+@dataclass(frozen=True)
+class AdverseEvent:
+    ref: str  # the record's identity within the subject (``adverse_event#2``)
+    term: str | None
+    meddra: Any
+    soc: str | None
+    grade: int | None
+    serious: bool
+    onset: dt.date | None
+    data: Mapping[str, Any]  # the record's data (the safety rules read it by concept)
+    form: str
+
+
+@dataclass(frozen=True)
+class SubjectFacts:
+    snapshot: SubjectSnapshot
+    enrolled: bool
+    treated: bool  # at least one dose given
+    first_dose_on: dt.date | None
+    last_dose_on: dt.date | None
+    course: CourseOfDisease
+    survival: SurvivalFacts
+    os: SurvivalTime | None  # enrolled subjects
+    lfs: SurvivalTime | None  # responders (confirmed response)
+    transfusions: TransfusionNeeds
+    exposure: Exposure
+    adverse_events: tuple[AdverseEvent, ...]
+    lvef: tuple[tuple[dt.date, float], ...]
+    treatment_ended_on: dt.date | None
+    stop_reason: Categorical | None
+    baseline_values: Mapping[str, Any]  # concept -> value (age, performance status, …)
+    disease_status: Categorical | None
+    abnormal_baseline_karyotype: bool | None
+
+    @property
+    def label(self) -> str:
+        return self.snapshot.label
+
+    @property
+    def site(self) -> str:
+        return self.snapshot.site
+
+
+def _key(record: RecordSnapshot) -> tuple[str, str | None, int]:
+    return (record.form, record.visit, record.repeat)
+
+
+def derive_course(
+    protocol: Any,
+    subject: SubjectSnapshot,
+    records: list[RecordSnapshot],
+    first_dose: dt.date | None,
+    *,
+    apply_confirmations: bool = True,
+) -> tuple[CourseOfDisease, bool | None]:
+    """The course of disease of the subject's marrows, with the investigator's confirmations
+    that still hold (the same assessment against the same derived response); and the
+    baseline karyotype of a form other than the marrow form (the screening's)."""
+    marrow_forms = forms_of(protocol, "marrow_assessed_on")
+    karyotype_forms = forms_of(protocol, "abnormal_karyotype") - marrow_forms
+    marrows: list[MarrowRecord] = []
+    baseline_karyotype = None
+    for r in records:
+        if r.form in karyotype_forms:
+            value = _read(protocol, "abnormal_karyotype", r)
+            if value is not None:
+                baseline_karyotype = bool(value)
+        if r.form in marrow_forms:
+            m = MarrowRecord.from_record(protocol, r.form, r.data, key=_key(r))
+            if m is not None:
+                marrows.append(m)
+    criteria = protocol.response_criteria
+    course = course_of_disease(
+        marrows, criteria, first_dose=first_dose, baseline_abnormal_karyotype=baseline_karyotype
+    )
+    if not apply_confirmations or not subject.confirmations:
+        return course, baseline_karyotype
+    latest = {}
+    for c in subject.confirmations:
+        latest[(c.record.form, c.record.visit, c.record.repeat)] = c
+    held = set()
+    for a in course.discordances:
+        c = latest.get(a.record.key)
+        investigator = a.record.investigator.value if a.record.investigator else None
+        if c is not None and c.category == investigator and c.derived_category == a.derived.category.value:
+            held.add(a.record.key)
+    if not held:
+        return course, baseline_karyotype
+    confirmed = [replace(m, confirmed=True) if m.key in held else m for m in marrows]
+    return (
+        course_of_disease(
+            confirmed, criteria, first_dose=first_dose, baseline_abnormal_karyotype=baseline_karyotype
+        ),
+        baseline_karyotype,
+    )
+
+
+_BASELINE_CONCEPTS = (
+    "age",
+    "performance_status",
+    "body_weight",
+    "body_height",
+    "prior_treatment_lines",
+    "prior_allogeneic_transplant",
+    "philadelphia_chromosome",
+    "marrow_blasts",
+    "her2_positive_blasts",
+    "lvef",
+    "diagnosed_on",
+)
+
+
+def subject_facts(protocol: Any, subject: SubjectSnapshot, as_of: dt.date) -> SubjectFacts:
+    """The facts of one subject as their snapshot holds them (``as_of``: the cut-off, or the day
+    the snapshot was made, which ends a treatment still going on)."""
+    records = [r for r in subject.records if not r.voided]
+    dose_forms = forms_of(protocol, "dose_date")
+    doses: list[DoseValue] = []
+    for r in records:
+        if r.form not in dose_forms:
+            continue
+        given_on = _as_date(_read(protocol, "dose_date", r))
+        if given_on is None:
+            continue
+        loading = _read(protocol, "loading_dose", r)
+        doses.append(
+            DoseValue(
+                given_on,
+                _as_float(_read(protocol, "dose_given", r)),
+                _as_float(_read(protocol, "dose_weight", r)),
+                _as_float(_read(protocol, "dose_prescribed", r)),
+                loading if isinstance(loading, bool) else None,
+                f"{r.form}#{r.repeat}",
+            )
+        )
+    dose_days = sorted(d.given_on for d in doses)
+    first_dose = subject.first_dose_on or (dose_days[0] if dose_days else None)
+    last_dose = dose_days[-1] if dose_days else None
+    course, baseline_karyotype = derive_course(protocol, subject, records, first_dose)
+
+    # most recent first, as the death date's precedence reads them
+    by_recency = sorted(records, key=lambda r: _record_day(protocol, r) or dt.date.min, reverse=True)
+    facts = survival_facts(protocol, [(r.form, r.data) for r in by_recency])
+    cutoff = as_of
+    os_time = (
+        overall_survival(subject.enrolled_on, facts, cutoff=cutoff)
+        if subject.enrolled_on is not None
+        else None
+    )
+    lfs_time = leukemia_free_survival_of(course, facts, cutoff=cutoff)
+
+    ended = None
+    for r in records:
+        day = _as_date(_read(protocol, "treatment_stopped_on", r))
+        if day is not None:
+            ended = day if ended is None else min(ended, day)
+    transfusion_forms = forms_of(protocol, "transfused_on")
+    transfusions = [
+        t
+        for r in records
+        if r.form in transfusion_forms
+        for t in [Transfusion.from_record(protocol, r.form, r.data)]
+        if t is not None
+    ]
+    needs = transfusion_needs(
+        transfusions,
+        first_dose,
+        last_dose if ended is not None else None,
+        settings=settings_of(protocol),
+        as_of=as_of,
+    )
+    rules = protocol.dose_rules if _has_dose_rules(protocol) else None
+    exp = exposure(rules, doses) if rules is not None else exposure_none()
+
+    ae_forms = forms_of(protocol, "adverse_event_term")
+    events = []
+    for r in records:
+        if r.form not in ae_forms:
+            continue
+        grade = _read(protocol, "adverse_event_grade", r)
+        events.append(
+            AdverseEvent(
+                ref=f"{r.form}#{r.repeat}",
+                term=_read(protocol, "adverse_event_term", r),
+                meddra=_read(protocol, "adverse_event_meddra", r),
+                soc=_read(protocol, "adverse_event_soc", r),
+                grade=grade if isinstance(grade, int) and not isinstance(grade, bool) else None,
+                serious=_read(protocol, "adverse_event_serious", r) is True,
+                onset=_as_date(_read(protocol, "adverse_event_onset", r)),
+                data=r.data,
+                form=r.form,
+            )
+        )
+    lvef_forms = forms_of(protocol, "lvef")
+    lvef = []
+    for r in records:
+        if r.form not in lvef_forms:
+            continue
+        value = _as_float(_read(protocol, "lvef", r))
+        day = _as_date(_read(protocol, "lvef_assessed_on", r)) or _as_date(_read(protocol, "screened_on", r))
+        if value is not None and day is not None:
+            lvef.append((day, value))
+    baseline_values: dict[str, Any] = {}
+    for concept in _BASELINE_CONCEPTS:
+        if not protocol.has_concept(concept):
+            continue
+        # the baseline value: the screening or baseline forms' (the marrow and LVEF series
+        # give theirs first at the screening visit)
+        for ref in protocol.concept(concept):
+            found = next(
+                (
+                    r.data.get(ref.field)
+                    for r in records
+                    if r.form == ref.form and r.data.get(ref.field) is not None and _is_baseline(protocol, r)
+                ),
+                None,
+            )
+            if found is not None:
+                baseline_values[concept] = found
+                break
+    if subject.age is not None:
+        baseline_values.setdefault("age", subject.age)
+    return SubjectFacts(
+        snapshot=subject,
+        enrolled=subject.enrolled_on is not None,
+        treated=bool(doses),
+        first_dose_on=first_dose,
+        last_dose_on=last_dose,
+        course=course,
+        survival=facts,
+        os=os_time,
+        lfs=lfs_time,
+        transfusions=needs,
+        exposure=exp,
+        adverse_events=tuple(sorted(events, key=lambda e: (e.onset or dt.date.max, e.ref))),
+        lvef=tuple(sorted(lvef)),
+        treatment_ended_on=ended,
+        stop_reason=_choice_of(protocol, "stopped_for_progression", records),
+        baseline_values=baseline_values,
+        disease_status=_choice_of(protocol, "relapsed_disease", records),
+        abnormal_baseline_karyotype=(
+            course.cytogenetic.abnormal_at_baseline
+            if course.cytogenetic.abnormal_at_baseline is not None
+            else baseline_karyotype
+        ),
+    )
+
+
+def _is_baseline(protocol: Any, record: RecordSnapshot) -> bool:
+    """A record of a visit on or before the first dose (screening, day 1)."""
+    return record.visit is not None and record.visit in {v.code for v in protocol.baseline_visits}
+
+
+def _has_dose_rules(protocol: Any) -> bool:
+    try:
+        return protocol.dose_rules is not None
+    except KeyError:
+        return False
+
+
+def exposure_none() -> Exposure:
+    return Exposure(0, None, None, 0.0, 0.0, 0, 0.0, None, 0, 0, 0, 0)
+
+
+def _record_day(protocol: Any, record: RecordSnapshot) -> dt.date | None:
+    field = protocol.date_concept_field(record.form)
+    return _as_date(record.data.get(field)) if field else None
