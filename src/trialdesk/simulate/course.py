@@ -852,6 +852,7 @@ class CourseBuilder:
         event: dict[str, Any] = {
             "adverse_event_term": t.term,
             "adverse_event_meddra": str(t.meddra_code),
+            "adverse_event_soc": t.soc,
             "adverse_event_grade": grade,
             "adverse_event_onset": onset,
             "adverse_event_serious": serious or grade == 5,
