@@ -183,3 +183,12 @@ def test_the_cioms_form_masks_the_sites_own_words_for_the_safety_officer(
     )
     assert words not in _cioms_html(safety_officer, study, report)
     assert words in _cioms_html(cast.investigator_nantes, study, report)
+
+
+def test_the_casebook_shows_the_subjects_saes_and_highlighted_events(client, cast, save_ae, enrolled_subject):
+    save_ae(dict(NON_SERIOUS_AE, event_term="Infusion related reaction", grade=2))
+    save_ae()
+    client.login(username=cast.investigator_nantes.username, password=PASSWORD)
+    body = client.get(f"/studies/NCT00724360/subjects/{enrolled_subject.pk}/").content.decode()
+    assert 'id="safety"' in body and "2 adverse events" in body
+    assert "Febrile neutropenia" in body and "Not acknowledged" in body

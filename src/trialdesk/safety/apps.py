@@ -11,6 +11,7 @@ class SafetyConfig(AppConfig):
         from trialdesk.crf.events import form_saved
         from trialdesk.crf.panels import FormPanel, register
         from trialdesk.safety import panels, services
+        from trialdesk.subjects import casebook_sections
 
         form_saved.subscribe(services.on_form_saved)
         register(
@@ -20,5 +21,13 @@ class SafetyConfig(AppConfig):
                 template="safety/_ctcae_panel.html",
                 reads=panels.ctcae_reads,
                 context=panels.ctcae_context,
+            )
+        )
+        casebook_sections.register(
+            casebook_sections.CasebookSection(
+                key="safety",
+                order=40,
+                template="safety/_casebook_section.html",
+                context=panels.casebook_context,
             )
         )

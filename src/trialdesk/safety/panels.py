@@ -32,3 +32,28 @@ def ctcae_context(context) -> dict | None:
         return None
     grade = context.values.get(field.ctcae.grade_field) if field.ctcae and field.ctcae.grade_field else None
     return {**texts, "chosen": grade}
+
+
+def casebook_context(context) -> dict | None:
+    """The subject's safety on its casebook: its SAEs (acknowledged or not, SUSARs with their
+    deadline) and its infusion reactions and cardiac events, for viewers of safety data."""
+    from trialdesk.safety import services
+    from trialdesk.studies.access import Permission
+
+    protocol = context.study.protocol
+    form_code = services.ae_form_code(protocol)
+    if form_code is None or not context.access.can(Permission.VIEW_SAFETY_DATA, context.subject.site_id):
+        return None
+    events = [r for r in context.records if r.form_code == form_code and r.voided_at is None]
+    if not events:
+        return None
+    rows = services.sae_rows(context.request.user, context.study, context.subject)
+    labels = {h.code: h for h in protocol.safety.highlights}
+    kinds = []
+    for event in events:
+        _term, meddra, soc = services.coded(
+            protocol, form_code, services.typed_values(protocol.form(form_code), event.data)
+        )
+        kinds.append(services.rules.highlights_of(protocol.safety, meddra, soc))
+    counts = [(code, highlight, sum(code in found for found in kinds)) for code, highlight in labels.items()]
+    return {"saes": rows, "events": len(events), "highlights": counts}

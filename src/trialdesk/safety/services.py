@@ -476,14 +476,17 @@ def _visible_or_404(user, study):
     return access
 
 
-def sae_rows(user, study) -> list[SaeRow]:
-    """Every SAE the viewer's sites hold (all sites for the safety officer), newest first."""
+def sae_rows(user, study, subject=None) -> list[SaeRow]:
+    """Every SAE the viewer's sites hold (all sites for the safety officer), newest first;
+    ``subject``: that subject's only."""
     _visible_or_404(user, study)
     reports = (
         SaeReport.objects.for_user(user, study)
         .filter(study=study, record__voided_at__isnull=True)
         .select_related("record__subject__site", "acknowledged_by", "assessed_by", "study")
     )
+    if subject is not None:
+        reports = reports.filter(record__subject=subject)
     protocol = study.protocol
     return [_row(report, protocol) for report in reports]
 
