@@ -41,6 +41,11 @@ MAC_FIELDS = (
     "key_id",
 )
 
+# Fields an event's MAC covers only when they are set (not None): added after the format
+# was fixed, so an event without them has the same content, and the same MAC, as before.
+# ``api_token_id``: the API token a write was made with (trialdesk.api.tokens).
+OPTIONAL_MAC_FIELDS = ("api_token_id",)
+
 # Wide enough for every IEEE double written out in full (1.8e308 has 309 digits).
 _EXACT = decimal.Context(prec=400)
 
@@ -74,15 +79,24 @@ def _canonical(value: Any) -> str:
         return json.dumps(value, ensure_ascii=False)
     if isinstance(value, Mapping):
         items = sorted((str(key), item) for key, item in value.items())
-        return "{" + ",".join(f"{json.dumps(key, ensure_ascii=False)}:{_canonical(item)}" for key, item in items) + "}"
+        return (
+            "{"
+            + ",".join(f"{json.dumps(key, ensure_ascii=False)}:{_canonical(item)}" for key, item in items)
+            + "}"
+        )
     if isinstance(value, list | tuple):
         return "[" + ",".join(_canonical(item) for item in value) + "]"
     return json.dumps(str(value), ensure_ascii=False)
 
 
 def canonical_content(event: Mapping[str, Any]) -> bytes:
-    """The bytes the MAC covers: the MAC_FIELDS of the event as canonical JSON."""
-    return _canonical({name: event.get(name) for name in MAC_FIELDS}).encode()
+    """The bytes the MAC covers: the MAC_FIELDS of the event (and those of the
+    OPTIONAL_MAC_FIELDS that are set) as canonical JSON."""
+    content = {name: event.get(name) for name in MAC_FIELDS}
+    for name in OPTIONAL_MAC_FIELDS:
+        if event.get(name) is not None:
+            content[name] = event[name]
+    return _canonical(content).encode()
 
 
 def event_mac(event: Mapping[str, Any], key: bytes) -> str:
@@ -160,5 +174,7 @@ def verify_chain(
         problem = f"the chain ends at {item} {last_sequence} but its head records {head_sequence}"
         return ChainVerdict(False, count, last_sequence + 1, problem)
     if head_mac is not None and count and head_mac != previous_mac:
-        return ChainVerdict(False, count, last_sequence, f"the last {item} differs from the one the head records")
+        return ChainVerdict(
+            False, count, last_sequence, f"the last {item} differs from the one the head records"
+        )
     return ChainVerdict(True, count, last_sequence=last_sequence, last_mac=previous_mac)

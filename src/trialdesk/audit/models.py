@@ -45,6 +45,8 @@ class AuditEvent(models.Model):
     old_value = models.JSONField(null=True, blank=True)
     new_value = models.JSONField(null=True, blank=True)
     reason = models.TextField(blank=True)
+    # The API token the write was made with (trialdesk.api's ApiToken id), or null: a plain id.
+    api_token_id = models.BigIntegerField(null=True, blank=True)
     previous_mac = models.CharField(max_length=64)
     # The fingerprint of the key that signed this event (trialdesk.audit.keys.key_id).
     key_id = models.CharField(max_length=16)

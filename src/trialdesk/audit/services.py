@@ -16,6 +16,7 @@ and no global lock is held while a user's work runs.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -23,18 +24,50 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from trialdesk.audit.chain import GENESIS_MAC, MAC_FIELDS, event_mac, verify_chain
+from trialdesk.audit.chain import GENESIS_MAC, MAC_FIELDS, OPTIONAL_MAC_FIELDS, event_mac, verify_chain
 from trialdesk.audit.keys import KeyRing, key_ring
 from trialdesk.audit.models import AuditChainHead, AuditEvent
 
 
 @dataclass(frozen=True)
+class _TokenInUse:
+    user_id: int
+    token_id: int
+
+
+_token_in_use: contextvars.ContextVar[_TokenInUse | None] = contextvars.ContextVar(
+    "api_token_in_use", default=None
+)
+
+
+@contextlib.contextmanager
+def acting_with_token(user_id: int, token_id: int):
+    """Within this block, the user ``user_id`` acts through the API token ``token_id``:
+    every Actor made for that user carries the token's id, and so does every event it
+    records (``AuditEvent.api_token_id``). The REST and REDCap APIs open it per request."""
+    reset = _token_in_use.set(_TokenInUse(user_id=user_id, token_id=token_id))
+    try:
+        yield
+    finally:
+        _token_in_use.reset(reset)
+
+
+def _token_of(user_id: int | None) -> int | None:
+    in_use = _token_in_use.get()
+    if in_use is None or user_id is None or in_use.user_id != user_id:
+        return None
+    return in_use.token_id
+
+
+@dataclass(frozen=True)
 class Actor:
-    """Who acts: a user with the role that grants what they do (or the system itself)."""
+    """Who acts: a user with the role that grants what they do (or the system itself),
+    and the API token they act through, if any (``acting_with_token``)."""
 
     user_id: int | None
     username: str
     role: str
+    token_id: int | None = None
 
     @classmethod
     def system(cls, name: str = "system") -> Actor:
@@ -42,12 +75,12 @@ class Actor:
 
     @classmethod
     def for_user(cls, user, role: str) -> Actor:
-        return cls(user_id=user.pk, username=user.get_username(), role=role)
+        return cls(user_id=user.pk, username=user.get_username(), role=role, token_id=_token_of(user.pk))
 
     @classmethod
     def person(cls, user) -> Actor:
         """A user acting as themself, in no clinical role (sign-in, their own account)."""
-        return cls(user_id=user.pk, username=user.get_username(), role="")
+        return cls(user_id=user.pk, username=user.get_username(), role="", token_id=_token_of(user.pk))
 
 
 class _Pending(threading.local):
@@ -130,6 +163,7 @@ def record(
         old_value=old_value,
         new_value=new_value,
         reason=reason,
+        api_token_id=actor.token_id,
     )
     state.events.append(event)
     return event
@@ -139,7 +173,10 @@ def _append(events: list[AuditEvent], using: str) -> None:
     """Chain and insert the events: the head is locked here, last, and released at commit."""
     ring = key_ring()
     found = list(
-        AuditChainHead.objects.using(using).select_for_update().filter(pk=1).values_list("last_sequence", "last_mac")
+        AuditChainHead.objects.using(using)
+        .select_for_update()
+        .filter(pk=1)
+        .values_list("last_sequence", "last_mac")
     )
     if found:
         sequence, previous = found[0]
@@ -151,7 +188,9 @@ def _append(events: list[AuditEvent], using: str) -> None:
         event.sequence = sequence
         event.previous_mac = previous
         event.key_id = ring.current_id
-        event.mac = event_mac({name: getattr(event, name) for name in MAC_FIELDS}, ring.current)
+        event.mac = event_mac(
+            {name: getattr(event, name) for name in MAC_FIELDS + OPTIONAL_MAC_FIELDS}, ring.current
+        )
         previous = event.mac
     AuditEvent.objects.using(using).bulk_create(events)
     AuditChainHead.objects.using(using).filter(pk=1).update(last_sequence=sequence, last_mac=previous)
@@ -181,7 +220,7 @@ def verify(ring: KeyRing | None = None, anchor: dict | None = None, using: str =
     rows = (
         AuditEvent.objects.using(using)
         .order_by("sequence")
-        .values(*MAC_FIELDS, "mac")
+        .values(*MAC_FIELDS, *OPTIONAL_MAC_FIELDS, "mac")
         .iterator(chunk_size=2000)
     )
     return verify_chain(
