@@ -97,8 +97,10 @@ def run_report(args) -> int:
     from trialdesk.analysis import analyse
     from trialdesk.reports.analysis_report import write_report
 
-    _progress("reading the data")
     if args.datacut is not None:
+        if args.username:
+            raise UserError("--as: a data-cut file was made for its own viewer; give --as only with --cutoff.",
+                            BAD_INPUT)
         snapshot, sha256, protocol = _from_datacut(args.datacut, args.study)
     else:
         from trialdesk.cli.datacut import _study
@@ -109,6 +111,7 @@ def run_report(args) -> int:
             viewer = _viewer(args.username, study)
         except UserError as exc:
             raise UserError(str(exc), BAD_INPUT) from None
+        _progress("reading the data")
         cutoff = cutoff or trial_today()
         snapshot = build_snapshot(study, viewer=viewer, cutoff=cutoff).materialise()
         sha256 = _sha256_of(snapshot)
