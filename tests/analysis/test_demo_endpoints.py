@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from tests.datacut.conftest import demo, demo_study, user  # noqa: F401 - the module's demo fixtures
+from tests.datacut.conftest import user
 
 from trialdesk.analysis import analyse
 from trialdesk.clinical.response import ResponseCategory
@@ -43,7 +43,9 @@ def test_no_subject_reaches_a_complete_response(analysis):
 
 
 def test_the_responders_are_the_subjects_whose_listed_best_response_is_a_response(analysis):
-    listed = [label for label, best in analysis.response.best.items() if best is not None and best.is_response]
+    listed = [
+        label for label, best in analysis.response.best.items() if best is not None and best.is_response
+    ]
     assert len(listed) == analysis.response.estimate.x
     assert sorted(listed) == sorted(analysis.response.responders)
     assert set(analysis.response.population.subjects) == set(analysis.flow.treated)
@@ -60,7 +62,9 @@ def test_the_cytolytic_partial_response_counts_only_through_the_investigators_co
 
 def test_the_flow_adds_up_from_screening_to_analysis(analysis):
     flow = analysis.flow
-    assert len(flow.screened) == len(flow.not_eligible) + len(flow.not_enrolled_otherwise) + len(flow.enrolled)
+    assert len(flow.screened) == len(flow.not_eligible) + len(flow.not_enrolled_otherwise) + len(
+        flow.enrolled
+    )
     assert sum(len(v) for v in flow.not_eligible_by_criterion.values()) >= len(flow.not_eligible)
     assert len(flow.enrolled) == len(flow.treated) + len(flow.not_treated) == 15
     assert len(flow.treated) == len(flow.stopped) + len(flow.on_treatment)
@@ -89,7 +93,11 @@ def test_the_cytogenetic_denominator_is_the_abnormal_baseline_karyotypes(analysi
 
 def test_one_grade_3_cardiac_event(analysis):
     # the published outcome: one reversible grade 3 cardiac event
-    cardiac = [h for h in analysis.tolerance.highlights.highlights.values() if h.subject_count and "ardiac" in h.label]
+    cardiac = [
+        h
+        for h in analysis.tolerance.highlights.highlights.values()
+        if h.subject_count and "ardiac" in h.label
+    ]
     assert len(cardiac) == 1 and cardiac[0].subject_count == 1 and cardiac[0].worst_grade == 3
 
 
@@ -122,7 +130,9 @@ def _mid_trial(study) -> dt.date:
 
 
 def test_an_earlier_cutoff_knows_fewer_facts(demo_study):
-    early = analyse(build_snapshot(demo_study, cutoff=_mid_trial(demo_study)).materialise(), demo_study.protocol)
+    early = analyse(
+        build_snapshot(demo_study, cutoff=_mid_trial(demo_study)).materialise(), demo_study.protocol
+    )
     now = analyse(build_snapshot(demo_study, cutoff=trial_today()).materialise(), demo_study.protocol)
     assert early.counts["records"] < now.counts["records"]
     assert len(early.flow.enrolled) == 8 and early.os.km.events < now.os.km.events
