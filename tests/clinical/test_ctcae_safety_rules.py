@@ -10,6 +10,8 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from trialdesk.clinical import safety as rules
 from trialdesk.protocol import load_default_protocol
@@ -172,3 +174,16 @@ def test_a_grade_5_event_needs_a_death_on_its_end_date():
     assert rules.fatal_event_problem(5, day, None) is not None  # no death recorded
     assert rules.fatal_event_problem(5, day, day + dt.timedelta(days=1)) is not None  # one day apart
     assert rules.fatal_event_problem(4, day, None) is None
+
+
+@given(aware=st.dates(min_value=dt.date(2000, 1, 1), max_value=dt.date(2100, 1, 1)), severe=st.booleans())
+def test_a_report_on_any_day_up_to_the_deadline_is_on_time_and_never_after(aware, severe):
+    deadlines = load_default_protocol().safety.susar_deadlines
+    deadline = rules.susar_deadline(deadlines, aware, severe)
+    days = 7 if severe else 15  # ICH E2A
+    assert (deadline - aware).days == days
+    assert rules.days_left(deadline, aware) == days
+    assert (
+        rules.days_left(deadline, deadline) == 0
+        and rules.days_left(deadline, deadline + dt.timedelta(days=1)) < 0
+    )

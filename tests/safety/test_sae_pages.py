@@ -192,3 +192,16 @@ def test_the_casebook_shows_the_subjects_saes_and_highlighted_events(client, cas
     body = client.get(f"/studies/NCT00724360/subjects/{enrolled_subject.pk}/").content.decode()
     assert 'id="safety"' in body and "2 adverse events" in body
     assert "Febrile neutropenia" in body and "Not acknowledged" in body
+
+
+def test_the_audit_trail_names_the_safety_actions_in_the_users_language():
+    from django.utils import translation
+
+    from trialdesk.audit_viewer.viewer import action_label
+
+    assert action_label("serious_event_acknowledged") == "Serious adverse event acknowledged"
+    with translation.override("fr"):
+        assert (
+            action_label("serious_event_acknowledged") == "Réception de l'événement indésirable grave accusée"
+        )
+        assert action_label("expectedness_assessed") == "Caractère attendu évalué"

@@ -300,6 +300,11 @@ ACTION_LABELS = {
     "two_factor_failed": gettext_lazy("Two-step sign-in refused"),
     "two_factor_reset": gettext_lazy("Two-step sign-in reset"),
     "operational_status": gettext_lazy("Study status changed"),
+    # safety (trialdesk.safety): a serious adverse event's report and the sponsor's handling of it
+    "serious_event_reported": gettext_lazy("Serious adverse event reported"),
+    "serious_event_notified": gettext_lazy("Serious adverse event e-mailed"),
+    "serious_event_acknowledged": gettext_lazy("Serious adverse event acknowledged"),
+    "expectedness_assessed": gettext_lazy("Expectedness assessed"),
 }
 
 #: Keys of the values the services record (not fields of a form) as a user reads them.
