@@ -65,6 +65,7 @@ def recruitment(request):
         "site_choices": Site.objects.filter(study=study, pk__in=access.site_ids).order_by("code"),
         "site_code": site_code or "",
         "today": today,
+        "reads_analysis": _reads(access, ANALYSIS_ROLES),
     }
     return render(request, "reports/recruitment.html", context)
 
@@ -76,11 +77,16 @@ ANALYSIS_ROLES = frozenset({Role.STATISTICIAN, Role.SPONSOR_ADMIN, Role.DATA_MAN
 SAFETY_ROLES = ANALYSIS_ROLES | {Role.SAFETY_OFFICER}
 
 
+def _reads(access, roles) -> bool:
+    """Whether the user holds one of ``roles`` for every site of the study."""
+    return bool(access.roles_at(None) & roles) and access.site_ids == access.all_site_ids
+
+
 def _reader_of(request, roles) -> tuple:
     """The study and the user's access when they hold one of ``roles`` for every site (404 otherwise)."""
     study = request_study(request)
     access = study_access(request.user, study)
-    if not (access.roles_at(None) & roles) or access.site_ids != access.all_site_ids:
+    if not _reads(access, roles):
         raise Http404
     return study, access
 
