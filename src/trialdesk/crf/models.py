@@ -24,6 +24,12 @@ class ReasonForChange(models.TextChoices):
     QUERY_RESPONSE = "query_response", _("Response to a query")
     LATE_RESULT = "late_result", _("Late result received")
     OTHER = "other", _("Other")
+    # Set by the REDCap-compatible API's record import (issue 14), never chosen on a form.
+    API_IMPORT = "api_import", _("Imported through the REDCap API")
+
+
+#: the reasons a user picks from on a form page (the others are set by the system)
+FORM_REASONS = [choice for choice in ReasonForChange.choices if choice[0] != ReasonForChange.API_IMPORT]
 
 
 def holds_value(value) -> bool:

@@ -10,7 +10,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from trialdesk.crf.models import FormRecord, ReasonForChange
+from trialdesk.crf.models import FORM_REASONS, FormRecord
 from trialdesk.crf.panels import FormPanelContext, live_fields, render_panels, typed_input
 from trialdesk.crf.rendering import field_views, localised, translated
 from trialdesk.crf.services import (
@@ -148,7 +148,7 @@ def form_page(
         ],
         "can_edit": can_edit and not subject.locked_at and not (record and record.voided_at),
         "needs_reason": bool(record and record.first_completed_at),
-        "reasons": ReasonForChange.choices,
+        "reasons": FORM_REASONS,
         "stale": stale,
         "is_log": visit is None,
         "can_void": bool(

@@ -64,6 +64,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
             Permission.MANAGE_DRUG_SUPPLY,
             Permission.CONFIRM_RESPONSE,
             Permission.VIEW_SAFETY_DATA,
+            # DESIGN §1: an investigator exports their own sites (the REDCap API's records)
+            Permission.EXPORT,
         }
     ),
     R.COORDINATOR: frozenset(
