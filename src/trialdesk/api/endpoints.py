@@ -12,7 +12,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.utils.translation import gettext as _
-from ninja import Field, Query, Schema
+from ninja import Field, Query, Schema, Status
 
 from trialdesk.api.rest import Problem, api
 from trialdesk.audit.services import acting_with_token
@@ -498,7 +498,7 @@ def create_record(request, payload: RecordCreate):
     record = _save(
         request, subject, payload.form, payload.data, visit=visit, repeat=None if visit is None else 1
     )
-    return 201, _record_out(_records(request).get(pk=record.pk))
+    return Status(201, _record_out(_records(request).get(pk=record.pk)))
 
 
 @api.put(
@@ -641,7 +641,7 @@ def create_query(request, payload: QueryRaise):
         raise Http404
     require(request.api_access, Permission.RAISE_QUERY, record.subject.site_id)
     query = _query_action(request, raise_query, record, payload.field, payload.text)
-    return 201, _query_out(_query(request, query.pk))
+    return Status(201, _query_out(_query(request, query.pk)))
 
 
 @api.post(
