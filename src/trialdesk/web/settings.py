@@ -96,6 +96,7 @@ INSTALLED_APPS = [
     "trialdesk.deviations",
     "trialdesk.api",
     "trialdesk.reports",
+    "trialdesk.exports",
 ]
 
 MIDDLEWARE = [

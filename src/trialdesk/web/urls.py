@@ -19,6 +19,7 @@ urlpatterns = [
     path("deviations/", include("trialdesk.deviations.urls")),  # deviations, the site's treatment worklist
     path("assessments/", include("trialdesk.assessments.urls")),  # response confirmation
     path("reports/", include("trialdesk.reports.urls")),
+    path("exports/", include("trialdesk.exports.urls")),  # ODM and tidy CSV downloads
     path("study/", include("trialdesk.studies.urls")),
     path("worklists/eligibility-changed/", worklists.eligibility_changed, name="eligibility-changed"),
     path("", include("trialdesk.subjects.urls")),

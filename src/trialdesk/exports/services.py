@@ -1,0 +1,224 @@
+"""Running an export as a user: scope, pseudonymisation, audit, nothing written half.
+
+    run_export(study, kind, out, viewer=None, cutoff=None, snapshot=None)  -> ExportResult
+    export_role(user, study)                                                 # or ExportRefused
+
+Kinds: ``odm`` (one CDISC ODM 1.3.2 file, ``trialdesk.exchange.odm``) and ``csv`` (a folder
+of tidy CSV files with ``data_dictionary.csv``, ``trialdesk.exchange.tidy``).
+
+Who may export (DESIGN §1): the data manager and the statistician (pseudonymised) for every
+site — the roles granted ``Permission.EXPORT`` — and an investigator for their own sites
+(the site's archive copy). The data are read as that user may see them
+(``trialdesk.datacut.build_snapshot``: their sites, masked for a pseudonymised viewer); the
+operator (``viewer`` None) sees every site. A data-cut file (``snapshot`` given) is written
+as it is: it was made for its own viewer.
+
+The file (or folder) is written beside its destination under a temporary name and moved
+into place once complete, inside the audited transaction that records the export (who,
+when, the kind, the cut-off, the subjects, the content's SHA-256): if either fails, neither
+remains.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from trialdesk.audit.services import Actor, audited, record
+from trialdesk.audit_viewer.viewer import Masker, events_for, present
+from trialdesk.datacut import build_snapshot
+from trialdesk.exchange.odm import OdmAuditRecord, OdmUser, write_odm
+from trialdesk.exchange.tidy import write_tidy_csv
+from trialdesk.snapshot.model import StudySnapshot
+from trialdesk.studies.access import Permission, study_access
+from trialdesk.studies.models import Role, Study
+
+KINDS = ("odm", "csv")
+#: the roles that export their own sites only (the others export through Permission.EXPORT)
+SITE_EXPORT_ROLES = frozenset({Role.INVESTIGATOR})
+
+
+class ExportRefused(Exception):
+    """The user may not export this study's data."""
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    kind: str
+    path: Path
+    sha256: str
+    subjects: int
+    records: int
+    files: tuple[str, ...]
+    pseudonymised: bool
+
+
+def export_role(user, study: Study) -> str:
+    """The role under which ``user`` exports ``study`` (ExportRefused if none lets them)."""
+    access = study_access(user, study)
+    if access.can(Permission.EXPORT):
+        return access.role_for(Permission.EXPORT)
+    held = sorted(access.roles & SITE_EXPORT_ROLES)
+    if held and access.site_ids:
+        return held[0]
+    raise ExportRefused(f"{user.get_username()} may not export the data of {study.nct_id}.")
+
+
+def may_export(user, study: Study) -> bool:
+    try:
+        export_role(user, study)
+    except ExportRefused:
+        return False
+    return True
+
+
+def default_name(study: Study, kind: str, cutoff: dt.date | None) -> str:
+    day = (cutoff or dt.date.today()).isoformat()
+    return f"{study.nct_id}_{day}.xml" if kind == "odm" else f"{study.nct_id}_{day}_csv"
+
+
+def _audit_trail(study: Study, viewer) -> tuple[list[OdmUser], Callable[[], Iterator[OdmAuditRecord]]]:
+    """The trail the viewer may read (the operator: all of it), for the ODM file."""
+    from trialdesk.audit.models import AuditEvent
+
+    if viewer is None:
+        events = AuditEvent.objects.filter(study_id=study.pk)
+        pseudonymised = False
+    else:
+        events = events_for(viewer, study)
+        pseudonymised = study_access(viewer, study).pseudonymised
+    events = events.order_by("sequence")
+    users = [
+        OdmUser(name) for name in events.order_by().values_list("username", flat=True).distinct() if name
+    ]
+    masker = Masker(study, pseudonymised)
+
+    def trail() -> Iterator[OdmAuditRecord]:
+        for event in events.iterator(chunk_size=2000):
+            row = present(event, masker)
+            what = " ".join(
+                part
+                for part in (
+                    row.action,
+                    row.object_type,
+                    row.object_label,
+                    row.field,
+                    f"{row.old_value} -> {row.new_value}" if (row.old_value or row.new_value) else "",
+                )
+                if part
+            )
+            yield OdmAuditRecord(
+                sequence=row.sequence,
+                user=row.username or "system",
+                site=row.site_code,
+                at=row.occurred_at,
+                reason=row.reason,
+                source=what,
+            )
+
+    return users, trail
+
+
+def _temporary_beside(out: Path, *, folder: bool) -> Path:
+    parent = out.parent if str(out.parent) else Path(".")
+    if folder:
+        return Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=parent))
+    handle, name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".partial", dir=parent)
+    os.close(handle)
+    return Path(name)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def run_export(
+    study: Study,
+    kind: str,
+    out: Path | str,
+    *,
+    viewer=None,
+    cutoff: dt.date | None = None,
+    snapshot: StudySnapshot | None = None,
+    datacut_sha256: str = "",
+    progress: Callable[[int], None] | None = None,
+) -> ExportResult:
+    """Write the ``kind`` export of ``study`` as ``viewer`` may see it (None: the operator)
+    to ``out`` (a file for odm, a folder for csv: made, or an empty one) and audit it."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown export kind {kind!r}")
+    out = Path(out)
+    if viewer is None:
+        actor = Actor.system("export")
+    else:
+        actor = Actor.for_user(viewer, export_role(viewer, study))
+    live = snapshot is None
+    if live:
+        snapshot = build_snapshot(study, viewer=viewer, cutoff=cutoff)
+    protocol = study.protocol
+    temporary = _temporary_beside(out, folder=kind == "csv")
+    made_folder = kind == "csv" and not out.exists()
+    placed = False
+    try:
+        with audited():
+            if kind == "odm":
+                users, trail = _audit_trail(study, viewer) if live else ([], None)
+                with temporary.open("wb") as handle:
+                    written = write_odm(
+                        snapshot, protocol, handle, audit_records=trail, users=users, progress=progress
+                    )
+                sha256, subjects, records, files = (
+                    written.sha256,
+                    written.subjects,
+                    written.records,
+                    (out.name,),
+                )
+                os.replace(temporary, out)
+            else:
+                tidy = write_tidy_csv(snapshot, protocol, temporary, progress=progress)
+                sha256, subjects, records = tidy.sha256, tidy.subjects, tidy.rows
+                files = tuple(name for name, _ in tidy.files)
+                if out.exists():
+                    for name in files:
+                        os.replace(temporary / name, out / name)
+                    temporary.rmdir()
+                else:
+                    os.replace(temporary, out)
+            placed = True
+            record(
+                actor,
+                "export",
+                study_id=study.pk,
+                object_type=f"export.{kind}",
+                object_label=out.name,
+                new_value={
+                    "kind": kind,
+                    "cutoff": snapshot.cutoff.isoformat() if snapshot.cutoff else None,
+                    "datacut_sha256": datacut_sha256 or None,
+                    "subjects": subjects,
+                    "sha256": sha256,
+                    "pseudonymised": snapshot.pseudonymised,
+                    "sites": [site.code for site in snapshot.sites],
+                    "files": list(files),
+                },
+            )
+    except BaseException:
+        _remove(temporary)
+        if placed:
+            if kind == "odm":
+                out.unlink(missing_ok=True)
+            elif made_folder:
+                shutil.rmtree(out, ignore_errors=True)
+            else:
+                for name in files:
+                    (out / name).unlink(missing_ok=True)
+        raise
+    return ExportResult(kind, out, sha256, subjects, records, files, snapshot.pseudonymised)

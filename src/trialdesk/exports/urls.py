@@ -1,0 +1,13 @@
+"""The exports page and its downloads (ODM file, CSV folder as a zip)."""
+
+from django.urls import path
+
+from trialdesk.exports import views
+
+app_name = "exports"
+
+urlpatterns = [
+    path("", views.export_page, name="page"),
+    path("odm/", views.download, {"kind": "odm"}, name="odm"),
+    path("csv/", views.download, {"kind": "csv"}, name="csv"),
+]
