@@ -99,8 +99,9 @@ def run_report(args) -> int:
 
     if args.datacut is not None:
         if args.username:
-            raise UserError("--as: a data-cut file was made for its own viewer; give --as only with --cutoff.",
-                            BAD_INPUT)
+            raise UserError(
+                "--as: a data-cut file was made for its own viewer; give --as only with --cutoff.", BAD_INPUT
+            )
         snapshot, sha256, protocol = _from_datacut(args.datacut, args.study)
     else:
         from trialdesk.cli.datacut import _study
@@ -111,6 +112,15 @@ def run_report(args) -> int:
             viewer = _viewer(args.username, study)
         except UserError as exc:
             raise UserError(str(exc), BAD_INPUT) from None
+        if viewer is not None:
+            from trialdesk.reports.analysis_report import may_read
+            from trialdesk.studies.access import study_access
+
+            if not may_read(study_access(viewer, study), safety_only=args.safety_only):
+                what = "safety report" if args.safety_only else "analysis"
+                raise UserError(
+                    f"--as {args.username}: may not read the {what} of {study.nct_id}.", BAD_INPUT
+                )
         _progress("reading the data")
         cutoff = cutoff or trial_today()
         snapshot = build_snapshot(study, viewer=viewer, cutoff=cutoff).materialise()
@@ -131,12 +141,15 @@ def run_report(args) -> int:
     if sys.stderr.isatty():
         print(file=sys.stderr)
     r = analysis.response
-    rate = (
-        f"response rate {r.estimate.x}/{r.estimate.n} ({r.estimate.estimate * 100:.1f} %, 95 % CI "
-        f"{r.estimate.lower * 100:.1f} to {r.estimate.upper * 100:.1f} %)"
-        if r.estimate and not args.safety_only
-        else f"{analysis.tolerance.events} adverse events"
-    )
+    if args.safety_only:
+        rate = f"{analysis.tolerance.events} adverse events"
+    elif r.estimate is None:
+        rate = "no subject treated yet"
+    else:
+        rate = (
+            f"response rate {r.estimate.x}/{r.estimate.n} ({r.estimate.estimate * 100:.1f} %, 95 % CI "
+            f"{r.estimate.lower * 100:.1f} to {r.estimate.upper * 100:.1f} %)"
+        )
     print(
         f"Wrote {', '.join(str(p) for p in written)}: {analysis.nct_id}, {analysis.counts.get('subjects', 0)} "
         f"subjects, cut-off {analysis.cutoff.isoformat() if analysis.cutoff else 'none'}, {rate}."
@@ -145,9 +158,16 @@ def run_report(args) -> int:
 
 
 def _viewer(username: str | None, study):
-    from trialdesk.cli.datacut import _viewer as datacut_viewer
+    """The active user named by --as (None: the operator); whether they may read the report is
+    the report's rule (``reports.analysis_report.may_read``), checked by the caller."""
+    if username is None:
+        return None
+    from django.contrib.auth import get_user_model
 
-    return datacut_viewer(username, study)
+    user = get_user_model().objects.filter(username=username).first()
+    if user is None or not user.is_active:
+        raise UserError(f"--as: no active user {username!r}.", BAD_INPUT)
+    return user
 
 
 def _sha256_of(snapshot) -> str:

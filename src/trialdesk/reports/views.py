@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from trialdesk.reports import charts
 from trialdesk.reports.recruitment import recruitment_report, shows_warning, warning_probability
 from trialdesk.studies.access import study_access
-from trialdesk.studies.models import Role, Site
+from trialdesk.studies.models import Site
 from trialdesk.studies.services import request_study
 
 
@@ -35,6 +35,12 @@ def _as_of(request, today: dt.date) -> dt.date:
 
 def _percent(probability: float | None) -> str | None:
     return None if probability is None else f"{probability * 100:.0f} %"
+
+
+def _may_read_analysis(access) -> bool:
+    from trialdesk.reports.analysis_report import may_read
+
+    return may_read(access)
 
 
 @login_required
@@ -65,28 +71,21 @@ def recruitment(request):
         "site_choices": Site.objects.filter(study=study, pk__in=access.site_ids).order_by("code"),
         "site_code": site_code or "",
         "today": today,
-        "reads_analysis": _reads(access, ANALYSIS_ROLES),
+        "reads_analysis": _may_read_analysis(access),
     }
     return render(request, "reports/recruitment.html", context)
 
 
 # --------------------------------------------------------------------------- the analysis report
 
-#: the roles that read the whole analysis (every site); the safety officer reads its safety part
-ANALYSIS_ROLES = frozenset({Role.STATISTICIAN, Role.SPONSOR_ADMIN, Role.DATA_MANAGER})
-SAFETY_ROLES = ANALYSIS_ROLES | {Role.SAFETY_OFFICER}
 
+def _reader_of(request, *, safety_only: bool) -> tuple:
+    """The study and the user's access when they may read the report (404 otherwise)."""
+    from trialdesk.reports.analysis_report import may_read
 
-def _reads(access, roles) -> bool:
-    """Whether the user holds one of ``roles`` for every site of the study."""
-    return bool(access.roles_at(None) & roles) and access.site_ids == access.all_site_ids
-
-
-def _reader_of(request, roles) -> tuple:
-    """The study and the user's access when they hold one of ``roles`` for every site (404 otherwise)."""
     study = request_study(request)
     access = study_access(request.user, study)
-    if not _reads(access, roles):
+    if not may_read(access, safety_only=safety_only):
         raise Http404
     return study, access
 
@@ -94,13 +93,13 @@ def _reader_of(request, roles) -> tuple:
 def _analysis_page(request, *, safety_only: bool):
     from trialdesk.analysis import analyse
     from trialdesk.datacut import build_snapshot, trial_today
-    from trialdesk.reports.analysis_report import report_context
+    from trialdesk.reports.analysis_report import may_read, report_context
 
-    study, access = _reader_of(request, SAFETY_ROLES if safety_only else ANALYSIS_ROLES)
+    study, access = _reader_of(request, safety_only=safety_only)
     snapshot = build_snapshot(study, viewer=request.user, cutoff=trial_today()).materialise()
     analysis = analyse(snapshot, study.protocol)
     context = report_context(analysis, study.protocol, safety_only=safety_only)
-    context["can_read_full"] = bool(access.roles_at(None) & ANALYSIS_ROLES)
+    context["can_read_full"] = may_read(access)
     return render(request, "reports/analysis/page.html", context)
 
 
