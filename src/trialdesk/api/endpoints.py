@@ -714,6 +714,11 @@ def list_audit_events(request, filters: Query[AuditFilter], page: Query[Page]):
     from trialdesk.audit_viewer.viewer import Masker, events_for, subject_scope
 
     user, study, access = _ctx(request)
+    if (
+        filters.subject is not None
+        and not Subject.objects.for_user(user, study).filter(pk=filters.subject).exists()
+    ):
+        raise Http404  # a foreign subject is not found, whatever the role
     if not access.can(Permission.VIEW_AUDIT):
         raise PermissionDenied
     if filters.subject is not None:
