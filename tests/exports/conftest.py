@@ -10,6 +10,10 @@ from tests.conftest import ELIGIBLE_SCREENING
 
 @pytest.fixture
 def trial(cast, study):
+    return screen_one_subject_per_site(cast, study)
+
+
+def screen_one_subject_per_site(cast, study):
     from trialdesk.crf.services import save_form
     from trialdesk.subjects.services import register_screening
 

@@ -24,6 +24,7 @@ COMMAND_MODULES = [
     "trialdesk.cli.audit",
     "trialdesk.cli.datacut",
     "trialdesk.cli.report",
+    "trialdesk.cli.export",
     "trialdesk.cli.token",
 ]
 
