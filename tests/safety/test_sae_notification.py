@@ -68,7 +68,7 @@ def test_an_event_that_becomes_serious_is_notified_then(
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_save_that_rolls_back_sends_nothing_and_leaves_no_report(mailboxes, save_ae):
+def test_a_save_that_rolls_back_sends_nothing_and_leaves_no_report(committed_db, mailboxes, save_ae):
     from trialdesk.safety.models import SaeReport
 
     class Undo(Exception):
