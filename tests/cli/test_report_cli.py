@@ -132,3 +132,15 @@ def test_a_cutoff_and_a_datacut_together_are_a_usage_error(enrolled_subject, tmp
     with pytest.raises(SystemExit) as exit_:
         main(["report", "--out", str(tmp_path), "--cutoff", "2026-11-30", "--datacut", "cut.json"])
     assert exit_.value.code == 2
+
+
+def test_the_report_names_the_sha256_of_the_datacut_it_was_made_from(enrolled_subject, tmp_path):
+    import json
+
+    cut = tmp_path / "cut.json"
+    assert main(["datacut", "--cutoff", "2026-11-30", "--out", str(cut)]) == 0
+    sha256 = json.loads(cut.read_text())["sha256"]
+    out = tmp_path / "out"
+    out.mkdir()
+    assert main(["report", "--out", str(out), "--datacut", str(cut), "--no-pdf"]) == 0
+    assert sha256 in (out / "report.html").read_text(encoding="utf-8")

@@ -3,6 +3,8 @@ what they show, in English and in French."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from tests.conftest import PASSWORD
 
@@ -70,6 +72,8 @@ def test_the_analysis_shows_every_section_and_the_subject_it_counts(client, cast
     assert 'data-figure="enrolled">1<' in page
     # enrolled but not yet given a dose: not in the treated population, the rate has no denominator
     assert 'data-figure="treated">0<' in page and 'data-n="0"' in page
+    # the data as the page read them, identified by the SHA-256 a data cut of them would carry
+    assert re.search(r'<td class="hash">[0-9a-f]{64}</td>', page)
 
 
 def test_the_statisticians_page_is_pseudonymised(client, cast, enrolled_subject):
@@ -89,6 +93,7 @@ def test_the_analysis_reads_in_french(client, cast, enrolled_subject):
     _login(client, cast, "data_manager")
     page = client.get(ANALYSIS, HTTP_ACCEPT_LANGUAGE="fr").content.decode()
     assert "Rapport d’analyse" in page and "Critère principal" in page and "Analysis report" not in page
+    assert "Population d’analyse : Sujets traités" in page  # French punctuation: a space before the colon
 
 
 @pytest.mark.parametrize(

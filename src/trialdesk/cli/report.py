@@ -171,16 +171,9 @@ def _viewer(username: str | None, study):
 
 
 def _sha256_of(snapshot) -> str:
-    """The SHA-256 a data-cut file of this snapshot would carry (the same canonical content)."""
-    import hashlib
+    from trialdesk.snapshot.datacut import content_sha256
 
-    from trialdesk.snapshot.datacut import _canonical_chunks, header_plain
-    from trialdesk.snapshot.plain import subject_plain
-
-    digest = hashlib.sha256()
-    for chunk in _canonical_chunks(header_plain(snapshot), (subject_plain(s) for s in snapshot.subjects())):
-        digest.update(chunk.encode("utf-8"))
-    return digest.hexdigest()
+    return content_sha256(snapshot)
 
 
 def _from_datacut(path: Path, nct_id: str | None):

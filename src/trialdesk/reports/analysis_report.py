@@ -370,6 +370,7 @@ def report_context(
         "derived": _ci(r.derived_estimate),
         "derived_labels": _labels(r.derived_responders),
         "confirmed_by_investigator": _labels(r.confirmed_by_investigator),
+        "has_confirmed": bool(r.confirmed_by_investigator),
         "by_category": [
             {
                 "label": category_label(c) if c is not None else _("Not assessed after the baseline"),

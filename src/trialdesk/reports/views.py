@@ -97,7 +97,9 @@ def _analysis_page(request, *, safety_only: bool):
 
     study, access = _reader_of(request, safety_only=safety_only)
     snapshot = build_snapshot(study, viewer=request.user, cutoff=trial_today()).materialise()
-    analysis = analyse(snapshot, study.protocol)
+    from trialdesk.snapshot.datacut import content_sha256
+
+    analysis = analyse(snapshot, study.protocol, snapshot_sha256=content_sha256(snapshot))
     context = report_context(analysis, study.protocol, safety_only=safety_only)
     context["can_read_full"] = may_read(access)
     return render(request, "reports/analysis/page.html", context)

@@ -100,6 +100,14 @@ def _canonical_chunks(header: dict[str, Any], subjects: Iterator[Any]) -> Iterat
     yield "}"
 
 
+def content_sha256(snapshot: StudySnapshot) -> str:
+    """The SHA-256 a data-cut file of ``snapshot`` would carry (its canonical content, streamed)."""
+    digest = hashlib.sha256()
+    for chunk in _canonical_chunks(header_plain(snapshot), (subject_plain(s) for s in snapshot.subjects())):
+        digest.update(chunk.encode("utf-8"))
+    return digest.hexdigest()
+
+
 class WriteResult:
     def __init__(self, sha256: str, subjects: int):
         self.sha256 = sha256
