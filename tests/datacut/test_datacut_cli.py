@@ -81,9 +81,18 @@ def test_as_the_statistician_the_datacut_is_pseudonymised_and_audited_as_theirs(
     assert (event.username, event.role) == ("statistician", "statistician")
 
 
-def test_as_an_investigator_of_one_site_it_refuses_to_export(trial, tmp_path, capsys):
+def test_as_an_investigator_of_one_site_the_datacut_holds_only_that_site(trial, tmp_path):
+    # DESIGN §1: an investigator exports their own sites (and only them)
     out = tmp_path / "cut.json"
-    assert main(["datacut", "--as", "inv.nantes", "--out", str(out)]) == 2
+    assert main(["datacut", "--as", "inv.nantes", "--out", str(out)]) == 0
+    assert [s["site"] for s in json.loads(out.read_text())["subjects"]] == ["NTE"]
+    (event,) = _exports()
+    assert (event.username, event.role) == ("inv.nantes", "investigator")
+
+
+def test_as_a_monitor_it_refuses_to_export(trial, tmp_path, capsys):
+    out = tmp_path / "cut.json"
+    assert main(["datacut", "--as", "monitor", "--out", str(out)]) == 2
     assert "may not export" in capsys.readouterr().err
     assert not out.exists() and _exports() == []
 
