@@ -185,10 +185,11 @@ def command_test(arguments: list[str]) -> int:
     server = PrivatePostgres()
     try:
         server.start()
-        # The browser journeys ran once, on SQLite: what they check does not depend on the database.
-        say("every database test again on PostgreSQL (the browser journeys ran once, above)")
+        # The browser journeys and the schemathesis run over the REST API (api_fuzz) ran once, on
+        # SQLite: what they check does not depend on the database.
+        say("every database test again on PostgreSQL (the browser journeys and the API fuzz ran once, above)")
         pg_env = {**env, "DATABASE_URL": server.url}
-        code = subprocess.call([python, "-m", "pytest", "-p", "no:cacheprovider", "-n", "2", "--dist", "loadfile", "-m", "db and not browser", *arguments], cwd=ROOT, env=pg_env)
+        code = subprocess.call([python, "-m", "pytest", "-p", "no:cacheprovider", "-n", "2", "--dist", "loadfile", "-m", "db and not browser and not api_fuzz", *arguments], cwd=ROOT, env=pg_env)
         results.append(("pytest on PostgreSQL", code))
     finally:
         server.stop()

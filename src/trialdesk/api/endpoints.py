@@ -6,13 +6,14 @@ from __future__ import annotations
 import datetime as dt
 import zoneinfo
 from contextlib import contextmanager
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Schema, Status
+from pydantic import BeforeValidator
 
 from trialdesk.api.rest import Problem, api
 from trialdesk.audit.services import acting_with_token
@@ -34,6 +35,21 @@ from trialdesk.subjects.models import Subject, SubjectStatus, Visit
 
 MAX_LIMIT = 500
 DEFAULT_LIMIT = 100
+
+
+def _iso_date(value):
+    """A day written YYYY-MM-DD, and nothing else (not a timestamp, not a number)."""
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value
+    if not isinstance(value, str) or len(value) != 10:
+        raise ValueError("a date is written YYYY-MM-DD")
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise ValueError("a date is written YYYY-MM-DD") from None
+
+
+IsoDate = Annotated[dt.date, BeforeValidator(_iso_date)]
 
 
 # --------------------------------------------------------------------------- common
@@ -59,8 +75,8 @@ class Page(Schema):
 
 
 class DateRange(Schema):
-    date_from: dt.date | None = Field(None, description="from this day (inclusive, the study's time zone)")
-    date_to: dt.date | None = Field(None, description="up to this day (inclusive)")
+    date_from: IsoDate | None = Field(None, description="from this day (inclusive, the study's time zone)")
+    date_to: IsoDate | None = Field(None, description="up to this day (inclusive)")
 
 
 def _paged(items, page: Page, present) -> dict:
@@ -83,7 +99,7 @@ def _start_of(day: dt.date) -> dt.datetime:
 
 def _dated(queryset, column: str, dates: DateRange, *, is_date: bool = False):
     if dates.date_from and dates.date_to and dates.date_from > dates.date_to:
-        raise Problem(422, _("Invalid request"), _("date_from is after date_to."))
+        return queryset.none()  # no day lies between them
     if is_date:
         if dates.date_from:
             queryset = queryset.filter(**{f"{column}__gte": dates.date_from})
@@ -92,7 +108,7 @@ def _dated(queryset, column: str, dates: DateRange, *, is_date: bool = False):
         return queryset
     if dates.date_from:
         queryset = queryset.filter(**{f"{column}__gte": _start_of(dates.date_from)})
-    if dates.date_to:
+    if dates.date_to and dates.date_to < dt.date.max:
         queryset = queryset.filter(**{f"{column}__lt": _start_of(dates.date_to + dt.timedelta(days=1))})
     return queryset
 
@@ -289,7 +305,7 @@ class EligibilityOut(Schema):
 
 
 class EligibilityFilter(Schema):
-    on: dt.date | None = Field(
+    on: IsoDate | None = Field(
         None, description="assess on this day (in screening only; default: today at the site)"
     )
 
