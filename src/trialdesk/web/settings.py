@@ -95,6 +95,7 @@ INSTALLED_APPS = [
     "trialdesk.assessments",
     "trialdesk.deviations",
     "trialdesk.api",
+    "ninja",  # the REST API's docs (Swagger UI) from its own static files, no CDN
     "trialdesk.reports",
     "trialdesk.exports",
 ]

@@ -25,7 +25,7 @@ from trialdesk.studies.services import studies_of
 
 STUDY_PATH = re.compile(r"^/studies/(?P<key>[A-Za-z0-9_-]+)(?P<rest>/.*)$")
 # Pages that belong to no study: sign-in, language, the list of studies, static files.
-STUDYLESS_PREFIXES = ("/accounts/", "/i18n/", "/static/", "/studies/")
+STUDYLESS_PREFIXES = ("/accounts/", "/i18n/", "/static/", "/studies/", "/api/")  # /api/: the REST API's document and docs
 
 
 class StudyInPathMiddleware:

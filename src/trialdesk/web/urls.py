@@ -10,6 +10,7 @@ urlpatterns = [
     path("studies/", study_views.study_list, name="study-list"),
     path("accounts/", include("trialdesk.accounts.urls")),  # login, logout, two-factor
     path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("trialdesk.api.urls")),  # REST API: /api/openapi.json, /api/docs; /studies/<NCT id>/api/…
     path("redcap/", include("trialdesk.api.redcap.urls")),  # REDCap-compatible API: the study is the token's
     path("sites/<str:site_code>/", study_views.site_page, name="site"),
     path("queries/", include("trialdesk.queries.urls")),
