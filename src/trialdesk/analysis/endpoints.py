@@ -520,7 +520,7 @@ def tolerance_of(protocol: Any, facts: Sequence[SubjectFacts]) -> ToleranceEndpo
             "tolerance",
             gettext_noop(
                 "Adverse events of treated subjects (CTCAE v5.0 terms and grades) by system organ class and "
-                "term, each subject counted once at the worst grade; serious events; events that led to "
+                "term, each subject counted once at the worst grade; SAEs; events that led to "
                 "withdrawing the study drug; the protocol's events of special interest; deaths."
             ),
         ),

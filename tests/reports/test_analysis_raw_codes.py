@@ -1,0 +1,41 @@
+"""The analysis pages of the demo show no raw code (DESIGN §8), in English and in French, to
+each role that reads them: the crawl's own checker on the pages the crawl cannot know the data of."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+from tests.datacut.conftest import demo, user  # noqa: F401 - the demo, built once for the module
+from tests.web.test_no_raw_codes import WORD, _VisibleText, choice_labels, forbidden_words
+
+PAGES = {
+    "datamanager": ("/reports/analysis/", "/reports/safety/"),
+    "statistician": ("/reports/analysis/",),
+    "sponsor": ("/reports/analysis/",),
+    "safety": ("/reports/safety/",),
+}
+
+
+def _leaks(client, path: str, protocol, language: str) -> list[str]:
+    response = client.get(path, HTTP_ACCEPT_LANGUAGE=language)
+    assert response.status_code == 200, path
+    parser = _VisibleText()
+    parser.feed(response.content.decode())
+    forbidden = forbidden_words(protocol, language)
+    labels = choice_labels(protocol, language)
+    leaked = {word for part in parser.parts for word in WORD.findall(part) if word in forbidden}
+    leaked |= {part.strip() for part in parser.parts if part.strip() in {"True", "False"}}
+    if language == "en":
+        leaked |= {"None" for part in parser.parts if part.strip() == "None" and "None" not in labels}
+    else:
+        leaked |= {"None" for part in parser.parts if "None" in WORD.findall(part)}
+    return sorted(leaked)
+
+
+@pytest.mark.parametrize("language", ["en", "fr"])
+@pytest.mark.parametrize("username", list(PAGES))
+def test_the_analysis_pages_show_no_raw_code(demo, db, username, language):  # noqa: F811
+    client = Client()
+    client.force_login(user(username))
+    for path in PAGES[username]:
+        assert _leaks(client, path, demo.protocol, language) == [], f"{username} {language} {path}"
