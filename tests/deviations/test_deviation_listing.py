@@ -16,7 +16,6 @@ from trialdesk.deviations.services import (
     AcknowledgementRefused,
     acknowledge,
     deviation_rows,
-    site_today,
     worklist,
 )
 from trialdesk.queries.models import Query
@@ -142,7 +141,7 @@ def test_an_aspirate_on_the_last_day_of_its_window_raises_no_query(cast, treated
 def test_the_site_date_is_paris_just_after_midnight_while_utc_is_still_the_day_before(site):
     just_after_paris_midnight = dt.datetime(2026, 12, 17, 23, 30, tzinfo=dt.UTC)  # 00:30 on the 18th in Paris
     assert site.time_zone == "Europe/Paris"
-    assert site_today(site, just_after_paris_midnight) == dt.date(2026, 12, 18)
+    assert site.today(just_after_paris_midnight) == dt.date(2026, 12, 18)
 
 
 def test_the_worklist_uses_the_sites_date(cast, study, site, enrolled_subject):

@@ -43,7 +43,7 @@ def test_acknowledging_records_who_and_when_in_the_audit_trail(officer_client, s
     assert response.status_code == 302
     sae.refresh_from_db()
     assert sae.acknowledged_by == safety_officer and sae.acknowledged_at is not None
-    assert sae.aware_on == services.site_today(sae.record.subject.site)
+    assert sae.aware_on == sae.record.subject.site.today()
     event = AuditEvent.objects.get(action="serious_event_acknowledged")
     assert (event.username, event.role, event.new_value) == (
         "safety",

@@ -17,13 +17,11 @@ reads both reasons in one thread and closes it.
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
@@ -202,11 +200,6 @@ def build_course(
     )
 
 
-def site_today(subject: Subject) -> dt.date:
-    """Today at the subject's site (its time zone)."""
-    return timezone.now().astimezone(ZoneInfo(subject.site.time_zone or "UTC")).date()
-
-
 def build_transfusion_needs(protocol, subject: Subject, records: Iterable[FormRecord]) -> TransfusionNeeds:
     transfusion_forms = _forms_of(protocol, "transfused_on")
     dose_forms = _forms_of(protocol, "dose_date")
@@ -225,7 +218,7 @@ def build_transfusion_needs(protocol, subject: Subject, records: Iterable[FormRe
     first = subject.first_dose_on or (min(doses) if doses else None)
     last = max(doses) if doses and subject.treatment_ended_on else None
     return transfusion_needs(
-        transfusions, first, last, settings=settings_of(protocol), as_of=site_today(subject)
+        transfusions, first, last, settings=settings_of(protocol), as_of=subject.site.today()
     )
 
 

@@ -19,7 +19,6 @@ LVEF is read by clinical concept (``lvef``, ``lvef_assessed_on``), never by a fi
 from __future__ import annotations
 
 import datetime as dt
-import zoneinfo
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,15 +60,6 @@ def hold_rules(protocol):
         return protocol.dose_rules.cardiac_hold
     except KeyError:
         return None
-
-
-def site_today(site) -> dt.date:
-    """Today at the site, in its time zone."""
-    try:
-        zone = zoneinfo.ZoneInfo(site.time_zone or "UTC")
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        zone = zoneinfo.ZoneInfo("UTC")
-    return timezone.now().astimezone(zone).date()
 
 
 def _as_float(value: Any) -> float | None:
@@ -293,7 +283,7 @@ def on_form_saved(event: FormSaved) -> None:
             why = decision.explanation if decision else "the LVEF that started it has no value any more"
             _close_in_error(mine, subject, event.actor, f"corrected LVEF: {why}")
         return
-    started_on = on or site_today(subject.site)
+    started_on = on or subject.site.today()
     if mine is not None:
         _update(mine, subject, decision, started_on, rules, event.actor)
         return
@@ -403,7 +393,7 @@ def _decide(
     )
     if not locked.is_active:
         raise HoldActionRefused(_("This cardiac hold has already ended."))
-    decided_on = on or site_today(locked.subject.site)
+    decided_on = on or locked.subject.site.today()
     if decided_on < locked.started_on:
         raise HoldActionRefused(_("The decision cannot precede the LVEF that started the hold."))
     actor = Actor.for_user(user, access.role_for(Permission.LIFT_CARDIAC_HOLD, subject.site_id))

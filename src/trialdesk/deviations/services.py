@@ -13,7 +13,6 @@ the deviations and the exposure as dicts.
 from __future__ import annotations
 
 import datetime as dt
-import zoneinfo
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -49,16 +48,6 @@ COMMENT_MAX = 1000
 
 class AcknowledgementRefused(Exception):
     """A user-facing refusal (its message is in the user's language)."""
-
-
-def site_today(site, now: dt.datetime | None = None) -> dt.date:
-    """The date at the site now, in its time zone."""
-    now = now or timezone.now()
-    try:
-        zone = zoneinfo.ZoneInfo(site.time_zone or "UTC")
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        zone = dt.UTC
-    return now.astimezone(zone).date()
 
 
 def _as_date(value: Any) -> dt.date | None:
@@ -164,7 +153,7 @@ def facts_of(protocol, subject, records, visits, holds) -> TreatmentFacts:
     hold_periods = [
         HoldPeriod(
             h.started_on,
-            site_today(subject.site, h.ended_at) if h.ended_at else None,
+            subject.site.today(h.ended_at) if h.ended_at else None,
             h.repeat_lvef_due_on,
             f"cardiac_hold#{h.pk}",
         )
@@ -263,7 +252,7 @@ def treatments(
     rules = protocol.dose_rules
     out = []
     for subject in subjects:
-        today = site_today(subject.site, now)
+        today = subject.site.today(now)
         facts = facts_of(protocol, subject, by_subject[subject.pk], visits[subject.pk], holds[subject.pk])
         calendar = calendar_of(rules, facts, today)
         out.append(
@@ -355,7 +344,7 @@ class Worklist:
 
 def worklist(user, study, site, *, now: dt.datetime | None = None) -> Worklist:
     """The site's tasks on its own date: overdue, due today, due in the next 7 days."""
-    today = site_today(site, now)
+    today = site.today(now)
     result = Worklist(today)
     week_end = today + dt.timedelta(days=6)
     for t in treatments(user, study, treated_subjects(user, study, site), now=now):

@@ -13,11 +13,8 @@ Vials dispensed are the non-voided records of the form that records the concepts
 from __future__ import annotations
 
 import datetime as dt
-import zoneinfo
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
-
-from django.utils import timezone
 
 from trialdesk.clinical.accountability import Dispensing, Disposal, LotBalance, Receipt, lot_balances
 from trialdesk.crf.models import FormRecord
@@ -25,15 +22,6 @@ from trialdesk.pharmacy import models as m
 from trialdesk.studies.models import Site, Study
 
 WHY = "drug accountability, for the sites the caller may see"
-
-
-def site_today(site: Site) -> dt.date:
-    """Today at the site (its own time zone)."""
-    try:
-        zone = zoneinfo.ZoneInfo(site.time_zone or "UTC")
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        zone = zoneinfo.ZoneInfo("UTC")
-    return timezone.now().astimezone(zone).date()
 
 
 @dataclass(frozen=True)
@@ -281,7 +269,7 @@ def accountability_data(
 
     out = []
     for site in sites:
-        today = site_today(site)
+        today = site.today()
         site_shipments = [s for s in shipments if s.site_id == site.pk]
         site_disposals = [d for d in disposals if d.site_id == site.pk]
         site_verifications = [v for v in verifications if v.site_id == site.pk]

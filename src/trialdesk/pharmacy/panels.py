@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from trialdesk.clinical.accountability import dispensing_problem
 from trialdesk.crf.panels import FormPanel, FormPanelContext, register
-from trialdesk.pharmacy.accountability import dose_fields, site_balances, site_today
+from trialdesk.pharmacy.accountability import dose_fields, site_balances
 from trialdesk.pharmacy.services import problem_message
 from trialdesk.studies.access import Permission
 
@@ -25,7 +25,7 @@ def panel_context(ctx: FormPanelContext) -> dict | None:
         return None
     _form, date_field, lot_field, vials_field = fields
     site = ctx.subject.site
-    day = ctx.values.get(date_field) or site_today(site)
+    day = ctx.values.get(date_field) or site.today()
     balances = site_balances(site, exclude_record_id=ctx.record.pk if ctx.record else None)
     in_stock = sorted(
         (b for b in balances.values() if b.received and b.balance > 0 and not b.expired_on(day)),

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 
 from trialdesk.audit.services import Actor, audited, record
 from trialdesk.clinical.accountability import DispensingProblem, disposal_problem
-from trialdesk.pharmacy.accountability import accountability_data, site_balances, site_today
+from trialdesk.pharmacy.accountability import accountability_data, site_balances
 from trialdesk.pharmacy.models import Disposal, DisposalKind, Shipment, Verification
 from trialdesk.studies.access import Permission, require, study_access
 from trialdesk.studies.models import Site
@@ -103,7 +103,7 @@ def _vials(vials: Any) -> int:
 def _not_future(day: Any, site: Site, field: str) -> dt.date:
     if not isinstance(day, dt.date):
         raise SupplyRefused(_("Give a date."), field)
-    if day > site_today(site):
+    if day > site.today():
         raise SupplyRefused(_("This date is in the future at the site."), field)
     return day
 

@@ -23,7 +23,6 @@ from trialdesk.pharmacy.accountability import (
     accountability_data,
     dose_fields,
     export_rows,
-    site_today,
 )
 from trialdesk.pharmacy.models import DisposalKind
 from trialdesk.pharmacy.services import (
@@ -100,7 +99,7 @@ def _site_context(request, study, access, site, **extra):
     verify_form = extra.pop("verify_form", None)
     if verify_form is None and can_verify:
         verify_form = VerificationForm(
-            initial={"verified_on": site_today(site), "seen_balance": data.balance}
+            initial={"verified_on": site.today(), "seen_balance": data.balance}
         )
     dispensed: dict[str, list] = {}
     for row in data.dispensings:
@@ -140,7 +139,7 @@ def site_accountability(request, site_code: str):
 def shipment_new(request, site_code: str):
     study, access, site = _site(request, site_code)
     require(access, Permission.MANAGE_DRUG_SUPPLY, site.pk)
-    form = ShipmentForm(request.POST or None, initial={"received_on": site_today(site)})
+    form = ShipmentForm(request.POST or None, initial={"received_on": site.today()})
     status = 200
     if request.method == "POST":
         if form.is_valid():
@@ -161,7 +160,7 @@ def disposal_new(request, site_code: str):
     require(access, Permission.MANAGE_DRUG_SUPPLY, site.pk)
     (data,) = accountability_data(study, [site.pk])
     lots = [lot.lot for lot in data.lots if lot.received and lot.balance > 0]  # what can still leave
-    form = DisposalForm(request.POST or None, lots=lots, initial={"on": site_today(site)})
+    form = DisposalForm(request.POST or None, lots=lots, initial={"on": site.today()})
     status = 200
     if request.method == "POST":
         if form.is_valid():

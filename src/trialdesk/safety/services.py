@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import zoneinfo
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -76,15 +75,6 @@ def coded(protocol, form_code: str, data) -> tuple[str, str, str]:
     meddra = protocol.read_concept(rules.MEDDRA, form_code, data)
     soc = protocol.read_concept(rules.SOC, form_code, data) if protocol.has_concept(rules.SOC) else None
     return term, str(meddra or ""), soc or ""
-
-
-def site_today(site) -> dt.date:
-    """Today at the site (its time zone)."""
-    try:
-        zone = zoneinfo.ZoneInfo(site.time_zone or "UTC")
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        zone = dt.UTC
-    return timezone.now().astimezone(zone).date()
 
 
 # --------------------------------------------------------------------------- the save subscriber
@@ -313,7 +303,7 @@ def acknowledge(user, report: SaeReport) -> SaeReport:
         now = timezone.now()
         report.acknowledged_at = now
         report.acknowledged_by = user
-        report.aware_on = site_today(report.record.subject.site)
+        report.aware_on = report.record.subject.site.today()
         report.save(update_fields=["acknowledged_at", "acknowledged_by", "aware_on"])
         record(
             actor,
@@ -444,7 +434,7 @@ def _row(report: SaeReport, protocol, today: dt.date | None = None) -> SaeRow:
     deadline = left = None
     if susar and report.aware_on is not None:
         deadline = rules.susar_deadline(protocol.safety.susar_deadlines, report.aware_on, serious_kind)
-        left = rules.days_left(deadline, today or site_today(ae.subject.site))
+        left = rules.days_left(deadline, today or ae.subject.site.today())
     term, meddra, soc = coded(protocol, form_code, data)
     return SaeRow(
         report=report,

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
+import zoneinfo
 from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 if TYPE_CHECKING:
@@ -60,6 +63,16 @@ class Site(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code} {self.city}"
+
+    def today(self, now: dt.datetime | None = None) -> dt.date:
+        """The date at the site (in its time zone) now, or at the moment ``now``: the day a
+        worklist, a due date or a decision taken at the bedside belongs to."""
+        now = now or timezone.now()
+        try:
+            zone = zoneinfo.ZoneInfo(self.time_zone or "UTC")
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            zone = zoneinfo.ZoneInfo("UTC")
+        return now.astimezone(zone).date()
 
 
 class Role(models.TextChoices):

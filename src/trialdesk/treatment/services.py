@@ -33,7 +33,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from trialdesk.audit.services import Actor, audited, record
-from trialdesk.cardiac.services import active_hold, site_today
+from trialdesk.cardiac.services import active_hold
 from trialdesk.clinical import ctcae
 from trialdesk.clinical.dosing import (
     DoseProposal,
@@ -611,4 +611,4 @@ def prescriptions_of(user, subject):
 
 
 def today_at(subject) -> dt.date:
-    return site_today(subject.site)
+    return subject.site.today()
