@@ -6,9 +6,9 @@
 Kinds: ``odm`` (one CDISC ODM 1.3.2 file, ``trialdesk.exchange.odm``) and ``csv`` (a folder
 of tidy CSV files with ``data_dictionary.csv``, ``trialdesk.exchange.tidy``).
 
-Who may export (DESIGN §1): the data manager and the statistician (pseudonymised) for every
-site — the roles granted ``Permission.EXPORT`` — and an investigator for their own sites
-(the site's archive copy). The data are read as that user may see them
+Who may export (DESIGN §1): the roles granted ``Permission.EXPORT`` — the data manager and
+the statistician (pseudonymised) for every site, an investigator for their own sites (the
+site's archive copy). The data are read as that user may see them
 (``trialdesk.datacut.build_snapshot``: their sites, masked for a pseudonymised viewer); the
 operator (``viewer`` None) sees every site. A data-cut file (``snapshot`` given) is written
 as it is: it was made for its own viewer.
@@ -36,11 +36,9 @@ from trialdesk.exchange.odm import OdmAuditRecord, OdmUser, write_odm
 from trialdesk.exchange.tidy import write_tidy_csv
 from trialdesk.snapshot.model import StudySnapshot
 from trialdesk.studies.access import Permission, study_access
-from trialdesk.studies.models import Role, Study
+from trialdesk.studies.models import Study
 
 KINDS = ("odm", "csv")
-#: the roles that export their own sites only (the others export through Permission.EXPORT)
-SITE_EXPORT_ROLES = frozenset({Role.INVESTIGATOR})
 
 
 class ExportRefused(Exception):
@@ -61,11 +59,8 @@ class ExportResult:
 def export_role(user, study: Study) -> str:
     """The role under which ``user`` exports ``study`` (ExportRefused if none lets them)."""
     access = study_access(user, study)
-    if access.can(Permission.EXPORT):
+    if access.can(Permission.EXPORT) and access.site_ids:
         return access.role_for(Permission.EXPORT)
-    held = sorted(access.roles & SITE_EXPORT_ROLES)
-    if held and access.site_ids:
-        return held[0]
     raise ExportRefused(f"{user.get_username()} may not export the data of {study.nct_id}.")
 
 
