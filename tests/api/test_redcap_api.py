@@ -97,6 +97,9 @@ def test_the_metadata_has_the_18_columns_and_record_id_first(client, redcap_worl
     assert all(tuple(row) == METADATA_COLUMNS for row in rows)
     assert len(METADATA_COLUMNS) == 18
     assert rows[0]["field_name"] == "record_id" and rows[0]["form_name"] == "screening"
+    identifiers = {row["field_name"] for row in rows if row["identifier"] == "y"}
+    assert "karyotype" in identifiers  # free text: masked for pseudonymised readers
+    assert "ecog" not in identifiers
 
 
 def test_a_field_code_used_by_several_forms_is_prefixed_by_its_form(client, redcap_world, tokens):
@@ -213,8 +216,20 @@ def test_the_export_as_csv(client, redcap_world, tokens):
 
 
 def test_the_statistician_exports_pseudonymised(client, redcap_world, tokens):
+    nantes = redcap_world["NTE"].subject_code
+    typed = {
+        "record_id": nantes,
+        "redcap_event_name": "scr_arm_1",
+        "karyotype_abnormal": "1",
+        "karyotype": "46,XY,t(9;22)",
+    }
+    assert import_rows(client, tokens["investigator_nantes"], [typed]).status_code == 200
     rows = exported(client, tokens["statistician"], **{"forms[0]": "screening"})
     assert {row["record_id"] for row in rows} == {s.subject_code for s in redcap_world.values()}
+    seen = next(row for row in rows if row["record_id"] == nantes)
+    assert seen["karyotype"] == "[pseudonymised]" and seen["ecog"] == "1"
+    own = exported(client, tokens["investigator_nantes"], **{"forms[0]": "screening"})
+    assert own[0]["karyotype"] == "46,XY,t(9;22)"
 
 
 # ------------------------------------------------------------------ record import
@@ -413,3 +428,41 @@ def test_a_screened_patient_is_its_screening_number_and_has_no_treatment_event_y
     }
     response = import_rows(client, tokens["investigator_nantes"], [later])
     assert response.status_code == 400 and "d1_arm_1" in response.json()["error"]
+
+
+def test_the_export_reads_in_as_many_queries_for_more_subjects(
+    client, cast, site, redcap_world, tokens, monkeypatch
+):
+    import datetime as dt
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from tests.conftest import ELIGIBLE_SCREENING
+
+    from trialdesk.crf.services import save_form
+    from trialdesk.subjects.services import register_screening
+
+    # the token's last use is written at most once per resolution: not during this test
+    monkeypatch.setattr("trialdesk.api.tokens.LAST_USED_RESOLUTION", dt.timedelta(days=1))
+
+    def queries() -> tuple[int, int]:
+        with CaptureQueriesContext(connection) as captured:
+            rows = exported(client, tokens["data_manager"])
+        return len(captured), len(rows)
+
+    queries()
+    few, rows_before = queries()
+    for _ in range(3):
+        subject = register_screening(
+            cast.investigator_nantes, site, screened_on=dt.date(2026, 11, 20), today=dt.date(2026, 11, 25)
+        )
+        save_form(
+            cast.investigator_nantes,
+            subject,
+            "screening",
+            dict(ELIGIBLE_SCREENING),
+            visit=subject.visits.get(),
+        )
+    more, rows_after = queries()
+    assert rows_after == rows_before + 3
+    assert more == few

@@ -176,8 +176,11 @@ def branching_logic(condition: str, names: Mapping[str, str]) -> str | None:
 class RedcapProject:
     """The REDCap view of one protocol."""
 
-    def __init__(self, protocol: Protocol):
+    def __init__(self, protocol: Protocol, identifying: frozenset[str] = frozenset()):
+        """``identifying``: the field codes that may identify a patient (the data
+        dictionary's ``identifier`` column; the shell masks them for pseudonymised readers)."""
         self.protocol = protocol
+        self.identifying = identifying
         self.forms: list[Form] = list(protocol.forms)
         self._forms = {form.code: form for form in self.forms}
         uses: dict[str, int] = {}
@@ -270,6 +273,7 @@ class RedcapProject:
             return row
         row["field_label"] = definition.label
         row["required_field"] = _flag(definition.required)
+        row["identifier"] = _flag(definition.code in self.identifying)
         notes = [part for part in (definition.unit, definition.help) if part]
         kind = definition.type
         if kind in ("integer", "decimal"):

@@ -31,6 +31,7 @@ from trialdesk.exchange.redcap import (
 )
 from trialdesk.studies.access import Permission, study_access
 from trialdesk.studies.models import Study
+from trialdesk.studies.pseudonymisation import IDENTIFYING_FIELDS, free_text_fields
 from trialdesk.subjects.models import Subject, Visit
 
 _PROJECTS: dict[str, RedcapProject] = {}
@@ -52,7 +53,9 @@ def project_of(study: Study) -> RedcapProject:
     if project is None:
         if len(_PROJECTS) >= 16:
             _PROJECTS.pop(next(iter(_PROJECTS)))
-        project = _PROJECTS[key] = RedcapProject(study.protocol)
+        protocol = study.protocol
+        identifying = free_text_fields(protocol) | IDENTIFYING_FIELDS
+        project = _PROJECTS[key] = RedcapProject(protocol, identifying=identifying)
     return project
 
 
