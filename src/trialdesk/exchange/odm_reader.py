@@ -162,7 +162,7 @@ def _read_study(path: Path, protocol: Any) -> tuple[etree._Element, etree._Eleme
     return study, admin, root_attrs
 
 
-def _typed(field: Any, text: str, where: str) -> Any:
+def parse_value(field: Any, text: str, where: str) -> Any:
     try:
         if field.type == "integer":
             value: Any = int(text)
@@ -314,7 +314,9 @@ def _subject(element, forms: dict[str, Any], users, meanings, name: str) -> Subj
                     )
                 value = item.get("Value")
                 if value is not None:
-                    data[field.code] = _typed(field, value, f"{where}, item {oid} (line {item.sourceline})")
+                    data[field.code] = parse_value(
+                        field, value, f"{where}, item {oid} (line {item.sourceline})"
+                    )
             records.append(
                 RecordSnapshot(
                     form=code,
