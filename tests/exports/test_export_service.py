@@ -102,3 +102,33 @@ def test_a_cutoff_before_a_screening_leaves_that_subject_out(trial, tmp_path):
     out = tmp_path / "study.xml"
     run_export(trial, "odm", out, cutoff=dt.date(2026, 11, 21))
     assert [s["site"] for s in _annotation(out)] == ["NTE"]
+
+
+def test_a_statisticians_odm_holds_no_free_text_of_the_sites_neither_in_data_nor_in_the_trail(
+    cast, study, tmp_path
+):
+    """DESIGN §5: the statistician's exports see no free text typed by the sites."""
+    import datetime as dt
+
+    from tests.conftest import ELIGIBLE_SCREENING
+
+    from trialdesk.crf.services import save_form
+    from trialdesk.subjects.services import register_screening
+
+    typed = "46,XY,t(4;11) seen by Dr Typed-Text"
+    subject = register_screening(
+        cast.investigator_nantes,
+        study.sites.get(code="NTE"),
+        screened_on=dt.date(2026, 11, 20),
+        sex="M",
+        year_of_birth=1964,
+        today=dt.date(2026, 11, 25),
+    )
+    data = dict(ELIGIBLE_SCREENING, karyotype_abnormal=True, karyotype=typed)
+    save_form(cast.investigator_nantes, subject, "screening", data, visit=subject.visits.get())
+    operator, statistician = tmp_path / "operator.xml", tmp_path / "statistician.xml"
+    run_export(study, "odm", operator, cutoff=CUTOFF)
+    run_export(study, "odm", statistician, viewer=cast.statistician, cutoff=CUTOFF)
+    assert typed in operator.read_text(encoding="utf-8")
+    text = statistician.read_text(encoding="utf-8")
+    assert "Typed-Text" not in text and "<AuditRecords" in text
