@@ -147,3 +147,15 @@ def test_the_statisticians_analysis_has_the_same_numbers_pseudonymised(demo_stud
     assert statistician.pseudonymised
     assert statistician.response.estimate == operator.response.estimate
     assert statistician.os.km == operator.os.km
+
+
+def test_the_safety_officers_tables_read_the_ctcae_classes_despite_the_masked_free_text(demo_study):
+    operator = analyse(build_snapshot(demo_study, cutoff=trial_today()).materialise(), demo_study.protocol)
+    snapshot = build_snapshot(demo_study, viewer=user("safety"), cutoff=trial_today()).materialise()
+    officer = analyse(snapshot, demo_study.protocol)
+    assert officer.pseudonymised
+    assert [(s.soc, s.events) for s in officer.tolerance.by_soc] == [
+        (s.soc, s.events) for s in operator.tolerance.by_soc
+    ]
+    assert officer.tolerance.highlight_subjects == operator.tolerance.highlight_subjects
+    assert any(officer.tolerance.highlight_subjects.values())

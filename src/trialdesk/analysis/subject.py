@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from trialdesk.clinical.course_of_disease import CourseOfDisease, MarrowRecord, course_of_disease
+from trialdesk.clinical.ctcae import find_term
 from trialdesk.clinical.exposure import DoseValue, Exposure, exposure
 from trialdesk.clinical.survival import (
     SurvivalFacts,
@@ -268,16 +269,38 @@ def subject_facts(protocol: Any, subject: SubjectSnapshot, as_of: dt.date) -> Su
         if r.form not in ae_forms:
             continue
         grade = _read(protocol, "adverse_event_grade", r)
+        term = _read(protocol, "adverse_event_term", r)
+        meddra = _read(protocol, "adverse_event_meddra", r)
+        # the system organ class of the CTCAE term (the dictionary's, one source for every viewer:
+        # a pseudonymised snapshot masks the text typed beside it), else the one recorded
+        known = find_term(meddra) if meddra not in (None, "") else None
+        known = known or (find_term(term) if term else None)
+        soc = known.soc if known is not None else _read(protocol, "adverse_event_soc", r)
+        data = dict(r.data)
+        soc_field = (
+            protocol.concept_field("adverse_event_soc", r.form)
+            if protocol.has_concept("adverse_event_soc")
+            else None
+        )
+        if soc_field and soc:
+            data[soc_field] = soc
+        meddra_field = (
+            protocol.concept_field("adverse_event_meddra", r.form)
+            if protocol.has_concept("adverse_event_meddra")
+            else None
+        )
+        if known is not None and meddra_field:
+            meddra = data[meddra_field] = str(known.meddra_code)
         events.append(
             AdverseEvent(
                 ref=f"{r.form}#{r.repeat}",
-                term=_read(protocol, "adverse_event_term", r),
-                meddra=_read(protocol, "adverse_event_meddra", r),
-                soc=_read(protocol, "adverse_event_soc", r),
+                term=term,
+                meddra=meddra,
+                soc=soc,
                 grade=grade if isinstance(grade, int) and not isinstance(grade, bool) else None,
                 serious=_read(protocol, "adverse_event_serious", r) is True,
                 onset=_as_date(_read(protocol, "adverse_event_onset", r)),
-                data=r.data,
+                data=data,
                 form=r.form,
             )
         )
