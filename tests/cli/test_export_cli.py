@@ -117,3 +117,11 @@ def test_both_cutoff_and_datacut_is_a_usage_error(tmp_path):
     with pytest.raises(SystemExit) as exit_:
         main(["export", "odm", "--cutoff", "2026-11-30", "--datacut", "x.json", "--out", str(tmp_path / "x")])
     assert exit_.value.code == 2
+
+
+def test_the_command_knows_the_kinds_of_the_export_service():
+    from trialdesk.cli.export import FOLDER_KINDS, KINDS
+    from trialdesk.exports.services import EXPORT_KINDS
+
+    assert KINDS == tuple(EXPORT_KINDS)
+    assert FOLDER_KINDS == tuple(name for name, kind in EXPORT_KINDS.items() if kind.folder)

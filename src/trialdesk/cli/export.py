@@ -31,7 +31,9 @@ from pathlib import Path
 from trialdesk.cli.errors import UserError
 
 BAD_INPUT = 3
-KINDS = ("odm", "csv")  # trialdesk.exports.services.KINDS (read without setting Django up)
+# trialdesk.exports.services.EXPORT_KINDS, named here so that the parser is built without Django
+KINDS = ("odm", "csv")
+FOLDER_KINDS = ("csv",)  # written as a folder of files; the others as one file
 
 
 def register(subparsers) -> None:
@@ -79,14 +81,14 @@ def _cutoff(text: str | None) -> dt.date | None:
 def check_out(kind: str, out: Path | None) -> None:
     """The destination can be written: a file in an existing folder (odm), a new or empty folder (csv)."""
     if out is None:
-        what = "FILE.xml" if kind == "odm" else "DIR"
+        what = "DIR" if kind in FOLDER_KINDS else "FILE"
         raise UserError(f"--out: say where to write the export: --out {what}.", BAD_INPUT)
     parent = out.parent if str(out.parent) else Path(".")
-    if kind == "odm" and out.is_dir():
-        raise UserError(f"--out {out}: it is a folder; the ODM export is one file.", BAD_INPUT)
-    if kind == "csv" and out.exists():
+    if kind not in FOLDER_KINDS and out.is_dir():
+        raise UserError(f"--out {out}: it is a folder; the {kind} export is one file.", BAD_INPUT)
+    if kind in FOLDER_KINDS and out.exists():
         if not out.is_dir():
-            raise UserError(f"--out {out}: not a folder; the CSV export is a folder of files.", BAD_INPUT)
+            raise UserError(f"--out {out}: not a folder; the {kind} export is a folder of files.", BAD_INPUT)
         if any(out.iterdir()):
             raise UserError(f"--out {out}: the folder is not empty.", BAD_INPUT)
     if not parent.is_dir():

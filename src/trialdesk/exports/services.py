@@ -38,8 +38,6 @@ from trialdesk.snapshot.model import StudySnapshot
 from trialdesk.studies.access import Permission, study_access
 from trialdesk.studies.models import Study
 
-KINDS = ("odm", "csv")
-
 
 class ExportRefused(Exception):
     """The user may not export this study's data."""
@@ -135,6 +133,48 @@ def _remove(path: Path) -> None:
         path.unlink(missing_ok=True)
 
 
+@dataclass(frozen=True)
+class Written:
+    """What a kind's writer wrote under the temporary name."""
+
+    sha256: str
+    subjects: int
+    records: int
+    files: tuple[str, ...]  # for a folder: its files; for a file: empty
+
+
+@dataclass(frozen=True)
+class ExportKind:
+    """One kind of export: ``folder`` (a folder of files) or one file, and its writer
+    ``write(snapshot, protocol, temporary, source, progress) -> Written``, where ``source``
+    is ``(study, viewer)`` for an export of the live database, None for a data-cut file."""
+
+    name: str
+    folder: bool
+    write: Callable[..., Written]
+
+
+def _write_odm(snapshot, protocol, temporary: Path, source, progress) -> Written:
+    users, trail = _audit_trail(*source) if source is not None else ([], None)
+    with temporary.open("wb") as handle:
+        written = write_odm(snapshot, protocol, handle, audit_records=trail, users=users, progress=progress)
+    return Written(written.sha256, written.subjects, written.records, ())
+
+
+def _write_csv(snapshot, protocol, temporary: Path, source, progress) -> Written:
+    tidy = write_tidy_csv(snapshot, protocol, temporary, progress=progress)
+    return Written(tidy.sha256, tidy.subjects, tidy.rows, tuple(name for name, _ in tidy.files))
+
+
+#: the kinds of ``trialdesk export KIND`` and of the exports page; a later export adds its
+#: ExportKind here (and its name to ``trialdesk.cli.export.KINDS``)
+EXPORT_KINDS: dict[str, ExportKind] = {
+    "odm": ExportKind("odm", folder=False, write=_write_odm),
+    "csv": ExportKind("csv", folder=True, write=_write_csv),
+}
+KINDS = tuple(EXPORT_KINDS)
+
+
 def run_export(
     study: Study,
     kind: str,
@@ -147,46 +187,32 @@ def run_export(
     progress: Callable[[int], None] | None = None,
 ) -> ExportResult:
     """Write the ``kind`` export of ``study`` as ``viewer`` may see it (None: the operator)
-    to ``out`` (a file for odm, a folder for csv: made, or an empty one) and audit it."""
-    if kind not in KINDS:
+    to ``out`` (a file, or a folder — made, or an empty one — for a folder kind) and audit it."""
+    if kind not in EXPORT_KINDS:
         raise ValueError(f"unknown export kind {kind!r}")
+    exporter = EXPORT_KINDS[kind]
     out = Path(out)
     if viewer is None:
         actor = Actor.system("export")
     else:
         actor = Actor.for_user(viewer, export_role(viewer, study))
-    live = snapshot is None
-    if live:
+    source = (study, viewer) if snapshot is None else None
+    if snapshot is None:
         snapshot = build_snapshot(study, viewer=viewer, cutoff=cutoff)
-    protocol = study.protocol
-    temporary = _temporary_beside(out, folder=kind == "csv")
-    made_folder = kind == "csv" and not out.exists()
+    temporary = _temporary_beside(out, folder=exporter.folder)
+    made_folder = exporter.folder and not out.exists()
     placed = False
+    files: tuple[str, ...] = ()
     try:
         with audited():
-            if kind == "odm":
-                users, trail = _audit_trail(study, viewer) if live else ([], None)
-                with temporary.open("wb") as handle:
-                    written = write_odm(
-                        snapshot, protocol, handle, audit_records=trail, users=users, progress=progress
-                    )
-                sha256, subjects, records, files = (
-                    written.sha256,
-                    written.subjects,
-                    written.records,
-                    (out.name,),
-                )
-                os.replace(temporary, out)
+            written = exporter.write(snapshot, study.protocol, temporary, source, progress)
+            files = written.files if exporter.folder else (out.name,)
+            if exporter.folder and out.exists():
+                for name in files:
+                    os.replace(temporary / name, out / name)
+                temporary.rmdir()
             else:
-                tidy = write_tidy_csv(snapshot, protocol, temporary, progress=progress)
-                sha256, subjects, records = tidy.sha256, tidy.subjects, tidy.rows
-                files = tuple(name for name, _ in tidy.files)
-                if out.exists():
-                    for name in files:
-                        os.replace(temporary / name, out / name)
-                    temporary.rmdir()
-                else:
-                    os.replace(temporary, out)
+                os.replace(temporary, out)
             placed = True
             record(
                 actor,
@@ -198,8 +224,8 @@ def run_export(
                     "kind": kind,
                     "cutoff": snapshot.cutoff.isoformat() if snapshot.cutoff else None,
                     "datacut_sha256": datacut_sha256 or None,
-                    "subjects": subjects,
-                    "sha256": sha256,
+                    "subjects": written.subjects,
+                    "sha256": written.sha256,
                     "pseudonymised": snapshot.pseudonymised,
                     "sites": [site.code for site in snapshot.sites],
                     "files": list(files),
@@ -208,7 +234,7 @@ def run_export(
     except BaseException:
         _remove(temporary)
         if placed:
-            if kind == "odm":
+            if not exporter.folder:
                 out.unlink(missing_ok=True)
             elif made_folder:
                 shutil.rmtree(out, ignore_errors=True)
@@ -216,4 +242,6 @@ def run_export(
                 for name in files:
                     (out / name).unlink(missing_ok=True)
         raise
-    return ExportResult(kind, out, sha256, subjects, records, files, snapshot.pseudonymised)
+    return ExportResult(
+        kind, out, written.sha256, written.subjects, written.records, files, snapshot.pseudonymised
+    )
