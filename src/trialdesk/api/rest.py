@@ -70,7 +70,16 @@ class BearerToken(HttpBearer):
 api = NinjaAPI(
     title="trialdesk REST API",
     version="1",
-    description=__doc__.split("\n\n", 1)[1],
+    description=(
+        "A study's resources are under `/studies/<NCT id>/api/…` (the server below), e.g. "
+        "`/studies/NCT00724360/api/subjects`. Every route needs `Authorization: Bearer <token>`: "
+        "make a token on your account's *API tokens* page or with `trialdesk token create USERNAME`. "
+        "A token is yours and for one study: it sees and does what your role does at your sites, "
+        "nothing more; an object of another site is 404 and never listed. Lists are paginated "
+        "(`limit`, `offset`, with `count`). Errors are `application/problem+json` (`title`, `status`, "
+        "`detail`; `errors`: field → messages; a stale version is 409 with `changes`: field → yours, stored, "
+        "and `current_version`). Every change made with a token is in the audit trail with the token's id."
+    ),
     auth=BearerToken(),
     urls_namespace="api",
     docs_url="/docs",

@@ -19,6 +19,8 @@ from trialdesk.api.tokens import MAX_EXPIRY_DAYS, TokenError, create_token, revo
 from trialdesk.studies.access import study_access
 from trialdesk.studies.services import request_study
 
+NEW_TOKEN_KEY = "api_new_token"
+
 
 class TokenForm(forms.Form):
     name = forms.CharField(
@@ -55,7 +57,9 @@ def _page(request, study, form, new_token=None, status=200):
 def tokens_page(request):
     study = _member_study(request)
     if request.method == "GET":
-        return _page(request, study, TokenForm())
+        # The token made by the POST just before, shown on this one answer and then forgotten.
+        new_token = request.session.pop(NEW_TOKEN_KEY, None)
+        return _page(request, study, TokenForm(), new_token=new_token)
     form = TokenForm(request.POST)
     if not form.is_valid():
         return _page(request, study, form, status=400)
@@ -69,8 +73,10 @@ def tokens_page(request):
     except TokenError as exc:
         form.add_error(None, str(exc))
         return _page(request, study, form, status=400)
-    # Shown here once: never stored, never shown again.
-    return _page(request, study, TokenForm(), new_token=made)
+    # Shown once, on the page the browser is sent to (a reload there makes no second token);
+    # only its hash is stored with the token.
+    request.session[NEW_TOKEN_KEY] = {"raw": made.raw, "prefix": made.token.prefix}
+    return redirect("api-tokens")
 
 
 @login_required
