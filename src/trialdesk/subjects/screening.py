@@ -164,5 +164,6 @@ def screening_defaults(subject: Subject, record=_LOAD) -> dict:
     ``record``: the subject's screening FormRecord (or None) when the caller has it already."""
     if record is _LOAD:
         record = screening_records([subject]).get(subject.pk)
-    consent = (record.data or {}).get("consent_date") if record else None
+    protocol = subject.study.protocol
+    consent = protocol.read_concept("consented_on", record.form_code, record.data or {}) if record else None
     return {"consent_date": consent or ""}
