@@ -13,10 +13,9 @@ site's archive copy). The data are read as that user may see them
 operator (``viewer`` None) sees every site. A data-cut file (``snapshot`` given) is written
 as it is: it was made for its own viewer.
 
-The file (or folder) is written beside its destination under a temporary name and moved
-into place once complete, inside the audited transaction that records the export (who,
-when, the kind, the cut-off, the subjects, the content's SHA-256): if either fails, neither
-remains.
+The file (or folder) is written beside its destination under a temporary name, then moved
+into place inside the audited transaction that records the export (who, when, the kind,
+the cut-off, the subjects, the content's SHA-256): if either fails, neither remains.
 """
 
 from __future__ import annotations
@@ -204,8 +203,10 @@ def run_export(
     placed = False
     files: tuple[str, ...] = ()
     try:
+        # written outside the transaction (it may take minutes; a job reports its progress
+        # meanwhile); moved into place and recorded in one audited transaction
+        written = exporter.write(snapshot, study.protocol, temporary, source, progress)
         with audited():
-            written = exporter.write(snapshot, study.protocol, temporary, source, progress)
             files = written.files if exporter.folder else (out.name,)
             if exporter.folder and out.exists():
                 for name in files:
