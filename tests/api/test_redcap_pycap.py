@@ -18,7 +18,10 @@ def project_of(live_server, committed_db):
     def connect(raw_token: str) -> redcap.Project:
         return redcap.Project(f"{live_server.url}/redcap/api/", raw_token)
 
-    return connect
+    yield connect
+    # PyCap keeps its HTTP connections alive in one module-level session: the live server's
+    # thread serving one would keep its database connection into the next test's database.
+    redcap.request._session.close()
 
 
 def screening_of(subject) -> FormRecord:
