@@ -466,3 +466,15 @@ def test_the_export_reads_in_as_many_queries_for_more_subjects(
     more, rows_after = queries()
     assert rows_after == rows_before + 3
     assert more == few
+
+
+def test_the_api_import_reason_is_not_offered_on_a_form_page(client, cast, study, redcap_world):
+    from tests.conftest import PASSWORD
+
+    nantes = redcap_world["NTE"]
+    client.login(username=cast.investigator_nantes.username, password=PASSWORD)
+    page = client.get(
+        f"/studies/{study.nct_id}/subjects/{nantes.pk}/visits/SCR/forms/screening/"
+    ).content.decode()
+    assert 'name="_reason"' in page and 'value="transcription_error"' in page
+    assert 'value="api_import"' not in page
