@@ -283,3 +283,33 @@ def test_exposure_counts_the_doses_given_and_leaves_out_a_voided_one(protocol):
     assert e.doses == 8 and e.first_dose_on == D0 and e.last_dose_on == D0 + dt.timedelta(days=49)
     assert e.late_doses == e.missed_doses == e.reloads == 0
     assert e.dose_intensity == pytest.approx(1.0)  # 4 then 2 mg/kg weekly, as planned
+
+
+def test_a_declared_simon_design_gives_its_stage_1_decision_from_the_data(protocol):
+    from trialdesk.protocol.model import StatisticalDesign
+
+    # Simon (1989), Table 1, p0 = 0.05, p1 = 0.25, alpha = 0.05, beta = 0.20, optimal: r1/n1 = 0/9, r/n = 2/17
+    design = StatisticalDesign(
+        design="simon_two_stage",
+        alpha=0.05,
+        power=0.8,
+        p0=0.05,
+        p1=0.25,
+        n1=9,
+        r1=0,
+        n=17,
+        r=2,
+        source="operational",
+        rationale="a test design",
+    )
+    declared = protocol.model_copy(update={"statistical_design": design})
+    baseline = _marrow(protocol, D0 - dt.timedelta(days=5), 60, "SCR")
+    no_response = [
+        _treated(protocol, f"S-{i}", baseline, _marrow(protocol, D0 + dt.timedelta(days=28), 55, "M1"))
+        for i in range(9)
+    ]
+    a = _analysis(declared, *no_response)
+    assert a.response.design_declared and a.response.simon.decision == "stop_futility"
+    responder = _treated(protocol, "S-9", baseline, _marrow(protocol, D0 + dt.timedelta(days=28), 20, "M1"))
+    assert _analysis(declared, *no_response[:8], responder).response.simon.decision == "continue"
+    assert _analysis(protocol, *no_response).response.simon is None  # NCT00724360 declares none

@@ -39,3 +39,15 @@ def test_the_analysis_pages_show_no_raw_code(demo, db, username, language):  # n
     client.force_login(user(username))
     for path in PAGES[username]:
         assert _leaks(client, path, demo.protocol, language) == [], f"{username} {language} {path}"
+
+
+def test_a_count_of_the_page_opens_on_the_subjects_it_counts(demo, db):  # noqa: F811
+    import re
+
+    client = Client()
+    client.force_login(user("datamanager"))
+    page = client.get("/reports/analysis/").content.decode()
+    opened = re.findall(r'<details class="subjects"><summary>(\d+)</summary>([^<]*)</details>', page)
+    assert opened
+    for count, labels in opened:
+        assert len(labels.split(", ")) == int(count)

@@ -381,6 +381,7 @@ def report_context(
         ],
         "design_declared": r.design_declared,
         "simon": r.simon,
+        "simon_decision": _simon_decision(r.simon),
         "design": r.design,
     }
     step(_("survival"))
@@ -466,6 +467,23 @@ def report_context(
         if f.treated
     ]
     return ctx
+
+
+def _simon_decision(decision) -> str:
+    if decision is None:
+        return ""
+    labels = {
+        "pending": _("Stage %(stage)s: not decided yet (%(x)s responses among %(n)s subjects)."),
+        "stop_futility": _("Stage 1: stop for futility (%(x)s responses among %(n)s subjects)."),
+        "continue": _("Stage 1 passed: the trial goes on to stage 2 (%(x)s responses among %(n)s subjects)."),
+        "reject_p0": _("The null response rate is rejected (%(x)s responses among %(n)s subjects)."),
+        "not_rejected": _("The null response rate is not rejected (%(x)s responses among %(n)s subjects)."),
+    }
+    return labels[decision.decision] % {
+        "stage": decision.stage,
+        "x": decision.responses,
+        "n": decision.evaluated,
+    }
 
 
 def _median(values: list[float]) -> float | None:

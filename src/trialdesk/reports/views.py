@@ -102,6 +102,7 @@ def _analysis_page(request, *, safety_only: bool):
     analysis = analyse(snapshot, study.protocol, snapshot_sha256=content_sha256(snapshot))
     context = report_context(analysis, study.protocol, safety_only=safety_only)
     context["can_read_full"] = may_read(access)
+    context["web"] = True  # counts open on the subjects they count
     return render(request, "reports/analysis/page.html", context)
 
 
