@@ -478,3 +478,23 @@ def test_the_api_import_reason_is_not_offered_on_a_form_page(client, cast, study
     ).content.decode()
     assert 'name="_reason"' in page and 'value="transcription_error"' in page
     assert 'value="api_import"' not in page
+
+
+def test_the_site_is_the_data_access_group_when_asked(client, redcap_world, tokens):
+    rows = exported(client, tokens["data_manager"], exportDataAccessGroups="true", **{"fields[0]": "ecog"})
+    assert list(rows[0])[:5] == [
+        "record_id",
+        "redcap_event_name",
+        "redcap_repeat_instrument",
+        "redcap_repeat_instance",
+        "redcap_data_access_group",
+    ]
+    groups = {row["record_id"]: row["redcap_data_access_group"] for row in rows}
+    assert groups == {redcap_world["NTE"].subject_code: "nte", redcap_world["RNS"].subject_code: "rns"}
+    assert (
+        "redcap_data_access_group" not in exported(client, tokens["data_manager"], **{"fields[0]": "ecog"})[0]
+    )
+    # an exported row imports back as it is (its group column is read-only)
+    nantes = next(row for row in rows if row["record_id"] == redcap_world["NTE"].subject_code)
+    assert import_rows(client, tokens["investigator_nantes"], [{**nantes, "ecog": "3"}]).status_code == 200
+    assert screening_of(redcap_world["NTE"]).data["ecog"] == 3

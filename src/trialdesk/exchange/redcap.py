@@ -34,6 +34,8 @@ RECORD_ID = "record_id"
 EVENT = "redcap_event_name"
 REPEAT_INSTRUMENT = "redcap_repeat_instrument"
 REPEAT_INSTANCE = "redcap_repeat_instance"
+#: a record's data access group: in trialdesk, its site (lower-case code, as REDCap names groups)
+ACCESS_GROUP = "redcap_data_access_group"
 LOG_EVENT = "log_forms"
 LOG_EVENT_LABEL = "Log forms"
 
@@ -436,16 +438,21 @@ class RedcapProject:
         }
 
     # ------------------------------------------------------------------ records
-    def record_columns(self, fields: Sequence[str] = (), forms: Sequence[str] = ()) -> list[str]:
+    def record_columns(
+        self, fields: Sequence[str] = (), forms: Sequence[str] = (), *, access_group: bool = False
+    ) -> list[str]:
         """The columns of a flat record export: record id, event, repeat columns, the
-        chosen fields, and each chosen form's ``<form>_complete`` after its fields (all of
-        them when nothing is chosen). KeyError names an unknown field or form."""
+        record's site as REDCap's data access group (``access_group``), the chosen fields,
+        and each chosen form's ``<form>_complete`` after its fields (all of them when
+        nothing is chosen). KeyError names an unknown field or form."""
         chosen = {project_field.name for project_field in self.select_fields(fields, forms)}
         everything = not fields and not forms
         statuses = set(forms) | {self._complete_form(name) for name in fields if self._complete_form(name)}
         columns = [RECORD_ID, EVENT]
         if self.repeating:
             columns += [REPEAT_INSTRUMENT, REPEAT_INSTANCE]
+        if access_group:
+            columns.append(ACCESS_GROUP)
         for form in self.forms:
             columns += [
                 self._names[(form.code, d.code)]
@@ -480,9 +487,11 @@ class RedcapProject:
         label: bool = False,
         events: Sequence[str] = (),
         arm_num: int = 1,
+        site: str = "",
     ) -> Iterator[dict[str, str]]:
         """The flat rows of one subject: one per event holding data, one per instance of a
-        repeating instrument. Only the columns asked for; every value as text."""
+        repeating instrument. Only the columns asked for; every value as text. ``site``:
+        the subject's site code, its data access group."""
         wanted = set(columns)
         rows: dict[tuple[str, str, int | str], dict[str, str]] = {}
         order: list[tuple[str, str, int | str]] = []
@@ -508,6 +517,8 @@ class RedcapProject:
                 if REPEAT_INSTRUMENT in wanted:
                     row[REPEAT_INSTRUMENT] = key[1]
                     row[REPEAT_INSTANCE] = str(key[2])
+                if ACCESS_GROUP in wanted:
+                    row[ACCESS_GROUP] = site.lower()
                 rows[key] = row
                 order.append(key)
             for definition, name in names:
@@ -530,9 +541,13 @@ class RedcapProject:
         unknown = set()
         for row in rows:
             for name in row:
-                if name in (RECORD_ID, EVENT, REPEAT_INSTRUMENT, REPEAT_INSTANCE) or self._complete_form(
-                    name
-                ):
+                if name in (
+                    RECORD_ID,
+                    EVENT,
+                    REPEAT_INSTRUMENT,
+                    REPEAT_INSTANCE,
+                    ACCESS_GROUP,
+                ) or self._complete_form(name):
                     continue
                 if name not in self._by_name and name not in unknown:
                     unknown.add(name)
@@ -667,6 +682,7 @@ def csv_line(values: Iterable[Any]) -> str:
 
 
 __all__ = [
+    "ACCESS_GROUP",
     "COMPLETE",
     "EVENT",
     "INCOMPLETE",

@@ -87,6 +87,7 @@ def export_records(
     forms: Sequence[str] = (),
     events: Sequence[str] = (),
     label: bool = False,
+    access_groups: bool = False,
     file_format: str = "json",
     chunk_size: int = 500,
 ) -> RecordExport:
@@ -102,7 +103,7 @@ def export_records(
         raise RedcapRefused(_("You do not have API export rights in this project."), status=403)
     project = project_of(study)
     try:
-        columns = project.record_columns(fields, forms)
+        columns = project.record_columns(fields, forms, access_group=access_groups)
     except KeyError as unknown:
         raise RedcapRefused(
             _("The following values are not valid field or instrument names: %(names)s")
@@ -120,7 +121,7 @@ def export_records(
     records_read = (
         FormRecord.objects.for_user(user, study)
         .filter(subject__study=study, voided_at__isnull=True)
-        .select_related("subject", "visit")
+        .select_related("subject", "subject__site", "visit")
         .defer("subject__screen_failure_criteria", "subject__screen_failure_reason")
         .annotate(_record_id=Coalesce(F("subject__subject_code"), F("subject__screening_number")))
         .order_by("_record_id", "subject_id", "visit__sequence", "form_code", "repeat")
@@ -179,6 +180,7 @@ def export_records(
                 columns,
                 label=label,
                 events=events,
+                site=group[0].subject.site.code,
             )
 
     return RecordExport(columns=columns, rows=rows())

@@ -195,6 +195,7 @@ def _export(params, fmt, user, token):
         forms=_list(params, "forms"),
         events=_list(params, "events"),
         label=raw_or_label == "label",
+        access_groups=(params.get("exportDataAccessGroups") or "").strip().lower() in _TRUE,
         file_format=fmt,
     )
     return _streamed(exported.columns, exported.rows, fmt)
