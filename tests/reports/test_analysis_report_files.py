@@ -39,6 +39,9 @@ def test_a_large_study_puts_its_listings_and_swimmer_plot_in_a_separate_appendix
     )
     assert 'id="response-listing"' in appendix and appendix.count("<img") == 1  # the swimmer plot
     assert 'id="primary-endpoint"' in report and 'id="ae-table"' in report  # the tables and plots stay
+    # the report keeps the counts, the appendix names the subjects behind them
+    (responder, *_) = analysis.response.responders
+    assert responder not in report and responder in appendix
     with (tmp_path / "appendix.csv").open(encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     assert len(rows) == analysis.response.population.n

@@ -70,8 +70,12 @@ def _sex(code: str) -> str:
     return {"F": _("Female"), "M": _("Male")}.get(code, _("Unknown"))
 
 
-def _labels(labels) -> str:
+def _label_list(labels) -> str:
     return ", ".join(labels) if labels else EMPTY
+
+
+def _no_labels(labels) -> str:
+    return ""
 
 
 def _criterion(protocol, code: str) -> str:
@@ -159,15 +163,21 @@ def report_context(
     *,
     safety_only: bool = False,
     plots: bool = True,
+    list_subjects: bool | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
-    """What the report shows (labels in the active language)."""
+    """What the report shows (labels in the active language). ``list_subjects``: name the subjects
+    behind each count (default: unless the study is large, whose appendix names them)."""
 
     def step(what: str) -> None:
         if progress is not None:
             progress(what)
 
     large = len(analysis.subjects) > LARGE_STUDY
+    # a large study lists its subjects in the appendix only: the report keeps the counts
+    if list_subjects is None:
+        list_subjects = not large
+    _labels = _label_list if list_subjects else _no_labels
     r = analysis.response
     t = analysis.tolerance
     flow = analysis.flow
@@ -469,6 +479,12 @@ def report_context(
     return ctx
 
 
+def _p_value(test) -> str:
+    if test is None or test.p is None:
+        return EMPTY
+    return "< 0.0001" if test.p < 0.0001 else f"{test.p:.4f}"
+
+
 def _simon_decision(decision) -> str:
     if decision is None:
         return ""
@@ -522,7 +538,9 @@ def write_report(
     _atomic_write(target, html.encode("utf-8"))
     written.append(target)
     if context.get("large") and not safety_only:
-        appendix = render_to_string("reports/analysis/appendix.html", context)
+        listed = report_context(analysis, protocol, plots=False, list_subjects=True)
+        listed["swimmer_chart"] = context["swimmer_chart"]
+        appendix = render_to_string("reports/analysis/appendix.html", listed)
         _atomic_write(out / "appendix.html", appendix.encode("utf-8"))
         written.append(out / "appendix.html")
         _atomic_write(out / "appendix.csv", _listing_csv(context["listing"]).encode("utf-8"))
