@@ -213,3 +213,40 @@ def test_a_csv_line_longer_than_its_header_is_refused():
 def test_a_written_csv_line_reads_back_the_same(values):
     header = [f"c{number}" for number in range(len(values))]
     assert read_csv(csv_line(header) + csv_line(values)) == [dict(zip(header, values, strict=True))]
+
+
+def _value_strategy(definition):
+    if definition.type == "integer":
+        return st.integers(int(definition.min or 0), int(definition.max or 1000))
+    if definition.type == "decimal":
+        return st.floats(definition.min or 0, definition.max or 1000, allow_nan=False).map(
+            lambda x: round(x, 2)
+        )
+    if definition.type == "boolean":
+        return st.booleans()
+    if definition.type == "date":
+        return st.dates().map(lambda day: day.isoformat())
+    if definition.type == "choice":
+        return st.sampled_from(definition.choice_values)
+    return st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=20).map(
+        str.strip
+    )
+
+
+_PROTOCOL = load_default_protocol()
+_LVEF = _PROTOCOL.form("lvef")
+
+
+@given(st.fixed_dictionaries({d.code: st.one_of(st.none(), _value_strategy(d)) for d in _LVEF.fields}))
+def test_an_exported_row_imports_back_to_the_same_values(data):
+    project = RedcapProject(_PROTOCOL)
+    columns = project.record_columns(forms=["lvef"])
+    (row,) = project.records_rows("NTE-001", [StoredRecord("C1", "lvef", 1, data, False)], columns)
+    (item,) = project.parse_import([row]) if any(row[c] for c in columns[4:-1]) else [None]
+    if item is None:
+        assert all(value in (None, "") for value in data.values())
+        return
+    assert (item.record_id, item.form_code, item.visit_code) == ("NTE-001", "lvef", "C1")
+    for definition in _LVEF.fields:
+        value = data[definition.code]
+        assert item.values[definition.code] == project.value_text(definition, value, False)
