@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -36,6 +35,8 @@ from trialdesk.clinical.cardiac import (
 from trialdesk.crf.events import FormSaved, RecordVoided
 from trialdesk.crf.models import FormRecord
 from trialdesk.protocol.formdata import typed_values
+from trialdesk.protocol.values import as_date as _as_date
+from trialdesk.protocol.values import as_number as _as_float
 from trialdesk.studies.access import Permission, require, study_access
 from trialdesk.subjects import services as subject_services
 
@@ -60,26 +61,6 @@ def hold_rules(protocol):
         return protocol.dose_rules.cardiac_hold
     except KeyError:
         return None
-
-
-def _as_float(value: Any) -> float | None:
-    if isinstance(value, bool) or value is None or value == "":
-        return None
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return None
-
-
-def _as_date(value: Any) -> dt.date | None:
-    if isinstance(value, dt.date):
-        return value
-    if isinstance(value, str) and value:
-        try:
-            return dt.date.fromisoformat(value)
-        except ValueError:
-            return None
-    return None
 
 
 def _lvef_forms(protocol) -> list[str]:

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from trialdesk.protocol.crossrecord import death_fields, stated_death_date
+from trialdesk.protocol.values import as_date as _as_date
 
 __all__ = [
     "SurvivalFacts",
@@ -38,19 +39,6 @@ __all__ = [
 DAYS_PER_MONTH = 30.4375
 
 Records = Iterable[tuple[str, Mapping[str, Any]]]
-
-
-def _as_date(value: Any) -> dt.date | None:
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    if isinstance(value, str):
-        try:
-            return dt.date.fromisoformat(value)
-        except ValueError:
-            return None
-    return None
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,8 @@ from trialdesk.clinical.deviations import Deviation, TreatmentFacts, calendar_of
 from trialdesk.clinical.exposure import DoseValue, Exposure, ExposureSummary, summarise
 from trialdesk.crf.events import FormSaved, RecordVoided
 from trialdesk.crf.models import FormRecord, FormStatus
+from trialdesk.protocol.values import as_date as _as_date
+from trialdesk.protocol.values import as_number as _as_float
 from trialdesk.queries.services import raise_system_query
 from trialdesk.studies.access import Permission, require, study_access
 from trialdesk.subjects.models import Subject, Visit
@@ -48,26 +50,6 @@ COMMENT_MAX = 1000
 
 class AcknowledgementRefused(Exception):
     """A user-facing refusal (its message is in the user's language)."""
-
-
-def _as_date(value: Any) -> dt.date | None:
-    if isinstance(value, dt.date):
-        return value
-    if isinstance(value, str) and value:
-        try:
-            return dt.date.fromisoformat(value)
-        except ValueError:
-            return None
-    return None
-
-
-def _as_float(value: Any) -> float | None:
-    if isinstance(value, bool) or value is None or value == "":
-        return None
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return None
 
 
 def record_ref(record) -> str:

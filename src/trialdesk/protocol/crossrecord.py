@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from trialdesk.protocol.formdata import gettext_noop
+from trialdesk.protocol.values import as_date as _as_date
 
 __all__ = [
     "QUALIFIERS",
@@ -69,19 +70,6 @@ class Entry:
     repeat: int
     data: Mapping[str, Any]
     voided: bool = False
-
-
-def _as_date(value: Any) -> dt.date | None:
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    if isinstance(value, str):
-        try:
-            return dt.date.fromisoformat(value)
-        except ValueError:
-            return None
-    return None
 
 
 def order_key(date_field: str | None, repeat: int, data: Mapping[str, Any]) -> tuple:
@@ -210,7 +198,9 @@ def death_findings(protocol: Any, form_code: str, values: Mapping[str, Any]) -> 
         if stated is not None and stated != death:
             return [
                 DeathFinding(
-                    DEATH_MISMATCH, fields[form_code], _MISMATCH,
+                    DEATH_MISMATCH,
+                    fields[form_code],
+                    _MISMATCH,
                     {"date": stated.isoformat(), "elsewhere": death.isoformat()},
                 )
             ]
@@ -218,7 +208,11 @@ def death_findings(protocol: Any, form_code: str, values: Mapping[str, Any]) -> 
     date_field = protocol.date_concept_field(form_code)
     day = _as_date(values.get(date_field)) if date_field else None
     if date_field and day is not None and day > death:
-        return [DeathFinding(AFTER_DEATH, date_field, _AFTER, {"date": day.isoformat(), "died_on": death.isoformat()})]
+        return [
+            DeathFinding(
+                AFTER_DEATH, date_field, _AFTER, {"date": day.isoformat(), "died_on": death.isoformat()}
+            )
+        ]
     return []
 
 

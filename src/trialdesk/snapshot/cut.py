@@ -13,25 +13,13 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from trialdesk.protocol.values import as_date as _as_date
+
 # Subject statuses (the shell's SubjectStatus values, which the snapshot carries as text).
 SCREENING = "screening"
 PENDING_ENROLLMENT = "pending_enrollment"
 ENROLLED = "enrolled"
 OFF_STUDY = frozenset({"completed", "withdrawn", "died"})
-
-
-def _as_date(value: Any) -> dt.date | None:
-    """A stored date (ISO text in a record's data, or a date); anything else: no date."""
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    if isinstance(value, str):
-        try:
-            return dt.date.fromisoformat(value)
-        except ValueError:
-            return None
-    return None
 
 
 def record_date(protocol: Any, form_code: str, data: Mapping[str, Any]) -> dt.date | None:

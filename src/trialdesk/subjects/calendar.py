@@ -14,11 +14,11 @@ It reads and writes one subject only, and only when the save changed one of thos
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from trialdesk.clinical.calendar import screening_window_check
 from trialdesk.crf.events import FormSaved, RecordVoided
 from trialdesk.crf.models import FormRecord
+from trialdesk.protocol.values import as_date as _as_date
 from trialdesk.queries.services import raise_system_query
 from trialdesk.subjects import services
 from trialdesk.subjects.models import Subject
@@ -26,17 +26,6 @@ from trialdesk.subjects.models import Subject
 DOSE_DATE = "dose_date"
 TREATMENT_STOPPED_ON = "treatment_stopped_on"
 SCREENING_WINDOW_QUERY = "screening_window"
-
-
-def _as_date(value: Any) -> dt.date | None:
-    if isinstance(value, dt.date):
-        return value
-    if isinstance(value, str) and value:
-        try:
-            return dt.date.fromisoformat(value)
-        except ValueError:
-            return None
-    return None
 
 
 def on_form_saved(event: FormSaved) -> None:
@@ -61,7 +50,9 @@ def _record_voided(event: RecordVoided) -> None:
     if dose_field is not None and _as_date(record.data.get(dose_field)) is not None:
         current = (
             Subject.objects.system("the calendar reads the day 0 of the subject being changed")
-            .filter(pk=record.subject_id).values_list("first_dose_on", flat=True).first()
+            .filter(pk=record.subject_id)
+            .values_list("first_dose_on", flat=True)
+            .first()
         )
         if _as_date(record.data.get(dose_field)) == current:
             first, _record = _first_dose_of(record.subject_id, record.form_code, dose_field)
@@ -87,7 +78,9 @@ def _dose_date_changed(event: FormSaved, field: str) -> None:
     old, new = (_as_date(value) for value in event.changes[field])
     current = (
         Subject.objects.system("the calendar reads the day 0 of the subject being saved")
-        .filter(pk=record.subject_id).values_list("first_dose_on", flat=True).first()
+        .filter(pk=record.subject_id)
+        .values_list("first_dose_on", flat=True)
+        .first()
     )
     if new is not None and (current is None or new < current):
         first, first_record = new, record

@@ -22,9 +22,9 @@ save is of the protocol's eligibility form.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from trialdesk.crf.events import FormSaved, RecordVoided
+from trialdesk.protocol.values import as_date as _as_date
 from trialdesk.queries.services import raise_system_query, resolve_system_query
 from trialdesk.rules import parse
 from trialdesk.subjects import services
@@ -51,15 +51,6 @@ def on_form_saved(event: FormSaved) -> None:
     _check_age(event, protocol)
     if subject.status in ON_STUDY and event.changes:
         _check_eligibility_after_enrollment(event)
-
-
-def _as_date(value: Any) -> dt.date | None:
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(value) if isinstance(value, str) and value else None
-    except ValueError:
-        return None
 
 
 def _sex_on_form(protocol, form_code: str, data) -> tuple[str | None, str | None]:

@@ -46,6 +46,8 @@ from trialdesk.crf.events import FormSaved, RecordVoided, SaveRefusedBy
 from trialdesk.crf.models import FormRecord, ReasonForChange
 from trialdesk.crf.services import FormSaveRefused, save_form, void_record
 from trialdesk.protocol.formdata import typed_values
+from trialdesk.protocol.values import as_date as _date
+from trialdesk.protocol.values import as_number as _float
 from trialdesk.queries.models import UNRESOLVED, Query, QueryOrigin
 from trialdesk.queries.services import SYSTEM, _close, raise_system_query
 from trialdesk.studies.access import Permission, require, study_access
@@ -106,26 +108,6 @@ def infusion_form(protocol) -> str | None:
     if dose_rules(protocol) is None or not protocol.has_concept(DOSE_DATE):
         return None
     return protocol.concept_form(DOSE_DATE)
-
-
-def _float(value: Any) -> float | None:
-    if isinstance(value, bool) or value in (None, ""):
-        return None
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return None
-
-
-def _date(value: Any) -> dt.date | None:
-    if isinstance(value, dt.date):
-        return value
-    if isinstance(value, str) and value:
-        try:
-            return dt.date.fromisoformat(value)
-        except ValueError:
-            return None
-    return None
 
 
 def concept_values(protocol, rec: FormRecord) -> dict[str, Any]:
