@@ -144,3 +144,9 @@ def test_the_report_names_the_sha256_of_the_datacut_it_was_made_from(enrolled_su
     out.mkdir()
     assert main(["report", "--out", str(out), "--datacut", str(cut), "--no-pdf"]) == 0
     assert sha256 in (out / "report.html").read_text(encoding="utf-8")
+
+
+def test_the_report_is_written_in_french_when_asked(enrolled_subject, tmp_path):
+    assert main(["report", "--out", str(tmp_path), "--no-pdf", "--language", "fr"]) == 0
+    html = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert '<html lang="fr">' in html and "Rapport d’analyse" in html and "Flux des participants" in html

@@ -1,4 +1,4 @@
-"""`trialdesk report [--out DIR] [--cutoff DATE | --datacut FILE.json] [--safety-only] [--as USERNAME]`.
+"""`trialdesk report [--out DIR] [--cutoff DATE | --datacut FILE.json] [--safety-only] [--as USERNAME] [--language en|fr]`.
 
 The analysis report of the study: ``report.html`` (one self-contained file, its plots
 embedded, nothing fetched from the network) and ``report.pdf`` (WeasyPrint, from the same
@@ -58,6 +58,9 @@ def register(subparsers) -> None:
         "--study", metavar="NCT_ID", help="the study (needed when the database holds several)"
     )
     report.add_argument("--no-pdf", action="store_true", help="write report.html only")
+    report.add_argument(
+        "--language", choices=("en", "fr"), default="en", help="the report's language (default: en)"
+    )
     report.set_defaults(handler=run_report)
 
 
@@ -127,15 +130,18 @@ def run_report(args) -> int:
         sha256 = _sha256_of(snapshot)
         protocol = study.protocol
     analysis = analyse(snapshot, protocol, snapshot_sha256=sha256, progress=_progress)
+    from django.utils import translation
+
     try:
-        written = write_report(
-            analysis,
-            protocol,
-            args.out,
-            safety_only=args.safety_only,
-            pdf=not args.no_pdf,
-            progress=_progress,
-        )
+        with translation.override(args.language):
+            written = write_report(
+                analysis,
+                protocol,
+                args.out,
+                safety_only=args.safety_only,
+                pdf=not args.no_pdf,
+                progress=_progress,
+            )
     except OSError as exc:
         raise UserError(f"--out {args.out}: cannot write: {exc.strerror or exc}.", BAD_INPUT) from None
     if sys.stderr.isatty():
