@@ -118,6 +118,7 @@ def _survival(endpoint, chart_label: str, with_chart: bool) -> dict[str, Any]:
         "events": len(endpoint.events),
         "median": _num(km.median if km else None),
         "reached": km is not None and km.median is not None,
+        "lower_known": km is not None and km.median_lower is not None,
         "median_lower": _num(km.median_lower if km else None),
         "median_upper": _num(km.median_upper if km else None),
         "chart": chart.img_tag() if chart else None,
