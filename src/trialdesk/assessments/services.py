@@ -304,12 +304,20 @@ def on_form_saved(event: FormSaved) -> None:
         )
     )
     course = build_course(protocol, subject, list(records.values()), confirmations)
+    # which marrows are questioned already: one query, not one per marrow
+    questioned = set(
+        Query.objects.system("the discordance queries of the saved marrow's subject")
+        .filter(record__subject_id=subject.pk, check_code=DISCORDANCE_QUERY, status__in=UNRESOLVED)
+        .values_list("record_id", flat=True)
+    )
     for assessed in course.assessments:
         record_ = records[assessed.record.key]
         field = investigator_field(protocol, record_.form_code)
         if field is None:
             continue
         if not assessed.discordant:
+            if record_.pk not in questioned:
+                continue
             resolve_system_query(
                 record_,
                 code=DISCORDANCE_QUERY,
@@ -317,7 +325,7 @@ def on_form_saved(event: FormSaved) -> None:
                 f"({_query_explanation(assessed.derived)}).",
             )
             continue
-        if assessed.confirmed_by_investigator:
+        if assessed.confirmed_by_investigator or record_.pk in questioned:
             continue
         with translation.override("en"):
             investigator = category_label(assessed.record.investigator)

@@ -65,7 +65,9 @@ def _entry(record: FormRecord) -> Entry:
     return Entry(record.pk, record.repeat, record.data, record.voided_at is not None)
 
 
-def previous_record(subject, form_code: str, repeat: int, data: Mapping[str, Any], records=None) -> FormRecord | None:
+def previous_record(
+    subject, form_code: str, repeat: int, data: Mapping[str, Any], records=None
+) -> FormRecord | None:
     """The previous non-voided entry of a log form before the entry (``repeat``, ``data``)."""
     protocol = subject.study.protocol
     date_field = protocol.date_concept_field(form_code)
@@ -78,9 +80,11 @@ def _baseline(subject) -> dict[str, Any]:
     protocol = subject.study.protocol
     visits = [v.code for v in protocol.baseline_visits]
     forms = protocol.baseline_forms
-    rows = FormRecord.objects.system(WHY).filter(
-        subject=subject, form_code__in=forms, visit__code__in=visits, voided_at__isnull=True
-    ).select_related("visit")
+    rows = (
+        FormRecord.objects.system(WHY)
+        .filter(subject=subject, form_code__in=forms, visit__code__in=visits, voided_at__isnull=True)
+        .select_related("visit")
+    )
     by_form: dict[str, dict[str, Any]] = {}
     for record in sorted(rows, key=lambda r: (visits.index(r.visit.code), r.repeat)):
         if record.form_code not in by_form:
@@ -88,7 +92,9 @@ def _baseline(subject) -> dict[str, Any]:
     return baseline_values(forms, by_form)
 
 
-def check_context(subject, form_code: str, *, repeat: int | None) -> Callable[[Mapping[str, Any]], dict] | None:
+def check_context(
+    subject, form_code: str, *, repeat: int | None
+) -> Callable[[Mapping[str, Any]], dict] | None:
     """What a save of this record passes to ``validate_form_data``: a function of the record's
     typed values giving the qualified names its checks read; None when they read none."""
     protocol = subject.study.protocol
@@ -112,10 +118,13 @@ def check_context(subject, form_code: str, *, repeat: int | None) -> Callable[[M
     return resolve
 
 
-def death_date(subject, *, exclude_pk: int | None = None) -> dt.date | None:
+def death_date(
+    subject, *, exclude_pk: int | None = None, exclude_slot: tuple[str, int | None, int] | None = None
+) -> dt.date | None:
     """The death date the subject's records state (the forms that report the death, by the
     concept's precedence, the most recent record of a form first), leaving out the record
-    ``exclude_pk`` (the one being checked). One query."""
+    being checked: ``exclude_pk``, or its place ``exclude_slot`` (form, visit id, repeat)
+    when the caller has not loaded it (a save, before its transaction). One query."""
     protocol = subject.study.protocol
     fields = death_fields(protocol)
     if not fields:
@@ -125,21 +134,27 @@ def death_date(subject, *, exclude_pk: int | None = None) -> dt.date | None:
         .filter(subject=subject, form_code__in=list(fields), voided_at__isnull=True)
         .exclude(pk=exclude_pk)
         .order_by("-pk")
-        .values_list("form_code", "data")
+        .values_list("form_code", "data", "visit_id", "repeat")
     )
-    return stated_death_date(protocol, list(rows))
+    kept = [(form, data) for form, data, visit_id, repeat in rows if (form, visit_id, repeat) != exclude_slot]
+    return stated_death_date(protocol, kept)
 
 
-def death_check(subject, form_code: str, data: Mapping[str, Any], *, exclude_pk: int | None) -> tuple[
-    dict[str, Any], list[CheckFailure]
-]:
+def death_check(
+    subject,
+    form_code: str,
+    data: Mapping[str, Any],
+    *,
+    exclude_pk: int | None = None,
+    exclude_slot: tuple[str, int | None, int] | None = None,
+) -> tuple[dict[str, Any], list[CheckFailure]]:
     """The death rules on one record's ``data`` (stored JSON or typed values): the context
     they read (``subject.death_date``) and their failures, each of severity ``query``.
     Nothing (and no query to the database) for a form the rules do not read."""
     protocol = subject.study.protocol
     if not death_rules_apply(protocol, form_code):
         return {}, []
-    context = {DEATH_DATE_KEY: death_date(subject, exclude_pk=exclude_pk)}
+    context = {DEATH_DATE_KEY: death_date(subject, exclude_pk=exclude_pk, exclude_slot=exclude_slot)}
     failures = [
         CheckFailure(found.code, Message(found.template, **found.params), "query", (found.field,))
         for found in death_findings(protocol, form_code, {**data, **context})
@@ -187,7 +202,9 @@ def dependents(record: FormRecord, old_data: Mapping[str, Any] | None) -> list[F
     found: dict[int, FormRecord] = {}
     if record.visit_id is None and PREVIOUS in reads_of(protocol, record.form_code):
         date_field = protocol.date_concept_field(record.form_code)
-        siblings = [r for r in _log_records(subject, record.form_code) if r.pk != record.pk and not r.voided_at]
+        siblings = [
+            r for r in _log_records(subject, record.form_code) if r.pk != record.pk and not r.voided_at
+        ]
         states = [record.data] if record.voided_at is None else []
         if old_data is not None:
             states.append(old_data)
@@ -201,9 +218,11 @@ def dependents(record: FormRecord, old_data: Mapping[str, Any] | None) -> list[F
     if record.visit_id is not None and record.visit.code in baseline_codes:
         readers = [f.code for f in protocol.forms if BASELINE in reads_of(protocol, f.code)]
         if readers:
-            for other in FormRecord.objects.system(WHY).filter(
-                subject=subject, form_code__in=readers, voided_at__isnull=True
-            ).exclude(pk=record.pk):
+            for other in (
+                FormRecord.objects.system(WHY)
+                .filter(subject=subject, form_code__in=readers, voided_at__isnull=True)
+                .exclude(pk=record.pk)
+            ):
                 found.setdefault(other.pk, other)
     for other in _death_dependents(record, old_data):
         found.setdefault(other.pk, other)

@@ -117,7 +117,11 @@ def _check_visit_repeat(subject: Subject, visit: Visit, form_code: str, repeat: 
 
 
 def _changes(old: dict, new: dict) -> dict[str, tuple[Any, Any]]:
-    return {key: (old.get(key), new.get(key)) for key in sorted(set(old) | set(new)) if old.get(key) != new.get(key)}
+    return {
+        key: (old.get(key), new.get(key))
+        for key in sorted(set(old) | set(new))
+        if old.get(key) != new.get(key)
+    }
 
 
 def save_form(
@@ -166,7 +170,9 @@ def save_form(
         raise StaleVersion(STALE_MESSAGE, current, validation.cleaned) from None
     except SaveRefusedBy as refusal:
         # A subscriber refused the save (its transaction is undone): the message on its field.
-        refused = replace(validation, errors={code: list(messages) for code, messages in validation.errors.items()})
+        refused = replace(
+            validation, errors={code: list(messages) for code, messages in validation.errors.items()}
+        )
         refused.add_error(refusal.field_code, refusal.message)
         raise FormInvalid(_("Some answers need correcting; nothing was saved."), refused) from None
 
@@ -177,12 +183,9 @@ def _check_death(subject: Subject, form_code: str, visit, repeat, validation: Fo
     validation like the edit checks' so that the queries app raises them."""
     if not death_rules_apply(subject.study.protocol, form_code):
         return
-    existing = None
-    if visit is not None or repeat is not None:
-        existing = _existing(subject, form_code, visit, repeat, for_update=False)
-    context, failures = death_check(
-        subject, form_code, validation.cleaned, exclude_pk=existing.pk if existing else None
-    )
+    # the record being saved (if it exists) by its place: no query to find it
+    slot = (form_code, visit.pk if visit is not None else None, repeat or 1) if (visit or repeat) else None
+    context, failures = death_check(subject, form_code, validation.cleaned, exclude_slot=slot)
     validation.context.update(context)
     validation.check_failures.extend(failures)
 
@@ -236,12 +239,16 @@ def _existing(subject, form_code, visit, repeat, *, for_update: bool = True) -> 
     return records.order_by("pk").first()  # not the model's ordering, which joins the visit
 
 
-def _write(actor, subject, form_code, visit, repeat, expected_version, reason: _Reason, validation) -> FormSaveOutcome:
+def _write(
+    actor, subject, form_code, visit, repeat, expected_version, reason: _Reason, validation
+) -> FormSaveOutcome:
     # Lock the subject's row: a subject lock committed meanwhile is seen, and two saves of
     # one casebook queue instead of interleaving.
     subject = (
         Subject.objects.system("save_form, after its permission check")
-        .select_for_update(of=("self",)).select_related("site", "study").defer("study__protocol_yaml")
+        .select_for_update(of=("self",))
+        .select_related("site", "study")
+        .defer("study__protocol_yaml")
         .get(pk=subject.pk)
     )
     if (why := lock_reason(subject)) is not None:
@@ -260,9 +267,11 @@ def _write(actor, subject, form_code, visit, repeat, expected_version, reason: _
         if expected_version not in (None, 0):
             raise StaleVersion(STALE_MESSAGE, None, new_data)
         if visit is None and repeat is None:
-            last = FormRecord.objects.system("save_form, after its permission check").filter(
-                subject=subject, form_code=form_code, visit=None
-            ).order_by("-repeat")
+            last = (
+                FormRecord.objects.system("save_form, after its permission check")
+                .filter(subject=subject, form_code=form_code, visit=None)
+                .order_by("-repeat")
+            )
             repeat = (last.values_list("repeat", flat=True).first() or 0) + 1
         now = timezone.now()
         written = FormRecord.objects.create(
@@ -295,10 +304,14 @@ def _write(actor, subject, form_code, visit, repeat, expected_version, reason: _
         if not changes and not status_changed:
             return FormSaveOutcome(existing, validation, [])
         if changes and existing.first_completed_at and not reason.code:
-            raise ReasonRequired(_("This form was already saved complete: give a reason for the change."), validation)
+            raise ReasonRequired(
+                _("This form was already saved complete: give a reason for the change."), validation
+            )
         common = _audit_common(existing)
         for field_code, (old, new) in changes.items():
-            record(actor, "change", field=field_code, old_value=old, new_value=new, reason=reason.text, **common)
+            record(
+                actor, "change", field=field_code, old_value=old, new_value=new, reason=reason.text, **common
+            )
         if status_changed:
             record(actor, "status", old_value=existing.status, new_value=new_status, **common)
         existing.data = new_data
@@ -309,7 +322,15 @@ def _write(actor, subject, form_code, visit, repeat, expected_version, reason: _
         if new_status == FormStatus.COMPLETE and existing.first_completed_at is None:
             existing.first_completed_at = timezone.now()
         existing.save(
-            update_fields=["data", "filled_fields", "status", "version", "updated_by", "first_completed_at", "updated_at"]
+            update_fields=[
+                "data",
+                "filled_fields",
+                "status",
+                "version",
+                "updated_by",
+                "first_completed_at",
+                "updated_at",
+            ]
         )
         written, created = existing, False
 
@@ -364,14 +385,18 @@ def void_record(user, form_record: FormRecord, reason: str) -> FormRecord:
     with audited():
         subject = (
             Subject.objects.system("void_record, after its permission check")
-            .select_for_update(of=("self",)).select_related("site", "study").defer("study__protocol_yaml")
+            .select_for_update(of=("self",))
+            .select_related("site", "study")
+            .defer("study__protocol_yaml")
             .get(pk=subject.pk)
         )
         if (why := lock_reason(subject)) is not None:
             raise Locked(why)
         locked = (
             FormRecord.objects.system("void_record, after its permission check")
-            .select_for_update(of=("self",)).select_related("visit").get(pk=form_record.pk)
+            .select_for_update(of=("self",))
+            .select_related("visit")
+            .get(pk=form_record.pk)
         )
         locked.subject = subject
         if (why := lock_reason(locked)) is not None:
@@ -383,7 +408,9 @@ def void_record(user, form_record: FormRecord, reason: str) -> FormRecord:
         locked.void_reason = reason
         locked.version += 1
         locked.updated_by_id = actor.user_id
-        locked.save(update_fields=["voided_at", "voided_by", "void_reason", "version", "updated_by", "updated_at"])
+        locked.save(
+            update_fields=["voided_at", "voided_by", "void_reason", "version", "updated_by", "updated_at"]
+        )
         record(
             actor,
             "void",
