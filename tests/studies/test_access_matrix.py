@@ -38,10 +38,17 @@ SAFETY_PAGES = ("/safety/",)
 UNSCOPED_NAMES = {"home", "login", "logout", "set_language"}
 
 
+# The REST API (issue 14) authenticates by token, never by the session these tests sign in
+# with: its routes have their own matrix, every route x role x site, in tests/api/test_api_access_matrix.py.
+TOKEN_ROUTES = ("api/",)
+
+
 def all_patterns(resolver=None, prefix=""):
     resolver = resolver or get_resolver()
     for entry in resolver.url_patterns:
         if isinstance(entry, URLResolver):
+            if (prefix + str(entry.pattern)).startswith(TOKEN_ROUTES):
+                continue
             yield from all_patterns(entry, prefix + str(entry.pattern))
         elif isinstance(entry, URLPattern):
             yield prefix + str(entry.pattern), entry

@@ -793,13 +793,20 @@ class ResponsesOut(Schema):
     )
 
 
+class ResponsesPage(Schema):
+    count: int
+    limit: int
+    offset: int
+    items: list[ResponsesOut]
+
+
 @api.get(
     "/responses",
-    response={200: list[ResponsesOut], **_problems(403)},
+    response={200: ResponsesPage, **_problems(403)},
     tags=["derived"],
     summary="Derived responses per subject (the analysis's)",
 )
-def list_responses(request, filters: Query[SubjectFilterOnly]):
+def list_responses(request, filters: Query[SubjectFilterOnly], page: Query[Page]):
     from trialdesk.assessments.services import study_responses
 
     user, study, access = _ctx(request)
@@ -813,7 +820,7 @@ def list_responses(request, filters: Query[SubjectFilterOnly]):
         if site is not None and data.get("site") != site.code:
             continue
         rows.append({"subject": pk, "data": _plain(data)})
-    return rows
+    return _paged(rows, page, lambda row: row)
 
 
 class ExposureOut(Schema):
@@ -824,13 +831,20 @@ class ExposureOut(Schema):
     deviations: list[dict[str, Any]]
 
 
+class ExposurePage(Schema):
+    count: int
+    limit: int
+    offset: int
+    items: list[ExposureOut]
+
+
 @api.get(
     "/exposure",
-    response={200: list[ExposureOut], **_problems(403)},
+    response={200: ExposurePage, **_problems(403)},
     tags=["derived"],
     summary="Exposure and deviations of the treated subjects",
 )
-def list_exposure(request, filters: Query[SubjectFilterOnly]):
+def list_exposure(request, filters: Query[SubjectFilterOnly], page: Query[Page]):
     from trialdesk.deviations.services import treatment_data
 
     user, study, access = _ctx(request)
@@ -846,7 +860,7 @@ def list_exposure(request, filters: Query[SubjectFilterOnly]):
         if label is not None and row["subject"] != label:
             continue
         rows.append(_plain(row))
-    return rows
+    return _paged(rows, page, lambda row: row)
 
 
 def _plain(value):
