@@ -274,8 +274,11 @@ def study_responses(user, study: Study) -> dict[int, dict[str, Any]]:
 # --------------------------------------------------------------------------- the save of a marrow
 
 
-def _marrow_records_of(subject_id: int, why: str) -> list[FormRecord]:
-    return list(FormRecord.objects.system(why).filter(subject_id=subject_id))
+def _marrow_records_of(protocol, subject_id: int, why: str) -> list[FormRecord]:
+    """The records the course of disease reads (marrows and the baseline karyotype), not the
+    subject's whole casebook: a subject on treatment has a hundred infusions."""
+    forms = marrow_forms(protocol) | _karyotype_forms(protocol)
+    return list(FormRecord.objects.system(why).filter(subject_id=subject_id, form_code__in=sorted(forms)))
 
 
 def _query_explanation(result: ResponseResult) -> str:
@@ -295,7 +298,8 @@ def on_form_saved(event: FormSaved) -> None:
     if form_record.form_code not in marrow_forms(protocol):
         return
     records = {
-        r.pk: r for r in _marrow_records_of(subject.pk, "the derived responses of a marrow being saved")
+        r.pk: r
+        for r in _marrow_records_of(protocol, subject.pk, "the derived responses of a marrow being saved")
     }
     records[form_record.pk] = form_record  # its subject, site and study already loaded
     confirmations = list(
