@@ -565,7 +565,11 @@ class ExposureEndpoint:
 
 def exposure_of(protocol: Any, facts: Sequence[SubjectFacts]) -> ExposureEndpoint:
     treated = [f for f in facts if f.treated]
-    rules = protocol.dose_rules
+    try:
+        rules = protocol.dose_rules
+        planned = (rules.loading_mg_per_kg, rules.maintenance_mg_per_kg, rules.interval_days)
+    except KeyError:  # a protocol without dose rules
+        planned = (0.0, 0.0, 0)
     return ExposureEndpoint(
         population=Population("treated", TREATED, tuple(f.label for f in treated)),
         rule=gettext_noop(
@@ -576,7 +580,7 @@ def exposure_of(protocol: Any, facts: Sequence[SubjectFacts]) -> ExposureEndpoin
         ),
         per_subject={f.label: f.exposure for f in treated},
         summary=summarise(f.exposure for f in treated),
-        planned_mg_per_kg=(rules.loading_mg_per_kg, rules.maintenance_mg_per_kg, rules.interval_days),
+        planned_mg_per_kg=planned,
     )
 
 
