@@ -280,3 +280,28 @@ def test_the_audit_trail_through_the_api_shows_the_token_of_a_write(api_as, cast
     assert through_api and all(e["api_token_id"] is not None for e in through_api)
     assert typed_in_the_page and all(e["api_token_id"] is None for e in typed_in_the_page)
     assert api_as("investigator_nantes").get("/audit-events").status_code == 403
+
+
+def test_a_list_costs_the_same_number_of_queries_for_one_record_or_many(api_as, study, enrolled_subject):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = api_as("data_manager")
+
+    def queries_of_a_page() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get("/records", limit=500).status_code == 200
+        return len(captured)
+
+    queries_of_a_page()  # the token's first use of the minute also writes its last use
+    few = queries_of_a_page()
+    for day in range(1, 8):
+        api_as("coordinator_nantes").post(
+            "/records",
+            {
+                "subject": enrolled_subject.pk,
+                "form": "transfusion",
+                "data": _transfusion(study, dt.date(2026, 11, day)),
+            },
+        )
+    assert queries_of_a_page() == few
