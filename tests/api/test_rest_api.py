@@ -305,3 +305,12 @@ def test_a_list_costs_the_same_number_of_queries_for_one_record_or_many(api_as, 
             },
         )
     assert queries_of_a_page() == few
+
+
+def test_a_pseudonymised_role_reads_free_text_masked(api_as, cast, screened_subject):
+    from trialdesk.queries.services import raise_query
+
+    raise_query(cast.monitor, _screening(screened_subject), "ecog", "Mr Durand says ECOG 2")
+    seen_by_statistician = api_as("statistician").get("/queries").json()["items"][0]["summary"]
+    assert "Durand" not in seen_by_statistician
+    assert "Durand" in api_as("data_manager").get("/queries").json()["items"][0]["summary"]
