@@ -314,3 +314,11 @@ def test_a_pseudonymised_role_reads_free_text_masked(api_as, cast, screened_subj
     seen_by_statistician = api_as("statistician").get("/queries").json()["items"][0]["summary"]
     assert "Durand" not in seen_by_statistician
     assert "Durand" in api_as("data_manager").get("/queries").json()["items"][0]["summary"]
+
+
+def test_a_parameter_the_route_does_not_take_is_refused_not_ignored(api_as, enrolled_subject):
+    client = api_as("monitor")
+    typo = client.get("/records", sit="RNS")
+    assert typo.status_code == 422 and "sit" in typo.json()["errors"]
+    assert client.get("/records", site="RNS", limit=5).status_code == 200
+    assert client.get(f"/subjects/{enrolled_subject.pk}", site="NTE").status_code == 422

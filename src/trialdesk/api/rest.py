@@ -19,13 +19,14 @@ foreign object is 404 and never in a list. Errors are ``application/problem+json
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
-from ninja import NinjaAPI
+from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer
 
@@ -138,6 +139,29 @@ def _invalid(request, exc: ValidationError):
 def _http_error(request, exc: HttpError):
     return problem_response(request, exc.status_code, _("Error"), str(exc))
 
+
+def _refuse_unknown_parameters(operation):
+    """A query parameter the route does not take is refused (422), never ignored: a filter
+    with a typo (``?sit=NTE``) would otherwise answer with everything."""
+
+    @functools.wraps(operation)
+    def checked(request, *args, **kwargs):
+        known = {
+            name
+            for value in kwargs.values()
+            if isinstance(value, Schema)
+            for name in type(value).model_fields
+        }
+        unknown = sorted(set(request.GET) - known)
+        if unknown:
+            message = _("This route takes no such parameter.")
+            raise Problem(422, _("Invalid request"), message, errors={name: [message] for name in unknown})
+        return operation(request, *args, **kwargs)
+
+    return checked
+
+
+api.add_decorator(_refuse_unknown_parameters, mode="operation")
 
 _original_schema = api.get_openapi_schema
 
