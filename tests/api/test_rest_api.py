@@ -322,3 +322,9 @@ def test_a_parameter_the_route_does_not_take_is_refused_not_ignored(api_as, enro
     assert typo.status_code == 422 and "sit" in typo.json()["errors"]
     assert client.get("/records", site="RNS", limit=5).status_code == 200
     assert client.get(f"/subjects/{enrolled_subject.pk}", site="NTE").status_code == 422
+
+
+def test_errors_are_in_the_language_the_client_asks_for(client, study, screened_subject):
+    response = client.get(f"/studies/{study.nct_id}/api/subjects", HTTP_ACCEPT_LANGUAGE="fr")
+    assert response.status_code == 401
+    assert response.json()["detail"] == "Un jeton d’API valide est nécessaire."
