@@ -11,7 +11,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from tests.browser.conftest import browser, page, sign_in  # noqa: F401  (the journeys' fixtures)
+from tests.browser.conftest import sign_in
 from tests.conftest import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -19,7 +19,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 SHOTS = Path(os.environ.get("TRIALDESK_SCREENSHOTS", "/tmp/rest-api"))
 
 
-def _shot(page, name: str) -> None:  # noqa: F811
+def _shot(page, name: str) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
@@ -35,7 +35,7 @@ def _get(url: str, token: str | None):
 
 def test_a_token_made_on_the_page_works_for_a_script_until_it_is_revoked(
     page, live_server, cast, enrolled_subject
-):  # noqa: F811
+):
     sign_in(page, cast.data_manager.username, PASSWORD)
     page.click("#api-tokens-link")
     page.wait_for_load_state("networkidle")
@@ -61,7 +61,7 @@ def test_a_token_made_on_the_page_works_for_a_script_until_it_is_revoked(
     assert status == 401 and body["status"] == 401
 
 
-def test_the_docs_page_renders_every_route_from_local_assets(page, live_server, study):  # noqa: F811
+def test_the_docs_page_renders_every_route_from_local_assets(page, live_server, study):
     requested = []
     page.on("request", lambda request: requested.append(request.url))
     page.goto("/api/docs")
@@ -73,7 +73,7 @@ def test_the_docs_page_renders_every_route_from_local_assets(page, live_server, 
     _shot(page, "api_docs")
 
 
-def test_the_token_page_in_french(browser, live_server, cast, study):  # noqa: F811
+def test_the_token_page_in_french(browser, live_server, cast, study):
     context = browser.new_context(
         base_url=live_server.url, locale="fr-FR", viewport={"width": 1366, "height": 900}
     )
