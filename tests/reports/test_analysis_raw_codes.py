@@ -51,3 +51,12 @@ def test_a_count_of_the_page_opens_on_the_subjects_it_counts(demo, db):  # noqa:
     assert opened
     for count, labels in opened:
         assert len(labels.split(", ")) == int(count)
+
+
+def test_the_french_page_writes_decimals_with_a_comma_and_keeps_machine_values_plain(demo, db):  # noqa: F811
+    client = Client()
+    client.force_login(user("statistician"))
+    page = client.get("/reports/analysis/", HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    # 2 of 15 (Chevallier et al., Blood 2012): 13.3 %, exact 95 % CI 1.7 % to 40.5 % (R binom.test(2, 15))
+    assert "2 sur 15, 13,3 % (IC à 95 % de 1,7 % à 40,5 %)" in page
+    assert 'data-lower="0.01657591" data-upper="0.40460270"' in page

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from django.template.loader import render_to_string
+from django.utils.formats import number_format
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
@@ -43,7 +44,8 @@ def _source(source: str) -> str:
 
 
 def _pct(value: float | None, digits: int = 1) -> str:
-    return EMPTY if value is None else f"{value * 100:.{digits}f} %"
+    """A share as a percentage in the user's convention (13.3 %, 13,3 % in French)."""
+    return EMPTY if value is None else f"{_decimal(value * 100, digits)} %"
 
 
 def _num(value: float | None, digits: int = 1) -> str:
@@ -51,7 +53,12 @@ def _num(value: float | None, digits: int = 1) -> str:
         return EMPTY
     if float(value).is_integer():
         return str(int(value))
-    return f"{value:.{digits}f}"
+    return _decimal(value, digits)
+
+
+def _decimal(value: float, digits: int) -> str:
+    """Rounded (Django's number_format cuts the digits off), then in the user's convention."""
+    return number_format(round(value, digits), decimal_pos=digits)
 
 
 def _date(day: dt.date | None) -> str:
@@ -376,8 +383,9 @@ def report_context(
         "responders": len(r.responders),
         "responder_labels": _labels(r.responders),
         "estimate": _ci(r.estimate),
-        "lower": _num(r.estimate.lower if r.estimate else None, 8),
-        "upper": _num(r.estimate.upper if r.estimate else None, 8),
+        # machine-readable (data attributes): not in the user's convention
+        "lower": f"{r.estimate.lower:.8f}" if r.estimate else "",
+        "upper": f"{r.estimate.upper:.8f}" if r.estimate else "",
         "derived": _ci(r.derived_estimate),
         "derived_labels": _labels(r.derived_responders),
         "confirmed_by_investigator": _labels(r.confirmed_by_investigator),
@@ -483,7 +491,7 @@ def report_context(
 def _p_value(test) -> str:
     if test is None or test.p is None:
         return EMPTY
-    return "< 0.0001" if test.p < 0.0001 else f"{test.p:.4f}"
+    return f"< {number_format(0.0001, decimal_pos=4)}" if test.p < 0.0001 else _decimal(test.p, 4)
 
 
 def _simon_decision(decision) -> str:
