@@ -75,7 +75,9 @@ class Page(Schema):
 
 
 class DateRange(Schema):
-    date_from: IsoDate | None = Field(None, description="from this day (inclusive, the study's time zone)")
+    date_from: IsoDate | None = Field(
+        None, description="from this day (inclusive; days of the deployment's time zone)"
+    )
     date_to: IsoDate | None = Field(None, description="up to this day (inclusive)")
 
 
@@ -133,10 +135,6 @@ def _as_token(request):
     """A write made with the request's token: its audit events carry the token's id."""
     with acting_with_token(request.api_user.pk, request.api_token.pk):
         yield
-
-
-def _iso(value) -> str | None:
-    return value.isoformat() if value else None
 
 
 # --------------------------------------------------------------------------- sites
