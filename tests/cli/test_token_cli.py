@@ -71,3 +71,17 @@ def test_revoking_a_revoked_token_is_refused(cast, capsys):
     main(["token", "revoke", str(made["id"])])
     assert main(["token", "revoke", str(made["id"])]) == 3
     assert "already revoked" in capsys.readouterr().err
+
+
+def test_a_database_without_trialdesk_tables_is_one_line_and_exit_3():
+    from django.db import OperationalError
+
+    from trialdesk.cli.errors import UserError
+    from trialdesk.cli.token import _on_a_trialdesk_database
+
+    def reads_a_missing_table(args):
+        raise OperationalError("no such table: api_apitoken")
+
+    with pytest.raises(UserError) as refused:
+        _on_a_trialdesk_database(reads_a_missing_table)(None)
+    assert refused.value.exit_code == 3 and "not a trialdesk database" in str(refused.value)

@@ -18,6 +18,25 @@ from trialdesk.cli.errors import UserError
 BAD_INPUT = 3
 
 
+def _on_a_trialdesk_database(handler):
+    """A database without trialdesk's tables (empty, or not migrated) is one line, not a traceback."""
+
+    def run(args) -> int:
+        from django.db import DatabaseError
+
+        try:
+            return handler(args)
+        except DatabaseError as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise UserError(
+                f"this database is not a trialdesk database ({first}): run `trialdesk demo`, or "
+                "`trialdesk manage migrate` for a new one.",
+                BAD_INPUT,
+            ) from None
+
+    return run
+
+
 def register(subparsers) -> None:
     token = subparsers.add_parser("token", help="API tokens: create, list, revoke")
     actions = token.add_subparsers(dest="token_command", metavar="ACTION")
@@ -30,19 +49,19 @@ def register(subparsers) -> None:
         "--study", metavar="NCT_ID", help="the study (needed when the database holds several)"
     )
     create.add_argument("--json", action="store_true")
-    create.set_defaults(handler=run_create)
+    create.set_defaults(handler=_on_a_trialdesk_database(run_create))
 
     listing = actions.add_parser("list", help="list tokens (never their value): all, or USERNAME's")
     listing.add_argument("username", metavar="USERNAME", nargs="?")
     listing.add_argument("--study", metavar="NCT_ID", help="only the tokens of this study")
     listing.add_argument("--json", action="store_true")
-    listing.set_defaults(handler=run_list)
+    listing.set_defaults(handler=_on_a_trialdesk_database(run_list))
 
     revoke = actions.add_parser("revoke", help="revoke a token, named by its id (from `token list`)")
     revoke.add_argument("token_id", metavar="TOKEN_ID")
     revoke.add_argument("--reason", default="", help="why (kept in the audit trail)")
     revoke.add_argument("--json", action="store_true")
-    revoke.set_defaults(handler=run_revoke)
+    revoke.set_defaults(handler=_on_a_trialdesk_database(run_revoke))
 
     token.set_defaults(handler=lambda args: token.print_help() or 2)
 
