@@ -20,6 +20,7 @@ from trialdesk.clinical.accountability import Dispensing, Disposal, LotBalance, 
 from trialdesk.crf.models import FormRecord
 from trialdesk.pharmacy import models as m
 from trialdesk.studies.models import Site, Study
+from trialdesk.studies.pseudonymisation import MASK
 
 WHY = "drug accountability, for the sites the caller may see"
 
@@ -273,6 +274,7 @@ def accountability_data(
         site_shipments = [s for s in shipments if s.site_id == site.pk]
         site_disposals = [d for d in disposals if d.site_id == site.pk]
         site_verifications = [v for v in verifications if v.site_id == site.pk]
+        received_lots = {s.lot_number for s in site_shipments}
         dispensing_rows = []
         last_record_change = None
         for site_id, subject_id, code, number, repeat, data, voided_at, updated_at in records:
@@ -287,6 +289,9 @@ def accountability_data(
             last_record_change = changed if last_record_change is None else max(last_record_change, changed)
             if voided_at is not None:
                 continue
+            if pseudonymised and lot not in received_lots:
+                # not a lot of the ledger: the site's own words, which a pseudonymised reader never reads
+                lot = MASK
             dispensing_rows.append(
                 DispensingRow(
                     subject_id,
