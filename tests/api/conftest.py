@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from tests.browser.conftest import browser, page  # noqa: F401  (Chromium for test_api_browser.py)
 
 from trialdesk.api.tokens import create_token
 
