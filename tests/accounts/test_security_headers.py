@@ -112,9 +112,20 @@ def test_the_checker_finds_inline_code():
     assert _inline_code('<script src="/static/a.js" defer></script><p class="x">') == []
 
 
+#: self-contained documents, written to a file or rendered to a PDF, never served as pages under
+#: the CSP: the report (one file, styles inside, as issue 11 asks) and the CIOMS I form
+DOCUMENTS = {
+    "reports/templates/reports/analysis/document.html",
+    "reports/templates/reports/analysis/appendix.html",
+    "safety/templates/safety/cioms.html",
+}
+
+
 def test_no_template_holds_inline_script_handlers_or_styles_the_csp_would_block():
     problems = []
     for template in sorted(SRC.glob("**/templates/**/*.html")):
+        if template.relative_to(SRC).as_posix() in DOCUMENTS:
+            continue
         text = re.sub(r"{%.*?%}|{{.*?}}", "", template.read_text(encoding="utf-8"), flags=re.S)
         problems += [f"{template.relative_to(SRC)}: {p}" for p in _inline_code(text)]
     assert problems == [], (
