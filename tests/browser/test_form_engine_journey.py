@@ -21,8 +21,18 @@ def _example_records(protocol):
     examples = {}
     for subject in simulate_cohort(protocol, seed=2012).subjects:
         for record in subject.records:
-            examples.setdefault(record.form_code, record.data)
+            examples.setdefault(record.form_code, _dated_after_consent(record.data))
     return examples
+
+
+def _dated_after_consent(data: dict) -> dict:
+    """The record moved in time, all its dates by the same number of days, to start the day
+    after the fixture's consent (2026-11-19): an adverse event before consent is refused."""
+    dates = [v for v in data.values() if isinstance(v, dt.date)]
+    if not dates:
+        return data
+    shift = dt.date(2026, 11, 20) - min(dates)
+    return {k: (v + shift if isinstance(v, dt.date) else v) for k, v in data.items()}
 
 
 def _as_text(value) -> str:
@@ -47,25 +57,51 @@ def _fill(page, form, data: dict) -> None:
             page.fill(selector, _as_text(data[field.code]))
 
 
+def _stock_the_lots_of(protocol, examples: dict, cast, site) -> None:
+    """The example doses draw on lots of the simulated supply: the site receives them first
+    (an unknown lot is refused at save, as the pharmacy would refuse it)."""
+    from trialdesk.pharmacy.services import record_shipment
+    from trialdesk.protocol.values import as_date
+
+    for form in protocol.forms:
+        lot_field = protocol.concept_field("dose_lot", form.code)
+        date_field = protocol.concept_field("dose_date", form.code)
+        if lot_field is None or not examples.get(form.code, {}).get(lot_field):
+            continue
+        day = as_date(examples[form.code][date_field])
+        record_shipment(
+            cast.coordinator_nantes,
+            site,
+            lot_number=examples[form.code][lot_field],
+            vials=40,
+            expires_on=day + dt.timedelta(days=365),
+            received_on=day - dt.timedelta(days=7),
+        )
+
+
 def test_the_nantes_investigator_sees_only_nantes_subjects(page, cast, enrolled_subject, study):
     from trialdesk.subjects.services import register_screening
 
     rennes = study.sites.get(code="RNS")
-    foreign = register_screening(cast.investigator_rennes, rennes, screened_on=dt.date(2026, 11, 20),
-                                 today=dt.date(2026, 11, 25))
+    foreign = register_screening(
+        cast.investigator_rennes, rennes, screened_on=dt.date(2026, 11, 20), today=dt.date(2026, 11, 25)
+    )
     sign_in(page, "inv.nantes", PASSWORD)
     assert page.locator("a", has_text="RNS").count() == 0
     assert page.url.endswith("/studies/NCT00724360/")  # signing in leads to the study's own address
-    page.click("a[href$=\"/sites/NTE/\"]")
+    page.click('a[href$="/sites/NTE/"]')
     assert page.locator("#subjects").inner_text().count("NTE-") >= 1
     assert foreign.screening_number not in page.content()
     response = page.goto(f"/subjects/{foreign.pk}/")
     assert response.status == 404
 
 
-def test_every_form_of_the_protocol_can_be_filled_and_saved_in_the_browser(page, cast, study, enrolled_subject):
+def test_every_form_of_the_protocol_can_be_filled_and_saved_in_the_browser(
+    page, cast, study, enrolled_subject
+):
     protocol = study.protocol
     examples = _example_records(protocol)
+    _stock_the_lots_of(protocol, examples, cast, enrolled_subject.site)
     sign_in(page, "inv.nantes", PASSWORD)
     visit_of_form = {}
     for visit in enrolled_subject.visits.order_by("sequence"):
@@ -81,13 +117,17 @@ def test_every_form_of_the_protocol_can_be_filled_and_saved_in_the_browser(page,
         else:
             page.click(f"[data-form={form.code}][data-visit={visit_of_form[form.code]}]")
         _fill(page, form, examples[form.code])
-        page.click("button.primary")
+        page.click("form.crf button.primary")  # the form's Save, not a panel's button (the dose's validation)
         page.wait_for_load_state("networkidle")
         assert "/subjects/" in page.url and "forms" not in page.url and "logs" not in page.url, (
             f"{form.code} was not saved: {page.locator('.error').all_inner_texts()}"
         )
         saved.append(form.code)
-    records = FormRecord.objects.system("test").filter(subject=enrolled_subject).exclude(form_code=protocol.eligibility.form)
+    records = (
+        FormRecord.objects.system("test")
+        .filter(subject=enrolled_subject)
+        .exclude(form_code=protocol.eligibility.form)
+    )
     assert sorted(records.values_list("form_code", flat=True)) == sorted(saved)
     assert all(r.status == FormStatus.COMPLETE for r in records), [(r.form_code, r.status) for r in records]
 
