@@ -10,8 +10,6 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-import pytest
-
 import trialdesk
 from trialdesk.protocol import load_default_protocol
 
