@@ -92,3 +92,14 @@ def test_a_serious_event_without_any_criterion_is_refused(form):
 def test_the_seriousness_criteria_apply_only_to_a_serious_event(form):
     _, result = failures(form, dict(NON_SERIOUS_AE, sae_death=False))
     assert "sae_death" in result.errors
+
+
+def test_the_casebook_marks_a_ctcae_term_as_english_on_a_french_page(client, cast, enrolled_subject):
+    from tests.conftest import PASSWORD
+
+    from trialdesk.crf.services import save_form
+
+    save_form(cast.investigator_nantes, enrolled_subject, "adverse_event", dict(NON_SERIOUS_AE))
+    client.login(username=cast.coordinator_nantes.username, password=PASSWORD)
+    page = client.get(f"/subjects/{enrolled_subject.pk}/", HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    assert '<td lang="en" translate="no">Headache</td>' in page

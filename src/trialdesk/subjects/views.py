@@ -18,14 +18,18 @@ from trialdesk.subjects.models import OFF_STUDY, Subject
 @login_required
 def casebook(request, subject_id: int):
     study = request_study(request)
-    subject = get_visible_or_404(Subject.objects.select_related("site", "study"), request.user, study, pk=subject_id)
+    subject = get_visible_or_404(
+        Subject.objects.select_related("site", "study"), request.user, study, pk=subject_id
+    )
     access = study_access(request.user, study)
     if not access.can(Permission.VIEW_CLINICAL_DATA, subject.site_id):
         raise Http404
     protocol = study.protocol
     planned_forms = {v.code: v.forms for v in protocol.schedule.expanded_visits()}
     visit_forms = _ordered_visit_forms(protocol)
-    records = list(FormRecord.objects.for_user(request.user, study).filter(subject=subject).select_related("visit"))
+    records = list(
+        FormRecord.objects.for_user(request.user, study).filter(subject=subject).select_related("visit")
+    )
     by_visit = {(r.visit.code, r.form_code): r for r in records if r.visit_id}
     rows = []
     for visit in subject.visits.all():
@@ -34,12 +38,16 @@ def casebook(request, subject_id: int):
             if form_code not in planned_forms.get(visit.code, ()):
                 cells.append({"applies": False})
             else:
-                cells.append({"applies": True, "form_code": form_code, "record": by_visit.get((visit.code, form_code))})
+                cells.append(
+                    {"applies": True, "form_code": form_code, "record": by_visit.get((visit.code, form_code))}
+                )
         rows.append({"visit": visit, "cells": cells})
     logs = []
     for form_code in protocol.schedule.log_forms:
         form = protocol.form(form_code)
-        entries = sorted((r for r in records if not r.visit_id and r.form_code == form_code), key=lambda r: r.repeat)
+        entries = sorted(
+            (r for r in records if not r.visit_id and r.form_code == form_code), key=lambda r: r.repeat
+        )
         logs.append(_log_table(form, entries))
     context = {
         "subject": subject,
@@ -67,7 +75,14 @@ def _log_table(form, entries) -> dict:
             {
                 "record": entry,
                 "voided": getattr(entry, "voided_at", None) is not None,
-                "cells": [display_value(form, f.code, (entry.data or {}).get(f.code)) for f in columns],
+                # CTCAE has no official French: its terms stay English, marked as such
+                "cells": [
+                    {
+                        "text": display_value(form, f.code, (entry.data or {}).get(f.code)),
+                        "lang": "en" if f.type == "ctcae_term" else "",
+                    }
+                    for f in columns
+                ],
             }
             for entry in entries
         ],
