@@ -38,7 +38,7 @@ from typing import Any, BinaryIO
 from lxml import etree
 
 from trialdesk.snapshot.model import RecordSnapshot, SignatureSnapshot, StudySnapshot, SubjectSnapshot
-from trialdesk.snapshot.plain import date_text
+from trialdesk.snapshot.plain import date_text, subject_header_plain
 
 ODM_NS = "http://www.cdisc.org/ns/odm/v1.3"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
@@ -452,30 +452,9 @@ def _admin(
 
 
 def subject_header(subject: SubjectSnapshot) -> dict[str, Any]:
-    """The subject's own data (not in its forms) carried in its annotation."""
-    return {
-        "screening_number": subject.screening_number,
-        "subject_code": subject.subject_code,
-        "site": subject.site,
-        "status": subject.status,
-        "sex": subject.sex,
-        "age": subject.age,
-        "year_of_birth": subject.year_of_birth,
-        "initials": subject.initials,
-        "screened_on": date_text(subject.screened_on),
-        "consent_date": date_text(subject.consent_date),
-        "enrolled_on": date_text(subject.enrolled_on),
-        "first_dose_on": date_text(subject.first_dose_on),
-        "screen_failure_criteria": list(subject.screen_failure_criteria),
-        "visits": [
-            {
-                "code": v.code,
-                "planned_date": date_text(v.planned_date),
-                "actual_date": date_text(v.actual_date),
-            }
-            for v in subject.visits
-        ],
-    }
+    """The subject's own data (not in its forms) carried in its annotation: the data-cut
+    file's header of the subject, one definition for both."""
+    return subject_header_plain(subject)
 
 
 def _signature(parent, signature: SignatureSnapshot, site: str) -> None:

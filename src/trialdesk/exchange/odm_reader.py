@@ -330,6 +330,8 @@ def _subject(element, forms: dict[str, Any], users, meanings, name: str) -> Subj
         VisitSnapshot(
             code=v["code"],
             planned_date=parse_date(v.get("planned_date")),
+            window_start=parse_date(v.get("window_start")),
+            window_end=parse_date(v.get("window_end")),
             actual_date=parse_date(v.get("actual_date")),
         )
         for v in header.get("visits", [])

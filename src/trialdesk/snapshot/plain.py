@@ -75,7 +75,9 @@ def ref_plain(ref: RecordRef) -> dict[str, Any]:
     return {"form": ref.form, "visit": ref.visit, "repeat": ref.repeat}
 
 
-def subject_plain(subject: SubjectSnapshot) -> dict[str, Any]:
+def subject_header_plain(subject: SubjectSnapshot) -> dict[str, Any]:
+    """The subject's own data, not in its forms: who, where, their status, dates and visits
+    (the data-cut file's subject without its records; the ODM export's subject annotation)."""
     return {
         "screening_number": subject.screening_number,
         "subject_code": subject.subject_code,
@@ -100,6 +102,12 @@ def subject_plain(subject: SubjectSnapshot) -> dict[str, Any]:
             }
             for v in subject.visits
         ],
+    }
+
+
+def subject_plain(subject: SubjectSnapshot) -> dict[str, Any]:
+    return {
+        **subject_header_plain(subject),
         "records": [
             {
                 "form": r.form,
@@ -171,7 +179,9 @@ def site_from(plain: dict[str, Any]) -> SiteSnapshot:
 
 
 def lock_from(plain: dict[str, Any]) -> LockSnapshot:
-    return LockSnapshot(level=plain["level"], target=plain["target"], locked_at=parse_time(plain["locked_at"]))
+    return LockSnapshot(
+        level=plain["level"], target=plain["target"], locked_at=parse_time(plain["locked_at"])
+    )
 
 
 def ref_from(plain: dict[str, Any]) -> RecordRef:
