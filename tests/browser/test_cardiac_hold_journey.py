@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 from tests.browser.conftest import sign_in
 from tests.conftest import PASSWORD
 
@@ -40,9 +41,11 @@ def test_a_fallen_lvef_shows_its_hold_live_and_the_investigator_lifts_it(page, c
         page.fill("input[name=lvef_pct]", "41")
         page.locator("input[name=lvef_pct]").blur()
     panel = page.locator("#panel-cardiac-lvef")
-    assert "A drop of 21 points from 62 % at baseline." in panel.inner_text()
-    assert "Saving it puts the subject on cardiac hold." in panel.inner_text()
-    assert "Suggested CTCAE v5.0 grade: 3" in panel.inner_text()
+    # the panel is swapped in after the answer is read: wait for it (an earlier field's
+    # preview may be the answer awaited above)
+    expect(panel).to_contain_text("A drop of 21 points from 62 % at baseline.")
+    expect(panel).to_contain_text("Saving it puts the subject on cardiac hold.")
+    expect(panel).to_contain_text("Suggested CTCAE v5.0 grade: 3")
     _shot(page, "journey_lvef_panel")
     page.click("button:has-text('Save')")
     page.wait_for_load_state("networkidle")
