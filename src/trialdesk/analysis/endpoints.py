@@ -25,6 +25,7 @@ from trialdesk.clinical.safety import Tolerance, is_related, tolerance
 from trialdesk.clinical.survival import DAYS_PER_MONTH
 from trialdesk.clinical.transfusion import Product
 from trialdesk.protocol.formdata import gettext_noop
+from trialdesk.protocol.values import as_date as _date
 from trialdesk.snapshot.model import StudySnapshot
 from trialdesk.stats.binomial import Proportion, proportion
 from trialdesk.stats.paired import SignedRankTest, wilcoxon_signed_rank
@@ -538,17 +539,6 @@ def tolerance_of(protocol: Any, facts: Sequence[SubjectFacts]) -> ToleranceEndpo
         lvef={f.label: f.lvef for f in treated if f.lvef},
         grades=tuple(grades) or (1, 2, 3, 4, 5),
     )
-
-
-def _date(value: Any) -> dt.date | None:
-    if isinstance(value, dt.date):
-        return value
-    if isinstance(value, str):
-        try:
-            return dt.date.fromisoformat(value)
-        except ValueError:
-            return None
-    return None
 
 
 # --------------------------------------------------------------------------- exposure, flow, baseline

@@ -25,6 +25,8 @@ from trialdesk.clinical.survival import (
     survival_facts,
 )
 from trialdesk.clinical.transfusion import Transfusion, TransfusionNeeds, settings_of, transfusion_needs
+from trialdesk.protocol.values import as_date as _as_date
+from trialdesk.protocol.values import as_number as _as_float
 from trialdesk.snapshot.model import RecordSnapshot, SubjectSnapshot
 
 __all__ = [
@@ -39,28 +41,6 @@ __all__ = [
 
 def forms_of(protocol: Any, concept: str) -> set[str]:
     return {ref.form for ref in protocol.concept(concept)} if protocol.has_concept(concept) else set()
-
-
-def _as_date(value: Any) -> dt.date | None:
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    if isinstance(value, str):
-        try:
-            return dt.date.fromisoformat(value)
-        except ValueError:
-            return None
-    return None
-
-
-def _as_float(value: Any) -> float | None:
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return None
 
 
 def _read(protocol: Any, concept: str, record: RecordSnapshot) -> Any:
