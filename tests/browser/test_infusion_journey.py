@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 from tests.browser.conftest import sign_in
 from tests.conftest import PASSWORD
 
@@ -68,8 +69,8 @@ def test_an_investigator_validates_a_reload_and_a_nurse_records_the_infusion(
     _shot(page, "1-reload-proposed")
 
     page.click("[data-validate-dose] button")
-    page.wait_for_load_state("networkidle")
-    assert "Prescription validated: Loading dose, 280 mg (2 vial(s))." in page.content()
+    # the validation is a form post: wait for the page it lands on, not for the one it left
+    expect(page.locator("main")).to_contain_text("Prescription validated: Loading dose, 280 mg (2 vial(s)).")
     prescription = Prescription.objects.system("test").get(subject=subject, dose_on=MISSED_AFTER)
     assert (prescription.kind, prescription.dose_mg, prescription.vials) == ("loading", 280, 2)
     assert prescription.validated_by == cast.investigator_nantes

@@ -98,6 +98,12 @@ INSTALLED_APPS = [
     "ninja",  # the REST API's docs (Swagger UI) from its own static files, no CDN
     "trialdesk.reports",
     "trialdesk.exports",
+    # issue 15 (the web application by role) and issue 12's background jobs
+    "trialdesk.jobs",
+    "trialdesk.monitoring",
+    "trialdesk.dashboards",
+    "trialdesk.administration",
+    "trialdesk.workspace",
 ]
 
 MIDDLEWARE = [

@@ -22,6 +22,11 @@ urlpatterns = [
     path("reports/", include("trialdesk.reports.urls")),
     path("exports/", include("trialdesk.exports.urls")),  # ODM and tidy CSV downloads
     path("study/", include("trialdesk.studies.urls")),
+    path("work/", include("trialdesk.workspace.urls")),  # each role's worklists, the subject search
+    path("administration/", include("trialdesk.administration.urls")),  # users, memberships, sites
+    path("dashboards/", include("trialdesk.dashboards.urls")),  # charts
+    path("monitoring/", include("trialdesk.monitoring.urls")),  # monitoring visit reports
+    path("jobs/", include("trialdesk.jobs.urls")),  # background jobs and their progress
     path("worklists/eligibility-changed/", worklists.eligibility_changed, name="eligibility-changed"),
     path("", include("trialdesk.subjects.urls")),
     path("subjects/<int:subject_id>/", subject_views.casebook, name="subject-casebook"),

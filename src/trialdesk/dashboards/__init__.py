@@ -1,0 +1,1 @@
+"""Dashboards with charts, server-rendered SVG by matplotlib (issue 15)."""
