@@ -105,10 +105,19 @@ class Membership(models.Model):
     )
     active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # The period the role is held (the user-access history inspectors read): a membership is
+    # never deleted, it is ended (active False, ``ended_on``); the same role at the same site
+    # may be granted again later, as a new row.
+    started_on = models.DateField(default=timezone.localdate)
+    ended_on = models.DateField(null=True, blank=True)
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["user", "study", "role", "site"], name="unique_membership"),
+            models.UniqueConstraint(
+                fields=["user", "study", "role", "site"],
+                condition=models.Q(active=True),
+                name="unique_active_membership",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from trialdesk.audit.services import Actor, audited, record
@@ -94,6 +94,12 @@ def register_screening(
     today = today or timezone.localdate()  # the trial's day (Europe/Paris), not the server's
     if screened_on > today:
         raise SubjectActionRefused(_("The screening date cannot be in the future."))
+    if site.activated_on is not None and screened_on < site.activated_on:
+        # the site's activation date (set by the sponsor administrator): it opens for screening then
+        raise SubjectActionRefused(
+            _("This site opens for screening on %(date)s: no patient is screened there before that day.")
+            % {"date": formats.date_format(site.activated_on, "SHORT_DATE_FORMAT")}
+        )
     if year_of_birth is not None and age_at_screening is not None:
         raise SubjectActionRefused(_("Give the year of birth or the age at screening, not both."))
     if year_of_birth is not None and not (today.year - 120 <= year_of_birth <= today.year):
