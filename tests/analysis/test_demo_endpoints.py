@@ -159,3 +159,20 @@ def test_the_safety_officers_tables_read_the_ctcae_classes_despite_the_masked_fr
     ]
     assert officer.tolerance.highlight_subjects == operator.tolerance.highlight_subjects
     assert any(officer.tolerance.highlight_subjects.values())
+
+
+def test_the_endpoints_document_carries_the_report_numbers_as_plain_json(analysis):
+    # the REST API's /endpoints (trialdesk.analysis.document): the same analysis, as JSON data
+    import json
+
+    from trialdesk.analysis.document import endpoints_document
+
+    document = json.loads(json.dumps(endpoints_document(analysis), allow_nan=False))
+    response = document["response"]
+    assert (response["estimate"]["x"], response["estimate"]["n"]) == (2, 15)
+    assert round(response["estimate"]["upper"], 7) == R_UPPER  # R's binom.test, as above
+    assert response["population"]["n"] == 15 and len(response["population"]["subjects"]) == 15
+    assert document["os"]["km"]["n"] == analysis.os.km.n
+    assert sorted(document["os"]["events"]) == sorted(analysis.os.events)
+    assert document["counts"] == analysis.counts and document["as_of"] == analysis.as_of.isoformat()
+    assert "subjects" not in document  # the per-subject facts stay out; labels in the populations

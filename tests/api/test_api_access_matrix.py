@@ -45,6 +45,8 @@ ANSWER = {"investigator_nantes", "investigator_rennes", "coordinator_nantes"}  #
 CLOSE = {"monitor", "data_manager"}  # CLOSE_QUERY
 AUDIT = {"monitor", "data_manager", "statistician"}  # VIEW_AUDIT
 EVERYONE = set(SITES)
+# the whole study's analysis (datacut.access.may_read_analysis): every site, one of these roles
+ANALYSIS = {"data_manager", "statistician", "sponsor"}
 
 # (method, path with {subject} {record} {query}, allowed roles, status when allowed, body maker)
 OBJECT_ROUTES = [
@@ -71,6 +73,8 @@ LIST_ROUTES = [
     ("/exposure", READ, lambda item: item["site"]),
     ("/audit-events", AUDIT, lambda item: item["site"] or None),
 ]
+# (path, allowed roles): one document about the whole study
+STUDY_ROUTES = [("/endpoints", ANALYSIS)]
 
 
 @pytest.fixture
@@ -171,6 +175,13 @@ def test_every_route_answers_each_role_at_its_own_and_a_foreign_site_as_the_ui_d
         )  # the sites of the world's subjects
         if path in ("/sites", "/subjects", "/records", "/queries", "/responses") and seen != expected_sites:
             wrong.append(f"GET {path} misses the objects of {sorted(expected_sites - seen)}")
+    for path, allowed in STUDY_ROUTES:
+        response = client.get(path)
+        expected = 200 if role in allowed else 403
+        if response.status_code != expected:
+            wrong.append(f"GET {path}: {response.status_code}, expected {expected}")
+        elif expected == 200 and response.json()["counts"]["subjects"] != 2:
+            wrong.append(f"GET {path} counts {response.json()['counts']} subjects, expected the world's 2")
     assert not wrong, "\n".join(wrong)
 
 
@@ -190,4 +201,5 @@ def test_the_matrix_covers_every_route_of_the_openapi_document(client):
         for m, t, *_ in OBJECT_ROUTES
     }
     covered |= {("GET", path) for path, *_ in LIST_ROUTES}
+    covered |= {("GET", path) for path, _ in STUDY_ROUTES}
     assert documented <= covered, sorted(documented - covered)

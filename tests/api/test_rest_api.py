@@ -328,3 +328,25 @@ def test_errors_are_in_the_language_the_client_asks_for(client, study, screened_
     response = client.get(f"/studies/{study.nct_id}/api/subjects", HTTP_ACCEPT_LANGUAGE="fr")
     assert response.status_code == 401
     assert response.json()["detail"] == "Un jeton d’API valide est nécessaire."
+
+
+def test_the_endpoints_are_the_analysis_pseudonymised_for_the_statistician(api_as, enrolled_subject):
+    from trialdesk.analysis import analyse
+    from trialdesk.analysis.document import endpoints_document
+    from trialdesk.datacut import build_snapshot
+
+    cutoff = dt.date(2026, 12, 1)
+    for_dm = api_as("data_manager").get("/endpoints", cutoff=cutoff.isoformat()).json()
+    for_statistician = api_as("statistician").get("/endpoints", cutoff=cutoff.isoformat()).json()
+    assert (for_dm["pseudonymised"], for_statistician["pseudonymised"]) == (False, True)
+    assert for_dm["cutoff"] == "2026-12-01" and for_dm["counts"]["enrolled"] == 1
+    study = enrolled_subject.study
+    direct = endpoints_document(analyse(build_snapshot(study, cutoff=cutoff).materialise(), study.protocol))
+    assert for_dm["flow"] == direct["flow"] and for_dm["response"] == direct["response"]
+    # the subject code is the pseudonym: the statistician's document is the same analysis, marked
+    assert for_statistician["flow"] == for_dm["flow"]
+
+
+def test_an_endpoints_cutoff_that_is_not_a_date_is_a_422_problem(api_as, study):
+    response = api_as("data_manager").get("/endpoints", cutoff="next week")
+    assert response.status_code == 422 and response["Content-Type"] == "application/problem+json"

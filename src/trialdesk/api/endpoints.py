@@ -861,6 +861,58 @@ def list_exposure(request, filters: Query[SubjectFilterOnly], page: Query[Page])
     return _paged(rows, page, lambda row: row)
 
 
+class CutoffFilter(Schema):
+    cutoff: IsoDate | None = Field(
+        None, description="the last clinical date included (default: today in the trial's time zone)"
+    )
+
+
+class EndpointsOut(Schema):
+    nct_id: str
+    cutoff: dt.date | None
+    as_of: dt.date
+    created_at: dt.datetime
+    pseudonymised: bool
+    protocol_sha256: str
+    snapshot_sha256: str
+    counts: dict[str, int]
+    flow: dict[str, Any] = Field(description="screened, enrolled, treated, off treatment and why")
+    baseline: dict[str, Any] = Field(description="the treated subjects' characteristics at baseline")
+    exposure: dict[str, Any] = Field(description="doses given, dose intensity")
+    response: dict[str, Any] = Field(
+        description="the response rate (best confirmed response CR, CRp or PR) with its exact interval "
+        "and the two-stage design's decision"
+    )
+    os: dict[str, Any] = Field(description="overall survival: Kaplan-Meier in months")
+    lfs: dict[str, Any] = Field(description="leukemia-free survival of the responders")
+    transfusions: dict[str, Any] = Field(description="transfusion needs before and on treatment")
+    cytogenetics: dict[str, Any] = Field(description="cytogenetic response")
+    tolerance: dict[str, Any] = Field(description="adverse events by term and worst grade")
+
+
+@api.get(
+    "/endpoints",
+    response={200: EndpointsOut, **_problems(403)},
+    tags=["derived"],
+    summary="Every endpoint of the protocol, analysed from the data up to a cut-off",
+    description="The analysis the report shows (trialdesk.analysis), as data: for the roles that read "
+    "the whole study's analysis (data manager, statistician — pseudonymised —, sponsor).",
+)
+def get_endpoints(request, filters: Query[CutoffFilter]):
+    from trialdesk.analysis import analyse
+    from trialdesk.analysis.document import endpoints_document
+    from trialdesk.datacut import build_snapshot, trial_today
+    from trialdesk.datacut.access import may_read_analysis
+    from trialdesk.snapshot.datacut import content_sha256
+
+    user, study, access = _ctx(request)
+    if not may_read_analysis(access):
+        raise PermissionDenied
+    snapshot = build_snapshot(study, viewer=user, cutoff=filters.cutoff or trial_today()).materialise()
+    analysis = analyse(snapshot, study.protocol, snapshot_sha256=content_sha256(snapshot))
+    return endpoints_document(analysis)
+
+
 def _plain(value):
     """Plain JSON data (dates as ISO text)."""
     if isinstance(value, dict):

@@ -22,17 +22,13 @@ from trialdesk.analysis.endpoints import Analysis
 from trialdesk.assessments.services import category_label
 from trialdesk.clinical.response import ResponseCategory
 from trialdesk.crf.display import EMPTY, display_value, yes_no
+from trialdesk.datacut.access import may_read_analysis
 from trialdesk.reports import analysis_charts as charts
-
-#: the roles that read the whole analysis (for every site); the safety officer reads its safety part
-ANALYSIS_ROLES = frozenset({"statistician", "sponsor_admin", "data_manager"})
-SAFETY_ROLES = ANALYSIS_ROLES | {"safety_officer"}
 
 
 def may_read(access, *, safety_only: bool = False) -> bool:
-    """Whether a user (their ``StudyAccess``) may read the report: one of its roles for every site."""
-    roles = SAFETY_ROLES if safety_only else ANALYSIS_ROLES
-    return bool(access.roles_at(None) & roles) and access.site_ids == access.all_site_ids
+    """Whether a user (their ``StudyAccess``) may read the report (``datacut.access``)."""
+    return may_read_analysis(access, safety_only=safety_only)
 
 
 #: above this many subjects the per-subject listings and the swimmer plot go to a separate appendix
