@@ -5,7 +5,8 @@ Read through the scoped read layer (``studies.scoping``): for a user,
 pseudonymised viewer: the layer decides, not this module); for the operator (no user),
 ``Model.objects.system("data cut by the operator")``.
 
-Queries: a fixed number up front (the study's access for the viewer, the sites) and, per
+Queries: a fixed number up front (the study's access for the viewer, the sites, the
+drug shipments and disposals of those sites) and, per
 chunk of ``chunk_size`` subjects, six (subjects, visits, records, queries, signatures, the
 investigator's response confirmations),
 plus one that finds the last chunk empty when the subjects fill their chunks exactly.
@@ -39,10 +40,11 @@ from django.utils import timezone
 
 from trialdesk.assessments.models import ResponseConfirmation
 from trialdesk.crf.models import FormRecord
+from trialdesk.pharmacy.models import Disposal, Shipment
 from trialdesk.queries.models import Query
 from trialdesk.signatures.models import Signature
 from trialdesk.snapshot.cut import ended_on, record_date, status_on
-from trialdesk.snapshot.from_simulation import identity_of
+from trialdesk.snapshot.from_simulation import identity_of, supply_order
 from trialdesk.snapshot.model import (
     ConfirmationSnapshot,
     LockSnapshot,
@@ -53,6 +55,7 @@ from trialdesk.snapshot.model import (
     SiteSnapshot,
     StudySnapshot,
     SubjectSnapshot,
+    SupplySnapshot,
     VisitSnapshot,
 )
 from trialdesk.studies.access import study_access
@@ -125,6 +128,7 @@ def build_snapshot(
                 return
             last_pk = chunk[-1].pk
 
+    supply = _supply(read, study, site_codes, cutoff)
     return StudySnapshot(
         study=identity_of(study.protocol, study.protocol_sha256),
         cutoff=cutoff,
@@ -144,7 +148,39 @@ def build_snapshot(
         subject_source=subjects,
         locks=tuple(locks),
         viewer=viewer.get_username() if viewer is not None else "",
+        supply=supply,
     )
+
+
+def _supply(read, study: Study, site_codes: dict[int, str], cutoff) -> tuple[SupplySnapshot, ...]:
+    """The study drug received and disposed of at the sites read (two queries), up to the
+    cut-off; a disposal's reason as the viewer may read it (masked when pseudonymised)."""
+    moves = []
+    for shipment in read(Shipment).filter(site_id__in=list(site_codes)).order_by("pk"):
+        if not _after(shipment.received_on, cutoff):
+            moves.append(
+                SupplySnapshot(
+                    site_codes[shipment.site_id],
+                    "shipment",
+                    shipment.lot_number,
+                    shipment.vials,
+                    shipment.received_on,
+                    expires_on=shipment.expires_on,
+                )
+            )
+    for disposal in read(Disposal).filter(site_id__in=list(site_codes)).order_by("pk"):
+        if not _after(disposal.on, cutoff):
+            moves.append(
+                SupplySnapshot(
+                    site_codes[disposal.site_id],
+                    disposal.kind,
+                    disposal.lot_number,
+                    disposal.vials,
+                    disposal.on,
+                    reason=disposal.reason or "",
+                )
+            )
+    return tuple(sorted(moves, key=supply_order))
 
 
 def _chunk(

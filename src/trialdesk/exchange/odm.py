@@ -20,7 +20,11 @@ The document (one ``Study``, one ``MetaDataVersion``, ``AdminData``, one ``Clini
   the casebook's valid signature; ``StudyEventData`` with repeat keys; ``FormData`` with repeat
   keys for log entries and repeated forms (a voided record: ``TransactionType="Remove"``);
   ``ItemGroupData``; ``ItemData`` (booleans ``true``/``false``, numbers as Python writes them
-  so they read back the same). Then the audit trail given (``AuditRecords``).
+  so they read back the same). Then the audit trail given (``AuditRecords``), then the study
+  drug received and disposed of at the sites (``Annotations``: one ``Annotation`` per
+  shipment or disposal, its JSON in the comment — ODM has no element for drug supply, and the
+  official schema allows no vendor element there; an import needs the lots before the
+  infusions that drew on them).
 
 Written with lxml's incremental writer (``etree.xmlfile``): one subject in memory at a time.
 """
@@ -37,14 +41,21 @@ from typing import Any, BinaryIO
 
 from lxml import etree
 
-from trialdesk.snapshot.model import RecordSnapshot, SignatureSnapshot, StudySnapshot, SubjectSnapshot
-from trialdesk.snapshot.plain import date_text, subject_header_plain
+from trialdesk.snapshot.model import (
+    RecordSnapshot,
+    SignatureSnapshot,
+    StudySnapshot,
+    SubjectSnapshot,
+    SupplySnapshot,
+)
+from trialdesk.snapshot.plain import date_text, subject_header_plain, supply_plain
 
 ODM_NS = "http://www.cdisc.org/ns/odm/v1.3"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 LOG_EVENT = "LOG"
 FORMAL_CONTEXT = "trialdesk-rules"
 SUBJECT_ANNOTATION = "trialdesk:subject "
+SUPPLY_ANNOTATION = "trialdesk:supply "
 STUDY_LOCATION = "LOC.study"
 
 DATA_TYPES = {
@@ -573,6 +584,8 @@ def write_odm(
                             for entry in _chain(first, trail):
                                 xf.write(_audit(entry))
                                 audits += 1
+                if snapshot.supply:
+                    xf.write(_supply(snapshot.supply))
     return OdmResult(hashing.digest.hexdigest(), hashing.size, subjects, records, audits)
 
 
@@ -592,4 +605,16 @@ def _audit(entry: OdmAuditRecord):
         etree.SubElement(element, _q("ReasonForChange")).text = entry.reason
     if entry.source:
         etree.SubElement(element, _q("SourceID")).text = entry.source
+    return element
+
+
+def _supply(moves: Iterable[SupplySnapshot]):
+    """The study drug received and disposed of at the sites (drug accountability, which ODM
+    has no element for): one ``Annotation`` of ``ClinicalData`` per movement, its JSON in
+    the comment, at the site's location."""
+    element = _element("Annotations")
+    for number, move in enumerate(moves, start=1):
+        note = etree.SubElement(element, _q("Annotation"), SeqNum=str(number))
+        comment = etree.SubElement(note, _q("Comment"), SponsorOrSite="Site")
+        comment.text = SUPPLY_ANNOTATION + json.dumps(supply_plain(move), sort_keys=True, ensure_ascii=False)
     return element

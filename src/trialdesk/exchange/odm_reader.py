@@ -1,6 +1,7 @@
 """Reading back a CDISC ODM 1.3.2 file written by ``trialdesk.exchange.odm`` (pure core).
 
-    read_odm(path, protocol, schema=...)   # an OdmFile: its StudySnapshot, signatures, audit trail
+    read_odm(path, protocol, schema=...)   # an OdmFile: its StudySnapshot (drug supply included),
+                                           # signatures, users and audit trail (streamed)
 
 Checked in this order, each failure one ``OdmError`` naming the place (line, element):
 the file is XML, its root is ODM 1.3.2, it is valid against the official schema (validated
@@ -19,8 +20,8 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,11 @@ from lxml import etree
 from trialdesk.exchange.odm import (
     LOG_EVENT,
     ODM_NS,
+    STUDY_LOCATION,
     SUBJECT_ANNOTATION,
+    SUPPLY_ANNOTATION,
+    OdmAuditRecord,
+    OdmUser,
     visit_of,
     write_odm,
 )
@@ -40,9 +45,10 @@ from trialdesk.snapshot.model import (
     SiteSnapshot,
     StudySnapshot,
     SubjectSnapshot,
+    SupplySnapshot,
     VisitSnapshot,
 )
-from trialdesk.snapshot.plain import parse_date
+from trialdesk.snapshot.plain import parse_date, supply_from
 
 Q = f"{{{ODM_NS}}}"
 
@@ -54,8 +60,11 @@ class OdmError(ValueError):
 @dataclass(frozen=True)
 class OdmFile:
     snapshot: StudySnapshot
-    users: tuple[tuple[str, str], ...]  # (login name, full name) of AdminData
+    users: tuple[tuple[str, str], ...]  # (user OID, full name or else login name) of AdminData
     audit_records: int
+    people: tuple[OdmUser, ...] = ()  # the users of AdminData: login name and full name
+    #: the file's audit trail (``AuditRecords``), parsed again at each call (streamed)
+    audit_trail: Callable[[], Iterator[OdmAuditRecord]] = field(default=lambda: iter(()), repr=False)
 
 
 def _local(tag: Any) -> str:
@@ -207,12 +216,16 @@ def read_odm(path: Path | str, protocol: Any, *, schema: etree.XMLSchema | None 
     if difference:
         raise OdmError(f"{path.name}: its metadata do not match the protocol: {difference}.")
     users: dict[str, str] = {}
+    logins: dict[str, str] = {}
+    people: list[OdmUser] = []
     meanings: dict[str, str] = {}
     sites: list[SiteSnapshot] = []
     if admin is not None:
         for user in admin.iterfind(f"{Q}User"):
             login = user.findtext(f"{Q}LoginName") or user.get("OID")
             users[user.get("OID")] = user.findtext(f"{Q}FullName") or login
+            logins[user.get("OID")] = login
+            people.append(OdmUser(login, user.findtext(f"{Q}FullName") or ""))
         written_on = root["CreationDateTime"][:10]
         for location in admin.iterfind(f"{Q}Location"):
             if location.get("LocationType") == "Site":
@@ -251,8 +264,55 @@ def read_odm(path: Path | str, protocol: Any, *, schema: etree.XMLSchema | None 
         sites=tuple(sites),
         subject_source=subjects,
         viewer=root.get("Originator", ""),
+        supply=_read_supply(path, {site.code for site in sites}),
     )
-    return OdmFile(snapshot, tuple(sorted(users.items())), audit_count)
+    return OdmFile(
+        snapshot,
+        tuple(sorted(users.items())),
+        audit_count,
+        people=tuple(people),
+        audit_trail=lambda: _audit_trail(path, logins),
+    )
+
+
+def _read_supply(path: Path, sites: set[str]) -> tuple[SupplySnapshot, ...]:
+    """The study drug movements of ``ClinicalData``'s ``Annotations`` (``odm._supply``)."""
+    moves: list[SupplySnapshot] = []
+    for _, element in etree.iterparse(str(path), events=("end",), tag=f"{Q}Annotations"):
+        for comment in element.iterfind(f"{Q}Annotation/{Q}Comment"):
+            text = comment.text or ""
+            if not text.startswith(SUPPLY_ANNOTATION):
+                continue
+            where = f"{path.name}: the drug supply annotation (line {comment.sourceline})"
+            try:
+                move = supply_from(json.loads(text[len(SUPPLY_ANNOTATION) :]))
+            except (ValueError, KeyError, TypeError) as exc:
+                raise OdmError(f"{where}: not a movement of the study drug ({exc}).") from None
+            if move.site not in sites:
+                raise OdmError(f"{where}: the site {move.site} has no Location in the file.")
+            if move.kind not in ("shipment", "returned", "destroyed"):
+                raise OdmError(f"{where}: {move.kind!r} is not a shipment, a return or a destruction.")
+            moves.append(move)
+        element.clear()
+    return tuple(moves)
+
+
+def _audit_trail(path: Path, logins: dict[str, str]) -> Iterator[OdmAuditRecord]:
+    """The file's ``AuditRecord`` elements, one at a time, as the writer's ``OdmAuditRecord``."""
+    for _, element in etree.iterparse(str(path), events=("end",), tag=f"{Q}AuditRecord"):
+        identifier = element.get("ID") or ""
+        user = element.find(f"{Q}UserRef").get("UserOID")
+        location = element.find(f"{Q}LocationRef").get("LocationOID")
+        sequence = identifier.removeprefix("AR.")
+        yield OdmAuditRecord(
+            sequence=int(sequence) if sequence.isdigit() else 0,
+            user=logins.get(user, user.removeprefix("USR.")),
+            site="" if location == STUDY_LOCATION else location.removeprefix("LOC."),
+            at=dt.datetime.fromisoformat(element.findtext(f"{Q}DateTimeStamp")).astimezone(dt.UTC),
+            reason=element.findtext(f"{Q}ReasonForChange") or "",
+            source=element.findtext(f"{Q}SourceID") or "",
+        )
+        element.clear()
 
 
 def _count_audit_records(path: Path) -> int:

@@ -20,6 +20,7 @@ from trialdesk.snapshot.model import (
     SiteSnapshot,
     StudySnapshot,
     SubjectSnapshot,
+    SupplySnapshot,
     VisitSnapshot,
 )
 
@@ -35,6 +36,7 @@ __all__ = [
     "SiteSnapshot",
     "StudySnapshot",
     "SubjectSnapshot",
+    "SupplySnapshot",
     "VisitSnapshot",
     "read_datacut",
     "verify_datacut",

@@ -2,7 +2,8 @@
 
 The file is one JSON object. Its top-level keys: ``created_at``, ``cutoff``, ``format``
 (``trialdesk-datacut/1``), ``locks``, ``protocol_sha256``, ``pseudonymised``, ``sites``,
-``study``, ``subjects``, ``viewer`` and, last, ``sha256``.
+``study``, ``subjects``, ``supply`` (the study drug received and disposed of at the sites;
+absent when there is none), ``viewer`` and, last, ``sha256``.
 
 The hash, exactly: ``sha256`` is the lowercase hex SHA-256 of the UTF-8 bytes of the
 *canonical JSON* of the file's object without its ``sha256`` key, where canonical JSON is
@@ -48,6 +49,8 @@ from trialdesk.snapshot.plain import (
     site_plain,
     subject_from,
     subject_plain,
+    supply_from,
+    supply_plain,
     time_text,
 )
 
@@ -77,6 +80,9 @@ def header_plain(snapshot: StudySnapshot) -> dict[str, Any]:
         "sites": [site_plain(site) for site in snapshot.sites],
         "study": identity_plain(snapshot.study),
         "viewer": snapshot.viewer,
+        # the study drug received and disposed of (absent when none: a data cut without it
+        # keeps the hash it had before the file carried it)
+        **({"supply": [supply_plain(move) for move in snapshot.supply]} if snapshot.supply else {}),
     }
 
 
@@ -266,6 +272,7 @@ def read_datacut(path: Path | str) -> StudySnapshot:
         created_at = parse_time(header["created_at"])
         sites = tuple(site_from(s) for s in header.get("sites", ()))
         locks = tuple(lock_from(lock) for lock in header.get("locks", ()))
+        supply = tuple(supply_from(move) for move in header.get("supply", ()))
     except (KeyError, TypeError, ValueError) as exc:
         raise DataCutError(f"{path} is not a data-cut file: bad header ({exc})") from None
 
@@ -282,4 +289,5 @@ def read_datacut(path: Path | str) -> StudySnapshot:
         subject_source=subjects,
         locks=locks,
         viewer=header.get("viewer", ""),
+        supply=supply,
     )

@@ -20,6 +20,7 @@ from trialdesk.snapshot.model import (
     SiteSnapshot,
     StudySnapshot,
     SubjectSnapshot,
+    SupplySnapshot,
     VisitSnapshot,
 )
 
@@ -121,7 +122,25 @@ def snapshot_from_simulation(
         pseudonymised=False,
         sites=sites,
         subject_source=lambda: subjects,
+        supply=supply_from_simulation(cohort),
     )
+
+
+def supply_from_simulation(cohort: Any) -> tuple[SupplySnapshot, ...]:
+    """The cohort's shipments and disposals, in the order of ``supply_order``."""
+    moves = [
+        SupplySnapshot(s.site_code, "shipment", s.lot, s.vials, s.received_on, expires_on=s.expires_on)
+        for s in getattr(cohort, "shipments", ())
+    ] + [
+        SupplySnapshot(d.site_code, d.kind, d.lot, d.vials, d.on, reason=d.reason)
+        for d in getattr(cohort, "disposals", ())
+    ]
+    return tuple(sorted(moves, key=supply_order))
+
+
+def supply_order(move: SupplySnapshot) -> tuple:
+    """Site, day, receipts before disposals: the order a site's stock moved."""
+    return (move.site, move.on, move.kind != "shipment", move.lot)
 
 
 def _with_confirmations(

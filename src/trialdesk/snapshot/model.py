@@ -154,6 +154,22 @@ class SubjectSnapshot:
         return [r for r in self.records if r.form == form and (include_voided or not r.voided)]
 
 
+@dataclass(frozen=True)
+class SupplySnapshot:
+    """A movement of the study drug at a site (drug accountability): ``kind`` "shipment"
+    (vials of a lot received on ``on``, expiring on ``expires_on``), "returned" or
+    "destroyed" (vials of a lot disposed of on ``on``, with its ``reason``, free text of the
+    site: masked for a pseudonymised viewer). The infusions that drew on a lot are records."""
+
+    site: str  # the site's code
+    kind: str
+    lot: str
+    vials: int
+    on: dt.date
+    expires_on: dt.date | None = None
+    reason: str = ""
+
+
 SubjectSource = Callable[[], Iterable[SubjectSnapshot]]
 
 
@@ -169,6 +185,7 @@ class StudySnapshot:
     subject_source: SubjectSource = field(repr=False, compare=False)
     locks: tuple[LockSnapshot, ...] = ()  # of the study and its sites
     viewer: str = ""  # who it was built for ("" : the operator / system)
+    supply: tuple[SupplySnapshot, ...] = ()  # the study drug received and disposed of, by site and day
 
     @property
     def protocol_sha256(self) -> str:

@@ -20,6 +20,7 @@ from trialdesk.snapshot.model import (
     SignatureSnapshot,
     SiteSnapshot,
     SubjectSnapshot,
+    SupplySnapshot,
     VisitSnapshot,
 )
 
@@ -257,4 +258,36 @@ def subject_from(plain: dict[str, Any]) -> SubjectSnapshot:
             ConfirmationSnapshot(ref_from(c["record"]), c["category"], c["derived_category"])
             for c in plain.get("confirmations", ())
         ),
+    )
+
+
+def supply_plain(move: SupplySnapshot) -> dict[str, Any]:
+    """A movement of the study drug as plain JSON values (the data-cut file, the ODM annotation)."""
+    plain: dict[str, Any] = {
+        "site": move.site,
+        "kind": move.kind,
+        "lot": move.lot,
+        "vials": move.vials,
+        "on": date_text(move.on),
+    }
+    if move.expires_on is not None:
+        plain["expires_on"] = date_text(move.expires_on)
+    if move.reason:
+        plain["reason"] = move.reason
+    return plain
+
+
+def supply_from(plain: dict[str, Any]) -> SupplySnapshot:
+    """The inverse of ``supply_plain`` (KeyError, TypeError or ValueError for a bad value)."""
+    on = parse_date(plain["on"])
+    if on is None:
+        raise ValueError("no date")
+    return SupplySnapshot(
+        site=str(plain["site"]),
+        kind=str(plain["kind"]),
+        lot=str(plain["lot"]),
+        vials=int(plain["vials"]),
+        on=on,
+        expires_on=parse_date(plain.get("expires_on")),
+        reason=str(plain.get("reason", "")),
     )
