@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 from datetime import timedelta
 from pathlib import Path
 
@@ -100,6 +101,7 @@ INSTALLED_APPS = [
     "trialdesk.exports",
     # issue 15 (the web application by role) and issue 12's background jobs
     "trialdesk.jobs",
+    "django_q",  # the queue of the background jobs (ORM broker: the database itself)
     "trialdesk.monitoring",
     "trialdesk.dashboards",
     "trialdesk.administration",
@@ -299,6 +301,48 @@ DEFAULT_FROM_EMAIL = os.environ.get("TRIALDESK_EMAIL_FROM", "trialdesk@localhost
 TRIALDESK_BASE_URL = os.environ.get("TRIALDESK_BASE_URL", "")
 
 TRIALDESK_PROTOCOL = os.environ.get("TRIALDESK_PROTOCOL", "")
+
+
+# Background jobs (issue 12: long exports), run by `trialdesk worker` and by `trialdesk serve`:
+# django-q2 with its ORM broker, the database itself (no other server; several workers on
+# PostgreSQL). A task a worker takes is locked for RETRY seconds; a worker killed mid-task never
+# acknowledges it, so another worker takes it again after RETRY seconds and the job restarts
+# from scratch. A task running longer than TIMEOUT seconds is stopped: RETRY must exceed it.
+TRIALDESK_JOB_TIMEOUT = int(os.environ.get("TRIALDESK_JOB_TIMEOUT", "1800"))
+TRIALDESK_JOB_RETRY = int(os.environ.get("TRIALDESK_JOB_RETRY", str(TRIALDESK_JOB_TIMEOUT + 120)))
+if TRIALDESK_JOB_RETRY <= TRIALDESK_JOB_TIMEOUT:
+    raise ImproperlyConfigured(
+        f"TRIALDESK_JOB_RETRY ({TRIALDESK_JOB_RETRY} s) must be longer than TRIALDESK_JOB_TIMEOUT "
+        f"({TRIALDESK_JOB_TIMEOUT} s): a job would be started again while it still runs."
+    )
+Q_CLUSTER = {
+    "name": "trialdesk",
+    "orm": "default",
+    "workers": int(os.environ.get("TRIALDESK_JOB_WORKERS", "2")),
+    "queue_limit": 2,  # a busy worker does not hold back tasks another worker could take
+    "timeout": TRIALDESK_JOB_TIMEOUT,
+    "retry": TRIALDESK_JOB_RETRY,
+    "max_attempts": 3,  # trialdesk.jobs.runner also stops a job after 3 interrupted attempts
+    "ack_failures": True,  # a job that failed is told to its user, not run again
+    "poll": 0.5,
+    "save_limit": 100,
+    "scheduler": False,
+    "catch_up": False,
+    "label": "Background jobs",
+}
+# Where finished jobs keep their files (one folder per job): TRIALDESK_JOB_FILES, else a
+# folder beside the SQLite database (or in the current folder with DATABASE_URL). Every app
+# server and worker must see the same folder (a shared volume on several machines).
+TRIALDESK_JOB_FILES = Path(
+    os.environ.get("TRIALDESK_JOB_FILES")
+    or (
+        Path(tempfile.gettempdir()) / "trialdesk-test-job-files"
+        if "pytest" in sys.modules
+        else Path(DATABASES["default"]["NAME"]).resolve().parent / "job-files"
+        if "sqlite" in DATABASES["default"]["ENGINE"]
+        else Path.cwd() / "job-files"
+    )
+)
 
 # Errors to stderr in the format of gunicorn's error log (`trialdesk serve` writes its
 # access log, in the combined log format, to stdout).
