@@ -132,3 +132,49 @@ def test_on_a_cardiac_hold_no_prescription_is_validated(enrolled_subject, prescr
     assert (proposal.kind, proposal.dose_mg) == (None, None)
     with pytest.raises(PrescriptionRefused, match="cardiac hold"):
         prescribe(enrolled_subject, day(7), 70)
+
+
+def _weight_queries(rec, *statuses):
+    from trialdesk.queries.models import Query
+
+    queries = Query.objects.system("test").filter(record=rec, check_code="INF-WEIGHT")
+    return list(queries.filter(status__in=statuses) if statuses else queries)
+
+
+def test_a_validated_recompute_after_a_weight_change_raises_no_weight_query(enrolled_subject, prescribe, give):
+    # INF-WEIGHT doubts a weight over 10 % from the previous infusion's; an investigator who
+    # validated the dose recomputed from that weight answered it (answered_by in the protocol)
+    give(prescribe(enrolled_subject, day(0), 70))
+    recomputed = prescribe(enrolled_subject, day(7), 77.1)  # 10.1 % over 70
+    give(recomputed)
+    assert _weight_queries(recomputed.record) == []
+
+
+def test_a_weight_typed_over_the_validated_one_still_raises_the_weight_query(enrolled_subject, cast):
+    # without a prescription that used it, the weight change is a doubt to answer
+    from trialdesk.crf.services import save_form
+
+    def entry(on, weight):
+        return {
+            "infusion_date": on.isoformat(), "weight_measured_kg": weight, "weight_kg": weight,
+            "loading": False, "dose_mg_per_kg": 2, "prescribed_dose_mg": 2 * weight,
+            "administered_dose_mg": 2 * weight, "infusion_reaction": False,
+        }
+
+    save_form(cast.coordinator_nantes, enrolled_subject, "infusion", entry(day(0), 70))
+    second = save_form(cast.coordinator_nantes, enrolled_subject, "infusion", entry(day(7), 77.1)).record
+    assert [q.status for q in _weight_queries(second)] == ["open"]
+
+
+def test_validating_the_recompute_closes_the_weight_query_raised_before(enrolled_subject, prescribe, give, cast):
+    from trialdesk.crf.services import save_form
+    from trialdesk.queries.models import QueryStatus
+
+    give(prescribe(enrolled_subject, day(0), 70))
+    typed = {"infusion_date": day(7).isoformat(), "weight_measured_kg": 77.1, "weight_kg": 77.1}
+    rec = save_form(cast.coordinator_nantes, enrolled_subject, "infusion", typed).record
+    [query] = _weight_queries(rec)
+    prescribe(enrolled_subject, day(7), 77.1, record=rec)
+    query.refresh_from_db()
+    assert query.status == QueryStatus.CLOSED
+    assert "validated the dose computed from this weight (77.1 kg)" in query.messages.last().text

@@ -379,6 +379,11 @@ class EditCheck(Sourced):
     message: NonEmpty
     message_fr: str | None = None
     severity: Literal["error", "query"]
+    #: a fact of the trial that answers the query in advance when it holds for the record —
+    #: e.g. ``validated_prescription``: an investigator validated the dose computed from the
+    #: values the check doubts. The apps that know the fact register it
+    #: (``trialdesk.queries.answers``); the check then raises no query while it holds.
+    answered_by: Code | None = None
 
 
 class Form(Sourced):

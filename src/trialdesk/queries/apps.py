@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.core import checks
 
 
 class QueriesConfig(AppConfig):
@@ -10,3 +11,23 @@ class QueriesConfig(AppConfig):
         from trialdesk.queries.services import on_form_saved
 
         form_saved.subscribe(on_form_saved)
+        checks.register(_answers_are_registered)
+
+
+def _answers_are_registered(app_configs=None, **kwargs):
+    """Every ``answered_by`` of the protocols shipped with trialdesk names a fact an app registered."""
+    from trialdesk.protocol.loader import default_protocol_path, load_protocol
+    from trialdesk.queries.answers import registered
+
+    known = registered()
+    return [
+        checks.Error(
+            f"{path.name}: {form.code}.{check.code}: answered_by {check.answered_by!r} is registered by "
+            f"no app (known: {', '.join(sorted(known)) or 'none'}).",
+            id="queries.E001",
+        )
+        for path in sorted(default_protocol_path().parent.glob("*.yaml"))
+        for form in load_protocol(path).forms
+        for check in form.edit_checks
+        if check.answered_by and check.answered_by not in known
+    ]

@@ -57,6 +57,7 @@ from trialdesk.protocol.crossrecord import (
     death_rules_apply,
 )
 from trialdesk.protocol.formdata import range_holds, typed_values
+from trialdesk.queries.answers import answered
 from trialdesk.queries.models import (
     UNRESOLVED,
     MessageKind,
@@ -431,7 +432,8 @@ def on_form_saved(event: FormSaved) -> None:
 
     _link_responses(event, queries)
     _auto_close(form_record, form, checks, queries, changed, actor, event.validation.context)
-    _auto_raise(form_record, event.validation, queries, changed, actor)
+    _auto_raise(form_record, event.validation, queries, changed, actor, checks)
+    _close_answered(form_record, checks, queries)
     _reset_sdv(form_record, changed, actor)
     if changed or event.created:
         old_data = None if event.created else {
@@ -503,10 +505,12 @@ def _system_rule_holds(form_record, form, code: str, values) -> bool | None:
     return holds
 
 
-def _auto_raise(form_record, validation, queries, changed, actor) -> None:
+def _auto_raise(form_record, validation, queries, changed, actor, checks=None) -> None:
     for failure in validation.check_failures:
         if failure.severity != "query":
             continue
+        if checks and failure.code in checks and answered(checks[failure.code], form_record):
+            continue  # a fact of the trial already answers this doubt (queries.answers)
         same = [q for q in queries if q.origin == QueryOrigin.EDIT_CHECK and q.check_code == failure.code]
         if any(q.status in UNRESOLVED for q in same):
             continue  # one open query per check and record
@@ -520,6 +524,35 @@ def _auto_raise(form_record, validation, queries, changed, actor) -> None:
                 form_record, field_code, fields, code=failure.code, message=failure.message, reason=because
             )
         )
+
+
+def _close_answered(form_record, checks, queries) -> None:
+    for query in queries:
+        if query.origin != QueryOrigin.EDIT_CHECK or query.status not in UNRESOLVED:
+            continue
+        check = checks.get(query.check_code)
+        because = answered(check, form_record) if check is not None else None
+        if because:
+            _close(query, SYSTEM, f"Closed automatically: {because}", user_id=None)
+
+
+def close_answered_queries(form_record: FormRecord) -> None:
+    """The edit-check queries of ``form_record`` that a fact of the trial now answers close
+    (``queries.answers``): called by the app that recorded the fact, in its audited action."""
+    with audited():
+        form = form_record.subject.study.protocol.form(form_record.form_code)
+        checks = {check.code: check for check in form.edit_checks if check.answered_by}
+        if not checks:
+            return
+        queries = list(
+            Query.objects.system("a fact of the trial answers these queries")
+            .select_for_update(of=("self",))
+            .filter(record=form_record, origin=QueryOrigin.EDIT_CHECK, check_code__in=list(checks))
+            .order_by("pk")
+        )
+        for query in queries:
+            query.record = form_record
+        _close_answered(form_record, checks, queries)
 
 
 def on_record_voided(event: RecordVoided) -> None:
@@ -572,6 +605,9 @@ def _rerun_checks(reader: FormRecord, changed_record: FormRecord, actor: Actor) 
         if result is Tri.TRUE:
             for query in same:
                 _close(query, SYSTEM, f"Closed automatically: {because} resolves the edit check {check.code}.", user_id=None)
+        elif result is Tri.FALSE and (because_answered := answered(check, reader)):
+            for query in same:
+                _close(query, SYSTEM, f"Closed automatically: {because_answered}", user_id=None)
         elif result is Tri.FALSE and check.severity == "query" and not same:
             fields = sorted(name for name in expression.fields if "." not in name)
             _open_system_query(

@@ -49,7 +49,7 @@ from trialdesk.protocol.formdata import typed_values
 from trialdesk.protocol.values import as_date as _date
 from trialdesk.protocol.values import as_number as _float
 from trialdesk.queries.models import UNRESOLVED, Query, QueryOrigin
-from trialdesk.queries.services import SYSTEM, _close, raise_system_query
+from trialdesk.queries.services import SYSTEM, _close, close_answered_queries, raise_system_query
 from trialdesk.studies.access import Permission, require, study_access
 from trialdesk.treatment.models import InfusionReactionEvent, Prescription, PrescriptionStatus
 
@@ -85,6 +85,10 @@ QUERY_CODES = (Q_DEVIATION, Q_TOO_EARLY, Q_LATE, Q_MISSED, Q_HOLD, Q_NO_PRESCRIP
 WHY = "the dosing of a subject reads the subject's own infusions"
 _TIME = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 _validating: contextvars.ContextVar[bool] = contextvars.ContextVar("treatment_validating", default=False)
+#: while an investigator validates a prescription: who, and the weight the dose is computed from
+_validation: contextvars.ContextVar[tuple[Any, float] | None] = contextvars.ContextVar(
+    "treatment_validation", default=None
+)
 
 
 class PrescriptionRefused(Exception):
@@ -186,12 +190,37 @@ def validated_prescription(rec: FormRecord) -> Prescription | None:
 
 
 @contextmanager
-def _filling_prescription():
-    token = _validating.set(True)
+def _filling_prescription(user, weight_used_kg: float):
+    token, validation = _validating.set(True), _validation.set((user, weight_used_kg))
     try:
         yield
     finally:
         _validating.reset(token)
+        _validation.reset(validation)
+
+
+def _who(user) -> str:
+    return (user.get_full_name() or user.get_username()) if user is not None else "an investigator"
+
+
+def prescription_answers(rec: FormRecord) -> str | None:
+    """``answered_by: validated_prescription``: an investigator validated the dose computed
+    from the weight this infusion uses — the weight and the recomputed dose are confirmed.
+    (English: system texts are stored in one language.)"""
+    protocol = rec.subject.study.protocol
+    used = _float(concept_values(protocol, rec).get(WEIGHT_USED))
+    if used is None:
+        return None
+    pending = _validation.get()
+    if pending is not None and _same(pending[1], used):
+        return f"{_who(pending[0])} validated the dose computed from this weight ({used:g} kg)."
+    prescription = validated_prescription(rec)
+    if prescription is not None and _same(prescription.weight_used_kg, used):
+        return (
+            f"{_who(prescription.validated_by)} validated the dose computed from this weight "
+            f"({used:g} kg) on {timezone.localdate(prescription.validated_at).isoformat()}."
+        )
+    return None
 
 
 def check_weight_input(protocol, weight_kg: Any) -> float:
@@ -254,7 +283,7 @@ def validate_prescription(
         data = dict(record.data) if record is not None else {}
         data.update(protocol.concept_data(form_code, values))
         try:
-            with _filling_prescription():
+            with _filling_prescription(user, proposal.weight_kg):
                 outcome = save_form(
                     user,
                     subject,
@@ -313,6 +342,8 @@ def validate_prescription(
             new_value=proposal.dose_mg,
             reason=proposal.reason,
         )
+        # an INF-WEIGHT-like query raised before the validation (queries.answers) is answered now
+        close_answered_queries(rec)
     prescription.record = rec
     return prescription
 

@@ -1,0 +1,34 @@
+"""Facts that answer an edit check's query in advance (``EditCheck.answered_by`` in the protocol).
+
+    register(name, answer)        # answer(form_record) -> str | None: why the check is answered
+    answered(check, form_record)  # the reason, or None (the check raises its query as usual)
+
+An edit check doubts a value (a weight 12 % above the previous infusion's: a typing error?);
+some facts recorded elsewhere already answer that doubt (an investigator validated the dose
+recomputed from that very weight). The app that owns the fact registers it here in its
+AppConfig.ready; the queries app, which raises and closes edit-check queries, asks before
+raising and closes an open query once the fact holds. The protocol names the fact; a name no
+app registered answers nothing (and the Django system check ``queries.E001`` says so).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+_answers: dict[str, Callable[[object], str | None]] = {}
+
+
+def register(name: str, answer: Callable[[object], str | None]) -> None:
+    _answers[name] = answer
+
+
+def registered() -> frozenset[str]:
+    return frozenset(_answers)
+
+
+def answered(check, form_record) -> str | None:
+    """Why ``check`` needs no query on ``form_record`` (None: it does, if it fails)."""
+    name = getattr(check, "answered_by", None)
+    if not name or name not in _answers:
+        return None
+    return _answers[name](form_record)
