@@ -1,9 +1,12 @@
-"""``trialdesk protocol validate FILE``, ``trialdesk protocol show [FILE] [--json]`` and
-``trialdesk protocol install FILE`` (adds a study to the deployment's database)."""
+"""``trialdesk protocol validate FILE``, ``trialdesk protocol show [FILE] [--json]``,
+``trialdesk protocol install FILE`` (adds a study to the deployment's database) and
+``trialdesk protocol from-ctgov FILE.json --out PROTOCOL.yaml`` (a protocol skeleton from a
+ClinicalTrials.gov record)."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -11,7 +14,14 @@ from pathlib import Path
 from typing import TextIO
 
 from trialdesk.cli.errors import UserError
-from trialdesk.protocol import Protocol, ProtocolError, default_protocol_path, load_protocol
+from trialdesk.protocol import (
+    Protocol,
+    ProtocolError,
+    ProtocolIncomplete,
+    default_protocol_path,
+    load_protocol,
+    load_protocol_text,
+)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -26,7 +36,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     validate = commands.add_parser(
         "validate",
         help="check a protocol file: prints OK or every problem as file:line:column: message",
-        description="Check a protocol file. Prints OK (exit 0) or every problem as file:line:column: message (exit 1).",
+        description="Check a protocol file. Prints OK (exit 0) or every problem as file:line:column: message "
+        "(exit 1). A file that is not finished (a skeleton from `protocol from-ctgov`) is reported as incomplete, "
+        "with every place a person must still write (a null, a proposed rule or field, an empty French text).",
     )
     validate.add_argument("file", metavar="FILE", type=Path)
     validate.set_defaults(handler=_validate)
@@ -51,6 +63,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     install.add_argument("file", metavar="FILE", type=Path)
     install.set_defaults(handler=_install)
 
+    ctgov = commands.add_parser(
+        "from-ctgov",
+        help="a protocol skeleton from a ClinicalTrials.gov record (API v2 JSON)",
+        description="Write a protocol skeleton from a study in the ClinicalTrials.gov API v2 JSON format: "
+        "identification, status, design, sites, arms and interventions, outcomes, and the eligibility text "
+        "split into criteria, with a rule proposed (proposed: true) where a criterion's wording matches a common "
+        "pattern. `trialdesk protocol validate` then lists every place still to complete.",
+    )
+    ctgov.add_argument(
+        "file", metavar="FILE.json", type=Path, help="the study, as /api/v2/studies/NCT… returns it"
+    )
+    ctgov.add_argument(
+        "--out", metavar="PROTOCOL.yaml", type=Path, required=True, help="the skeleton to write"
+    )
+    ctgov.add_argument("--force", action="store_true", help="replace --out if it exists")
+    ctgov.add_argument("--json", action="store_true", help="print what was written as JSON")
+    ctgov.set_defaults(handler=_from_ctgov)
+
 
 def _help(parser: argparse.ArgumentParser) -> int:
     parser.print_help()
@@ -58,9 +88,18 @@ def _help(parser: argparse.ArgumentParser) -> int:
 
 
 def _load(path: Path, out: TextIO) -> Protocol | None:
-    """The protocol, or None after printing every problem on ``out``."""
+    """The protocol, or None after printing every problem on ``out`` (for a file that is not
+    finished, its errors and then every place still to complete)."""
     try:
         return load_protocol(path)
+    except ProtocolIncomplete as exc:
+        for problem in exc.errors:
+            print(problem, file=out)
+        places = len(exc.gaps)
+        print(f"INCOMPLETE: {places} place{'s' if places != 1 else ''} to complete in {path}:", file=out)
+        for gap in exc.gaps:
+            print(gap, file=out)
+        return None
     except ProtocolError as exc:
         if len(exc.problems) == 1 and exc.problems[0].line is None:  # the file itself: one line
             raise UserError(str(exc.problems[0])) from None
@@ -74,6 +113,99 @@ def _validate(args: argparse.Namespace) -> int:
     if protocol is None:
         return 1
     print("OK")
+    return 0
+
+
+def _read_record(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UserError(f"{path}: no such file", exit_code=3) from None
+    except IsADirectoryError:
+        raise UserError(f"{path}: is a directory, not a ClinicalTrials.gov JSON file", exit_code=3) from None
+    except UnicodeDecodeError as exc:
+        raise UserError(
+            f"{path}: not UTF-8 text ({exc.reason}): not a ClinicalTrials.gov JSON file", exit_code=3
+        ) from None
+    except OSError as exc:
+        raise UserError(f"{path}: cannot be read ({exc.strerror})", exit_code=3) from None
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """Write ``text`` under a temporary name beside ``path``, then rename it: never half a file."""
+    import tempfile
+
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(text)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+        raise
+
+
+def _from_ctgov(args: argparse.Namespace) -> int:
+    from trialdesk.protocol.from_ctgov import NotAStudy, skeleton_from_text
+
+    out: Path = args.out
+    if out.is_dir():
+        raise UserError(
+            f"--out {out}: is a directory; give the name of the protocol file to write", exit_code=3
+        )
+    if out.exists() and not args.force:
+        raise UserError(
+            f"--out {out}: already exists; give --force to replace it (nothing was written)", exit_code=3
+        )
+    if not out.parent.is_dir():
+        raise UserError(f"--out {out}: the folder {out.parent} does not exist", exit_code=3)
+    text = _read_record(args.file)
+    try:
+        result = skeleton_from_text(text)
+    except NotAStudy as exc:
+        raise UserError(f"{args.file}: {exc}; nothing was written", exit_code=3) from None
+    yaml_text = result.yaml
+    gaps = errors = 0
+    try:
+        load_protocol_text(yaml_text, str(out))
+    except ProtocolIncomplete as exc:
+        gaps, errors = len(exc.gaps), len(exc.errors)
+    except ProtocolError as exc:
+        errors = len(exc.problems)
+    try:
+        _write_atomically(out, yaml_text)
+    except OSError as exc:
+        raise UserError(
+            f"--out {out}: cannot be written ({exc.strerror}); nothing was written", exit_code=3
+        ) from None
+    nct_id = result.document["identification"]["nct_id"]
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "nct_id": nct_id,
+                    "out": str(out),
+                    "criteria": result.criteria,
+                    "proposed": {code: p.rule for code, p in result.proposals.items()},
+                    "places_to_complete": gaps,
+                    "errors": errors,
+                },
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
+        return 0
+    count = len(result.criteria)
+    print(
+        f"Wrote {out}: the skeleton of {nct_id}, {count} {'criterion' if count == 1 else 'criteria'}, "
+        f"{len(result.proposals)} with a proposed rule:"
+    )
+    for code, proposal in result.proposals.items():
+        print(f"  {code:<4} {proposal.rule}")
+    print(f"{gaps} places to complete (`trialdesk protocol validate {out}` lists them).")
     return 0
 
 
@@ -91,7 +223,9 @@ def _install(args: argparse.Namespace) -> int:
     if Study.objects.filter(nct_id=nct_id).exists():
         raise UserError(f"{nct_id} is already installed in this database: nothing was changed", exit_code=3)
     study = install_study(args.file)
-    print(f"Installed {study.nct_id} ({study.title}) with {study.sites.count()} sites: /studies/{study.nct_id}/")
+    print(
+        f"Installed {study.nct_id} ({study.title}) with {study.sites.count()} sites: /studies/{study.nct_id}/"
+    )
     return 0
 
 

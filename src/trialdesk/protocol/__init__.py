@@ -8,7 +8,7 @@ list(protocol.schedule.expanded_visits())     # SCR, D1, M1..M12, C1..C4, EOT, F
 protocol.concept("marrow_blasts")             # where a clinical concept is recorded, by precedence
 """
 
-from trialdesk.protocol.errors import Problem, ProtocolError
+from trialdesk.protocol.errors import Problem, ProtocolError, ProtocolIncomplete
 from trialdesk.protocol.loader import (
     DEFAULT_PROTOCOL,
     default_protocol_path,
@@ -73,6 +73,7 @@ __all__ = [
     "Problem",
     "Protocol",
     "ProtocolError",
+    "ProtocolIncomplete",
     "Repeat",
     "ResponseCriteria",
     "Schedule",

@@ -321,7 +321,7 @@ _NEEDERS = {
 def _needers(doc: dict[str, Any]) -> dict[str, str]:
     """The parts of the document that need concepts, by the ``needed_by`` name of the catalogue."""
     present: dict[str, str] = {}
-    if "response_criteria" in doc:
+    if isinstance(doc.get("response_criteria"), dict):  # null in a skeleton: still to write
         present["response_criteria"] = _NEEDERS["response_criteria"]
     for _, intervention in _items(doc, "interventions"):
         rules = intervention.get("dose_rules")

@@ -30,3 +30,14 @@ class ProtocolError(Exception):
 
     def __str__(self) -> str:
         return "\n".join(str(p) for p in self.problems)
+
+
+class ProtocolIncomplete(ProtocolError):
+    """A protocol file that is not finished (a skeleton): ``gaps`` are the places a person
+    must still write (each a :class:`Problem` whose message starts with "incomplete: "),
+    ``problems`` every problem, the gaps included."""
+
+    def __init__(self, problems: list[Problem], gaps: list[Problem]):
+        super().__init__([*problems, *gaps])
+        self.gaps = sorted(gaps, key=lambda p: (p.file, p.line or 0, p.column or 0, p.message))
+        self.errors = [p for p in self.problems if p not in set(gaps)]

@@ -19,7 +19,8 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from trialdesk.protocol.checks import Issue, check_document
-from trialdesk.protocol.errors import Problem, ProtocolError
+from trialdesk.protocol.completeness import covered, gaps
+from trialdesk.protocol.errors import Problem, ProtocolError, ProtocolIncomplete
 from trialdesk.protocol.model import Protocol
 
 __all__ = [
@@ -71,14 +72,20 @@ def load_protocol_text(text: str, filename: str = "<protocol>") -> Protocol:
     issues = check_document(data)
 
     protocol: Protocol | None = None
+    errors: list[Any] = []
     try:
         protocol = Protocol.model_validate(data)
     except ValidationError as exc:
-        issues = [*_pydantic_issues(exc, data), *issues]
+        errors = exc.errors(include_url=False)
+        # a placeholder of a skeleton is reported as a gap, not as the model's complaint about it
+        issues = [*_pydantic_issues([e for e in errors if not covered(e, data)], data), *issues]
+    missing = gaps(data, errors)
 
     locator = _Locator(root, text, filename)
     problems += [locator.problem(issue) for issue in issues]
     problems = list(dict.fromkeys(problems))  # the same problem found twice is reported once
+    if missing:
+        raise ProtocolIncomplete(problems, list(dict.fromkeys(locator.problem(gap) for gap in missing)))
     if problems or protocol is None:
         raise ProtocolError(problems)
     return protocol
@@ -156,9 +163,9 @@ _PATTERNS = {
 }
 
 
-def _pydantic_issues(exc: ValidationError, data: Any) -> list[Issue]:
+def _pydantic_issues(errors: list[Any], data: Any) -> list[Issue]:
     issues = []
-    for error in exc.errors(include_url=False):
+    for error in errors:
         loc: Loc = tuple(error["loc"])
         kind = error["type"]
         message = error["msg"]
