@@ -99,6 +99,10 @@ def url_variants(route: str, pattern: URLPattern, objects: dict) -> list[dict]:
         "query_id": objects["query"].pk,
         "report_id": objects["sae"].pk,
     }
+    # administration (issue 15): the site's investigator, and their role at the site
+    from trialdesk.studies.models import Membership
+    held = Membership.objects.filter(site=objects["site"], role="investigator").order_by("pk").first()
+    values.update(user_id=held.user_id, membership_id=held.pk)
     # The audit viewer names its object `key`: a site code, a subject or a record, by route.
     for prefix, value in (("sites/<str:key>", objects["site"].code), ("subjects/<int:key>", objects["subject"].pk),
                           ("records/<int:key>", objects["record"].pk)):

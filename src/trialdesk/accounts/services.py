@@ -229,13 +229,15 @@ def verify_second_factor(request, token: str) -> bool:
     return _check_token(request, device, token, enrolling=False)
 
 
-def reset_two_factor(user, actor: Actor, reason: str) -> int:
-    """Remove a user's devices (lost phone): they enrol again at their next sign-in."""
+def reset_two_factor(user, actor: Actor, reason: str, *, study_id: int | None = None) -> int:
+    """Remove a user's devices (lost phone): they enrol again at their next sign-in.
+    ``study_id``: the study whose administrator resets it (the event is in its trail)."""
     with audited():
         count, _ = TOTPDevice.objects.filter(user=user).delete()
         record(
             actor,
             "two_factor_reset",
+            study_id=study_id,
             object_type="user",
             object_id=user.pk,
             object_label=user.get_username(),
@@ -245,8 +247,9 @@ def reset_two_factor(user, actor: Actor, reason: str) -> int:
     return count
 
 
-def unlock_account(username: str, actor: Actor, reason: str) -> int:
-    """Clear the failed attempts of a username from every address (django-axes), audited."""
+def unlock_account(username: str, actor: Actor, reason: str, *, study_id: int | None = None) -> int:
+    """Clear the failed attempts of a username from every address (django-axes), audited.
+    ``study_id``: the study whose administrator unlocks it (the event is in its trail)."""
     from axes.handlers.proxy import AxesProxyHandler
 
     with audited():
@@ -254,6 +257,7 @@ def unlock_account(username: str, actor: Actor, reason: str) -> int:
         record(
             actor,
             "account_unlocked",
+            study_id=study_id,
             object_type="user",
             object_id=getattr(_existing_user(username), "pk", ""),
             object_label=username[:MAX_USERNAME],
