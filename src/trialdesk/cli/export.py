@@ -32,7 +32,7 @@ from trialdesk.cli.errors import UserError
 
 BAD_INPUT = 3
 # trialdesk.exports.services.EXPORT_KINDS, named here so that the parser is built without Django
-KINDS = ("odm", "csv")
+KINDS = ("odm", "csv", "fhir", "ctgov-results")
 FOLDER_KINDS = ("csv",)  # written as a folder of files; the others as one file
 
 

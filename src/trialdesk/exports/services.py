@@ -31,6 +31,7 @@ from pathlib import Path
 from trialdesk.audit.services import Actor, audited, record
 from trialdesk.audit_viewer.viewer import Masker, events_for, present
 from trialdesk.datacut import build_snapshot
+from trialdesk.exchange import ctgov_results, fhir
 from trialdesk.exchange.odm import OdmAuditRecord, OdmUser, write_odm
 from trialdesk.exchange.tidy import write_tidy_csv
 from trialdesk.snapshot.model import StudySnapshot
@@ -170,6 +171,8 @@ def _write_csv(snapshot, protocol, temporary: Path, source, progress) -> Written
 EXPORT_KINDS: dict[str, ExportKind] = {
     "odm": ExportKind("odm", folder=False, write=_write_odm),
     "csv": ExportKind("csv", folder=True, write=_write_csv),
+    "fhir": ExportKind("fhir", folder=False, write=fhir.export_file),
+    "ctgov-results": ExportKind("ctgov-results", folder=False, write=ctgov_results.export_file),
 }
 KINDS = tuple(EXPORT_KINDS)
 
