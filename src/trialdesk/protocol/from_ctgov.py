@@ -226,7 +226,7 @@ _ULN = (
     r"(?:upper limit of (?:the )?normal(?: values?)?|\bULN\b|\bLSN\b)"
 )
 _UNIT_TEXT = (
-    r"(?P<unit>mL/min(?:/1[.,]73\s*m2|/1[.,]73\s*m²)?|g/dL|g/dl|g/L|/µL|/μL|/uL|/mm3|/mm³|"
+    r"(?P<unit>mL/min(?:/1[.,]73\s*m2|/1[.,]73\s*m²)?|g/dL|g/dl|gm/dL|g/L|/µL|/μL|/uL|/mm3|/mm³|"
     r"(?:x|×)\s*10\^?9\s*/\s*L|(?:x|×)\s*109\s*/\s*L|(?:x|×)\s*10\^?3\s*/\s*µL|G/L)"
 )
 
@@ -239,7 +239,7 @@ def _unit(text: str) -> str:
         return "10^3/µL"
     if compact.lower().startswith("ml/min/1"):
         return "mL/min/1.73 m2"
-    return {"/μL": "/µL", "/uL": "/µL", "/mm³": "/mm3", "g/dl": "g/dL"}.get(compact, compact)
+    return {"/μL": "/µL", "/uL": "/µL", "/mm³": "/mm3", "g/dl": "g/dL", "gm/dL": "g/dL"}.get(compact, compact)
 
 
 def _uln_atoms(text: str) -> Iterator[tuple[tuple[int, int], Atom]]:
@@ -326,6 +326,8 @@ def _ef_atoms(text: str) -> Iterator[tuple[tuple[int, int], Atom]]:
         )
 
 
+#: the end of a small number: not followed by a digit, a decimal part or a percent sign
+_END = r"(?!\d|[.,]\d|\s*%)"
 _PS = r"(?:\bECOG\b|Eastern Cooperative Oncology Group|\bWHO\b|Zubrod|performance status|\bPS\b)"
 
 
@@ -358,11 +360,11 @@ def _ps_atoms(text: str) -> Iterator[tuple[tuple[int, int], Atom]]:
     low = high = None
     span = None
     for regex, kind in (
-        (r"(?<![\d.])([0-4])\s*(?:-|–|to)\s*([0-4])(?![\d.%])", "range"),
-        (r"(?<![\d.])([0-4])(?:\s*,\s*[0-4])*\s*(?:,\s*)?(?:or|and)\s*([0-4])(?![\d.%])", "range"),
-        (rf"{_CMP}\s*(?P<num>[0-4])(?![\d.%])", "cmp"),
+        (rf"(?<![\d.])([0-4])\s*(?:-|–|to)\s*([0-4]){_END}", "range"),
+        (rf"(?<![\d.])([0-4])(?:\s*,\s*[0-4])*\s*(?:,\s*)?(?:or|and)\s*([0-4]){_END}", "range"),
+        (rf"{_CMP}\s*(?P<num>[0-4]){_END}", "cmp"),
         (r"(?<![\d.])([0-4])\s*or (?:less|lower|below)", "max"),
-        (r"(?:=|of|score)\s*([0-4])(?![\d.%-])", "equal"),
+        (rf"(?:=|\bof|score)\s*([0-4]){_END}(?!\s*(?:-|–|to|or|and|,)\s*\d)", "equal"),
     ):
         match = re.search(regex, window, flags=re.IGNORECASE)
         if not match:
@@ -408,7 +410,7 @@ def _age_atoms(text: str) -> Iterator[tuple[tuple[int, int], Atom]]:
     ):
         found.append((match.span(), [(">=", float(match.group("low"))), ("<=", float(match.group("high")))]))
     for match in re.finditer(
-        r"(?P<num>\d{1,3})\s*years?(?:\s*of age|\s*old)?\s*(?:or|and)\s*(?:older|over|above|more)",
+        r"(?P<num>\d{1,3})\s*years?(?:\s*of age|\s*old)?\s*(?:or|and)\s*(?:older|over|above|more)(?!\s*\d)",
         text,
         flags=re.IGNORECASE,
     ):
@@ -525,6 +527,13 @@ def _percent_atoms(text: str, taken: list[tuple[int, int]]) -> Iterator[tuple[tu
         )
 
 
+#: where a criterion's text turns to a subgroup ("For patients with liver metastases, < 5 x ULN")
+_SUBGROUP = (
+    r"\b(?:for|in)\s+(?:patients|subjects|participants|cases|those)\s+(?:with|who)\b|\bin the presence of\b|"
+    r"\bin (?:case|the case) of\b"
+)
+
+
 def propose(
     text: str, kind: str, *, minimum_age: float | None = None, maximum_age: float | None = None
 ) -> Proposal | None:
@@ -536,6 +545,14 @@ def propose(
     ``maximum_age`` are the record's structured ages: a text bound on the same number is
     read inclusive, as the structured field is ("age > 18" with "18 Years" -> ``>= 18``)."""
     plain = _unescape(text)
+    note = None
+    subgroup = re.search(_SUBGROUP, plain, flags=re.IGNORECASE)
+    if subgroup:  # the bounds of a subgroup are beyond a single rule: the person writes them
+        note = (
+            f"The text gives other bounds for a subgroup ('{' '.join(plain[subgroup.start() :].split())[:80]}'): "
+            "not in the proposed rule."
+        )
+        plain = plain[: subgroup.start()]
     atoms: list[tuple[tuple[int, int], Atom]] = []
     taken: list[tuple[int, int]] = []
 
@@ -558,15 +575,41 @@ def propose(
         return None
     atoms.sort(key=lambda item: item[0])
     ordered = [atom for _, atom in atoms]
-    note = None
-    ordered, note = _reconcile_ages(ordered, minimum_age, maximum_age)
+    ordered, age_note = _reconcile_ages(ordered, minimum_age, maximum_age)
+    note = " ".join(n for n in (age_note, note) if n) or None
     if kind == "exclusion":
         ordered = [_negated(atom) for atom in ordered]
         if len(ordered) > 1:  # excluded if any holds: eligible if none holds
             ordered = [_all_of(ordered)]
+    else:
+        ordered = _alternatives(ordered, [span for span, _ in atoms], plain)
     for atom in ordered:
         parse(atom.rule)  # a proposal is always a rule of the language
     return Proposal(atoms=tuple(ordered), note=note)
+
+
+def _alternatives(atoms: list[Atom], spans: list[tuple[int, int]], text: str) -> list[Atom]:
+    """Conditions the text joins by "or" ("creatinine <= 1.5 x ULN or creatinine clearance
+    > 40 mL/min") become one condition: either satisfies the criterion."""
+    result: list[Atom] = []
+    for index, atom in enumerate(atoms):
+        between = text[spans[index - 1][1] : spans[index][0]] if index else ""
+        if (
+            index
+            and spans[index - 1] != spans[index]
+            and re.fullmatch(r"[\s,)]*or\b.*", between, flags=re.I | re.S)
+        ):
+            previous = result.pop()
+            fields = {f.code: f for f in (*previous.fields, *atom.fields)}
+            atom = Atom(
+                rule=f"{_grouped(previous.rule) if ' and ' in previous.rule else previous.rule} or "
+                f"{f'({atom.rule})' if ' and ' in atom.rule else atom.rule}",
+                fields=tuple(fields.values()),
+                applied_as=f"{previous.applied_as}, or {_lower_first(atom.applied_as)}",
+                pattern=", ".join(dict.fromkeys((previous.pattern, atom.pattern))),
+            )
+        result.append(atom)
+    return result
 
 
 def _reconcile_ages(
@@ -697,6 +740,8 @@ def split_criteria(text: str) -> list[tuple[str, str]]:
             current = item
         elif current is not None:
             current.text = f"{current.text} {line.strip()}"
+        elif line.rstrip().endswith(":"):
+            continue  # an introduction ("Patients must meet all of the following criteria:"), no criterion
         else:
             item = _Item(kind=kind, indent=len(line) - len(line.lstrip()), text=line.strip())
             items.append(item)
