@@ -105,10 +105,12 @@ def test_the_safety_officer_finds_no_clinical_page(client, cast, site_objects):
     assert not reached, "the safety officer reached clinical pages:\n" + "\n".join(reached)
 
 
-def test_the_safety_officer_is_sent_from_the_study_home_to_the_sae_list(client, cast):
+def test_the_safety_officer_gets_a_vigilance_home_not_the_clinical_one(client, cast):
     client.login(username=cast.safety_officer.username, password=PASSWORD)
     response = client.get("/studies/NCT00724360/")
-    assert response.status_code == 302 and response["Location"].endswith("/safety/")
+    page = response.content.decode()
+    assert response.status_code == 200 and 'data-section="vigilance"' in page
+    assert 'data-section="sites"' not in page  # the sites' clinical figures are not theirs
 
 
 def test_the_safety_officer_gets_no_error_anywhere(client, cast, site_objects):

@@ -1,4 +1,12 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from trialdesk.workspace import views
 
 app_name = "workspace"
-urlpatterns: list = []
+urlpatterns = [
+    path("queries/", views.query_list, name="queries"),
+    path("incomplete-forms/", views.incomplete_forms, name="incomplete-forms"),
+    path("changed-forms/", views.changed_forms, name="changed-forms"),
+    path("saes/", views.sae_list, name="saes"),
+    path("adverse-events/", views.adverse_events, name="adverse-events"),
+]
