@@ -89,4 +89,5 @@ class LanguageForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["language"].choices = [(code, _(name)) for code, name in settings.LANGUAGES]
+        # each language in its own name, as the menu of every page shows it
+        self.fields["language"].choices = list(settings.LANGUAGES)
