@@ -13,7 +13,8 @@ conventions):
   the content's SHA-256) in the same transaction: nothing is left half-written.
 
 Kinds: ``odm`` (``--out FILE.xml``: CDISC ODM 1.3.2), ``csv`` (``--out DIR``, new or empty:
-one tidy CSV per form and ``data_dictionary.csv``).
+one tidy CSV per form and ``data_dictionary.csv``), ``sdtm`` (``--out DIR``, new or empty: SDTM IG 3.4
+datasets as Dataset-JSON 1.1 and SAS XPORT v5 with ``define.json``; ``--format json|xpt|both``).
 
 Exit codes (DESIGN §6): 0 written; 2 a usage error (an unknown kind, both --cutoff and
 --datacut); 3 bad input (a bad date, an unknown user or study, a user who may not export,
@@ -31,9 +32,10 @@ from pathlib import Path
 from trialdesk.cli.errors import UserError
 
 BAD_INPUT = 3
+USAGE = 2
 # trialdesk.exports.services.EXPORT_KINDS, named here so that the parser is built without Django
-KINDS = ("odm", "csv", "fhir", "ctgov-results")
-FOLDER_KINDS = ("csv",)  # written as a folder of files; the others as one file
+KINDS = ("odm", "csv", "fhir", "ctgov-results", "sdtm")
+FOLDER_KINDS = ("csv", "sdtm")  # written as a folder of files; the others as one file
 
 
 def register(subparsers) -> None:
@@ -61,6 +63,11 @@ def register(subparsers) -> None:
     )
     export.add_argument("--out", type=Path, metavar="PATH", help="the file (odm) or folder (csv) to write")
     export.add_argument("--json", action="store_true", help="print the result as JSON")
+    export.add_argument(
+        "--format",
+        choices=("json", "xpt", "both"),
+        help="sdtm only: Dataset-JSON 1.1, SAS XPORT v5 or both (default)",
+    )
     export.set_defaults(handler=run_export)
 
 
@@ -98,6 +105,10 @@ def check_out(kind: str, out: Path | None) -> None:
 
 
 def run_export(args) -> int:
+    if args.format is not None and args.kind != "sdtm":
+        raise UserError(
+            f"--format {args.format}: only the sdtm export has formats; {args.kind} has one.", USAGE
+        )
     cutoff = _cutoff(args.cutoff)
     check_out(args.kind, args.out)
     if args.datacut is not None and not args.datacut.is_file():
@@ -124,17 +135,20 @@ def run_export(args) -> int:
     else:
         viewer = _viewer(args.username, study, export_role, ExportRefused)
         cutoff = cutoff or trial_today()
+    from trialdesk.exchange.sdtm.export import FORMAT_CHOICES, chosen_formats
+
     try:
-        result = export(
-            study,
-            args.kind,
-            args.out,
-            viewer=viewer,
-            cutoff=cutoff,
-            snapshot=snapshot,
-            datacut_sha256=datacut_sha256,
-            progress=_progress,
-        )
+        with chosen_formats(FORMAT_CHOICES[args.format or "both"]):
+            result = export(
+                study,
+                args.kind,
+                args.out,
+                viewer=viewer,
+                cutoff=cutoff,
+                snapshot=snapshot,
+                datacut_sha256=datacut_sha256,
+                progress=_progress,
+            )
     except OSError as exc:
         raise UserError(f"--out {args.out}: cannot write: {exc.strerror or exc}.", BAD_INPUT) from None
     who = (

@@ -33,6 +33,7 @@ from trialdesk.audit_viewer.viewer import Masker, events_for, present
 from trialdesk.datacut import build_snapshot
 from trialdesk.exchange import ctgov_results, fhir
 from trialdesk.exchange.odm import OdmAuditRecord, OdmUser, write_odm
+from trialdesk.exchange.sdtm import export as sdtm
 from trialdesk.exchange.tidy import write_tidy_csv
 from trialdesk.snapshot.model import StudySnapshot
 from trialdesk.studies.access import Permission, study_access
@@ -173,6 +174,7 @@ EXPORT_KINDS: dict[str, ExportKind] = {
     "csv": ExportKind("csv", folder=True, write=_write_csv),
     "fhir": ExportKind("fhir", folder=False, write=fhir.export_file),
     "ctgov-results": ExportKind("ctgov-results", folder=False, write=ctgov_results.export_file),
+    "sdtm": ExportKind("sdtm", folder=True, write=sdtm.export_folder),
 }
 KINDS = tuple(EXPORT_KINDS)
 
