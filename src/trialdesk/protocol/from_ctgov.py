@@ -128,7 +128,7 @@ _CMP_WORDS = [
     (r">|\bmore than\b|\bgreater than\b|\babove\b|\bhigher than\b|\bover\b|\bexceeding\b", ">"),
 ]
 _CMP = "(?P<cmp>" + "|".join(pattern for pattern, _ in _CMP_WORDS) + ")"
-_NUM = r"(?P<num>\d+(?:[.,]\d+)*)"
+_NUM = r"(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?(?!\d)|\d+(?:[.,]\d+)?)"
 _FLIP = {"<": ">=", "<=": ">", ">": "<=", ">=": "<"}
 _WORDS = {"<": "below", "<=": "at most", ">": "above", ">=": "at least"}
 
@@ -142,7 +142,7 @@ def _operator(text: str) -> str:
 
 
 def _to_number(text: str) -> float:
-    if re.fullmatch(r"\d{1,3}(,\d{3})+", text):  # 100,000
+    if re.fullmatch(r"\d{1,3}(,\d{3})+(\.\d+)?", text):  # 100,000
         return float(text.replace(",", ""))
     return float(text.replace(",", "."))
 
