@@ -26,10 +26,16 @@ class ReasonForChange(models.TextChoices):
     OTHER = "other", _("Other")
     # Set by the REDCap-compatible API's record import (issue 14), never chosen on a form.
     API_IMPORT = "api_import", _("Imported through the REDCap API")
+    # Set by `trialdesk import odm` (issue 12) on the data it replays, never chosen on a form.
+    IMPORT = "import", _("Imported from an ODM file")
 
 
 #: the reasons a user picks from on a form page (the others are set by the system)
-FORM_REASONS = [choice for choice in ReasonForChange.choices if choice[0] != ReasonForChange.API_IMPORT]
+FORM_REASONS = [
+    choice
+    for choice in ReasonForChange.choices
+    if choice[0] not in (ReasonForChange.API_IMPORT, ReasonForChange.IMPORT)
+]
 
 
 def holds_value(value) -> bool:

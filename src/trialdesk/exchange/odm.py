@@ -57,6 +57,8 @@ FORMAL_CONTEXT = "trialdesk-rules"
 SUBJECT_ANNOTATION = "trialdesk:subject "
 SUPPLY_ANNOTATION = "trialdesk:supply "
 STUDY_LOCATION = "LOC.study"
+#: the Organization of a User that is no person but the system acting on its own
+SYSTEM_ORGANIZATION = "trialdesk (system)"
 
 DATA_TYPES = {
     "integer": "integer",
@@ -123,6 +125,7 @@ class OdmUser:
 
     name: str  # the login name, or the printed name of a signer
     full_name: str = ""
+    system: bool = False  # not a person: the system acting on its own (``Actor.system``)
 
     @property
     def oid(self) -> str:
@@ -417,10 +420,12 @@ def _admin(
         etree.SubElement(element, _q("LoginName")).text = user.name
         if user.full_name:
             etree.SubElement(element, _q("FullName")).text = user.full_name
+        if user.system:
+            etree.SubElement(element, _q("Organization")).text = SYSTEM_ORGANIZATION
     if "USR.system" not in seen:
-        etree.SubElement(
-            etree.SubElement(admin, _q("User"), OID="USR.system"), _q("LoginName")
-        ).text = "system"
+        element = etree.SubElement(admin, _q("User"), OID="USR.system")
+        etree.SubElement(element, _q("LoginName")).text = "system"
+        etree.SubElement(element, _q("Organization")).text = SYSTEM_ORGANIZATION
     effective = snapshot.created_at.date().isoformat()
     sponsor = etree.SubElement(
         admin,

@@ -18,6 +18,7 @@ booleans, dates and text as str.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import io
 import json
 from collections.abc import Callable, Iterator
@@ -33,6 +34,7 @@ from trialdesk.exchange.odm import (
     STUDY_LOCATION,
     SUBJECT_ANNOTATION,
     SUPPLY_ANNOTATION,
+    SYSTEM_ORGANIZATION,
     OdmAuditRecord,
     OdmUser,
     visit_of,
@@ -53,6 +55,16 @@ from trialdesk.snapshot.plain import parse_date, supply_from
 Q = f"{{{ODM_NS}}}"
 
 
+#: the official CDISC ODM 1.3.2 schema (ODM1-3-2.xsd and the files it includes), shipped with trialdesk
+SCHEMA_FILE = Path(__file__).resolve().parent / "schemas" / "odm132" / "ODM1-3-2.xsd"
+
+
+@functools.cache
+def official_schema() -> etree.XMLSchema:
+    """The official ODM 1.3.2 schema, parsed once (no network: its imports are local files)."""
+    return etree.XMLSchema(etree.parse(str(SCHEMA_FILE)))
+
+
 class OdmError(ValueError):
     """An ODM file that cannot be read or imported: the message names the place."""
 
@@ -63,6 +75,8 @@ class OdmFile:
     users: tuple[tuple[str, str], ...]  # (user OID, full name or else login name) of AdminData
     audit_records: int
     people: tuple[OdmUser, ...] = ()  # the users of AdminData: login name and full name
+    file_oid: str = ""  # the ODM root's FileOID
+    source_system: str = ""  # and its SourceSystem
     #: the file's audit trail (``AuditRecords``), parsed again at each call (streamed)
     audit_trail: Callable[[], Iterator[OdmAuditRecord]] = field(default=lambda: iter(()), repr=False)
 
@@ -225,7 +239,13 @@ def read_odm(path: Path | str, protocol: Any, *, schema: etree.XMLSchema | None 
             login = user.findtext(f"{Q}LoginName") or user.get("OID")
             users[user.get("OID")] = user.findtext(f"{Q}FullName") or login
             logins[user.get("OID")] = login
-            people.append(OdmUser(login, user.findtext(f"{Q}FullName") or ""))
+            people.append(
+                OdmUser(
+                    login,
+                    user.findtext(f"{Q}FullName") or "",
+                    system=user.findtext(f"{Q}Organization") == SYSTEM_ORGANIZATION,
+                )
+            )
         written_on = root["CreationDateTime"][:10]
         for location in admin.iterfind(f"{Q}Location"):
             if location.get("LocationType") == "Site":
@@ -271,6 +291,8 @@ def read_odm(path: Path | str, protocol: Any, *, schema: etree.XMLSchema | None 
         tuple(sorted(users.items())),
         audit_count,
         people=tuple(people),
+        file_oid=root.get("FileOID", ""),
+        source_system=root.get("SourceSystem", ""),
         audit_trail=lambda: _audit_trail(path, logins),
     )
 
