@@ -321,3 +321,35 @@ def test_a_record_without_french_leaves_every_french_text_to_write(seed):
     french = re.findall(r"^\s*\w+_fr: (.*)$", text, flags=re.MULTILINE)
     assert len(french) == 8 + 1 + 12  # the criteria's readings, the form's title, its fields' labels
     assert set(french) == {'""'}
+
+
+def _with_locations(locations: list[dict]) -> str:
+    study = yaml.safe_load(record("NCT00724360"))
+    study["protocolSection"]["contactsLocationsModule"]["locations"] = locations
+    return skeleton(study).yaml
+
+
+def test_a_site_in_a_country_of_several_time_zones_gets_the_nearest_zone_to_confirm():
+    # NCT05013879's location (Burke Rehabilitation Hospital, White Plains, New York)
+    text = _with_locations(
+        [{"facility": "Burke Rehabilitation Hospital", "city": "White Plains", "state": "New York", "zip": "10605",
+          "country": "United States", "geoPoint": {"lat": 41.03399, "lon": -73.76291}}]
+    )  # fmt: skip
+    site = yaml.safe_load(text)["sites"][0]
+    assert site["time_zone"] == "America/New_York" and site["proposed"] is True
+    gaps = [g.message for g in incomplete(text).gaps if g.message.startswith("incomplete: sites")]
+    assert gaps == [
+        "incomplete: sites[WHI] time zone America/New_York (the zone whose main city is nearest White Plains): "
+        "proposed, not confirmed (check it, then delete 'proposed: true')"
+    ]
+
+
+def test_a_site_whose_time_zone_cannot_be_told_awaits_it():
+    text = _with_locations(
+        [{"facility": "A hospital", "city": "Springfield", "zip": "62701", "country": "United States"}]
+    )
+    assert yaml.safe_load(text)["sites"][0]["time_zone"] is None
+    gaps = [g.message for g in incomplete(text).gaps if g.message.startswith("incomplete: sites")]
+    assert gaps == [
+        "incomplete: sites[SPR].time_zone: no time zone yet (the IANA name of the site's time zone, e.g. Europe/Paris)"
+    ]

@@ -172,7 +172,9 @@ def gaps(doc: Any, errors: list[ErrorDetails]) -> list[Issue]:
 
 
 def _described(node: dict[str, Any]) -> str:
-    """A proposed field's label, type and unit."""
+    """A proposed field's label, type and unit; a site's proposed time zone."""
+    if isinstance(node.get("time_zone"), str) and "city" in node:
+        return f" time zone {node['time_zone']} (the zone whose main city is nearest {node['city']})"
     if "type" not in node or "label" not in node:
         return ""
     unit = f", {node['unit']}" if node.get("unit") else ""

@@ -23,7 +23,9 @@ An exclusion's rule states what must hold to be eligible (``FEVG < 50%`` -> ``lv
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
+import math
 import re
 import unicodedata
 from collections.abc import Iterator
@@ -997,9 +999,12 @@ _COUNTRY_ALIASES = {
 }
 
 
-def _zones_by_country() -> tuple[dict[str, str], dict[str, list[str]]]:
+@functools.lru_cache(maxsize=1)
+def _zones_by_country() -> tuple[dict[str, str], dict[str, list[tuple[str, float, float]]]]:
+    """Country name -> ISO code, and ISO code -> its zones with their main city's latitude
+    and longitude (the tz database's iso3166.tab and zone.tab)."""
     codes: dict[str, str] = dict(_COUNTRY_ALIASES)
-    zones: dict[str, list[str]] = {}
+    zones: dict[str, list[tuple[str, float, float]]] = {}
     iso, zone_tab = _tab("iso3166.tab"), _tab("zone.tab")
     if iso is None or zone_tab is None:
         return codes, zones
@@ -1009,21 +1014,43 @@ def _zones_by_country() -> tuple[dict[str, str], dict[str, list[str]]]:
         code, name = line.split("\t", 1)
         codes.setdefault(name.strip().lower(), code)
     for line in zone_tab.splitlines():
-        if line.startswith("#"):
-            continue
         parts = line.split("\t")
-        if len(parts) >= 3:
-            zones.setdefault(parts[0], []).append(parts[2])
+        if line.startswith("#") or len(parts) < 3:
+            continue
+        where = re.fullmatch(r"([+-])(\d{2})(\d{2})(\d{2})?([+-])(\d{3})(\d{2})(\d{2})?", parts[1])
+        if where is None:
+            continue
+        sign_a, da, ma, sa, sign_o, do, mo, so = where.groups()
+        lat = (int(da) + int(ma) / 60 + int(sa or 0) / 3600) * (1 if sign_a == "+" else -1)
+        lon = (int(do) + int(mo) / 60 + int(so or 0) / 3600) * (1 if sign_o == "+" else -1)
+        zones.setdefault(parts[0], []).append((parts[2], lat, lon))
     return codes, zones
 
 
-def _time_zone(country: str | None) -> str | None:
-    """The IANA zone of a country that has only one (France -> Europe/Paris), else None."""
+def _time_zone(country: str | None, point: Any) -> tuple[str | None, bool]:
+    """The IANA zone of a site and whether it is a guess: the only zone of its country
+    (France -> Europe/Paris), else the zone whose main city is nearest the site's coordinates
+    (a guess a person confirms), else None."""
     if not country:
-        return None
+        return None, False
     codes, zones = _zones_by_country()
     found = zones.get(codes.get(country.lower(), ""), [])
-    return found[0] if len(found) == 1 else None
+    if len(found) == 1:
+        return found[0][0], False
+    lat, lon = _get(point, "lat"), _get(point, "lon")
+    if found and isinstance(lat, int | float) and isinstance(lon, int | float):
+
+        def distance(zone: tuple[str, float, float]) -> float:
+            dlat = math.radians(zone[1] - lat)
+            dlon = math.radians(zone[2] - lon)
+            a = (
+                math.sin(dlat / 2) ** 2
+                + math.cos(math.radians(lat)) * math.cos(math.radians(zone[1])) * math.sin(dlon / 2) ** 2
+            )
+            return 2 * math.asin(min(1.0, math.sqrt(a)))
+
+        return min(found, key=distance)[0], True
+    return None, False
 
 
 def _site_code(city: str, taken: set[str]) -> str:
@@ -1052,17 +1079,19 @@ def _sites(study: dict[str, Any]) -> list[dict[str, Any]]:
         code = _site_code(city or "", taken)
         taken.add(code)
         country = _text(location.get("country"))
-        sites.append(
-            {
-                "code": code,
-                "name": _text(location.get("facility")),
-                "city": city,
-                "postcode": _text(location.get("zip")),
-                "country": country,
-                "time_zone": _time_zone(country),
-                "source": "registry",
-            }
-        )
+        zone, guessed = _time_zone(country, location.get("geoPoint"))
+        site: dict[str, Any] = {
+            "code": code,
+            "name": _text(location.get("facility")),
+            "city": city,
+            "postcode": _text(location.get("zip")),
+            "country": country,
+            "time_zone": zone,
+            "source": "registry",
+        }
+        if guessed:
+            site["proposed"] = True  # the nearest zone city's zone: a person confirms it
+        sites.append(site)
     return sites
 
 
