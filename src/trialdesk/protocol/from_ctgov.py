@@ -389,7 +389,7 @@ def _ps_atoms(text: str) -> Iterator[tuple[tuple[int, int], Atom]]:
     if low == 0:
         rule, words = (
             f"ecog <= {high}",
-            f"ECOG performance status {', '.join(str(v) for v in range(high + 1))}",
+            f"ECOG performance status {_either([str(v) for v in range(high + 1)])}",
         )
     elif low == high:
         rule, words = f"ecog == {low}", f"ECOG performance status {low}"
@@ -397,6 +397,11 @@ def _ps_atoms(text: str) -> Iterator[tuple[tuple[int, int], Atom]]:
         rule = f"ecog >= {low} and ecog <= {high}"
         words = f"ECOG performance status {low} to {high}"
     yield span, Atom(rule=rule, fields=(f,), applied_as=words, pattern="performance-status range")
+
+
+def _either(values: list[str]) -> str:
+    """``0, 1 or 2``."""
+    return values[0] if len(values) == 1 else f"{', '.join(values[:-1])} or {values[-1]}"
 
 
 _AGE_FIELD = ProposedField(
