@@ -678,11 +678,12 @@ def _record_place(rec: RecordSnapshot) -> str:
 
 
 def _message(exc: Exception) -> str:
+    """What a service said, with the fields the form engine refused (the item and why)."""
     message = getattr(exc, "message", None) or str(exc)
     validation = getattr(exc, "validation", None)
     if validation is not None and getattr(validation, "errors", None):
-        details = "; ".join(
-            f"{code}: {' '.join(str(m) for m in messages)}" for code, messages in validation.errors.items()
+        return "; ".join(
+            f"item {code}: {' '.join(str(m) for m in messages)}"
+            for code, messages in validation.errors.items()
         )
-        return f"{message} ({details})"
     return str(message)
