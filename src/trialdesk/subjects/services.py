@@ -98,7 +98,7 @@ def register_screening(
         # the site's activation date (set by the sponsor administrator): it opens for screening then
         raise SubjectActionRefused(
             _("This site opens for screening on %(date)s: no patient is screened there before that day.")
-            % {"date": formats.date_format(site.activated_on, "SHORT_DATE_FORMAT")}
+            % {"date": formats.date_format(site.activated_on, "DATE_FORMAT")}
         )
     if year_of_birth is not None and age_at_screening is not None:
         raise SubjectActionRefused(_("Give the year of birth or the age at screening, not both."))
