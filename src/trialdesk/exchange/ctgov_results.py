@@ -185,7 +185,7 @@ def participant_flow(analysis: Analysis, protocol: Any) -> dict[str, Any]:
     def milestone(kind: str, n: int, comment: str | None = None) -> dict:
         achievement = {"groupId": FLOW_GROUP, "numSubjects": _count(n)}
         if comment:
-            achievement["comment"] = comment
+            achievement |= {"comment": comment}
         return {"type": kind, "achievements": [achievement]}
 
     return {
@@ -421,7 +421,7 @@ def _survival_measure(base: dict, endpoint: SurvivalEndpoint) -> dict:
         if km.median_lower is None or km.median_upper is None:
             notes.append("a limit of the confidence interval was not reached")
         if notes:
-            measurement["comment"] = "NA: " + "; ".join(notes) + "."
+            measurement |= {"comment": "NA: " + "; ".join(notes) + "."}
     events = len(endpoint.events)
     return base | {
         "populationDescription": f"{endpoint.population.rule} {endpoint.population.n} participants, {events} event(s), "

@@ -417,7 +417,7 @@ def _state(code: str, start: dt.date | None, end: dt.date | None = None, reason:
         "subjectState": _concept(SUBJECT_STATE, code, _STATE_DISPLAY[code]),
     }
     if reason:
-        progress["reason"] = _concept(STATE_CHANGE_REASON, reason, _REASON_DISPLAY[reason])
+        progress |= {"reason": _concept(STATE_CHANGE_REASON, reason, _REASON_DISPLAY[reason])}
     if start is not None:
         progress["startDate"] = start.isoformat()
     if end is not None:
@@ -490,7 +490,7 @@ def _subject_entries(
         "resourceType": "Patient",
         "id": subject_id,
         "identifier": identifier,
-        "gender": _GENDER.get(subject.sex, "unknown"),
+        "gender": _GENDER.get(subject.sex, _GENDER["U"]),
     }
     if not snapshot.pseudonymised and subject.year_of_birth is not None:
         patient["birthDate"] = f"{subject.year_of_birth:04d}"
