@@ -1,4 +1,5 @@
-"""The exports page and its downloads: who reaches them (every role), what they hold."""
+"""The exports page and its downloads: who reaches them (every role), what they hold. An export
+asked for on the page is a background job (tests/jobs); here the job runs in the test process."""
 
 from __future__ import annotations
 
@@ -10,8 +11,23 @@ from lxml import etree
 from tests.conftest import PASSWORD
 from tests.exchange.conftest import NS
 from tests.exports.conftest import export_events
+from tests.jobs.conftest import run_queued_jobs
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _job_files(settings, tmp_path):
+    settings.TRIALDESK_JOB_FILES = tmp_path / "job-files"
+
+
+def _downloaded(client, kind: str):
+    """Ask for the export on the page, let the job run, download its file from the page."""
+    asked = client.post(f"/exports/{kind}/", {"cutoff": "2026-11-30"})
+    assert asked.status_code == 302 and asked["Location"].endswith("/exports/")
+    (job,) = run_queued_jobs()
+    assert f'data-download-job="{job.pk}"' in client.get("/exports/").content.decode()
+    return client.post(f"/jobs/{job.pk}/download/")
 
 # role -> (page and downloads reachable, sites the download holds)
 MATRIX = {
@@ -36,11 +52,12 @@ def test_the_access_matrix_of_the_exports_page_and_downloads(client, cast, trial
     allowed, sites = MATRIX[role]
     c = _login(client, cast, role)
     assert c.get("/exports/").status_code == (200 if allowed else 404)
-    response = c.post("/exports/odm/", {"cutoff": "2026-11-30"})
-    assert response.status_code == (200 if allowed else 404)
     if not allowed:
-        assert export_events() == []
+        assert c.post("/exports/odm/", {"cutoff": "2026-11-30"}).status_code == 404
+        assert run_queued_jobs() == [] and export_events() == []
         return
+    response = _downloaded(c, "odm")
+    assert response.status_code == 200
     body = b"".join(response.streaming_content)
     doc = etree.fromstring(body)
     held = {s.find("odm:SiteRef", NS).get("LocationOID")[4:] for s in doc.iterfind(".//odm:SubjectData", NS)}
@@ -57,7 +74,7 @@ def test_a_download_page_is_not_reached_by_get(client, cast, trial):
 
 
 def test_the_csv_download_is_a_zip_of_the_forms_and_the_data_dictionary(client, cast, trial):
-    response = _login(client, cast, "statistician").post("/exports/csv/", {"cutoff": "2026-11-30"})
+    response = _downloaded(_login(client, cast, "statistician"), "csv")
     assert response["Content-Type"] == "application/zip"
     archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
     names = {name.split("/", 1)[1] for name in archive.namelist()}
@@ -70,7 +87,7 @@ def test_a_bad_cutoff_is_refused_with_a_message_and_nothing_exported(client, cas
         response = c.post("/exports/odm/", {"cutoff": bad}, follow=True)
         assert response.redirect_chain[-1][0].endswith("/exports/")
         assert b'class="messages' in response.content or b"messages" in response.content
-    assert export_events() == []
+    assert run_queued_jobs() == [] and export_events() == []
 
 
 def test_the_page_says_which_sites_the_export_holds_in_french(client, cast, trial):

@@ -62,6 +62,8 @@ def _scoped_patterns():
 def world(cast, study):
     """At each of NTE, RNS and CFD: an enrolled subject with a visit form record and a log entry."""
     from trialdesk.crf.services import save_form
+    from trialdesk.exports.tasks import EXPORT_TASK
+    from trialdesk.jobs.services import submit as submit_job
     from trialdesk.queries.services import raise_query
     from trialdesk.studies.models import Membership, Role
     from trialdesk.subjects.services import enroll, register_screening
@@ -81,8 +83,10 @@ def world(cast, study):
         record = subject.form_records.get(form_code="screening")
         query = raise_query(monitors[code], record, "ecog", "Please confirm ECOG against the source.")
         sae = save_form(user, subject, "adverse_event", dict(SERIOUS_AE)).record.sae_report
+        # a background export of the site's investigator (issue 12): only its owner reaches it
+        job = submit_job(user, study, "odm", {}, task=EXPORT_TASK, title="CDISC ODM 1.3.2 (XML)", permission="export")
         objects[code] = {"site": site, "subject": subject, "visit": subject.visits.get(code="SCR"),
-                         "record": record, "log": log.record, "query": query, "sae": sae}
+                         "record": record, "log": log.record, "query": query, "sae": sae, "job": job}
     return objects
 
 
@@ -98,6 +102,7 @@ def url_variants(route: str, pattern: URLPattern, objects: dict) -> list[dict]:
         "repeat": objects["log"].repeat,
         "query_id": objects["query"].pk,
         "report_id": objects["sae"].pk,
+        "job_id": objects["job"].pk,
     }
     # administration (issue 15): the site's investigator, and their role at the site
     from trialdesk.studies.models import Membership

@@ -26,6 +26,7 @@ COMMAND_MODULES = [
     "trialdesk.cli.report",
     "trialdesk.cli.export",
     "trialdesk.cli.token",
+    "trialdesk.cli.worker",
 ]
 
 

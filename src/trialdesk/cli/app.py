@@ -48,6 +48,10 @@ def register(subparsers) -> None:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--workers", type=_positive_int, default=DEFAULT_WORKERS, help="server processes (4 threads each)")
+    serve.add_argument(
+        "--no-worker", action="store_true",
+        help="do not run the background jobs here (run `trialdesk worker` elsewhere on the same database)",
+    )
     serve.set_defaults(handler=run_serve)
 
     manage = subparsers.add_parser("manage", help="Django's management commands (migrate, createsuperuser, …)")
@@ -372,7 +376,7 @@ def run_serve(args) -> int:
         raise UserError(f"no trial in {describe_database()}: run `trialdesk demo` here first, or set DATABASE_URL.")
     _print_sign_in()
     print(f"trialdesk is at http://{args.host}:{args.port}/  (Ctrl+C to stop)")
-    return _serve(args.host, args.port, args.workers)
+    return _serve(args.host, args.port, args.workers, jobs=not args.no_worker)
 
 
 def _print_sign_in() -> None:
@@ -391,12 +395,13 @@ def _print_sign_in() -> None:
         )
 
 
-def _serve(host: str, port: int, workers: int = 2) -> int:
-    """gunicorn (threaded workers, WhiteNoise for static files): see trialdesk.cli.server."""
+def _serve(host: str, port: int, workers: int = 2, jobs: bool = True) -> int:
+    """gunicorn (threaded workers, WhiteNoise for static files) and, unless ``jobs`` is False,
+    a `trialdesk worker` beside it for the background jobs: see trialdesk.cli.server."""
     sys.stdout.flush()
     from trialdesk.cli.server import serve
 
-    return serve(host, port, workers)
+    return serve(host, port, workers, jobs=jobs)
 
 
 def run_manage(args) -> int:

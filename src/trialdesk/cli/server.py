@@ -8,10 +8,20 @@
   errors show once, at start), with the master's database connections closed first;
 - the access log (combined log format) to stdout, the error log to stderr;
 - SIGTERM (or Ctrl+C) stops gracefully: the workers finish their requests (up to
-  GRACEFUL_TIMEOUT seconds) and the process exits 0.
+  GRACEFUL_TIMEOUT seconds) and the process exits 0;
+- beside gunicorn, a `trialdesk worker` process runs the background jobs (long exports),
+  started before the server and stopped after it: SIGTERM, then, if its running jobs are not
+  done within GRACEFUL_TIMEOUT seconds, killed with its processes (the queue gives those jobs
+  to the next worker, which restarts them from scratch). ``jobs=False`` leaves it out (a
+  deployment that runs its workers elsewhere).
 """
 
 from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
 
 from gunicorn.app.base import BaseApplication
 
@@ -58,15 +68,42 @@ def options(host: str, port: int, workers: int) -> dict:
     }
 
 
-def serve(host: str, port: int, workers: int) -> int:
+def start_job_worker() -> subprocess.Popen:
+    """`trialdesk worker` in its own process group (Ctrl+C reaches the server, which stops it),
+    with this process's environment (the database, the keys)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "trialdesk.cli", "worker"], stdin=subprocess.DEVNULL, start_new_session=True
+    )
+
+
+def stop_job_worker(worker: subprocess.Popen, grace: float = GRACEFUL_TIMEOUT) -> None:
+    """SIGTERM (its running jobs finish), then SIGKILL to its whole group after ``grace`` seconds."""
+    if worker.poll() is None:
+        worker.send_signal(signal.SIGTERM)
+        try:
+            worker.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            pass
+    try:
+        os.killpg(worker.pid, signal.SIGKILL)  # what is left of its processes, if anything
+    except (ProcessLookupError, PermissionError):
+        pass
+    worker.wait()
+
+
+def serve(host: str, port: int, workers: int, jobs: bool = True) -> int:
     """Serve the configured Django project until SIGTERM or Ctrl+C; the exit code."""
     from django.db import connections
 
     from trialdesk.web.wsgi import application
 
     connections.close_all()  # the workers open their own; a connection must not cross a fork
+    worker = start_job_worker() if jobs else None
     try:
         TrialdeskServer(application, options(host, port, workers)).run()
     except SystemExit as stop:  # gunicorn's arbiter ends with sys.exit(status)
         return stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 1)
+    finally:
+        if worker is not None:
+            stop_job_worker(worker)
     return 0

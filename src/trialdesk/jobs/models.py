@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 
 from django.conf import settings
@@ -60,6 +61,14 @@ class Job(models.Model):
     @property
     def shown_title(self) -> str:
         return gettext(self.title)
+
+    @property
+    def data_up_to(self) -> dt.date | None:
+        """The cut-off the job was asked with (its ``cutoff`` parameter), if any."""
+        try:
+            return dt.date.fromisoformat(self.parameters.get("cutoff") or "")
+        except (TypeError, ValueError, AttributeError):
+            return None
 
     @property
     def unfinished(self) -> bool:

@@ -1,4 +1,11 @@
-from django.urls import path  # noqa: F401
+"""The user's background jobs: the list a page polls, and the download of a finished job."""
+
+from django.urls import path
+
+from trialdesk.jobs import views
 
 app_name = "jobs"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.rows, name="rows"),
+    path("<uuid:job_id>/download/", views.download, name="download"),
+]
