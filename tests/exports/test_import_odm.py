@@ -75,6 +75,7 @@ def test_the_users_the_file_names_are_inactive_and_cannot_sign_in_until_invited(
         assert not users[name].is_active and not users[name].has_usable_password(), name
     # a signer's printed name is the name on the signature, not a login
     assert "Inv.Nantes" not in users and "system" not in users
+    assert "tests" not in users  # the system's own actor in the file (Organization "trialdesk (system)")
     importer = users[IMPORT_ACCOUNT]
     assert not importer.is_active and not importer.has_usable_password()
     assert not importer.memberships.filter(active=True).exists()

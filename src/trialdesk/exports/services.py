@@ -87,8 +87,11 @@ def _audit_trail(study: Study, viewer) -> tuple[list[OdmUser], Callable[[], Iter
         events = events_for(viewer, study)
         pseudonymised = study_access(viewer, study).pseudonymised
     events = events.order_by("sequence")
+    # the system's own actors (no user) marked as such: an import creates only the people
     users = [
-        OdmUser(name) for name in events.order_by().values_list("username", flat=True).distinct() if name
+        OdmUser(name, system=user_id is None)
+        for name, user_id in events.order_by().values_list("username", "user_id").distinct()
+        if name
     ]
     masker = Masker(study, pseudonymised)
 
