@@ -504,6 +504,9 @@ class Builder:
                 )
             )
         forecast = report.forecast
+        if report.target.count and report.overall.enrolled >= report.target.count:
+            forecast = None  # the target is reached: nothing left to forecast
+            lines.append(Line("target-reached", _("Enrollment target reached"), {"": Cell(_("Yes"), link)}))
         if forecast is not None:
             lines.append(
                 Line(
@@ -525,7 +528,7 @@ class Builder:
                         {"": Cell(f"{forecast.probability_by_planned_end * 100:.0f} %", link)},
                     )
                 )
-        note = report.forecast_problem if forecast is None and report.forecast_problem else ""
+        note = report.forecast_problem if report.forecast is None and report.forecast_problem else ""
         return Section("recruitment", _("Recruitment"), column, lines, note=note)
 
     def safety_signals_section(self, sites: list[Site]) -> Section:
