@@ -343,3 +343,40 @@ def test_the_trial_design_comes_from_the_protocol(protocol, sdtm):
     assert 0 not in {r["VISITDY"] for r in sdtm["TV"]}
     assert {r["ARMCD"] for r in sdtm["TA"]} == {a.code for a in protocol.arms}
     assert {r["ETCD"] for r in sdtm["TA"]} == {r["ETCD"] for r in sdtm["TE"]}
+
+
+def _specified_event(protocol, first_dose, words):
+    from trialdesk.clinical.ctcae import other_specify_of
+
+    ae_form = protocol.concept_form("adverse_event_term")
+    other = other_specify_of("Gastrointestinal disorders")
+    data = protocol.concept_data(
+        ae_form,
+        {
+            "adverse_event_term": other.term,
+            "adverse_event_meddra": str(other.meddra_code),
+            "adverse_event_specified": words,
+            "adverse_event_grade": 1,
+            "adverse_event_onset": first_dose.isoformat(),
+            "adverse_event_ongoing": True,
+            "adverse_event_serious": False,
+        },
+    )
+    return other, RecordSnapshot(ae_form, None, 9, data)
+
+
+def test_the_reported_term_is_the_sites_words_and_the_decode_the_ctcae_term(snapshot, protocol, tmp_path):
+    first = dt.date(2024, 3, 10)
+    other, record = _specified_event(protocol, first, "Gastric bloating")
+    write_sdtm(_one_subject(protocol, snapshot, first, extra=(record,)), protocol, tmp_path, formats=("json",))
+    row = _load(tmp_path, "AE")[-1]
+    assert (row["AETERM"], row["AEDECOD"], row["AEPTCD"]) == ("Gastric bloating", other.term, other.meddra_code)
+
+
+def test_a_pseudonymised_export_reports_the_ctcae_term_not_the_masked_words(snapshot, protocol, tmp_path):
+    first = dt.date(2024, 3, 10)
+    other, record = _specified_event(protocol, first, "[pseudonymised]")
+    one = replace(_one_subject(protocol, snapshot, first, extra=(record,)), pseudonymised=True)
+    write_sdtm(one, protocol, tmp_path, formats=("json",))
+    row = _load(tmp_path, "AE")[-1]
+    assert row["AETERM"] == row["AEDECOD"] == other.term

@@ -131,6 +131,7 @@ class Context:
     studyid: str
     as_of: dt.date
     visits: Visits
+    pseudonymised: bool = False  # the sites' free text is masked: not a reported term
 
     def __post_init__(self) -> None:
         p = self.protocol
@@ -145,32 +146,62 @@ class Context:
         self.anchors = {v.code: v.anchor for v in p.schedule.expanded_visits()}
         self.criteria = {c.code: c for c in p.eligibility.criteria}
         self.screening_visit = p.baseline_visits[-1].code if p.baseline_visits else None
+        self._has: dict[str, bool] = {}
+        self._places: dict[tuple[str, str], tuple[str, str, Any] | None] = {}
+        self._forms: dict[str, list[str]] = {}
+        self._date_fields: dict[str, str | None] = {}
 
     def has(self, concept: str) -> bool:
-        return self.protocol.has_concept(concept)
+        known = self._has.get(concept)
+        if known is None:
+            known = self._has[concept] = self.protocol.has_concept(concept)
+        return known
+
+    def _place(self, concept: str, form: str) -> tuple[str, str | None] | None:
+        """Where ``form`` records ``concept``: ("field", code) or ("choice", value); None if not."""
+        key = (concept, form)
+        if key not in self._places:
+            p, place = self.protocol, None
+            if self.has(concept):
+                if concept in p.concepts.choices:
+                    ref = p.choice_concept(concept)
+                    place = ("choice", ref.field, ref.value) if ref.form == form else None
+                else:
+                    field = p.concept_field(concept, form)
+                    place = ("field", field, None) if field is not None else None
+            self._places[key] = place
+        return self._places[key]
 
     def read(self, concept: str, record: RecordSnapshot) -> Any:
-        """A concept's value in ``record`` (None where its form does not record it)."""
-        p = self.protocol
-        if not p.has_concept(concept):
+        """A concept's value in ``record`` (None where its form does not record it), as
+        ``protocol.read_concept`` reads it: a field's value, or whether a choice is made."""
+        place = self._place(concept, record.form) if concept else None
+        if place is None:
             return None
-        if concept not in p.concepts.choices and p.concept_field(concept, record.form) is None:
-            return None
-        return p.read_concept(concept, record.form, record.data)
+        kind, field, value = place
+        stored = record.data.get(field)
+        if kind == "field" or stored is None:
+            return stored
+        return stored == value
 
     def forms(self, concept: str) -> list[str]:
         """The forms a concept is recorded on, in its order of precedence."""
-        if not self.has(concept):
-            return []
-        if concept in self.protocol.concepts.choices:
-            return [self.protocol.choice_concept(concept).form]
-        return [ref.form for ref in self.protocol.concept(concept)]
+        known = self._forms.get(concept)
+        if known is None:
+            if not self.has(concept):
+                known = []
+            elif concept in self.protocol.concepts.choices:
+                known = [self.protocol.choice_concept(concept).form]
+            else:
+                known = [ref.form for ref in self.protocol.concept(concept)]
+            self._forms[concept] = known
+        return known
 
     def unit(self, concept: str, form: str) -> str | None:
-        field = self.protocol.concept_field(concept, form)
-        if field is None:
+        place = self._place(concept, form)
+        if place is None or place[0] != "field":
             return None
-        unit = self.protocol.form(form).field(field).unit
+        unit = self.protocol.form(form).field(place[1]).unit
         return terms.UNITS.get(unit, unit) if unit else None
 
     def chosen(self, mapping: dict[str, str], record: RecordSnapshot) -> str | None:
@@ -194,7 +225,9 @@ class Context:
         return next((c.label for c in field.choices if c.value == value), str(value))
 
     def record_day(self, record: RecordSnapshot) -> dt.date | None:
-        field = self.protocol.date_concept_field(record.form)
+        if record.form not in self._date_fields:
+            self._date_fields[record.form] = self.protocol.date_concept_field(record.form)
+        field = self._date_fields[record.form]
         return as_date(record.data.get(field)) if field else None
 
 
@@ -366,7 +399,7 @@ def ae(s: SubjectRows) -> Iterator[Row]:
         meddra = ctx.read("adverse_event_meddra", r)
         known = find_term(meddra) if meddra not in (None, "") else None
         known = known or (find_term(term) if term else None)
-        specified = ctx.read("adverse_event_specified", r)
+        specified = None if ctx.pseudonymised else ctx.read("adverse_event_specified", r)
         grade = ctx.read("adverse_event_grade", r)
         onset = as_date(ctx.read("adverse_event_onset", r))
         ongoing = ctx.read("adverse_event_ongoing", r) is True

@@ -317,7 +317,7 @@ def write_sdtm(
     folder = Path(folder)
     studyid = snapshot.study.nct_id
     as_of = snapshot.cutoff or snapshot.created_at.date()
-    ctx = Context(protocol, studyid, as_of, Visits(protocol))
+    ctx = Context(protocol, studyid, as_of, Visits(protocol), pseudonymised=snapshot.pseudonymised)
     sites = {site.code: site for site in snapshot.sites}
     spool_folder = Path(tempfile.mkdtemp(prefix=".sdtm-spool.", dir=folder))
     spools: dict[str, _Spool] = {}
