@@ -368,9 +368,15 @@ def _specified_event(protocol, first_dose, words):
 def test_the_reported_term_is_the_sites_words_and_the_decode_the_ctcae_term(snapshot, protocol, tmp_path):
     first = dt.date(2024, 3, 10)
     other, record = _specified_event(protocol, first, "Gastric bloating")
-    write_sdtm(_one_subject(protocol, snapshot, first, extra=(record,)), protocol, tmp_path, formats=("json",))
+    write_sdtm(
+        _one_subject(protocol, snapshot, first, extra=(record,)), protocol, tmp_path, formats=("json",)
+    )
     row = _load(tmp_path, "AE")[-1]
-    assert (row["AETERM"], row["AEDECOD"], row["AEPTCD"]) == ("Gastric bloating", other.term, other.meddra_code)
+    assert (row["AETERM"], row["AEDECOD"], row["AEPTCD"]) == (
+        "Gastric bloating",
+        other.term,
+        other.meddra_code,
+    )
 
 
 def test_a_pseudonymised_export_reports_the_ctcae_term_not_the_masked_words(snapshot, protocol, tmp_path):
