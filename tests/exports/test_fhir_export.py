@@ -99,3 +99,15 @@ def test_it_refuses_bad_input_naming_the_argument_and_writes_nothing(
 def test_it_refuses_a_folder_as_out_for_the_one_file_it_writes(trial, tmp_path, capsys):
     assert main(["export", "fhir", "--out", str(tmp_path)]) == 3
     assert "--out" in capsys.readouterr().err and export_events() == []
+
+
+def test_a_datacut_file_is_exported_as_it_was_cut(trial, tmp_path):
+    cut = tmp_path / "cut.json"
+    assert main(["datacut", "--cutoff", "2026-11-21", "--as", "statistician", "--out", str(cut)]) == 0
+    out = tmp_path / "cut-fhir.json"
+    assert main(["export", "fhir", "--datacut", str(cut), "--out", str(out)]) == 0
+    # the Rennes subject was screened on 2026-11-22, after the cut-off; the cut is the statistician's
+    assert [r["identifier"][0]["value"] for r in _resources(out, "ResearchSubject")] == ["NTE-S01"]
+    assert json.loads(out.read_text(encoding="utf-8"))["meta"]["security"][0]["code"] == "PSEUDED"
+    (event,) = export_events()
+    assert event.new_value["datacut_sha256"] == json.loads(cut.read_text())["sha256"]
