@@ -47,7 +47,12 @@ def register(subparsers) -> None:
         "data-cut file. Audited with the content's SHA-256; nothing is written half.",
         epilog="Exit codes: 0 written, 2 usage error, 3 bad input (nothing written).",
     )
-    export.add_argument("kind", choices=KINDS, metavar="KIND", help="odm (one XML file) or csv (a folder)")
+    export.add_argument(
+        "kind",
+        choices=KINDS,
+        metavar="KIND",
+        help="one of " + ", ".join(KINDS) + " (a folder: " + ", ".join(FOLDER_KINDS) + ")",
+    )
     source = export.add_mutually_exclusive_group()
     source.add_argument(
         "--cutoff",
