@@ -20,7 +20,7 @@ def test_it_writes_a_skeleton_and_says_what_it_proposed(tmp_path, capsys):
     printed = capsys.readouterr().out.splitlines()
     assert printed[0] == f"Wrote {out}: the skeleton of NCT00724360, 8 criteria, 7 with a proposed rule:"
     assert "  I3   ecog <= 2" in printed
-    assert printed[-1] == f"53 places to complete (`trialdesk protocol validate {out}` lists them)."
+    assert printed[-1] == f"54 places to complete (`trialdesk protocol validate {out}` lists them)."
     assert out.read_text(encoding="utf-8").startswith("# Protocol skeleton of NCT00724360")
     assert [p.name for p in tmp_path.iterdir()] == [out.name]  # no temporary file left
 
@@ -33,7 +33,7 @@ def test_validate_reports_the_skeleton_as_incomplete_place_by_place(tmp_path, ca
     assert main(["protocol", "validate", str(out)]) == 1
 
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0] == f"INCOMPLETE: 53 places to complete in {out}:"
+    assert lines[0] == f"INCOMPLETE: 54 places to complete in {out}:"
     assert all(line.startswith(f"{out}:") and ": incomplete: " in line for line in lines[1:])
     assert any(line.endswith("'B-ALL in relapse': no rule yet") for line in lines)
     assert any("schedule: no schedule of assessments yet" in line for line in lines)
@@ -47,7 +47,7 @@ def test_json_says_what_was_written(tmp_path, capsys):
     assert answer["out"] == str(out)
     assert answer["proposed"]["E2"] == "lvef_pct >= 50"
     assert len(answer["criteria"]) == 8
-    assert answer["places_to_complete"] == 53 and answer["errors"] == 0
+    assert answer["places_to_complete"] == 54 and answer["errors"] == 0
 
 
 def _refused(capsys, argv: list[str], says: str) -> None:

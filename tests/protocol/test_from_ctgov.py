@@ -110,6 +110,16 @@ def test_the_proposed_fields_have_the_hand_written_fields_type_and_unit(seed):
         assert fields[code].get("unit") == screening.field(code).unit, code
 
 
+def test_the_proposed_fields_record_the_hand_written_files_concepts(seed):
+    protocol = load_default_protocol()
+    concepts = seed.document["concepts"]
+    assert concepts["proposed"] is True
+    assert len(concepts["fields"]) == 12  # one for each proposed field
+    for name, placements in concepts["fields"].items():
+        hand_written = [f"{ref.form}.{ref.field}" for ref in protocol.concept(name)]
+        assert placements[0] in hand_written, name
+
+
 def test_a_criterion_matching_no_pattern_is_left_without_a_rule(seed):
     criteria = {c["code"]: c for c in seed.document["eligibility"]["criteria"]}
     assert criteria["I2"]["text"] == "B-ALL in relapse"
@@ -190,7 +200,9 @@ def test_the_skeleton_is_incomplete_exactly_where_a_person_must_write(seed):
     ) in messages
     assert sum("derivation: no derivation yet (one of response_rate" in m for m in messages) == 6
     assert sum("no French yet for applied_as" in m for m in messages) == 8
-    assert sum("proposed, not confirmed" in m for m in messages) == 12  # the proposed fields
+    assert (
+        sum("proposed, not confirmed" in m for m in messages) == 12 + 1
+    )  # the proposed fields, the concepts
 
 
 def test_confirming_a_proposed_rule_removes_its_gap(seed):
@@ -218,6 +230,7 @@ def test_a_finished_protocol_is_no_longer_incomplete(seed):
         criterion["rule"] = criterion["rule"] or "age_years >= 18"
         criterion["applied_as"] = criterion["applied_as"] or "As written."
         criterion["applied_as_fr"] = "Tel quel."
+    document["concepts"].pop("proposed")
     form = document["forms"][0]
     form["title_fr"] = "Sélection"
     for field in form["fields"]:

@@ -36,6 +36,7 @@ from typing import Any
 
 import yaml
 
+from trialdesk.protocol.concepts import CONCEPTS
 from trialdesk.rules import parse
 
 __all__ = [
@@ -71,6 +72,10 @@ class ProposedField:
     unit: str | None = None
     min: float | None = None
     max: float | None = None
+    #: the clinical concept it records (trialdesk.protocol.concepts), when one fits
+    concept: str | None = None
+    #: for a prior-treatment field: the treatment, as the text names it
+    treatment: str | None = None
 
     def as_document(self) -> dict[str, Any]:
         doc: dict[str, Any] = {"code": self.code, "label": self.label, "label_fr": "", "type": self.type}
@@ -167,6 +172,8 @@ class _Lab:
     uln_unit: str | None = None  # the unit of a value compared with its ULN
     units: tuple[str, ...] = ()  # the units an absolute threshold may be written in
     max: float | None = None
+    concept: str | None = None  # the clinical concept of the value (its ULN's: the concept + "_uln")
+    concept_unit: str | None = None  # the unit the concept is in, when it says one
 
 
 _LABS = (
@@ -176,6 +183,7 @@ _LABS = (
         names=r"\bAST\b|\bASAT\b|\bSGOT\b|aspartate (?:amino)?transaminase|aspartate aminotransferase",
         uln_unit="U/L",
         max=10000,
+        concept="aspartate_aminotransferase",
     ),
     _Lab(
         code="alt",
@@ -183,6 +191,7 @@ _LABS = (
         names=r"\bALT\b|\bALAT\b|\bSGPT\b|alanine (?:amino)?transaminase|alanine aminotransferase",
         uln_unit="U/L",
         max=10000,
+        concept="alanine_aminotransferase",
     ),
     _Lab(code="bilirubin", label="Total bilirubin", names=r"bilirubin", uln_unit="µmol/L", max=1000),
     _Lab(
@@ -206,20 +215,32 @@ _LABS = (
         names=r"creatinine|créatinine",
         uln_unit="µmol/L",
         max=3000,
+        concept="serum_creatinine",
     ),
     _Lab(
         code="anc",
         label="Absolute neutrophil count",
         names=r"absolute neutrophil count|neutrophil count|neutrophils|\bANC\b",
         units=("/µL", "/mm3", "10^9/L"),
+        concept="neutrophil_count",
+        concept_unit="10^9/L",
     ),
     _Lab(
         code="platelets",
         label="Platelets",
         names=r"platelets?(?: count)?|\bPLT\b",
         units=("/µL", "/mm3", "10^9/L"),
+        concept="platelet_count",
+        concept_unit="10^9/L",
     ),
-    _Lab(code="hemoglobin", label="Hemoglobin", names=r"ha?emoglobin|\bHb\b|\bHgb\b", units=("g/dL", "g/L")),
+    _Lab(
+        code="hemoglobin",
+        label="Hemoglobin",
+        names=r"ha?emoglobin|\bHb\b|\bHgb\b",
+        units=("g/dL", "g/L"),
+        concept="hemoglobin_level",
+        concept_unit="g/dL",
+    ),
     _Lab(code="albumin", label="Serum albumin", names=r"albumin", units=("g/dL", "g/L")),
 )
 
@@ -258,7 +279,13 @@ def _uln_atoms(text: str) -> Iterator[tuple[tuple[int, int], Atom]]:
             continue  # a bound for a subgroup ("for patients with liver metastases, < 5 x ULN")
         for lab in labs:
             value = ProposedField(
-                code=lab.code, label=lab.label, type="decimal", unit=lab.uln_unit, min=0, max=lab.max
+                code=lab.code,
+                label=lab.label,
+                type="decimal",
+                unit=lab.uln_unit,
+                min=0,
+                max=lab.max,
+                concept=lab.concept,
             )
             uln = ProposedField(
                 code=f"{lab.code}_uln",
@@ -267,6 +294,7 @@ def _uln_atoms(text: str) -> Iterator[tuple[tuple[int, int], Atom]]:
                 unit=lab.uln_unit,
                 min=0,
                 max=lab.max,
+                concept=f"{lab.concept}_uln" if lab.concept else None,
             )
             yield (
                 (match.start(), match.end()),
@@ -289,7 +317,10 @@ def _lab_atoms(text: str) -> Iterator[tuple[tuple[int, int], Atom]]:
             unit = _unit(match.group("unit"))
             op = _operator(match.group("cmp"))
             value = _to_number(match.group("num"))
-            f = ProposedField(code=lab.code, label=lab.label, type="decimal", unit=unit, min=0, max=lab.max)
+            concept = lab.concept if lab.concept_unit in (None, unit) else None
+            f = ProposedField(
+                code=lab.code, label=lab.label, type="decimal", unit=unit, min=0, max=lab.max, concept=concept
+            )
             yield (
                 (match.start(), match.end()),
                 Atom(
@@ -316,6 +347,7 @@ def _ef_atoms(text: str) -> Iterator[tuple[tuple[int, int], Atom]]:
             unit="%",
             min=5,
             max=95,
+            concept="lvef",
         )
         yield (
             (match.start(), match.end()),
@@ -385,7 +417,14 @@ def _ps_atoms(text: str) -> Iterator[tuple[tuple[int, int], Atom]]:
         break
     if low is None or high is None or span is None or low > high:
         return
-    f = ProposedField(code="ecog", label="ECOG performance status", type="integer", min=0, max=4)
+    f = ProposedField(
+        code="ecog",
+        label="ECOG performance status",
+        type="integer",
+        min=0,
+        max=4,
+        concept="performance_status",
+    )
     if low == 0:
         rule, words = (
             f"ecog <= {high}",
@@ -405,7 +444,7 @@ def _either(values: list[str]) -> str:
 
 
 _AGE_FIELD = ProposedField(
-    code="age_years", label="Age at screening", type="integer", unit="years", min=0, max=120
+    code="age_years", label="Age at screening", type="integer", unit="years", min=0, max=120, concept="age"
 )
 
 
@@ -463,7 +502,7 @@ def _prior_atoms(text: str, kind: str) -> Iterator[tuple[tuple[int, int], Atom]]
         if what.lower() in _NOT_TREATMENTS or what.lower() in {"treatment", "therapy"}:
             continue
         code = "prior_" + _slug(what, limit=30)
-        f = ProposedField(code=code, label=f"Previous treatment by {what}", type="boolean")
+        f = ProposedField(code=code, label=f"Previous treatment by {what}", type="boolean", treatment=what)
         eligible = "false"
         words = f"Never treated with {what}"
         if kind == "exclusion" and negated:  # "exclusion: no prior X" means X is required
@@ -522,7 +561,16 @@ def _percent_atoms(text: str, taken: list[tuple[int, int]]) -> Iterator[tuple[tu
         code, label = subject
         op = _operator(match.group("cmp"))
         value = _to_number(match.group("num"))
-        f = ProposedField(code=code, label=label, type="decimal", unit="%", min=0, max=100)
+        concept = code.removesuffix("_pct")
+        f = ProposedField(
+            code=code,
+            label=label,
+            type="decimal",
+            unit="%",
+            min=0,
+            max=100,
+            concept=concept if concept in CONCEPTS and CONCEPTS[concept].kind == "number" else None,
+        )
         yield (
             match.span(),
             Atom(
@@ -1229,11 +1277,41 @@ def _eligibility(
     return eligibility, list(fields.values()), proposals, texts
 
 
+#: the concept of a previous treatment by the study's own drug
+_PRIOR_STUDY_DRUG = "prior_study_drug"
+
+
+def _concepts(proposals: dict[str, Proposal], interventions: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The clinical concepts the proposed fields record (each concept on its first field): a
+    previous treatment is the study drug's when an intervention of the record names it."""
+    drugs = " | ".join(
+        " ".join([i.get("name") or "", *(i.get("other_names") or [])]).lower() for i in interventions
+    )
+    placed: dict[str, list[str]] = {}
+    for proposal in proposals.values():
+        for f in proposal.fields:
+            concept = f.concept
+            if f.treatment and re.search(rf"\b{re.escape(f.treatment.lower())}\b", drugs):
+                concept = _PRIOR_STUDY_DRUG
+            if concept in CONCEPTS and concept not in placed:
+                placed[concept] = [f"{SCREENING_FORM}.{f.code}"]
+    if not placed:
+        return None
+    return {
+        "source": "operational",
+        "rationale": "Proposed by trialdesk protocol from-ctgov: the clinical concepts the proposed screening "
+        "fields record.",
+        "proposed": True,
+        "fields": placed,
+    }
+
+
 def skeleton(data: Any) -> Skeleton:
     """The protocol skeleton of a study (the parsed API v2 JSON of one study)."""
     study = _study(data)
     eligibility, fields, proposals, texts = _eligibility(study)
     arms, interventions = _interventions(study)
+    concepts = _concepts(proposals, interventions)
     document: dict[str, Any] = {
         "identification": _identification(study),
         "sites": _sites(study),
@@ -1254,6 +1332,8 @@ def skeleton(data: Any) -> Skeleton:
             }
         ],
     }
+    if concepts is not None:
+        document["concepts"] = concepts
     return Skeleton(document=document, proposals=proposals, criteria=texts)
 
 
@@ -1280,6 +1360,7 @@ _SECTIONS = {
     "endpoints": "\n# ------------------------------------------------------------------ endpoints (the record's outcomes)\n",
     "schedule": "\n# ------------------------------------------------------------------ to write: visits, days, windows, forms\n",
     "forms": "\n# ------------------------------------------------------------------ forms (the proposed screening fields)\n",
+    "concepts": "\n# ------------------------------------------------------------------ the clinical concepts of the proposed fields\n",
 }
 
 
