@@ -366,3 +366,21 @@ def test_a_site_whose_time_zone_cannot_be_told_awaits_it():
     assert gaps == [
         "incomplete: sites[SPR].time_zone: no time zone yet (the IANA name of the site's time zone, e.g. Europe/Paris)"
     ]
+
+
+def test_a_record_with_little_more_than_its_criteria_gives_a_skeleton_of_gaps_only():
+    minimal = {
+        "protocolSection": {
+            "identificationModule": {"nctId": "NCT01234567"},
+            "eligibilityModule": {"eligibilityCriteria": "* Adults"},
+        }
+    }
+    report = incomplete(skeleton(minimal).yaml)
+    assert report.errors == []
+    places = [g.message.split(": ")[1] for g in report.gaps]
+    for place in (
+        "identification.brief_title", "identification.sponsor", "identification.phase",
+        "identification.study_type", "identification.overall_status", "identification.enrollment",
+        "sites", "arms", "interventions", "endpoints", "schedule", "response_criteria",
+    ):  # fmt: skip
+        assert place in places, place

@@ -1314,7 +1314,7 @@ def skeleton(data: Any) -> Skeleton:
     concepts = _concepts(proposals, interventions)
     document: dict[str, Any] = {
         "identification": _identification(study),
-        "sites": _sites(study),
+        "sites": _sites(study) or None,
         "arms": arms or None,
         "interventions": interventions or None,
         "eligibility": eligibility,
