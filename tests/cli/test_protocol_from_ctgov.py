@@ -140,3 +140,13 @@ def test_nothing_is_left_half_written_when_the_write_fails(tmp_path, capsys, mon
     )
     assert out.read_text(encoding="utf-8") == "the previous version\n"
     assert [p.name for p in tmp_path.iterdir()] == [out.name]
+
+
+def test_a_skeleton_cannot_be_installed_before_it_is_complete(tmp_path, capsys):
+    out = tmp_path / "skeleton.yaml"
+    main(["protocol", "from-ctgov", str(SEED), "--out", str(out)])
+    capsys.readouterr()
+    assert main(["protocol", "install", str(out)]) == 3
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.startswith(f"INCOMPLETE: 54 places to complete in {out}:")
