@@ -93,10 +93,18 @@ def _pct(value: float | None) -> str:
     return _decimal(None if value is None else value * 100, 2)
 
 
+_CONFIDENCE = {
+    0.8: "CONFIDENCE_80",
+    0.9: "CONFIDENCE_90",
+    0.95: "CONFIDENCE_95",
+    0.975: "CONFIDENCE_975",
+    0.99: "CONFIDENCE_99",
+}
+
+
 def _ci_type(level: float) -> str:
-    return {0.8: "CONFIDENCE_80", 0.9: "CONFIDENCE_90", 0.95: "CONFIDENCE_95", 0.975: "CONFIDENCE_975"}.get(
-        round(level, 3), "CONFIDENCE_99" if round(level, 3) == 0.99 else "CONFIDENCE_OTHER"
-    )
+    """The registry's dispersion type of a confidence interval of ``level``."""
+    return _CONFIDENCE.get(round(level, 3), "CONFIDENCE_OTHER")
 
 
 def _choice_label(protocol: Any, form_field: tuple[str, str] | None, value: Any) -> str:
