@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from trialdesk.protocol.from_ctgov import propose, split_criteria
+from trialdesk.protocol import ProtocolIncomplete, load_protocol_text
+from trialdesk.protocol.from_ctgov import NotAStudy, propose, skeleton, split_criteria
 from trialdesk.rules import parse
 
 
@@ -206,3 +207,41 @@ def test_splitting_any_text_keeps_each_criterion_non_empty(text):
     for kind, criterion in split_criteria(text):
         assert kind in ("inclusion", "exclusion")
         assert criterion.strip()
+
+
+_CRITERION = st.builds(
+    lambda template, a, b, c, n, d, e, m: template.format(a=a, b=b, c=c, n=n, d=d, e=e, m=m),
+    st.sampled_from(_TEMPLATES),
+    st.sampled_from(_ANALYTES),
+    st.sampled_from(_ANALYTES),
+    st.sampled_from(_COMPARATORS),
+    _NUMBERS,
+    st.integers(0, 4),
+    st.integers(0, 4),
+    st.from_regex(r"[A-Za-z][A-Za-z0-9]{1,10}", fullmatch=True),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    inclusion=st.lists(_CRITERION | st.text(min_size=1, max_size=60), min_size=1, max_size=6),
+    exclusion=st.lists(_CRITERION, max_size=4),
+)
+def test_every_skeleton_is_incomplete_and_has_no_error(inclusion, exclusion):
+    """Whatever the criteria, the skeleton's proposed rules name its proposed fields, of
+    fitting types: validating it finds gaps only, never an error."""
+    text = "Inclusion Criteria:\n\n" + "\n".join(f"* {c}" for c in inclusion)
+    text += "\n\nExclusion Criteria:\n\n" + "\n".join(f"* {c}" for c in exclusion)
+    study = {
+        "protocolSection": {
+            "identificationModule": {"nctId": "NCT01234567", "briefTitle": "A study"},
+            "eligibilityModule": {"eligibilityCriteria": text},
+        }
+    }
+    try:
+        result = skeleton(study)
+    except NotAStudy:
+        return  # the criteria were blank once split
+    with pytest.raises(ProtocolIncomplete) as caught:
+        load_protocol_text(result.yaml, "skeleton.yaml")
+    assert caught.value.errors == []
