@@ -102,6 +102,7 @@ class SubjectFacts:
     baseline_values: Mapping[str, Any]  # concept -> value (age, performance status, …)
     disease_status: Categorical | None
     abnormal_baseline_karyotype: bool | None
+    dose_dates: tuple[dt.date, ...] = ()  # the days a dose was given, in order
 
     @property
     def label(self) -> str:
@@ -336,6 +337,7 @@ def subject_facts(protocol: Any, subject: SubjectSnapshot, as_of: dt.date) -> Su
             if course.cytogenetic.abnormal_at_baseline is not None
             else baseline_karyotype
         ),
+        dose_dates=tuple(dose_days),
     )
 
 

@@ -234,6 +234,18 @@ class CourseOfDisease:
     def discordances(self) -> list[AssessedMarrow]:
         return [a for a in self.assessments if a.discordant]
 
+    @property
+    def best_blast_change_pct(self) -> float | None:
+        """The best (lowest) relative change of the marrow blasts on treatment from the
+        baseline, in % (80 % then 40 % then 3 %: (3 - 80) / 80 = -96.25 %); None without a
+        baseline, without an assessment after it, or with a baseline of 0 % blasts."""
+        if self.baseline is None or self.nadir_marrow_blasts is None:
+            return None
+        base = self.baseline.assessment.marrow_blasts
+        if not base:
+            return None
+        return (self.nadir_marrow_blasts - base) / base * 100
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "baseline": None

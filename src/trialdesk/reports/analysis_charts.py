@@ -108,14 +108,9 @@ def her2_chart(analysis: Analysis) -> Chart | None:
 
 
 def best_change(facts) -> float | None:
-    """The best (lowest) relative change of the marrow blasts on treatment from baseline, in %."""
-    course = facts.course
-    if course.baseline is None or course.nadir_marrow_blasts is None:
-        return None
-    base = course.baseline.assessment.marrow_blasts
-    if not base:
-        return None
-    return (course.nadir_marrow_blasts - base) / base * 100
+    """The best (lowest) relative change of the marrow blasts on treatment from baseline, in %
+    (the clinical core's ``CourseOfDisease.best_blast_change_pct``)."""
+    return facts.course.best_blast_change_pct
 
 
 def waterfall_chart(analysis: Analysis) -> Chart | None:

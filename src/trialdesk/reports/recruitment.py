@@ -32,7 +32,6 @@ Anisimov & Fedorov 2007) on the activated sites' enrollment dates up to ``as_of`
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 import os
 from collections import Counter
@@ -192,15 +191,10 @@ def recruitment_target(protocol) -> Target:
     )
 
 
-def _month_end(year_month: str) -> dt.date:
-    year, month = (int(part) for part in year_month.split("-"))
-    return dt.date(year, month, calendar.monthrange(year, month)[1])
-
-
 def planned_end(protocol) -> dt.date | None:
-    ident = protocol.identification
-    chosen = ident.primary_completion_date or ident.completion_date
-    return _month_end(chosen) if chosen else None
+    from trialdesk.analysis.recruitment import planned_end as protocol_planned_end
+
+    return protocol_planned_end(protocol)
 
 
 # --------------------------------------------------------------------------- the report
