@@ -272,3 +272,39 @@ def _visible_text(page: str) -> str:
 
     body = re.sub(r"<(script|style)[^>]*>.*?</\1>", " ", page, flags=re.S)
     return re.sub(r"<[^>]+>", " ", body)
+
+
+def test_a_locked_casebook_is_counted_for_the_data_manager(as_user, cast, enrolled_subject):
+    from trialdesk.locks.services import lock, unlock
+
+    client = as_user("data_manager")
+    assert count(home(client), "locked-subjects") == "0"
+    lock(cast.data_manager, enrolled_subject, reason="database lock of the subject")
+    page = home(client)
+    assert count(page, "locked-subjects") == "1" and count(page, "locked-subjects", "RNS") == "0"
+    assert link(page, "locked-subjects").endswith("/locks/")
+    enrolled_subject.refresh_from_db()
+    unlock(cast.data_manager, enrolled_subject, reason="a correction is needed")
+    assert count(home(client), "locked-subjects") == "0"
+
+
+def test_the_home_with_urgent_work_comes_first_for_a_user_of_two_roles(
+    as_user, at, cast, study, enrolled_subject
+):
+    from trialdesk.queries.models import Query
+    from trialdesk.studies.models import Membership, Role
+
+    at(FIRST_DOSE_DAY)  # the day of the first infusion: nothing late at the site
+    Membership.objects.create(
+        user=cast.coordinator_nantes, study=study, role=Role.MONITOR, site=study.sites.get(code="NTE")
+    )
+    client = as_user("coordinator_nantes")
+    page = home(client)
+    assert page.index('data-role="coordinator"') < page.index('data-role="monitor"')
+    record = enrolled_subject.form_records.get(form_code="screening")
+    query = raise_query(cast.monitor, record, "ecog", "Please confirm ECOG against the source.")
+    Query.objects.system("test: an old query").filter(pk=query.pk).update(
+        raised_at=FIRST_DOSE_DAY - dt.timedelta(days=40)
+    )
+    page = home(client)  # a query open for more than 30 days: the monitor's work is urgent
+    assert page.index('data-role="monitor"') < page.index('data-role="coordinator"')
