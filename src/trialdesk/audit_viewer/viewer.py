@@ -299,6 +299,14 @@ ACTION_LABELS = {
     "two_factor_verified": gettext_lazy("Two-step sign-in verified"),
     "two_factor_failed": gettext_lazy("Two-step sign-in refused"),
     "two_factor_reset": gettext_lazy("Two-step sign-in reset"),
+    # administration (issue 15; their French in trialdesk.administration's catalogue)
+    "user_invited": gettext_lazy("User invited"),
+    "invitation_sent": gettext_lazy("Invitation sent again"),
+    "invitation_accepted": gettext_lazy("Invitation accepted (password chosen)"),
+    "user_deactivated": gettext_lazy("Account deactivated"),
+    "user_reactivated": gettext_lazy("Account reactivated"),
+    "role_end": gettext_lazy("Role ended"),
+    "password_changed": gettext_lazy("Password changed"),
     "operational_status": gettext_lazy("Study status changed"),
     # safety (trialdesk.safety): a serious adverse event's report and the sponsor's handling of it
     "serious_event_reported": gettext_lazy("Serious adverse event reported"),
