@@ -154,6 +154,17 @@ def test_the_repeat_lvef_is_no_longer_due_once_recorded(enrolled_subject, save_l
     assert active_hold(enrolled_subject) is not None  # the investigator still decides
 
 
+def test_the_repeat_lvef_is_recorded_at_the_repeat_cardiac_assessment_between_the_scheduled_ones(
+    enrolled_subject, save_lvef
+):
+    # the schedule's event-driven CARD visit: the label repeats the LVEF within 4 weeks, before C2
+    save_lvef(enrolled_subject, 40, on="2027-02-15")
+    card = enrolled_subject.visits.get(code="CARD")
+    assert card.planned_date is None  # event-driven: dated when it takes place
+    save_lvef(enrolled_subject, 56, visit="CARD", on="2027-03-01")
+    assert repeat_lvef_due(enrolled_subject) is None
+
+
 def test_no_repeat_is_due_without_a_hold(enrolled_subject, save_lvef):
     save_lvef(enrolled_subject, 60)
     assert repeat_lvef_due(enrolled_subject) is None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -73,7 +73,9 @@ class ScheduleMap:
     on_treatment: list[Any]  # first-dose visits after day 0, by day
     end_of_treatment: Any | None
     follow_up: list[Any]  # end-of-treatment-anchored visits after day 0, by day
-    end_of_study: list[Any]  # event-driven visits (no day)
+    end_of_study: list[Any]  # event-driven visits (no day) holding the end-of-study form
+    #: the other event-driven visits (a repeat cardiac assessment): opened by the site when needed
+    unscheduled: list[Any] = field(default_factory=list)
 
     @classmethod
     def from_protocol(cls, protocol: Any) -> ScheduleMap:
@@ -87,8 +89,11 @@ class ScheduleMap:
         eot_anchored = [v for v in visits if v.anchor == "end_of_treatment" and v.day is not None]
         eot = min(eot_anchored, key=lambda v: v.day, default=None)
         follow_up = sorted((v for v in eot_anchored if v is not eot), key=lambda v: v.day)
-        end_of_study = [v for v in visits if v.day is None]
-        return cls(order, screening, day_one, on_treatment, eot, follow_up, end_of_study)
+        event_driven = [v for v in visits if v.day is None]
+        ending = protocol.concept_form("study_ended_on") if protocol.has_concept("study_ended_on") else None
+        end_of_study = [v for v in event_driven if ending is None or ending in v.forms]
+        unscheduled = [v for v in event_driven if v not in end_of_study]
+        return cls(order, screening, day_one, on_treatment, eot, follow_up, end_of_study, unscheduled)
 
     def with_form(self, visits: list[Any], form_code: str) -> list[Any]:
         return [v for v in visits if form_code in v.forms]
