@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from trialdesk.audit_viewer import viewer
+from trialdesk.audit_viewer.imported import imported_history
 from trialdesk.studies.services import request_study
 
 # --------------------------------------------------------------------------- audit viewer
@@ -59,6 +60,7 @@ def trail(request, kind: str, key=None):
         "actions": viewer.action_choices(viewer.choices_in(scope.events, "action")),
         "query": query.urlencode(),
         "csv_url": _csv_url(scope) + (f"?{query.urlencode()}" if query else ""),
+        "imported": imported_history(scope, request.GET.get("imported_page")),
     }
     return render(request, "audit_viewer/trail.html", context)
 

@@ -25,6 +25,7 @@ COMMAND_MODULES = [
     "trialdesk.cli.datacut",
     "trialdesk.cli.report",
     "trialdesk.cli.export",
+    "trialdesk.cli.importing",
     "trialdesk.cli.token",
     "trialdesk.cli.worker",
 ]
