@@ -113,6 +113,10 @@ def _site_columns(sites: list[Site]) -> list[tuple[str, str]]:
 ALL = "*"
 
 
+def _dashboards_what() -> str:
+    return _("Charts: enrollment and its forecast, responses, LVEF, adverse events by grade.")
+
+
 class Builder:
     """The homes of one user in one study, on one request (its caches shared by the roles)."""
 
@@ -529,7 +533,8 @@ class Builder:
                     )
                 )
         note = report.forecast_problem if report.forecast is None and report.forecast_problem else ""
-        return Section("recruitment", _("Recruitment"), column, lines, note=note)
+        links = [(_("Dashboards"), reverse("dashboards:page"), _dashboards_what())]
+        return Section("recruitment", _("Recruitment"), column, lines, note=note, links=links)
 
     def safety_signals_section(self, sites: list[Site]) -> Section:
         from trialdesk.safety.services import ae_rows
@@ -752,6 +757,8 @@ class Builder:
         links.append(
             (_("Recruitment"), reverse("recruitment"), _("Enrollment against the plan, with the forecast."))
         )
+        if self.access.can(Permission.VIEW_CLINICAL_DATA):
+            links.append((_("Dashboards"), reverse("dashboards:page"), _dashboards_what()))
         if self.access.can(Permission.EXPORT):
             links.append(
                 (
