@@ -171,3 +171,26 @@ def test_the_same_snapshot_gives_the_same_rows(snapshot, protocol, tmp_path, fol
     write_sdtm(snapshot, protocol, tmp_path, formats=("json",))
     for name in EXPECTED:
         assert _dataset(tmp_path, name)["rows"] == _dataset(out, name)["rows"]
+
+
+def test_an_empty_dataset_and_text_beyond_ascii_read_back_from_xport(snapshot, protocol, tmp_path):
+    from dataclasses import replace
+
+    from trialdesk.snapshot.model import held
+
+    enrolled = next(
+        s for s in snapshot.subjects() if s.enrolled_on is not None and not s.screen_failure_criteria
+    )
+    medication = protocol.concept_form("medication_name")
+    field = protocol.concept_field("medication_name", medication)
+    records = tuple(
+        replace(r, data={**r.data, field: "Paracétamol — 1 g"}) if r.form == medication else r
+        for r in enrolled.records
+    )
+    one = replace(snapshot, subject_source=held([replace(enrolled, records=records)]))
+    result = write_sdtm(one, protocol, tmp_path, formats=("xpt",))
+    assert result.records["IE"] == 0  # an enrolled subject met every criterion
+    frame, meta = pyreadstat.read_xport(str(tmp_path / "ie.xpt"))
+    assert len(frame) == 0 and list(frame.columns) == list(DATASETS["IE"].names)
+    frame, _ = pyreadstat.read_xport(str(tmp_path / "cm.xpt"))
+    assert "Paracétamol — 1 g" in set(frame["CMTRT"])
