@@ -26,7 +26,9 @@ def _labels(data) -> set[tuple[str, str]]:
 
 
 def _chart_urls(content: bytes) -> list[str]:
-    return [PAGE + src.replace("&amp;", "&") for src in re.findall(r'src="(chart\.svg\?[^"]+)"', content.decode())]
+    return [
+        PAGE + src.replace("&amp;", "&") for src in re.findall(r'src="(chart\.svg\?[^"]+)"', content.decode())
+    ]
 
 
 def test_a_nantes_investigators_dashboard_holds_only_nantes_subjects(demo_study):
@@ -127,7 +129,9 @@ def test_the_statistician_reads_a_pseudonymised_dashboard(client, demo_study):
     assert b'id="pseudonymised"' in client.get(PAGE).content
 
 
-def test_a_second_look_comes_from_the_cache_and_a_write_refreshes_it(demo_study, django_assert_max_num_queries):
+def test_a_second_look_comes_from_the_cache_and_a_write_refreshes_it(
+    demo_study, django_assert_max_num_queries
+):
     sponsor = user("sponsor")
     _data, key = services.dashboard(sponsor, demo_study)
     with django_assert_max_num_queries(6):  # the access, the sites, the audit head: no snapshot rebuilt
@@ -138,7 +142,11 @@ def test_a_second_look_comes_from_the_cache_and_a_write_refreshes_it(demo_study,
     from trialdesk.studies.services import change_status
 
     change_status(
-        demo_study, OperationalStatus.RECRUITING, effective_on=trial_today(), reason="reopened", actor=Actor.system("t")
+        demo_study,
+        OperationalStatus.RECRUITING,
+        effective_on=trial_today(),
+        reason="reopened",
+        actor=Actor.system("t"),
     )
     _fresh, newer = services.dashboard(sponsor, demo_study)
     assert newer != key
@@ -150,9 +158,10 @@ def test_two_viewers_of_the_same_scope_share_one_cached_dashboard(demo_study):
     other = get_user_model().objects.create_user("sponsor.two", password="x-long-password-42")
     Membership.objects.create(user=other, study=demo_study, role=Role.SPONSOR_ADMIN, site=None)
     assert services.dashboard(other, demo_study)[1] == services.dashboard(user("sponsor"), demo_study)[1]
-    assert services.dashboard(user("investigator.nantes"), demo_study)[1] != services.dashboard(
-        user("investigator.rennes"), demo_study
-    )[1]
+    assert (
+        services.dashboard(user("investigator.nantes"), demo_study)[1]
+        != services.dashboard(user("investigator.rennes"), demo_study)[1]
+    )
 
 
 @pytest.mark.parametrize("username", ["investigator.nantes", "monitor", "statistician"])

@@ -137,9 +137,17 @@ def _svg(figure: Figure, title: str, description: str) -> str:
     return etree.tostring(root, xml_declaration=True, encoding="utf-8").decode("utf-8")
 
 
-def _date_axis(axes) -> None:
-    axes.xaxis.set_major_locator(AutoDateLocator(minticks=4, maxticks=10))
-    axes.xaxis.set_major_formatter(FuncFormatter(lambda x, _pos: month(num2date(x).date())))
+def _date_axis(axes, start: dt.date, end: dt.date) -> None:
+    """Dates by locale: months over a long span, days over a short one."""
+    axes.xaxis.set_major_locator(AutoDateLocator(minticks=4, maxticks=9))
+    short = (end - start).days <= 120
+    axes.xaxis.set_major_formatter(
+        FuncFormatter(
+            lambda x, _pos: (
+                formats.date_format(num2date(x).date(), "j M") if short else month(num2date(x).date())
+            )
+        )
+    )
 
 
 def _number_axis(axis, decimals: int = 0, suffix: str = "") -> None:
@@ -219,13 +227,15 @@ def enrollment_chart(data: Dashboard) -> Chart:
                 fontsize=9,
                 color=INK,
             )
+        top = max(len(e.dates), e.target.count if e.whole_study else 0, 1) * 1.12
         axes.axvline(e.as_of, color=ORANGE, linewidth=1.0)
         axes.annotate(
             _("Data of %(day)s") % {"day": day_text(e.as_of)},
-            (date2num(e.as_of), 0),
-            xytext=(-4, 4),
+            (date2num(e.as_of), top),
+            xytext=(-4, -4),
             textcoords="offset points",
             ha="right",
+            va="top",
             fontsize=9,
             color=INK,
         )
@@ -233,12 +243,11 @@ def enrollment_chart(data: Dashboard) -> Chart:
             axes.axvline(
                 e.planned_end, color=VERMILLION, linewidth=1.0, linestyle="--", label=_("Planned end")
             )
-        top = max(len(e.dates), e.target.count if e.whole_study else 0, 1)
-        axes.set_ylim(0, top * 1.12)
+        axes.set_ylim(0, top)
         axes.set_xlim(start, right)
         axes.yaxis.set_major_locator(MaxNLocator(integer=True))
         axes.set_ylabel(_("Patients enrolled (cumulative)"))
-        _date_axis(axes)
+        _date_axis(axes, start, right)
         _legend_beside(axes)
         description = ngettext(
             "%(n)s patient enrolled by %(day)s.", "%(n)s patients enrolled by %(day)s.", e.enrolled

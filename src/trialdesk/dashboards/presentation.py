@@ -54,12 +54,10 @@ def _names(labels) -> str:
 def enrollment_section(data: Dashboard, site_names: dict[str, str]) -> Section:
     e = data.enrollment
     caption = [
-        ngettext(
-            "%(n)s patient enrolled by %(day)s at %(sites)s open site.",
-            "%(n)s patients enrolled by %(day)s at %(sites)s open sites.",
-            e.enrolled,
-        )
-        % {"n": e.enrolled, "day": day_text(e.as_of), "sites": e.open_sites}
+        ngettext("%(n)s patient enrolled by %(day)s.", "%(n)s patients enrolled by %(day)s.", e.enrolled)
+        % {"n": e.enrolled, "day": day_text(e.as_of)}
+        + " "
+        + ngettext("%(sites)s site open.", "%(sites)s sites open.", e.open_sites) % {"sites": e.open_sites}
     ]
     notes: list[str] = []
     if not e.whole_study:
