@@ -386,3 +386,15 @@ def test_a_pseudonymised_export_reports_the_ctcae_term_not_the_masked_words(snap
     write_sdtm(one, protocol, tmp_path, formats=("json",))
     row = _load(tmp_path, "AE")[-1]
     assert row["AETERM"] == row["AEDECOD"] == other.term
+
+
+def test_a_screen_failure_without_its_end_of_study_is_disposed_of_on_its_screening_day(
+    snapshot, protocol, tmp_path
+):
+    failed = next(s for s in snapshot.subjects() if s.screen_failure_criteria)
+    end_form = protocol.concept_form("study_ended_on")
+    unended = replace(failed, records=tuple(r for r in failed.records if r.form != end_form))
+    write_sdtm(replace(snapshot, subject_source=held([unended])), protocol, tmp_path, formats=("json",))
+    events = [(r["DSDECOD"], r["EPOCH"], r["DSSTDTC"]) for r in _load(tmp_path, "DS")]
+    assert events[-1] == ("SCREEN FAILURE", "SCREENING", failed.screened_on.isoformat())
+    assert [e[0] for e in events].count("SCREEN FAILURE") == 1

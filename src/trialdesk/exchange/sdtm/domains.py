@@ -69,6 +69,7 @@ COUNTRIES: dict[str, str] = {
     "India": "IND",
     "Israel": "ISR",
 }
+SCREEN_FAILED = "screen_failed"  # the subject's status (trialdesk.subjects.models.SubjectStatus)
 _TIME = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
 
 
@@ -283,11 +284,7 @@ def dm(s: SubjectRows, sites: dict[str, Any]) -> Iterator[Row]:
     armcd = arm.code if (arm is not None and enrolled) else None
     actarmcd = armcd if facts.treated else None
     if not enrolled:
-        reason = (
-            "SCREEN FAILURE"
-            if subject.screen_failure_criteria or subject.status == "screen_failed"
-            else "NOT ASSIGNED"
-        )
+        reason = "SCREEN FAILURE" if _screen_failed(subject) else "NOT ASSIGNED"
     elif arm is None:
         reason = "NOT ASSIGNED"
     elif not facts.treated:
@@ -372,12 +369,23 @@ def ds(s: SubjectRows) -> Iterator[Row]:
         decod = ctx.chosen(terms.END_OF_TREATMENT, r) or terms.OTHER
         term = ctx.choice_label("stopped_for_progression", r) or decod
         yield _ds(s, term, decod, "DISPOSITION EVENT", "TREATMENT", day)
+    ended = False
     for r in s.of("study_ended_on"):
         day = as_date(ctx.read("study_ended_on", r))
         decod = ctx.chosen(terms.END_OF_STUDY, r) or terms.OTHER
         term = ctx.choice_label("ended_follow_up_completed", r) or decod
         epoch = "SCREENING" if subject.enrolled_on is None else "FOLLOW-UP"
+        ended = True
         yield _ds(s, term, decod, "DISPOSITION EVENT", epoch, day)
+    if not ended and subject.enrolled_on is None and _screen_failed(subject):
+        # a screen failure whose end of study is not recorded: the screening verdict is the event
+        yield _ds(
+            s, "SCREEN FAILURE", "SCREEN FAILURE", "DISPOSITION EVENT", "SCREENING", subject.screened_on
+        )
+
+
+def _screen_failed(subject: SubjectSnapshot) -> bool:
+    return bool(subject.screen_failure_criteria) or subject.status == SCREEN_FAILED
 
 
 def _ds(s: SubjectRows, term, decod, category, epoch, day) -> Row:
