@@ -308,3 +308,20 @@ def test_the_home_with_urgent_work_comes_first_for_a_user_of_two_roles(
     )
     page = home(client)  # a query open for more than 30 days: the monitor's work is urgent
     assert page.index('data-role="monitor"') < page.index('data-role="coordinator"')
+
+
+def test_the_data_manager_counts_what_the_sites_worklist_lists_as_overdue(
+    as_user, at, cast, enrolled_subject
+):
+    from trialdesk.deviations.services import worklist
+
+    at(FIRST_DOSE_DAY + dt.timedelta(days=1))  # the first infusion, not given, is late
+    page = home(as_user("data_manager"))
+    listed = worklist(
+        cast.data_manager,
+        enrolled_subject.study,
+        enrolled_subject.site,
+        now=FIRST_DOSE_DAY + dt.timedelta(days=1),
+    )
+    assert count(page, "missing-forms") == str(len(listed.overdue)) == "1"
+    assert count(page, "missing-forms", "RNS") == "0"

@@ -158,6 +158,22 @@ class Builder:
             self._worklists[site.pk] = worklist(self.user, self.study, site, now=self.now)
         return self._worklists[site.pk]
 
+    def overdue_by_site(self, sites: list[Site]) -> dict[int, int]:
+        """Per site id, the calendar's items overdue (the worklist's "Overdue"): one computation
+        of the treatment calendar for every site at once (``deviations.services.treatments``)."""
+        from trialdesk.deviations.services import WORK_KINDS_EXCLUDED, treated_subjects, treatments
+
+        ids = {s.pk for s in sites}
+        counts: dict[int, int] = {}
+        subjects = treated_subjects(self.user, self.study).filter(site_id__in=ids)
+        for t in treatments(self.user, self.study, subjects, now=self.now):
+            for item in t.calendar:
+                if item.kind in WORK_KINDS_EXCLUDED or not item.open or item.due_on is None:
+                    continue
+                if item.status == cal.OVERDUE:
+                    counts[t.subject.site_id] = counts.get(t.subject.site_id, 0) + 1
+        return counts
+
     def deviation_rows(self):
         from trialdesk.deviations.services import deviation_rows
 
@@ -424,9 +440,7 @@ class Builder:
             check_lines,
             note="" if check_lines else _("No edit-check failure is open."),
         )
-        missing: dict[int, int] = {}
-        for site in sites:
-            missing[site.pk] = len(self.worklist(site).overdue)
+        missing = self.overdue_by_site(sites)
         locks = services.locks(self.user, self.study, sites)
         lines = [
             *self.age_lines(sites),
