@@ -21,6 +21,7 @@ from django.shortcuts import redirect, render
 from django.urls import get_script_prefix, reverse, set_script_prefix
 from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
@@ -356,7 +357,7 @@ def access_history_csv(request):
     writer.writerow(
         [
             _("Name"),
-            _("Username"),
+            pgettext("administration", "Username"),
             _("Role"),
             _("Site"),
             _("From"),
