@@ -140,6 +140,31 @@ def _recent_failures(user) -> int:
     return AuditEvent.objects.filter(action="sign_failed", user_id=user.pk, occurred_at__gte=since).count()
 
 
+LOCKED_OUT = "too many failed attempts"
+NOT_CONFIRMED = "password not confirmed"
+
+
+def password_refusal(user, password: str) -> str | None:
+    """The one password check of every electronic signature (a casebook, a monitoring visit
+    report): None if ``password`` is the user's and signing is not blocked, else the audit
+    reason (LOCKED_OUT or NOT_CONFIRMED). The caller audits a refusal as ``sign_failed``, so
+    that failures anywhere count towards the same limit."""
+    if _recent_failures(user) >= SIGN_FAILURE_LIMIT:
+        return LOCKED_OUT
+    if not password or not user.check_password(password):
+        return NOT_CONFIRMED
+    return None
+
+
+def refusal_message(reason: str) -> str:
+    """What the signer reads when ``password_refusal`` refused, in their language."""
+    if reason == LOCKED_OUT:
+        return _("Too many failed signature attempts: signing is blocked for %(minutes)s minutes.") % {
+            "minutes": int(SIGN_FAILURE_WINDOW.total_seconds() // 60)
+        }
+    return _("The password is not correct: nothing was signed.")
+
+
 def sign(user, subject: Subject, *, password: str, visit: Visit | None = None) -> Signature:
     """Sign a subject's casebook, or one of its visits, as ``user``.
 
@@ -158,8 +183,8 @@ def sign(user, subject: Subject, *, password: str, visit: Visit | None = None) -
     scope = _scope_of(visit)
     label = _label(subject, visit)
 
-    locked_out = _recent_failures(user) >= SIGN_FAILURE_LIMIT
-    if locked_out or not password or not user.check_password(password):
+    refusal = password_refusal(user, password)
+    if refusal:
         with audited():
             record(
                 actor,
@@ -171,14 +196,9 @@ def sign(user, subject: Subject, *, password: str, visit: Visit | None = None) -
                 object_label=label,
                 field="signature",
                 new_value={"scope": scope, "visit": visit.code if visit else None},
-                reason="too many failed attempts" if locked_out else "password not confirmed",
+                reason=refusal,
             )
-        if locked_out:
-            raise SignatureRefused(
-                _("Too many failed signature attempts: signing is blocked for %(minutes)s minutes.")
-                % {"minutes": int(SIGN_FAILURE_WINDOW.total_seconds() // 60)}
-            )
-        raise SignatureRefused(_("The password is not correct: nothing was signed."))
+        raise SignatureRefused(refusal_message(refusal))
 
     meaning = meaning_for(visit)
     with audited():
