@@ -398,3 +398,16 @@ def test_a_screen_failure_without_its_end_of_study_is_disposed_of_on_its_screeni
     events = [(r["DSDECOD"], r["EPOCH"], r["DSSTDTC"]) for r in _load(tmp_path, "DS")]
     assert events[-1] == ("SCREEN FAILURE", "SCREENING", failed.screened_on.isoformat())
     assert [e[0] for e in events].count("SCREEN FAILURE") == 1
+
+
+def test_an_incomplete_record_without_a_required_value_is_left_out_and_counted(snapshot, protocol, tmp_path):
+    first = dt.date(2024, 3, 10)
+    ae_form = protocol.concept_form("adverse_event_term")
+    untermed = RecordSnapshot(ae_form, None, 8, protocol.concept_data(ae_form, {"adverse_event_grade": 2}))
+    result = write_sdtm(
+        _one_subject(protocol, snapshot, first, extra=(untermed,)), protocol, tmp_path, formats=("json",)
+    )
+    assert result.records["AE"] == 3 and result.left_out == {"AE": 1}  # AETERM and AEDECOD are Required
+    define = json.loads((tmp_path / "define.json").read_text())
+    (ae,) = [d for d in define["datasets"] if d["name"] == "AE"]
+    assert (ae["records"], ae["incompleteRecordsLeftOut"]) == (3, 1)

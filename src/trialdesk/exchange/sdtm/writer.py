@@ -282,6 +282,8 @@ def _define(
                 "structure": spec.structure,
                 "keys": list(spec.keys),
                 "records": spools[spec.name].count,
+                # records of the snapshot without a Required value (an incomplete form): not written
+                "incompleteRecordsLeftOut": spools[spec.name].left_out,
                 "files": files.get(spec.name, []),
                 "variables": [
                     {
