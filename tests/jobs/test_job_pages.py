@@ -125,3 +125,13 @@ def test_the_list_speaks_french(client, cast, trial):
 def test_an_anonymous_visitor_is_sent_to_sign_in(client, trial):
     response = client.get("/jobs/")
     assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+def test_the_audit_trail_names_the_jobs_actions_in_french(cast, trial):
+    from django.utils import translation
+
+    from trialdesk.audit_viewer.viewer import action_label
+
+    with translation.override("fr"):
+        assert action_label("job_submit") == "Tâche de fond demandée"
+        assert action_label("job_download") == "Fichier d'une tâche de fond téléchargé"

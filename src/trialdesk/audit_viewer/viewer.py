@@ -289,6 +289,9 @@ ACTION_LABELS = {
     "lock": gettext_lazy("Locked"),
     "unlock": gettext_lazy("Unlocked"),
     "export": gettext_lazy("Exported"),
+    # background jobs (trialdesk.jobs; their French is in that app's catalogue)
+    "job_submit": gettext_lazy("Background job requested"),
+    "job_download": gettext_lazy("Background job's file downloaded"),
     "role_grant": gettext_lazy("Role granted"),
     "role_revoke": gettext_lazy("Role revoked"),
     "user_create": gettext_lazy("User created"),
