@@ -62,6 +62,10 @@ def test_the_study_trail_shows_the_imported_history_apart_with_its_file_and_date
     assert "Inv.Nantes" in signatures and "I approve the data of this casebook" in signatures
     assert "approve_casebook" not in signatures and "The casebook" in signatures
     assert {"NTE", "RNS"} <= _imported_sites(page)
+    # what the file records read with labels, the file's own text kept in the tooltip
+    assert "Changed · RNS-S01 SCR Screening and eligibility · ECOG performance status: 4" in page
+    assert 'title="change form_record RNS-S01 SCR screening ecog  -&gt; 4"' in page
+    assert "Created · RNS-S01: Screening" in page
 
 
 def test_a_monitor_of_one_site_reads_the_imported_history_of_that_site_only(client, study, readers):

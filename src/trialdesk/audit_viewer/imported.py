@@ -12,13 +12,17 @@ patient's identifiers or the sites' free text.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from django.core.paginator import Page, Paginator
 from django.utils.translation import gettext as _
 
+from trialdesk.audit_viewer import viewer
 from trialdesk.audit_viewer.models import ImportedAuditRecord, ImportedSignature, OdmImport
+from trialdesk.crf.display import display_value, field_label
 from trialdesk.signatures.models import SignatureMeaning
 from trialdesk.studies import pseudonymisation
 
@@ -32,7 +36,8 @@ class ImportedRecordRow:
     occurred_at: dt.datetime
     site_code: str
     username: str
-    what: str
+    what: str  # as a reader reads it (labels for the codes of a trialdesk file)
+    source: str  # verbatim, as the file gives it (the row's tooltip)
     reason: str
 
 
@@ -97,6 +102,47 @@ def _signed(protocol, visit_code: str) -> str:
         return visit_code
 
 
+def _typed(text: str) -> Any:
+    """A value of the file's record text as the form engine stores it ("62.0" -> 62.0)."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def readable(source: str, protocol) -> str:
+    """What an ODM file of trialdesk says was done (its ``SourceID``: ``action object_type
+    label [field] [old -> new]``), read with labels: the action, the record by its form's
+    title, the field by its label and its values as the form shows them. Text of another
+    system, or that does not read so, is given as it is."""
+    words = (source or "").split(" ")
+    if len(words) < 3 or words[0] not in viewer.ACTION_LABELS:
+        return source
+    action, object_type, rest = words[0], words[1], words[2:]
+    arrow = rest.index("->") if "->" in rest else len(rest)
+    before, new = rest[:arrow], " ".join(rest[arrow + 1 :]).strip()
+    form = field = None
+    old = ""
+    if object_type == "form_record":
+        codes = {f.code for f in protocol.forms}
+        position = next((i for i, word in enumerate(before) if word in codes), None)
+        if position is not None:
+            form = protocol.form(before[position])
+            if position + 1 < len(before) and before[position + 1] in form.field_codes:
+                field = before[position + 1]
+                old = " ".join(before[position + 2 :]).strip()
+                before = before[: position + 1]
+    parts = [viewer.action_label(action), viewer.readable_label(" ".join(before), protocol)]
+    if field is not None:
+        parts.append(field_label(form, field))
+    text = " · ".join(part for part in parts if part)
+    if field is not None:
+        old, new = (display_value(form, field, _typed(v)) if v else "" for v in (old, new))
+        return f"{text}: {old + ' → ' if old else ''}{new}" if (old or new) else text
+    new = viewer._status_label(object_type, new) or new  # a status as its label
+    return f"{text}: {new}" if arrow < len(rest) else text
+
+
 def imported_history(scope, page_number=None) -> ImportedHistory | None:
     """The imported history of ``scope`` (None when the study imported no file)."""
     origins = list(OdmImport.objects.filter(study=scope.study).order_by("imported_at", "pk"))
@@ -105,18 +151,19 @@ def imported_history(scope, page_number=None) -> ImportedHistory | None:
     records = _records(scope).select_related("site").order_by("-origin_id", "-sequence")
     page = Paginator(records, PAGE_SIZE).get_page(page_number)
     masked = scope.pseudonymised
+    protocol = scope.study.protocol
     rows = [
         ImportedRecordRow(
             sequence=r.sequence,
             occurred_at=r.occurred_at,
             site_code=r.site.code if r.site is not None else "",
             username=r.username,
-            what=pseudonymisation.MASK if masked and r.source else r.source,
+            what=pseudonymisation.MASK if masked and r.source else readable(r.source, protocol),
+            source=pseudonymisation.MASK if masked and r.source else r.source,
             reason=pseudonymisation.MASK if masked and r.reason else r.reason,
         )
         for r in page.object_list
     ]
-    protocol = scope.study.protocol
     signatures = [
         ImportedSignatureRow(
             subject_id=s.subject_id,
