@@ -326,3 +326,20 @@ def test_after_the_subject_left_the_study_what_was_still_to_do_is_not_applicable
         and "left the study" in by_key["aspirate:M2"].explanation
     )
     assert by_key["infusion:next"].status == NOT_APPLICABLE
+
+
+def test_a_record_that_reports_the_end_of_the_study_before_a_window_is_not_a_visit_made_early():
+    # the demo's follow-up call that learns of a death weeks before its window opened: the visit
+    # was no longer due once the subject left the study, so no window deviation (M1: days 21-35)
+    def status(done: int, left: int | None):
+        items = plan_treatment(
+            RULES, today=day(60), first_dose_on=DAY0, doses=doses(0),
+            assessments=assessments({"M1": day(done)}), off_study_on=None if left is None else day(left),
+        )
+        return items_by_key(items)["aspirate:M1"].status
+
+    assert status(10, None) == DONE_OUT_OF_WINDOW  # early, the subject still on study
+    assert status(10, 10) == NOT_APPLICABLE  # left the study that day
+    assert status(20, 21) == NOT_APPLICABLE  # left on the day the window opened
+    assert status(10, 22) == DONE_OUT_OF_WINDOW  # still on study when the window opened
+    assert status(36, 10) == DONE_OUT_OF_WINDOW  # late is late

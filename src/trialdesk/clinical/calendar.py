@@ -443,6 +443,14 @@ def plan_treatment(
             else:
                 check = check_window(visit.done_on, visit.window_start, visit.window_end)
                 status, why = (DONE_IN_WINDOW if check.in_window else DONE_OUT_OF_WINDOW), check.explanation
+                if (not check.in_window and off_study_on is not None and visit.done_on < visit.window_start
+                        and off_study_on <= visit.window_start):
+                    # the record reports the end (a follow-up call that learnt of the death): the
+                    # visit was no longer due, so it is not one made early
+                    status, why = NOT_APPLICABLE, _m(
+                        gettext_noop("recorded on %(done)s; the subject left the study on %(day)s, "
+                                     "before its window opened"),
+                        done=visit.done_on, day=off_study_on)
             items.append(CalendarItem(visit.kind, key, title, visit.planned_on, visit.window_start,
                                       visit.window_end, visit.done_on, status, why, visit.ref))
             continue
