@@ -180,3 +180,30 @@ def test_only_the_sponsor_administrator_invites(client, cast, role, mailoutbox):
         },
     )
     assert response.status_code == 403 and not mailoutbox
+
+
+def test_a_mail_server_that_refuses_keeps_the_account_and_says_so(
+    admin, study, settings, monkeypatch, django_capture_on_commit_callbacks
+):
+    def refuse(*args, **kwargs):
+        raise ConnectionRefusedError("no mail server")
+
+    monkeypatch.setattr("trialdesk.administration.services.send_mail", refuse)
+    from trialdesk.administration import services
+    from trialdesk.studies.access import study_access
+
+    sponsor = get_user_model().objects.get(username="sponsor")
+    with django_capture_on_commit_callbacks(execute=True):
+        user, _membership = services.invite_user(
+            sponsor,
+            study_access(sponsor, study),
+            study,
+            email="n@example.org",
+            first_name="N",
+            last_name="M",
+            role="statistician",
+            site=None,
+            page_url="http://testserver/administration/invitation/",
+        )
+    assert user.invitation_mailed is False
+    assert get_user_model().objects.filter(email="n@example.org").exists()

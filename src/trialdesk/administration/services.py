@@ -7,6 +7,7 @@ study's trail; views only parse, call these and render."""
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -23,6 +24,8 @@ from trialdesk.audit.models import AuditEvent
 from trialdesk.audit.services import Actor, audited, record
 from trialdesk.studies.access import ROLE_PERMISSIONS, Permission, StudyAccess
 from trialdesk.studies.models import ALL_SITES_ROLES, Membership, Role, Site, Study
+
+logger = logging.getLogger(__name__)
 
 INVITATION_SALT = "trialdesk.administration.invitation"
 REASON_MAX = 500
@@ -140,6 +143,18 @@ def _site_refusal(study: Study, role: str, site: Site | None) -> str | None:
 
 
 def _send_invitation(user, study: Study, link: str, inviter) -> None:
+    """The invitation e-mail (after the commit). A mail server that refuses leaves the account
+    invited, ``user.invitation_mailed`` False and a log line: the administrator sends it again."""
+    try:
+        _mail_invitation(user, study, link, inviter)
+    except Exception:  # noqa: BLE001 (any failure of the mail server: the account stays, the page says so)
+        logger.warning("the invitation of user %s could not be e-mailed", user.pk, exc_info=True)
+        user.invitation_mailed = False
+    else:
+        user.invitation_mailed = True
+
+
+def _mail_invitation(user, study: Study, link: str, inviter) -> None:
     days = invitation_max_age() // 86400
     subject = _("Your trialdesk account for %(study)s") % {"study": study.nct_id}
     body = _(

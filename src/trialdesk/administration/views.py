@@ -21,7 +21,7 @@ from django.shortcuts import redirect, render
 from django.urls import get_script_prefix, reverse, set_script_prefix
 from django.utils import translation
 from django.utils.translation import gettext as _
-from django.utils.translation import pgettext
+from django.utils.translation import gettext_lazy, pgettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
@@ -32,6 +32,11 @@ from trialdesk.administration.services import AdministrationRefused
 from trialdesk.studies.access import Permission, StudyAccess, study_access
 from trialdesk.studies.models import ALL_SITES_ROLES, Membership, Role
 from trialdesk.studies.services import request_study
+
+_NOT_MAILED = gettext_lazy(
+    "The e-mail to %(email)s could not be sent (the account is kept): "
+    "send a new invitation once the mail server answers."
+)
 
 
 def _admin(request, permission: Permission = Permission.MANAGE_USERS) -> tuple:
@@ -139,6 +144,9 @@ def invite(request):
             except AdministrationRefused as refusal:
                 form.add_error(None, refusal.message)
             else:
+                if getattr(user, "invitation_mailed", None) is False:
+                    messages.warning(request, _NOT_MAILED % {"email": user.email})
+                    return redirect("administration:user", user_id=user.pk)
                 messages.success(
                     request,
                     _("%(name)s is invited: the link to choose a password was sent to %(email)s.")
@@ -234,6 +242,9 @@ def resend_invitation(request, user_id: int):
     except AdministrationRefused as refusal:
         messages.error(request, refusal.message)
     else:
+        if getattr(person, "invitation_mailed", None) is False:
+            messages.warning(request, _NOT_MAILED % {"email": person.email})
+            return redirect("administration:user", user_id=person.pk)
         messages.success(
             request,
             _("A new invitation was sent to %(email)s; the earlier link no longer works.")
@@ -465,7 +476,6 @@ def account(request):
                     httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
                     samesite=settings.LANGUAGE_COOKIE_SAMESITE,
                 )
-                request.session["trialdesk_language"] = code
                 return response
         else:
             raise Http404

@@ -299,6 +299,8 @@ EMAIL_TIMEOUT = 20
 DEFAULT_FROM_EMAIL = os.environ.get("TRIALDESK_EMAIL_FROM", "trialdesk@localhost")
 # The address the mail's links start with (https://trialdesk.example.org); empty: links are paths.
 TRIALDESK_BASE_URL = os.environ.get("TRIALDESK_BASE_URL", "")
+# How long the link of an invitation e-mail works (trialdesk.administration), in days.
+TRIALDESK_INVITATION_DAYS = float(os.environ.get("TRIALDESK_INVITATION_DAYS", "7"))
 
 TRIALDESK_PROTOCOL = os.environ.get("TRIALDESK_PROTOCOL", "")
 
