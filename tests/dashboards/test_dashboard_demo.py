@@ -171,3 +171,15 @@ def test_every_reader_gets_every_chart_without_error(client, demo_study, usernam
     assert page.status_code == 200
     for url in _chart_urls(page.content):
         assert client.get(url).status_code == 200, url
+
+
+@pytest.mark.parametrize("language", ["en", "fr"])
+def test_the_dashboard_shows_no_raw_code(client, demo_study, language):
+    from tests.web.test_no_raw_codes import WORD, _VisibleText, forbidden_words
+
+    client.force_login(user("sponsor"))
+    parser = _VisibleText()
+    parser.feed(client.get(PAGE, HTTP_ACCEPT_LANGUAGE=language).content.decode())
+    text = " ".join(parser.parts)
+    assert not {word for word in WORD.findall(text) if word in forbidden_words(demo_study.protocol, language)}
+    assert not {"True", "False", "None"} & set(WORD.findall(text))

@@ -139,8 +139,10 @@ def _svg(figure: Figure, title: str, description: str) -> str:
 
 def _date_axis(axes, start: dt.date, end: dt.date) -> None:
     """Dates by locale: months over a long span, days over a short one."""
-    axes.xaxis.set_major_locator(AutoDateLocator(minticks=4, maxticks=9))
     short = (end - start).days <= 120
+    axes.xaxis.set_major_locator(
+        AutoDateLocator(minticks=3, maxticks=7 if short else 9, interval_multiples=not short)
+    )
     axes.xaxis.set_major_formatter(
         FuncFormatter(
             lambda x, _pos: (
@@ -227,7 +229,7 @@ def enrollment_chart(data: Dashboard) -> Chart:
                 fontsize=9,
                 color=INK,
             )
-        top = max(len(e.dates), e.target.count if e.whole_study else 0, 1) * 1.12
+        top = max(len(e.dates), e.target.count if e.whole_study else 0, 1) * 1.12 + 0.8  # room for the labels
         axes.axvline(e.as_of, color=ORANGE, linewidth=1.0)
         axes.annotate(
             _("Data of %(day)s") % {"day": day_text(e.as_of)},

@@ -143,7 +143,7 @@ def enrollment_section(data: Dashboard, site_names: dict[str, str]) -> Section:
                     _("Chance of reaching the target by the planned end (%(day)s): %(p)s.")
                     % {"day": day_text(e.planned_end), "p": _pct(f.probability_by_planned_end * 100, 0)}
                 )
-            elif e.planned_end is not None and e.planned_end <= e.as_of:
+            elif e.plan is not None and e.planned_end is not None and e.planned_end <= e.as_of:
                 notes.append(
                     _("The protocol's planned end (%(day)s) has passed.") % {"day": day_text(e.planned_end)}
                 )
@@ -328,7 +328,7 @@ def swimmer_section(data: Dashboard) -> Section:
         _(
             "One bar per treated subject from the first dose: dark while on treatment (a white tick per dose), "
             "light in follow-up; a triangle marks the first response, a cross relapse or progression, a diamond "
-            "a serious adverse event, a square death, an arrow a subject still on study."
+            "an SAE, a square death, an arrow a subject still on study."
         )
     ]
     return Section(
