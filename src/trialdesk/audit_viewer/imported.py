@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 
 from trialdesk.audit_viewer import viewer
 from trialdesk.audit_viewer.models import ImportedAuditRecord, ImportedSignature, OdmImport
-from trialdesk.crf.display import display_value, field_label
+from trialdesk.crf.display import display_value, field_label, plain
 from trialdesk.signatures.models import SignatureMeaning
 from trialdesk.studies import pseudonymisation
 
@@ -139,8 +139,16 @@ def readable(source: str, protocol) -> str:
     if field is not None:
         old, new = (display_value(form, field, _typed(v)) if v else "" for v in (old, new))
         return f"{text}: {old + ' → ' if old else ''}{new}" if (old or new) else text
-    new = viewer._status_label(object_type, new) or new  # a status as its label
+    new = viewer._status_label(object_type, new) or _fields(new)  # a status as its label
     return f"{text}: {new}" if arrow < len(rest) else text
+
+
+def _fields(text: str) -> str:
+    """A JSON object of the record text as "Label: value; …" (anything else as it is)."""
+    value = _typed(text)
+    if not isinstance(value, dict):
+        return text
+    return "; ".join(f"{viewer.key_label(key)}: {plain(item)}" for key, item in value.items())
 
 
 def imported_history(scope, page_number=None) -> ImportedHistory | None:
