@@ -154,6 +154,7 @@ def demo_folder(folder: Path):
         import psycopg
 
         database = f"trialdesk_jobs_{uuid.uuid4().hex[:8]}"
+        server_url = server_url.rsplit("/", 1)[0] + "/postgres"  # the server's own database
         with psycopg.connect(server_url, autocommit=True) as connection:
             connection.execute(f'CREATE DATABASE "{database}"')
         env["DATABASE_URL"] = server_url.rsplit("/", 1)[0] + "/" + database
