@@ -21,9 +21,16 @@ def study_list(request):
         return redirect(f"{request.root_prefix}studies/{studies[0].nct_id}/")
     rows = []
     for study in studies:
-        roles = sorted(set(request.user.memberships.filter(study=study, active=True).values_list("role", flat=True)))
-        rows.append({"study": study, "roles": [Role(role).label for role in roles],
-                     "url": f"{request.root_prefix}studies/{study.nct_id}/"})
+        roles = sorted(
+            set(request.user.memberships.filter(study=study, active=True).values_list("role", flat=True))
+        )
+        rows.append(
+            {
+                "study": study,
+                "roles": [Role(role).label for role in roles],
+                "url": f"{request.root_prefix}studies/{study.nct_id}/",
+            }
+        )
     return render(request, "studies/list.html", {"rows": rows})
 
 
@@ -44,4 +51,3 @@ def site_page(request, site_code: str):
         raise Http404
     subjects = Subject.objects.for_user(request.user, study).filter(site=site).order_by("screening_number")
     return render(request, "studies/site.html", {"site": site, "subjects": subjects})
-
