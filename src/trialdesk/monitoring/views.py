@@ -295,14 +295,19 @@ def _filename(study, visit, ext: str) -> str:
     return f"monitoring-visit-{study.nct_id}-{visit.site.code}-{visit.visit_date.isoformat()}-v{visit.version}.{ext}"
 
 
+def document_html(request, study, visit) -> str:
+    """The signed report as the standalone page WeasyPrint lays out (no script, its own style)."""
+    context = _context(request, study, visit)
+    context["sponsor"] = study.protocol.identification.sponsor
+    return render_to_string("monitoring/document.html", context, request=request)
+
+
 @login_required
 def visit_pdf(request, monitoring_visit_id: int):
     from weasyprint import HTML
 
     study, visit = _signed(request, monitoring_visit_id)
-    context = _context(request, study, visit)
-    context["sponsor"] = study.protocol.identification.sponsor
-    html = render_to_string("monitoring/document.html", context, request=request)
+    html = document_html(request, study, visit)
     pdf = HTML(string=html, base_url=request.build_absolute_uri("/")).write_pdf()
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="{_filename(study, visit, "pdf")}"'
