@@ -101,7 +101,7 @@ def test_roles_with_the_audit_permission_read_the_subject_trail(client, cast, sc
     assert subject_create.sequence in _sequences(response.content.decode())
 
 
-@pytest.mark.parametrize("who", ["investigator_nantes", "coordinator_nantes", "sponsor", "safety_officer"])
+@pytest.mark.parametrize("who", ["sponsor", "safety_officer"])
 def test_roles_without_the_audit_permission_are_refused(client, cast, screened_subject, who):
     _as(client, getattr(cast, who))
     record_ = _screening(screened_subject)
@@ -113,6 +113,29 @@ def test_roles_without_the_audit_permission_are_refused(client, cast, screened_s
         assert client.get(url).status_code in (403, 404)
         assert client.get(url + "csv/").status_code in (403, 404)
     assert not AuditEvent.objects.filter(action="export").exists()
+
+
+@pytest.mark.parametrize("who", ["investigator_nantes", "coordinator_nantes"])
+def test_site_staff_read_the_trail_of_their_own_subjects_and_records_but_not_the_sites(
+    client, cast, screened_subject, who
+):
+    """Issue 15: the audit of each field one click away for site staff too, their own site only."""
+    _as(client, getattr(cast, who))
+    record_ = _screening(screened_subject)
+    subject_create = AuditEvent.objects.get(object_type="subject", action="create")
+    page = client.get(f"/audit/subjects/{screened_subject.pk}/")
+    assert page.status_code == 200
+    assert subject_create.sequence in _sequences(page.content.decode())
+    assert client.get(f"/audit/records/{record_.pk}/").status_code == 200
+    assert client.get("/audit/sites/NTE/").status_code == 403
+    assert client.get("/audit/").status_code in (403, 404)
+
+
+def test_site_staff_do_not_read_the_trail_of_another_sites_subject(client, cast, rennes_subject):
+    _as(client, cast.coordinator_nantes)
+    record_ = _screening(rennes_subject)
+    assert client.get(f"/audit/subjects/{rennes_subject.pk}/").status_code == 404
+    assert client.get(f"/audit/records/{record_.pk}/").status_code == 404
 
 
 def test_the_subject_trail_holds_its_records_and_signatures_but_not_another_subjects(

@@ -85,10 +85,19 @@ class TrailScope:
         return self.access.pseudonymised
 
 
-def _readable(user, study: Study, site_id: int | None) -> StudyAccess:
+def _readable(user, study: Study, site_id: int | None, *, one_subject: bool = False) -> StudyAccess:
+    """``one_subject``: the trail of one subject or one record, which the site's own staff
+    read too (Permission.VIEW_RECORD_AUDIT); a whole site's trail needs VIEW_AUDIT."""
     access = study_access(user, study)
+    if one_subject and access.can(Permission.VIEW_RECORD_AUDIT, site_id):
+        return access
     require(access, Permission.VIEW_AUDIT, site_id)
     return access
+
+
+def may_read_subject_trail(access: StudyAccess, site_id: int) -> bool:
+    """Whether the trail of a subject (or of one of its records) at this site is readable."""
+    return access.can(Permission.VIEW_AUDIT, site_id) or access.can(Permission.VIEW_RECORD_AUDIT, site_id)
 
 
 def study_scope(user, study: Study) -> TrailScope:
@@ -126,7 +135,7 @@ def _query_ids(**lookup) -> list[str]:
 
 def subject_scope(user, study: Study, subject_id: int) -> TrailScope:
     subject = get_visible_or_404(Subject.objects.select_related("site"), user, study, pk=subject_id)
-    access = _readable(user, study, subject.site_id)
+    access = _readable(user, study, subject.site_id, one_subject=True)
     objects = (
         Q(object_type="subject", object_id=str(subject.pk))
         | Q(object_type="form_record", object_id__in=_ids(subject.form_records.all()))
@@ -142,7 +151,7 @@ def record_scope(user, study: Study, record_id: int) -> TrailScope:
     form_record = get_visible_or_404(
         FormRecord.objects.select_related("subject__site", "visit"), user, study, pk=record_id
     )
-    access = _readable(user, study, form_record.subject.site_id)
+    access = _readable(user, study, form_record.subject.site_id, one_subject=True)
     objects = Q(object_type="form_record", object_id=str(form_record.pk)) | Q(
         object_type="query", object_id__in=_query_ids(record=form_record)
     )
@@ -546,7 +555,10 @@ def start_export(user, scope: TrailScope, filters: dict[str, Any]) -> Iterator[s
     """Audit the export (action ``export``), then return the CSV lines of the scope's events
     up to that moment, oldest first, streamed in chunks (constant memory)."""
     site_id = scope.site.pk if scope.site else None
-    actor = Actor.for_user(user, scope.access.role_for(Permission.VIEW_AUDIT, site_id))
+    role = scope.access.role_for(Permission.VIEW_AUDIT, site_id) or scope.access.role_for(
+        Permission.VIEW_RECORD_AUDIT, site_id
+    )
+    actor = Actor.for_user(user, role)
     with audited():
         event = record(
             actor,

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET
 
 from trialdesk.audit_viewer import viewer
 from trialdesk.audit_viewer.imported import imported_history
+from trialdesk.studies.access import Permission
 from trialdesk.studies.services import request_study
 
 # --------------------------------------------------------------------------- audit viewer
@@ -61,6 +62,8 @@ def trail(request, kind: str, key=None):
         "query": query.urlencode(),
         "csv_url": _csv_url(scope) + (f"?{query.urlencode()}" if query else ""),
         "imported": imported_history(scope, request.GET.get("imported_page")),
+        # site staff read their subjects' trails, not the whole site's: the crumb leads to the site
+        "site_trail": scope.site is not None and scope.access.can(Permission.VIEW_AUDIT, scope.site.pk),
     }
     return render(request, "audit_viewer/trail.html", context)
 

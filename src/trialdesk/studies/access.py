@@ -28,6 +28,9 @@ class Permission(StrEnum):
     VERIFY_SOURCE = "verify_source"
     LOCK = "lock"
     VIEW_AUDIT = "view_audit"
+    # the audit trail of one subject or one form record of the user's own sites (issue 15: site
+    # staff read the history of their own data); the site-wide and study-wide trails need VIEW_AUDIT
+    VIEW_RECORD_AUDIT = "view_record_audit"
     EXPORT = "export"
     MANAGE_USERS = "manage_users"
     # the study's operational status (recruiting, recruitment closed…)
@@ -64,6 +67,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
             Permission.MANAGE_DRUG_SUPPLY,
             Permission.CONFIRM_RESPONSE,
             Permission.VIEW_SAFETY_DATA,
+            Permission.VIEW_RECORD_AUDIT,
             # DESIGN §1: an investigator exports their own sites (the REDCap API's records)
             Permission.EXPORT,
         }
@@ -77,6 +81,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
             Permission.ANSWER_QUERY,
             Permission.MANAGE_DRUG_SUPPLY,
             Permission.VIEW_SAFETY_DATA,
+            Permission.VIEW_RECORD_AUDIT,
         }
     ),
     R.MONITOR: frozenset(
@@ -227,3 +232,16 @@ def require(access: StudyAccess, permission: Permission, site_id: int | None = N
         raise Http404
     if not access.can(permission, site_id):
         raise PermissionDenied
+
+
+#: the roles that read the whole study's analysis (report, REST endpoints); the safety officer its safety part
+ANALYSIS_ROLES = frozenset({"statistician", "sponsor_admin", "data_manager"})
+SAFETY_ROLES = ANALYSIS_ROLES | {"safety_officer"}
+
+
+def may_read_analysis(access: StudyAccess, *, safety_only: bool = False) -> bool:
+    """Whether a user (their ``StudyAccess``) may read the analysis — its safety part alone with
+    ``safety_only``: one of its roles, for every site of the study (an analysis of a part of
+    the sites would be another analysis)."""
+    roles = SAFETY_ROLES if safety_only else ANALYSIS_ROLES
+    return bool(access.roles_at(None) & roles) and access.site_ids == access.all_site_ids

@@ -21,7 +21,9 @@ def _common(context, subject) -> dict:
         "next": request.get_full_path(),
         "can_sign": access.can(Permission.SIGN, subject.site_id),
         "can_lock": access.can(Permission.LOCK, subject.site_id),
-        "can_view_audit": access.can(Permission.VIEW_AUDIT, subject.site_id),
+        # the subject's and its records' trails: site staff read their own site's too
+        "can_view_audit": access.can(Permission.VIEW_AUDIT, subject.site_id)
+        or access.can(Permission.VIEW_RECORD_AUDIT, subject.site_id),
     }
 
 
