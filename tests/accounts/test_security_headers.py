@@ -118,6 +118,7 @@ DOCUMENTS = {
     "reports/templates/reports/analysis/document.html",
     "reports/templates/reports/analysis/appendix.html",
     "safety/templates/safety/cioms.html",
+    "monitoring/templates/monitoring/document.html",
 }
 
 
