@@ -3,8 +3,10 @@
 from django.urls import path
 
 from trialdesk.subjects import screening_views as views
+from trialdesk.subjects import search
 
 urlpatterns = [
+    path("subjects/search/", search.subject_search, name="subject-search"),
     path("sites/<str:site_code>/screening/", views.screening_log, name="screening-log"),
     path("sites/<str:site_code>/screening/new/", views.screen_patient, name="screening-new"),
     path("subjects/<int:subject_id>/eligibility/", views.eligibility, name="subject-eligibility"),
