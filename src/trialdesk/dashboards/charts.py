@@ -73,6 +73,12 @@ RESPONSE_STYLE: dict[ResponseCategory | None, tuple[str, str]] = {
     ResponseCategory.RELAPSE: (ORANGE, "\\\\"),
     None: (LIGHT, ""),
 }
+#: beyond these, a chart stays readable by drawing less: no letters on the waterfall's bars and no
+#: names under them, no name at the end of each series; the swimmer plot draws the longest
+#: subjects only (the page's table lists every one)
+LABELLED_BARS = 40
+LABELLED_SERIES = 25
+SWIMMER_ROWS = 50
 CHART_NAMES = ("enrollment", "screen_failures", "waterfall", "swimmer", "her2", "lvef", "adverse_events")
 
 
@@ -323,8 +329,11 @@ def waterfall_chart(data: Dashboard) -> Chart | None:
             linewidth=0.5,
             width=0.75,
         )
+        labelled = len(bars) <= LABELLED_BARS
         for rect, b in zip(drawn, bars, strict=True):
             rect.set_hatch(RESPONSE_STYLE[b.best][1])
+            if not labelled:
+                continue
             offset = 3 if b.change_pct >= 0 else -3
             axes.annotate(
                 response_abbreviation(b.best),
@@ -342,7 +351,8 @@ def waterfall_chart(data: Dashboard) -> Chart | None:
             axes.annotate(
                 _("%(pct)s fall: the least a partial response needs")
                 % {"pct": number(data.pr_decrease_pct) + " %"},
-                (-0.5, line),
+                (0, line),
+                xycoords=("axes fraction", "data"),
                 xytext=(2, -3),
                 textcoords="offset points",
                 ha="left",
@@ -350,8 +360,12 @@ def waterfall_chart(data: Dashboard) -> Chart | None:
                 fontsize=8,
                 color=INK,
             )
-        axes.set_xticks(list(xs))
-        axes.set_xticklabels([b.label for b in bars], rotation=60, ha="right", fontsize=8)
+        if labelled:
+            axes.set_xticks(list(xs))
+            axes.set_xticklabels([b.label for b in bars], rotation=60, ha="right", fontsize=8)
+        else:
+            axes.set_xticks([])
+            axes.set_xlabel(_("Subjects, from the largest increase to the largest fall"))
         low = min(min(b.change_pct for b in bars), line - 10)
         high = max(max(b.change_pct for b in bars), 10)
         axes.set_ylim(max(low * 1.15, -110), high * 1.2)
@@ -382,7 +396,7 @@ def waterfall_chart(data: Dashboard) -> Chart | None:
 
 
 def swimmer_chart(data: Dashboard) -> Chart | None:
-    rows = data.swimmer
+    rows = data.swimmer[:SWIMMER_ROWS]  # the longest first
     if not rows:
         return None
     title = chart_title("swimmer", data)
@@ -537,7 +551,9 @@ def _series_chart(
                 alpha=0.9,
             )
         # each series named at its last point; names ending close together stacked apart
-        ends = [(s.months[-1], s.values[-1], s.label) for s in series]
+        ends = (
+            [(s.months[-1], s.values[-1], s.label) for s in series] if len(series) <= LABELLED_SERIES else []
+        )
         gap = (high - low) * 0.045
         columns: dict[int, list[int]] = {}
         for i, (x, _y, _label) in enumerate(ends):

@@ -331,6 +331,12 @@ def swimmer_section(data: Dashboard) -> Section:
             "an SAE, a square death, an arrow a subject still on study."
         )
     ]
+    notes = []
+    if len(data.swimmer) > charts.SWIMMER_ROWS:
+        notes.append(
+            _("The chart draws the %(shown)s subjects longest on study of %(n)s; the table lists every one.")
+            % {"shown": charts.SWIMMER_ROWS, "n": len(data.swimmer)}
+        )
     return Section(
         "swimmer",
         charts.chart_title("swimmer", data),
@@ -356,6 +362,7 @@ def swimmer_section(data: Dashboard) -> Section:
         ],
         rows,
         empty=_("No treated subject yet."),
+        notes=notes,
     )
 
 
