@@ -173,3 +173,12 @@ def test_the_csv_and_json_hold_the_findings_and_follow_ups(client, cast, signed)
         content = json.loads(client.get(f"{BASE}{signed.pk}/report.json").content)
         assert content["signature"]["content_sha256"] == signed.content_sha256
         assert content["findings"][0]["severity"] == "major" and content["follow_ups"][0]["state"] == "open"
+
+
+def test_the_report_reads_in_french(client, cast, signed):
+    _login(client, cast.investigator_nantes)
+    client.cookies["django_language"] = "fr"
+    body = client.get(f"{BASE}{signed.pk}/", HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    assert "Rapport de visite de monitoring" in body and "Constats" in body and "Consentement éclairé" in body
+    assert "Majeure" in body and "Actions de suivi" in body and "Ouverte" in body
+    assert "Findings" not in body and "Follow-up actions" not in body
