@@ -85,3 +85,22 @@ def test_an_empty_study_has_an_enrollment_chart_and_nothing_else_to_draw(protoco
     assert drawn["enrollment"] is not None
     assert all(chart is None for name, chart in drawn.items() if name != "enrollment")
     assert all(not charts.has_data(name, data) for name in charts.CHART_NAMES if name != "enrollment")
+
+
+def test_the_captions_agree_in_number_in_french(protocol):
+    from trialdesk.dashboards.presentation import screen_failures_section, waterfall_section
+
+    first = protocol.eligibility.criteria[0]
+    failed = _subject("F-1", [], enrolled_on=None, status="screen_failed", failed=(first.code,))
+    data = dashboard_data(
+        _analysis(protocol, failed, _blasts_80_40_3(protocol), sites=SITES), SITES, protocol, whole_study=True
+    )
+    with translation.override("fr"):
+        assert (
+            screen_failures_section(data).caption[0] == "1 patient sélectionné sur 2 a échoué à la sélection."
+        )
+        assert waterfall_section(data).caption[1] == (
+            "1 patient sur 1 ayant un myélogramme après l'inclusion a répondu."
+        )
+    with translation.override("en"):
+        assert screen_failures_section(data).caption[0] == "1 patient of 2 screened failed screening."

@@ -230,9 +230,9 @@ def screen_failures_section(data: Dashboard) -> Section:
             )
     caption = [
         ngettext(
-            "%(failed)s of %(screened)s screened patient failed screening.",
-            "%(failed)s of %(screened)s screened patients failed screening.",
-            data.screened,
+            "%(failed)s patient of %(screened)s screened failed screening.",
+            "%(failed)s patients of %(screened)s screened failed screening.",
+            data.screen_failed,
         )
         % {"failed": data.screen_failed, "screened": data.screened},
         _("A patient who failed several criteria counts under each of them."),
@@ -269,9 +269,9 @@ def waterfall_section(data: Dashboard) -> Section:
             "best response."
         ),
         ngettext(
-            "%(r)s of %(n)s subject with a marrow after the baseline responded.",
-            "%(r)s of %(n)s subjects with a marrow after the baseline responded.",
-            len(data.waterfall),
+            "%(r)s subject of %(n)s with a marrow after the baseline responded.",
+            "%(r)s subjects of %(n)s with a marrow after the baseline responded.",
+            responders,
         )
         % {"r": responders, "n": len(data.waterfall)},
     ]
@@ -467,9 +467,9 @@ def adverse_events_section(data: Dashboard) -> Section:
         % {"events": g.events}
         + " "
         + ngettext(
-            "%(with)s of %(treated)s treated subject had at least one.",
-            "%(with)s of %(treated)s treated subjects had at least one.",
-            g.treated,
+            "%(with)s treated subject of %(treated)s had at least one.",
+            "%(with)s treated subjects of %(treated)s had at least one.",
+            g.with_an_event,
         )
         % {"with": g.with_an_event, "treated": g.treated},
         _("Solid bars count the events; hatched bars the subjects, each once, at their worst grade."),
