@@ -135,3 +135,26 @@ def test_the_audit_trail_names_the_jobs_actions_in_french(cast, trial):
     with translation.override("fr"):
         assert action_label("job_submit") == "Tâche de fond demandée"
         assert action_label("job_download") == "Fichier d'une tâche de fond téléchargé"
+
+
+def test_a_file_older_than_the_days_kept_is_removed_and_the_list_says_so(client, cast, trial, settings):
+    import datetime as dt
+    from pathlib import Path
+
+    from django.utils import timezone
+
+    from trialdesk.jobs.services import remove_old_files
+
+    settings.TRIALDESK_JOB_KEEP_DAYS = 7
+    c = _login(client, cast.data_manager)
+    _ask(c)
+    (job,) = run_queued_jobs()
+    written = Path(job.result_path)
+    assert (
+        remove_old_files(now=job.finished_at + dt.timedelta(days=7)) == 0 and written.is_file()
+    )  # 7 days: kept
+    assert remove_old_files(now=job.finished_at + dt.timedelta(days=7, seconds=1)) == 1
+    assert not written.exists() and remove_old_files(now=timezone.now() + dt.timedelta(days=30)) == 0
+    fragment = c.get("/jobs/").content.decode()
+    assert "Its file was kept 7 days after it was written" in fragment and "data-download-job" not in fragment
+    assert c.post(f"/jobs/{job.pk}/download/").status_code == 404

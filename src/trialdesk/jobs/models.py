@@ -71,6 +71,11 @@ class Job(models.Model):
             return None
 
     @property
+    def file_removed(self) -> bool:
+        """Done, and its file removed since (TRIALDESK_JOB_KEEP_DAYS after it was written)."""
+        return self.state == JobState.DONE and not self.result_path
+
+    @property
     def unfinished(self) -> bool:
         return self.state in UNFINISHED
 

@@ -2,6 +2,7 @@
 
 ``run_job(job_id)`` is the task of the queue (django-q2 calls it in a worker process):
 
+0. it removes the files of jobs finished long ago (``remove_old_files``);
 1. it claims the job for this attempt (a new ``run_token``; ``attempts`` + 1), unless the job
    is finished (a task delivered again after it finished does nothing) or was interrupted
    ``MAX_ATTEMPTS`` times already (then it fails, with a message saying so);
@@ -36,7 +37,7 @@ from django.utils.translation import gettext as _
 
 from trialdesk.audit.services import audited
 from trialdesk.jobs.models import UNFINISHED, Job, JobState
-from trialdesk.jobs.services import job_folder
+from trialdesk.jobs.services import job_folder, remove_old_files
 
 log = logging.getLogger("trialdesk.jobs")
 MAX_ATTEMPTS = 3
@@ -145,6 +146,7 @@ def _settle(job_id, token: uuid.UUID, **values) -> bool:
 
 def run_job(job_id: str) -> str:
     """One attempt at the job ``job_id``; what happened, for the queue's own log."""
+    remove_old_files()
     token = uuid.uuid4()
     job = _claim(job_id, token)
     if job is None:

@@ -4,6 +4,7 @@
     jobs_of(user, study, limit=20)                 # the user's own, newest first
     owned_job(user, study, job_id) -> Job | None   # only the owner's (else None: the view's 404)
     open_result(user, study, job_id) -> (Job, file)  # the finished file, the download audited
+    remove_old_files(now=None) -> int              # files of jobs finished TRIALDESK_JOB_KEEP_DAYS ago
 
 A job is a row of ours (``Job``) and a task of the queue (django-q2, ORM broker) that runs
 ``trialdesk.jobs.runner.run_job`` with the job's id in a worker (``trialdesk worker``, or the
@@ -15,10 +16,13 @@ this app imports none of the apps above it).
 
 from __future__ import annotations
 
+import datetime as dt
+import shutil
 import uuid
 from pathlib import Path
 
 from django.conf import settings
+from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from trialdesk.audit.services import Actor, audited, record
@@ -134,3 +138,17 @@ def open_result(user, study: Study, job_id):
         handle.close()
         raise
     return job, handle
+
+
+def remove_old_files(now: dt.datetime | None = None) -> int:
+    """Remove the files of the jobs finished more than TRIALDESK_JOB_KEEP_DAYS days ago (the
+    workers call it before each job); the jobs stay listed, their file no longer kept. How many."""
+    before = (now or timezone.now()) - dt.timedelta(days=settings.TRIALDESK_JOB_KEEP_DAYS)
+    old = Job.objects.filter(state=JobState.DONE, finished_at__lt=before).exclude(result_path="")
+    removed = 0
+    for job in old.only("pk"):
+        shutil.rmtree(job_folder(job), ignore_errors=True)
+        with audited():
+            Job.objects.filter(pk=job.pk).update(result_path="")
+        removed += 1
+    return removed

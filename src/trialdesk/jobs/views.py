@@ -4,6 +4,7 @@ does not exist)."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404
 from django.shortcuts import render
@@ -17,7 +18,11 @@ from trialdesk.studies.services import request_study
 def jobs_context(user, study) -> dict:
     """What ``jobs/_jobs.html`` shows: the user's jobs, and whether the page polls for news."""
     jobs = jobs_of(user, study)
-    return {"jobs": jobs, "jobs_polling": any(job.unfinished for job in jobs)}
+    return {
+        "jobs": jobs,
+        "jobs_polling": any(job.unfinished for job in jobs),
+        "keep_days": settings.TRIALDESK_JOB_KEEP_DAYS,
+    }
 
 
 @login_required

@@ -332,6 +332,9 @@ Q_CLUSTER = {
     "catch_up": False,
     "label": "Background jobs",
 }
+# A finished job's file is kept TRIALDESK_JOB_KEEP_DAYS days (default 7), then removed by the
+# workers (the job stays listed, "no longer kept"; the export itself stays in the audit trail).
+TRIALDESK_JOB_KEEP_DAYS = int(os.environ.get("TRIALDESK_JOB_KEEP_DAYS", "7"))
 # Where finished jobs keep their files (one folder per job): TRIALDESK_JOB_FILES, else a
 # folder beside the SQLite database (or in the current folder with DATABASE_URL). Every app
 # server and worker must see the same folder (a shared volume on several machines).
