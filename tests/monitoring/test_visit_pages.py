@@ -66,11 +66,18 @@ def test_the_site_does_not_see_the_monitors_draft(client, cast, draft):
     assert client.get(f"{BASE}{draft.pk}/").status_code == 404
 
 
-def test_the_statistician_and_the_safety_officer_see_no_report(client, cast, signed):
+def test_the_statistician_and_the_safety_officer_read_no_report(client, cast, signed):
+    """Pseudonymised roles: a report is the site's free text about named subjects (DESIGN §5)."""
     for user in (cast.statistician, cast.safety_officer):
         _login(client, user)
-        assert client.get(BASE).status_code == 404
-        assert client.get(f"{BASE}{signed.pk}/").status_code == 404
+        assert client.get(BASE).status_code == 403
+        for suffix in ("", "report.pdf", "report.json"):
+            response = client.get(f"{BASE}{signed.pk}/{suffix}")
+            assert response.status_code == 403 and b"Consent form" not in response.content
+    page = client.get("/studies/NCT00724360/safety/")  # the safety officer's own page: no menu link
+    assert page.status_code == 200 and "monitoring-menu-link" not in page.content.decode()
+    _login(client, cast.investigator_nantes)
+    assert "monitoring-menu-link" in client.get(BASE).content.decode()
 
 
 def test_the_monitor_creates_edits_and_signs_a_draft_through_the_pages(client, cast, nantes, screening_record):

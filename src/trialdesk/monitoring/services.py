@@ -91,15 +91,21 @@ def readable_site_ids(access: StudyAccess) -> list[int]:
 
 
 def get_visit(user, study, visit_id: int) -> MonitoringVisit:
-    """A report the user may read, or 404 (outside their sites, a draft of another role, absent)."""
+    """A report the user may read; 404 outside their sites, for a draft of another user's role or
+    an absent one; 403 for a role of the site that reads no report (statistician, safety officer)."""
     visit = (
         MonitoringVisit.objects.for_user(user, study)
         .filter(pk=visit_id, study=study)
         .select_related("site", "monitor", "amends")
         .first()
     )
-    if visit is None or not may_read(study_access(user, study), visit):
+    access = study_access(user, study)
+    if visit is None or visit.site_id not in access.site_ids:
         raise Http404
+    if visit.is_draft and not may_write(access, visit.site_id):
+        raise Http404  # a draft is the monitor's working copy: not a report of the site yet
+    if not may_read(access, visit):
+        raise PermissionDenied  # in the user's sites, not for their role (the pseudonymised roles)
     return visit
 
 

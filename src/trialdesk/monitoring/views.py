@@ -49,8 +49,10 @@ def _date(value: str | None, what: str) -> dt.date | None:
 def _study(request):
     study = request_study(request)
     access = study_access(request.user, study)
-    if not services.readable_site_ids(access):
+    if not access.site_ids:
         raise Http404
+    if not services.readable_site_ids(access):
+        raise PermissionDenied
     return study, access
 
 
