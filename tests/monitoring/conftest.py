@@ -47,7 +47,9 @@ def days_ago(n: int) -> dt.datetime:
 def draft(cast, nantes, screening_record):
     from trialdesk.monitoring.services import create_visit
 
-    return create_visit(cast.monitor, nantes, visit_date=nantes.today(), kind="on_site", attendees="Dr Inv Nantes")
+    return create_visit(
+        cast.monitor, nantes, visit_date=nantes.today(), kind="on_site", attendees="Dr Inv Nantes"
+    )
 
 
 @pytest.fixture
@@ -56,8 +58,18 @@ def signed(cast, draft):
 
     from trialdesk.monitoring.services import add_finding, add_follow_up, sign_visit
 
-    add_finding(cast.monitor, draft, category="consent", severity="major",
-                text="Consent form version 2 signed after the screening marrow.")
-    add_follow_up(cast.monitor, draft, text="File the re-consent in the ISF.", responsible="Dr Inv Nantes",
-                  due_on=draft.visit_date + dt.timedelta(days=14))
+    add_finding(
+        cast.monitor,
+        draft,
+        category="consent",
+        severity="major",
+        text="Consent form version 2 signed after the screening marrow.",
+    )
+    add_follow_up(
+        cast.monitor,
+        draft,
+        text="File the re-consent in the ISF.",
+        responsible="Dr Inv Nantes",
+        due_on=draft.visit_date + dt.timedelta(days=14),
+    )
     return sign_visit(cast.monitor, draft, password=PASSWORD)

@@ -80,21 +80,34 @@ def test_the_statistician_and_the_safety_officer_read_no_report(client, cast, si
     assert "monitoring-menu-link" in client.get(BASE).content.decode()
 
 
-def test_the_monitor_creates_edits_and_signs_a_draft_through_the_pages(client, cast, nantes, screening_record):
+def test_the_monitor_creates_edits_and_signs_a_draft_through_the_pages(
+    client, cast, nantes, screening_record
+):
     from tests.monitoring.conftest import mark
 
     mark(cast.monitor, screening_record, "ecog")
     _login(client, cast.monitor)
-    response = client.post(f"{BASE}new/", {"site": "NTE", "visit_date": nantes.today().isoformat(), "kind": "remote",
-                                           "attendees": "Dr Inv Nantes\nNurse Coord"})
+    response = client.post(
+        f"{BASE}new/",
+        {
+            "site": "NTE",
+            "visit_date": nantes.today().isoformat(),
+            "kind": "remote",
+            "attendees": "Dr Inv Nantes\nNurse Coord",
+        },
+    )
     visit = MonitoringVisit.objects.system("tests").get()
     assert response.status_code == 302 and response["Location"].endswith(f"/monitoring/{visit.pk}/")
     page = client.get(f"{BASE}{visit.pk}/").content.decode()
     assert "ECOG performance status" in page and screening_record.subject.label in page
-    client.post(f"{BASE}{visit.pk}/findings/", {"category": "eligibility", "severity": "minor",
-                                                "text": "Marrow report filed late."})
-    client.post(f"{BASE}{visit.pk}/follow-ups/", {"text": "Chase the C1 marrow.", "responsible": "Nurse Coord",
-                                                  "due_on": ""})
+    client.post(
+        f"{BASE}{visit.pk}/findings/",
+        {"category": "eligibility", "severity": "minor", "text": "Marrow report filed late."},
+    )
+    client.post(
+        f"{BASE}{visit.pk}/follow-ups/",
+        {"text": "Chase the C1 marrow.", "responsible": "Nurse Coord", "due_on": ""},
+    )
     wrong = client.post(f"{BASE}{visit.pk}/sign/", {"password": "nope"}, follow=True).content.decode()
     assert "The password is not correct" in wrong
     assert MonitoringVisit.objects.system("tests").get().status == ReportStatus.DRAFT
@@ -105,14 +118,17 @@ def test_the_monitor_creates_edits_and_signs_a_draft_through_the_pages(client, c
     assert "Marrow report filed late." in page and 'id="add-finding"' not in page and "Signed by" in page
     # a post to the signed report is refused with a message, nothing written
     before = AuditEvent.objects.count()
-    refused = client.post(f"{BASE}{visit.pk}/findings/", {"category": "other", "severity": "minor", "text": "x"},
-                          follow=True).content.decode()
+    refused = client.post(
+        f"{BASE}{visit.pk}/findings/", {"category": "other", "severity": "minor", "text": "x"}, follow=True
+    ).content.decode()
     assert "Write an addendum" in refused and AuditEvent.objects.count() == before
 
 
 def test_bad_input_on_the_pages_gets_a_message_not_a_traceback(client, cast, draft):
     _login(client, cast.monitor)
-    response = client.post(f"{BASE}{draft.pk}/edit/", {"visit_date": "02/12/2026", "kind": "on_site"}, follow=True)
+    response = client.post(
+        f"{BASE}{draft.pk}/edit/", {"visit_date": "02/12/2026", "kind": "on_site"}, follow=True
+    )
     assert response.status_code == 200 and "is not a date" in response.content.decode()
     assert client.post(f"{BASE}{draft.pk}/findings/remove/", {"item": "abc"}).status_code == 404
     assert client.get(f"{BASE}?from=yesterday").status_code == 200
@@ -174,7 +190,9 @@ def test_a_draft_has_no_pdf(client, cast, draft):
 def test_the_csv_and_json_hold_the_findings_and_follow_ups(client, cast, signed):
     for user in (cast.monitor, cast.data_manager, cast.sponsor):
         _login(client, user)
-        rows = list(csv.DictReader(io.StringIO(client.get(f"{BASE}{signed.pk}/findings.csv").content.decode())))
+        rows = list(
+            csv.DictReader(io.StringIO(client.get(f"{BASE}{signed.pk}/findings.csv").content.decode()))
+        )
         assert [(r["item"], r["site"]) for r in rows] == [("finding", "NTE"), ("follow_up", "NTE")]
         assert rows[0]["category"] == "consent" and rows[1]["responsible"] == "Dr Inv Nantes"
         content = json.loads(client.get(f"{BASE}{signed.pk}/report.json").content)

@@ -33,7 +33,9 @@ def test_the_verified_list_holds_the_monitors_marks_of_the_period(cast, nantes, 
 
 def test_marks_before_the_previous_signed_visit_are_not_in_the_next_report(cast, nantes, screening_record):
     mark(cast.monitor, screening_record, "ecog", on=days_ago(20))
-    first = services.create_visit(cast.monitor, nantes, visit_date=nantes.today() - dt.timedelta(days=10), kind="remote")
+    first = services.create_visit(
+        cast.monitor, nantes, visit_date=nantes.today() - dt.timedelta(days=10), kind="remote"
+    )
     first = services.sign_visit(cast.monitor, first, password=PASSWORD)
     assert [e["fields"] for e in first.verified] == [["ecog"]]
 
@@ -138,7 +140,9 @@ def test_a_signed_report_cannot_change(cast, signed):
 
 
 def test_an_addendum_references_the_signed_report_and_is_signed_in_its_turn(cast, signed):
-    addendum = services.start_addendum(cast.monitor, signed, reason="The due date of the re-consent was wrong.")
+    addendum = services.start_addendum(
+        cast.monitor, signed, reason="The due date of the re-consent was wrong."
+    )
     assert addendum.amends_id == signed.pk and addendum.version == 2 and addendum.is_draft
     assert addendum.verified == signed.verified
     assert [f.text for f in Finding.objects.system("tests").filter(visit=addendum)] == [
@@ -164,8 +168,12 @@ def test_an_addendum_needs_a_reason(cast, signed):
 
 
 def test_every_write_of_a_draft_is_audited(cast, draft):
-    services.update_visit(cast.monitor, draft, visit_date=draft.visit_date, kind="remote", summary="Remote review")
-    finding = services.add_finding(cast.monitor, draft, category="data_quality", severity="minor", text="Late entry")
+    services.update_visit(
+        cast.monitor, draft, visit_date=draft.visit_date, kind="remote", summary="Remote review"
+    )
+    finding = services.add_finding(
+        cast.monitor, draft, category="data_quality", severity="minor", text="Late entry"
+    )
     services.remove_finding(cast.monitor, draft, finding.pk)
     follow_up = services.add_follow_up(cast.monitor, draft, text="Enter C1", responsible="Nurse", due_on=None)
     services.set_follow_up_state(cast.monitor, draft, follow_up.pk, "done")
@@ -188,21 +196,28 @@ def test_every_write_of_a_draft_is_audited(cast, draft):
 
 def test_it_refuses_a_visit_date_after_today_at_the_site(cast, nantes):
     with pytest.raises(services.MonitoringRefused):
-        services.create_visit(cast.monitor, nantes, visit_date=nantes.today() + dt.timedelta(days=1), kind="on_site")
-    services.create_visit(cast.monitor, nantes, visit_date=nantes.today(), kind="on_site")  # today itself is fine
+        services.create_visit(
+            cast.monitor, nantes, visit_date=nantes.today() + dt.timedelta(days=1), kind="on_site"
+        )
+    services.create_visit(
+        cast.monitor, nantes, visit_date=nantes.today(), kind="on_site"
+    )  # today itself is fine
 
 
 def test_it_refuses_a_follow_up_due_before_the_visit(cast, draft):
     with pytest.raises(services.MonitoringRefused):
-        services.add_follow_up(cast.monitor, draft, text="x", responsible="y",
-                               due_on=draft.visit_date - dt.timedelta(days=1))
+        services.add_follow_up(
+            cast.monitor, draft, text="x", responsible="y", due_on=draft.visit_date - dt.timedelta(days=1)
+        )
     services.add_follow_up(cast.monitor, draft, text="x", responsible="y", due_on=draft.visit_date)
 
 
 def test_it_refuses_an_unknown_category_or_an_empty_finding(cast, draft):
-    for values in ({"category": "gossip", "severity": "minor", "text": "x"},
-                   {"category": "other", "severity": "huge", "text": "x"},
-                   {"category": "other", "severity": "minor", "text": "  "}):
+    for values in (
+        {"category": "gossip", "severity": "minor", "text": "x"},
+        {"category": "other", "severity": "huge", "text": "x"},
+        {"category": "other", "severity": "minor", "text": "  "},
+    ):
         with pytest.raises(services.MonitoringRefused):
             services.add_finding(cast.monitor, draft, **values)
     assert not Finding.objects.system("tests").filter(visit=draft).exists()
@@ -214,7 +229,9 @@ def test_only_the_monitor_edits_the_draft(cast, draft):
     with pytest.raises(PermissionDenied):
         services.add_finding(cast.data_manager, draft, category="other", severity="minor", text="x")
     with pytest.raises(PermissionDenied):
-        services.create_visit(cast.investigator_nantes, draft.site, visit_date=draft.visit_date, kind="on_site")
+        services.create_visit(
+            cast.investigator_nantes, draft.site, visit_date=draft.visit_date, kind="on_site"
+        )
 
 
 def test_last_visit_date_is_none_before_any_signed_visit(cast, nantes, draft):

@@ -116,7 +116,9 @@ def _actor_for_draft(user, visit: MonitoringVisit) -> Actor:
     if not may_write(access, visit.site_id) or visit.monitor_id != user.pk:
         raise PermissionDenied
     if not visit.is_draft:
-        raise MonitoringRefused(_("This report is signed: it cannot change. Write an addendum to correct it."))
+        raise MonitoringRefused(
+            _("This report is signed: it cannot change. Write an addendum to correct it.")
+        )
     return Actor.for_user(user, access.role_for(Permission.VERIFY_SOURCE, visit.site_id))
 
 
@@ -128,7 +130,9 @@ def _locked_draft(visit: MonitoringVisit) -> MonitoringVisit:
         .get(pk=visit.pk)
     )
     if not locked.is_draft:
-        raise MonitoringRefused(_("This report is signed: it cannot change. Write an addendum to correct it."))
+        raise MonitoringRefused(
+            _("This report is signed: it cannot change. Write an addendum to correct it.")
+        )
     return locked
 
 
@@ -352,7 +356,13 @@ def create_visit(
 
 
 def update_visit(
-    user, visit: MonitoringVisit, *, visit_date: dt.date | None, kind: str, attendees: str = "", summary: str = ""
+    user,
+    visit: MonitoringVisit,
+    *,
+    visit_date: dt.date | None,
+    kind: str,
+    attendees: str = "",
+    summary: str = "",
 ) -> MonitoringVisit:
     actor = _actor_for_draft(user, visit)
     values = {
@@ -438,7 +448,9 @@ def set_follow_up_state(user, visit: MonitoringVisit, follow_up_id: int, state: 
     state = _choice(state, FollowUpState, _("state of the follow-up"))
     with audited():
         locked = _locked_draft(visit)
-        follow_up = FollowUp.objects.system("a draft's follow-up").filter(visit=locked, pk=follow_up_id).first()
+        follow_up = (
+            FollowUp.objects.system("a draft's follow-up").filter(visit=locked, pk=follow_up_id).first()
+        )
         if follow_up is None:
             raise Http404
         if follow_up.state != state:
@@ -460,7 +472,9 @@ def remove_follow_up(user, visit: MonitoringVisit, follow_up_id: int) -> None:
     actor = _actor_for_draft(user, visit)
     with audited():
         locked = _locked_draft(visit)
-        follow_up = FollowUp.objects.system("a draft's follow-up").filter(visit=locked, pk=follow_up_id).first()
+        follow_up = (
+            FollowUp.objects.system("a draft's follow-up").filter(visit=locked, pk=follow_up_id).first()
+        )
         if follow_up is None:
             raise Http404
         old = {
@@ -470,7 +484,9 @@ def remove_follow_up(user, visit: MonitoringVisit, follow_up_id: int) -> None:
             "state": follow_up.state,
         }
         follow_up.delete()
-        _audit(actor, "monitoring_follow_up_remove", locked, field=f"follow-up #{follow_up_id}", old_value=old)
+        _audit(
+            actor, "monitoring_follow_up_remove", locked, field=f"follow-up #{follow_up_id}", old_value=old
+        )
 
 
 # --------------------------------------------------------------------------- signing and addenda
@@ -570,7 +586,9 @@ def start_addendum(user, visit: MonitoringVisit, *, reason: str) -> MonitoringVi
     if not may_write(access, visit.site_id) or visit.monitor_id != user.pk:
         raise PermissionDenied
     if visit.is_draft:
-        raise MonitoringRefused(_("A draft is corrected by editing it; an addendum corrects a signed report."))
+        raise MonitoringRefused(
+            _("A draft is corrected by editing it; an addendum corrects a signed report.")
+        )
     reason = _text(reason, _("reason for the addendum"), required=True)
     actor = Actor.for_user(user, access.role_for(Permission.VERIFY_SOURCE, visit.site_id))
     now = timezone.now()
@@ -661,18 +679,48 @@ def export_rows(visit: MonitoringVisit) -> list[dict[str, Any]]:
     rows = []
     for f in Finding.objects.read_as(visit).filter(visit=visit).order_by("pk"):
         rows.append(
-            dict(head, item="finding", category=f.category, severity=f.severity, text=f.text,
-                 responsible="", due_on="", state="")
+            dict(
+                head,
+                item="finding",
+                category=f.category,
+                severity=f.severity,
+                text=f.text,
+                responsible="",
+                due_on="",
+                state="",
+            )
         )
     for f in FollowUp.objects.read_as(visit).filter(visit=visit).order_by("pk"):
         rows.append(
-            dict(head, item="follow_up", category="", severity="", text=f.text, responsible=f.responsible,
-                 due_on=f.due_on.isoformat() if f.due_on else "", state=f.state)
+            dict(
+                head,
+                item="follow_up",
+                category="",
+                severity="",
+                text=f.text,
+                responsible=f.responsible,
+                due_on=f.due_on.isoformat() if f.due_on else "",
+                state=f.state,
+            )
         )
     return rows
 
 
 EXPORT_COLUMNS = [
-    "study", "site", "report", "version", "visit_date", "kind", "status", "signed_by", "signed_at",
-    "item", "category", "severity", "text", "responsible", "due_on", "state",
+    "study",
+    "site",
+    "report",
+    "version",
+    "visit_date",
+    "kind",
+    "status",
+    "signed_by",
+    "signed_at",
+    "item",
+    "category",
+    "severity",
+    "text",
+    "responsible",
+    "due_on",
+    "state",
 ]

@@ -126,7 +126,9 @@ def visit_create(request):
 
 def _context(request, study, visit):
     access = study_access(request.user, study)
-    editable = visit.is_draft and visit.monitor_id == request.user.pk and services.may_write(access, visit.site_id)
+    editable = (
+        visit.is_draft and visit.monitor_id == request.user.pk and services.may_write(access, visit.site_id)
+    )
     return {
         "study": study,
         "visit": visit,
@@ -243,7 +245,9 @@ def follow_up_state(request, monitoring_visit_id: int):
     return _act(
         request,
         monitoring_visit_id,
-        lambda visit: services.set_follow_up_state(request.user, visit, _item(request), request.POST.get("state", "")),
+        lambda visit: services.set_follow_up_state(
+            request.user, visit, _item(request), request.POST.get("state", "")
+        ),
         _("The follow-up action is updated."),
         "#follow-ups",
     )
@@ -341,4 +345,3 @@ def visit_json(request, monitoring_visit_id: int):
     response = JsonResponse(content, json_dumps_params={"ensure_ascii": False, "indent": 2})
     response["Content-Disposition"] = f'attachment; filename="{_filename(study, visit, "json")}"'
     return response
-

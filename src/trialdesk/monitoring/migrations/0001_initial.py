@@ -7,91 +7,185 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('studies', '0004_membership_period'),
+        ("studies", "0004_membership_period"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='MonitoringVisit',
+            name="MonitoringVisit",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('visit_date', models.DateField()),
-                ('kind', models.CharField(choices=[('on_site', 'On-site visit'), ('remote', 'Remote visit')], default='on_site', max_length=20)),
-                ('status', models.CharField(choices=[('draft', 'Draft'), ('signed', 'Signed')], default='draft', max_length=20)),
-                ('attendees', models.TextField(blank=True)),
-                ('summary', models.TextField(blank=True)),
-                ('version', models.PositiveIntegerField(default=1)),
-                ('addendum_reason', models.TextField(blank=True)),
-                ('period_start', models.DateField(blank=True, null=True)),
-                ('verified', models.JSONField(blank=True, default=list)),
-                ('queries_raised', models.JSONField(blank=True, default=list)),
-                ('created_at', models.DateTimeField()),
-                ('updated_at', models.DateTimeField()),
-                ('signed_at', models.DateTimeField(blank=True, null=True)),
-                ('printed_name', models.CharField(blank=True, max_length=200)),
-                ('meaning_text', models.CharField(blank=True, max_length=200)),
-                ('content_sha256', models.CharField(blank=True, max_length=64)),
-                ('amends', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='addenda', to='monitoring.monitoringvisit')),
-                ('monitor', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('site', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='studies.site')),
-                ('study', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='studies.study')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("visit_date", models.DateField()),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("on_site", "On-site visit"), ("remote", "Remote visit")],
+                        default="on_site",
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("draft", "Draft"), ("signed", "Signed")], default="draft", max_length=20
+                    ),
+                ),
+                ("attendees", models.TextField(blank=True)),
+                ("summary", models.TextField(blank=True)),
+                ("version", models.PositiveIntegerField(default=1)),
+                ("addendum_reason", models.TextField(blank=True)),
+                ("period_start", models.DateField(blank=True, null=True)),
+                ("verified", models.JSONField(blank=True, default=list)),
+                ("queries_raised", models.JSONField(blank=True, default=list)),
+                ("created_at", models.DateTimeField()),
+                ("updated_at", models.DateTimeField()),
+                ("signed_at", models.DateTimeField(blank=True, null=True)),
+                ("printed_name", models.CharField(blank=True, max_length=200)),
+                ("meaning_text", models.CharField(blank=True, max_length=200)),
+                ("content_sha256", models.CharField(blank=True, max_length=64)),
+                (
+                    "amends",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="addenda",
+                        to="monitoring.monitoringvisit",
+                    ),
+                ),
+                (
+                    "monitor",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "site",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="studies.site"
+                    ),
+                ),
+                (
+                    "study",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="studies.study"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-visit_date', '-version', '-pk'],
-                'base_manager_name': 'internal',
-                'default_manager_name': 'objects',
+                "ordering": ["-visit_date", "-version", "-pk"],
+                "base_manager_name": "internal",
+                "default_manager_name": "objects",
             },
             managers=[
-                ('objects', django.db.models.manager.Manager()),
-                ('internal', django.db.models.manager.Manager()),
+                ("objects", django.db.models.manager.Manager()),
+                ("internal", django.db.models.manager.Manager()),
             ],
         ),
         migrations.CreateModel(
-            name='FollowUp',
+            name="FollowUp",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('text', models.TextField()),
-                ('responsible', models.CharField(max_length=200)),
-                ('due_on', models.DateField(blank=True, null=True)),
-                ('state', models.CharField(choices=[('open', 'Open'), ('done', 'Done')], default='open', max_length=20)),
-                ('visit', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='follow_ups', to='monitoring.monitoringvisit')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("text", models.TextField()),
+                ("responsible", models.CharField(max_length=200)),
+                ("due_on", models.DateField(blank=True, null=True)),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[("open", "Open"), ("done", "Done")], default="open", max_length=20
+                    ),
+                ),
+                (
+                    "visit",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="follow_ups",
+                        to="monitoring.monitoringvisit",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['pk'],
-                'base_manager_name': 'internal',
-                'default_manager_name': 'objects',
+                "ordering": ["pk"],
+                "base_manager_name": "internal",
+                "default_manager_name": "objects",
             },
             managers=[
-                ('objects', django.db.models.manager.Manager()),
-                ('internal', django.db.models.manager.Manager()),
+                ("objects", django.db.models.manager.Manager()),
+                ("internal", django.db.models.manager.Manager()),
             ],
         ),
         migrations.CreateModel(
-            name='Finding',
+            name="Finding",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('category', models.CharField(choices=[('consent', 'Informed consent'), ('eligibility', 'Eligibility'), ('dosing', 'Dosing'), ('safety_reporting', 'Safety reporting'), ('drug_accountability', 'Drug accountability'), ('data_quality', 'Data quality'), ('other', 'Other')], max_length=30)),
-                ('severity', models.CharField(choices=[('minor', 'Minor'), ('major', 'Major'), ('critical', 'Critical')], default='minor', max_length=20)),
-                ('text', models.TextField()),
-                ('visit', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='findings', to='monitoring.monitoringvisit')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "category",
+                    models.CharField(
+                        choices=[
+                            ("consent", "Informed consent"),
+                            ("eligibility", "Eligibility"),
+                            ("dosing", "Dosing"),
+                            ("safety_reporting", "Safety reporting"),
+                            ("drug_accountability", "Drug accountability"),
+                            ("data_quality", "Data quality"),
+                            ("other", "Other"),
+                        ],
+                        max_length=30,
+                    ),
+                ),
+                (
+                    "severity",
+                    models.CharField(
+                        choices=[("minor", "Minor"), ("major", "Major"), ("critical", "Critical")],
+                        default="minor",
+                        max_length=20,
+                    ),
+                ),
+                ("text", models.TextField()),
+                (
+                    "visit",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="findings",
+                        to="monitoring.monitoringvisit",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['pk'],
-                'base_manager_name': 'internal',
-                'default_manager_name': 'objects',
+                "ordering": ["pk"],
+                "base_manager_name": "internal",
+                "default_manager_name": "objects",
             },
             managers=[
-                ('objects', django.db.models.manager.Manager()),
-                ('internal', django.db.models.manager.Manager()),
+                ("objects", django.db.models.manager.Manager()),
+                ("internal", django.db.models.manager.Manager()),
             ],
         ),
         migrations.AddIndex(
-            model_name='monitoringvisit',
-            index=models.Index(fields=['site', 'status', 'visit_date'], name='monitoring__site_id_3ae833_idx'),
+            model_name="monitoringvisit",
+            index=models.Index(
+                fields=["site", "status", "visit_date"], name="monitoring__site_id_3ae833_idx"
+            ),
         ),
     ]
