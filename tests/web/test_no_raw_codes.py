@@ -172,6 +172,7 @@ def _objects(study, user):
     """Real parameters for one role: its first site holding an enrolled subject with data, and
     that subject's visits, forms, log entries, records and queries."""
     from trialdesk.crf.models import FormRecord
+    from trialdesk.monitoring.models import MonitoringVisit
     from trialdesk.queries.models import Query
     from trialdesk.safety.models import SaeReport
     from trialdesk.studies.access import study_access
@@ -200,6 +201,10 @@ def _objects(study, user):
         "records": one_record_per_form,
         "queries": queries,
         "reports": list(SaeReport.objects.system("the crawl's SAEs").filter(record__subject__site=site).order_by("pk")[:3]),
+        "monitoring_visits": list(MonitoringVisit.objects.system("the crawl's reports").filter(site=site)
+                                  .order_by("pk").values_list("pk", flat=True)[:2]),
+        # administration (issue 15): a role held at the site, and its holder
+        "membership": site.memberships.order_by("pk").first(),
     }
 
 
@@ -235,7 +240,13 @@ def _paths(route: str, pattern, objects) -> list[str]:
     elif names == {"level", "pk"}:
         fill = [{"level": "record", "pk": objects["records"][0].pk}, {"level": "subject", "pk": subject.pk},
                 {"level": "site", "pk": objects["site"].pk}]
-    assert fill or names <= {"query_id", "report_id"}, f"the crawl cannot fill {sorted(names)} of {route}"
+    elif names == {"user_id"}:
+        fill = [{"user_id": objects["membership"].user_id}]
+    elif names == {"membership_id"}:
+        fill = [{"membership_id": objects["membership"].pk}]
+    elif names == {"monitoring_visit_id"}:  # monitoring visit reports (issue 15), if the demo holds any
+        fill = [{"monitoring_visit_id": pk} for pk in objects["monitoring_visits"]]
+    assert fill or names <= {"query_id", "report_id", "monitoring_visit_id"}, f"the crawl cannot fill {sorted(names)} of {route}"
     paths = []
     for kwargs in fill:
         path = "/" + route
