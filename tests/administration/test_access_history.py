@@ -46,7 +46,7 @@ def test_it_lists_each_period_with_who_granted_and_ended_it(admin, cast, ended_a
     assert "Sept. 1, 2025" in ended and "March 31, 2026" in ended
     assert "sponsor" in ended
     ongoing = next(r for r in rows if "parental leave" not in r)
-    assert "ongoing" in ongoing
+    assert "still held" in ongoing
 
 
 def test_the_csv_has_one_line_per_period_with_iso_dates(admin, cast, ended_and_regranted):
@@ -57,7 +57,7 @@ def test_the_csv_has_one_line_per_period_with_iso_dates(admin, cast, ended_and_r
     nurse = [line for line in lines[1:] if line[1] == cast.coordinator_nantes.username]
     assert sorted((line[4], line[5], line[8]) for line in nurse) == [
         ("2025-09-01", "2026-03-31", "parental leave"),
-        ("2026-06-01", "ongoing", ""),
+        ("2026-06-01", "still held", ""),
     ]
     assert [line for line in lines if line[1] == "sponsor"][0][3] == "Every site"
 

@@ -386,7 +386,7 @@ def access_history_csv(request):
                 p.role_label,
                 p.site_code or _("Every site"),
                 p.started_on.isoformat(),
-                p.ended_on.isoformat() if p.ended_on else _("ongoing"),
+                p.ended_on.isoformat() if p.ended_on else _("still held"),
                 p.granted_by,
                 p.ended_by,
                 p.end_reason,
