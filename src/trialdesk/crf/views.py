@@ -8,8 +8,10 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
+from trialdesk.crf.display import field_label
 from trialdesk.crf.models import FORM_REASONS, FormRecord
 from trialdesk.crf.panels import FormPanelContext, live_fields, render_panels, typed_input
 from trialdesk.crf.rendering import field_views, localised, translated
@@ -123,17 +125,25 @@ def form_page(
             values, validation, status = raw, refusal.validation, 400
         else:
             saved = outcome.record
+            missing = _still_needed(form, outcome.validation)
             if outcome.changed_fields or outcome.created:
-                messages.success(request, _("Saved (version %(version)s).") % {"version": saved.version})
+                said = _("Saved (version %(version)s).") % {"version": saved.version}
+                # A save that leaves the form incomplete says so, with what is still needed.
+                (messages.warning if missing else messages.success)(request, f"{said} {missing}".strip())
             else:
-                messages.info(request, _("Nothing changed."))
+                messages.info(request, f"{_('Nothing changed.')} {missing}".strip())
             checks = {check.code: check for check in form.edit_checks}
             for failure in outcome.validation.check_failures:
                 check = checks.get(failure.code)  # else a range or death rule: its own message
-                messages.warning(request, localised(check, "message") if check else translated(failure.message, form))
+                messages.warning(
+                    request, localised(check, "message") if check else translated(failure.message, form)
+                )
             return redirect("subject-casebook", subject_id=subject.pk)
 
     context = {
+        # "Needed to complete the form" waits for a save attempt (this one, or an earlier save
+        # of the record); before that, the page's script shows it on leaving an empty field.
+        "show_needed": request.method == "POST" or record is not None,
         "subject": subject,
         "visit": visit,
         "form": form,
@@ -159,6 +169,19 @@ def form_page(
         ),
     }
     return render(request, "crf/form.html", context, status=status)
+
+
+def _still_needed(form, validation) -> str:
+    """After a save that leaves the form incomplete: how many fields, and which, are still needed."""
+    codes = list(dict.fromkeys(validation.missing_required))
+    if not codes:
+        return ""
+    labels = ", ".join(field_label(form, code) for code in codes)
+    return ngettext(
+        "%(count)d field is still needed to complete the form: %(labels)s.",
+        "%(count)d fields are still needed to complete the form: %(labels)s.",
+        len(codes),
+    ) % {"count": len(codes), "labels": labels}
 
 
 @login_required
