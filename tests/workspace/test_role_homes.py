@@ -325,3 +325,12 @@ def test_the_data_manager_counts_what_the_sites_worklist_lists_as_overdue(
     )
     assert count(page, "missing-forms") == str(len(listed.overdue)) == "1"
     assert count(page, "missing-forms", "RNS") == "0"
+
+
+def test_a_sites_sae_count_opens_that_sites_saes(as_user, cast, enrolled_subject):
+    save_form(cast.investigator_nantes, enrolled_subject, "adverse_event", dict(SERIOUS_AE))
+    client = as_user("sponsor")
+    page = home(client)
+    nantes = client.get(link(page, "saes-unacknowledged")).content.decode()
+    rennes = client.get(link(page, "saes-unacknowledged", "RNS")).content.decode()
+    assert nantes.count("data-sae=") == 1 and rennes.count("data-sae=") == 0

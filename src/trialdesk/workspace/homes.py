@@ -329,7 +329,7 @@ class Builder:
                 _("Serious adverse events not yet acknowledged by the sponsor"),
                 sites,
                 services.unacknowledged_saes(self.user, self.study, sites),
-                lambda s: _url("safety:sae-list", show="unacknowledged"),
+                lambda s: _url("workspace:saes", show="unacknowledged", site=s.code),
                 total_url=_url("safety:sae-list", show="unacknowledged"),
             ),
             self.per_site(
@@ -584,7 +584,7 @@ class Builder:
                 _("Serious adverse events"),
                 sites,
                 saes["all"],
-                lambda s: reverse("safety:sae-list"),
+                lambda s: _url("workspace:saes", site=s.code),
                 total_url=reverse("safety:sae-list"),
             ),
             self.per_site(
@@ -592,7 +592,7 @@ class Builder:
                 _("SAEs not yet acknowledged by vigilance"),
                 sites,
                 saes["unack"],
-                lambda s: _url("safety:sae-list", show="unacknowledged"),
+                lambda s: _url("workspace:saes", show="unacknowledged", site=s.code),
                 total_url=_url("safety:sae-list", show="unacknowledged"),
             ),
             self.per_site(
@@ -600,7 +600,7 @@ class Builder:
                 _("SUSARs"),
                 sites,
                 saes["susar"],
-                lambda s: _url("safety:sae-list", show="susar"),
+                lambda s: _url("workspace:saes", show="susar", site=s.code),
                 total_url=_url("safety:sae-list", show="susar"),
             ),
             self.per_site(
