@@ -7,8 +7,8 @@ pseudonymised viewer: the layer decides, not this module); for the operator (no 
 
 Queries: a fixed number up front (the study's access for the viewer, the sites, the
 drug shipments and disposals of those sites) and, per
-chunk of ``chunk_size`` subjects, six (subjects, visits, records, queries, signatures, the
-investigator's response confirmations),
+chunk of ``chunk_size`` subjects, seven (subjects, visits, records, queries, signatures, the
+investigator's response confirmations, the decisions on cardiac holds),
 plus one that finds the last chunk empty when the subjects fill their chunks exactly.
 Subjects are read by primary key, chunk after chunk (keyset pagination): the snapshot's
 ``subjects()`` holds one chunk in memory at a time, and reads the database again each
@@ -39,6 +39,7 @@ from zoneinfo import ZoneInfo
 from django.utils import timezone
 
 from trialdesk.assessments.models import ResponseConfirmation
+from trialdesk.cardiac.models import CardiacHold, HoldStatus
 from trialdesk.crf.models import FormRecord
 from trialdesk.pharmacy.models import Disposal, Shipment
 from trialdesk.queries.models import Query
@@ -47,6 +48,7 @@ from trialdesk.snapshot.cut import ended_on, record_date, status_on
 from trialdesk.snapshot.from_simulation import identity_of, supply_order
 from trialdesk.snapshot.model import (
     ConfirmationSnapshot,
+    HoldDecisionSnapshot,
     LockSnapshot,
     QuerySnapshot,
     RecordRef,
@@ -63,6 +65,8 @@ from trialdesk.studies.models import Site, Study
 from trialdesk.subjects.models import Subject, Visit
 
 TRIAL_ZONE = ZoneInfo("Europe/Paris")
+#: the cardiac holds an investigator decided (the snapshot's ``cardiac_decisions``)
+DECIDED = (HoldStatus.LIFTED, HoldStatus.TREATMENT_STOPPED)
 OPERATOR_WHY = "data cut by the operator"
 
 
@@ -207,6 +211,14 @@ def _chunk(
     ):
         confirmations_of[confirmation.record_id].append(confirmation)
 
+    decisions_of: dict[int, list[CardiacHold]] = defaultdict(list)
+    for hold in (
+        read(CardiacHold)
+        .filter(subject_id__in=ids, status__in=DECIDED, ended_on__isnull=False)
+        .order_by("ended_on", "pk")
+    ):
+        decisions_of[hold.subject_id].append(hold)
+
     for subject in subjects:
         visits = visits_of.get(subject.pk, [])
         visit_by_id = {v.pk: v for v in visits}
@@ -323,5 +335,12 @@ def _chunk(
                 ConfirmationSnapshot(refs[pk], c.category, c.derived_category)
                 for pk in refs
                 for c in confirmations_of.get(pk, [])
+            ),
+            cardiac_decisions=tuple(
+                HoldDecisionSnapshot(
+                    refs[h.record_id], h.started_on, h.status, h.ended_on, h.end_reason or ""
+                )
+                for h in decisions_of.get(subject.pk, [])
+                if h.record_id in refs and not _after(h.ended_on, cutoff)
             ),
         )

@@ -16,7 +16,8 @@ The document (one ``Study``, one ``MetaDataVersion``, ``AdminData``, one ``Clini
 - ``AdminData``: the users named by signatures and audit records, one ``Location`` per site,
   one ``SignatureDef`` per signature meaning.
 - ``ClinicalData``: ``SubjectData`` (key: the subject's code, else its screening number; the
-  subject's own data — status, dates, visits — as JSON in an ``Annotation``), ``SiteRef``,
+  subject's own data — status, dates, visits — as JSON in an ``Annotation``, and the
+  investigator's decisions on its cardiac holds in a second one), ``SiteRef``,
   the casebook's valid signature; ``StudyEventData`` with repeat keys; ``FormData`` with repeat
   keys for log entries and repeated forms (a voided record: ``TransactionType="Remove"``);
   ``ItemGroupData``; ``ItemData`` (booleans ``true``/``false``, numbers as Python writes them
@@ -48,7 +49,12 @@ from trialdesk.snapshot.model import (
     SubjectSnapshot,
     SupplySnapshot,
 )
-from trialdesk.snapshot.plain import date_text, subject_header_plain, supply_plain
+from trialdesk.snapshot.plain import (
+    cardiac_decisions_plain,
+    date_text,
+    subject_header_plain,
+    supply_plain,
+)
 
 ODM_NS = "http://www.cdisc.org/ns/odm/v1.3"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
@@ -56,6 +62,7 @@ LOG_EVENT = "LOG"
 FORMAL_CONTEXT = "trialdesk-rules"
 SUBJECT_ANNOTATION = "trialdesk:subject "
 SUPPLY_ANNOTATION = "trialdesk:supply "
+CARDIAC_ANNOTATION = "trialdesk:cardiac "
 STUDY_LOCATION = "LOC.study"
 #: the Organization of a User that is no person but the system acting on its own
 SYSTEM_ORGANIZATION = "trialdesk (system)"
@@ -493,6 +500,13 @@ def _subject(protocol: Any, subject: SubjectSnapshot, repeating: set[str], forms
     comment.text = SUBJECT_ANNOTATION + json.dumps(
         subject_header(subject), sort_keys=True, ensure_ascii=False
     )
+    if subject.cardiac_decisions:
+        # the investigator's decisions on the subject's cardiac holds (ODM has no element for them)
+        note = etree.SubElement(element, _q("Annotation"), SeqNum="2")
+        comment = etree.SubElement(note, _q("Comment"), SponsorOrSite="Site")
+        comment.text = CARDIAC_ANNOTATION + json.dumps(
+            cardiac_decisions_plain(subject.cardiac_decisions), sort_keys=True, ensure_ascii=False
+        )
     events: dict[tuple[str, str | None], list[RecordSnapshot]] = {}
     order = {e.code: i for i, e in enumerate(event_defs(protocol))}
     for record in subject.records:

@@ -29,6 +29,7 @@ from typing import Any
 from lxml import etree
 
 from trialdesk.exchange.odm import (
+    CARDIAC_ANNOTATION,
     LOG_EVENT,
     ODM_NS,
     STUDY_LOCATION,
@@ -50,7 +51,7 @@ from trialdesk.snapshot.model import (
     SupplySnapshot,
     VisitSnapshot,
 )
-from trialdesk.snapshot.plain import parse_date, supply_from
+from trialdesk.snapshot.plain import cardiac_decisions_from, parse_date, supply_from
 
 Q = f"{{{ODM_NS}}}"
 
@@ -360,9 +361,18 @@ def _signature_of(element, scope: str, visit: str | None, users, meanings) -> Si
 def _subject(element, forms: dict[str, Any], users, meanings, name: str) -> SubjectSnapshot:
     key = element.get("SubjectKey")
     header: dict[str, Any] = {}
+    decisions: tuple = ()
     for comment in element.iterfind(f"{Q}Annotation/{Q}Comment"):
         if (comment.text or "").startswith(SUBJECT_ANNOTATION):
             header = json.loads(comment.text[len(SUBJECT_ANNOTATION) :])
+        elif (comment.text or "").startswith(CARDIAC_ANNOTATION):
+            try:
+                decisions = cardiac_decisions_from(json.loads(comment.text[len(CARDIAC_ANNOTATION) :]))
+            except (ValueError, KeyError, TypeError) as exc:
+                raise OdmError(
+                    f"{name}: subject {key}, the cardiac hold annotation (line {comment.sourceline}): "
+                    f"not a decision on a cardiac hold ({exc})."
+                ) from None
     site_ref = element.find(f"{Q}SiteRef")
     signatures = []
     signed = element.find(f"{Q}Signature")
@@ -435,4 +445,5 @@ def _subject(element, forms: dict[str, Any], users, meanings, name: str) -> Subj
         visits=visits,
         records=tuple(records),
         signatures=tuple(signatures),
+        cardiac_decisions=decisions,
     )

@@ -20,8 +20,9 @@ One transaction (the outermost ``audited()``): any failure and nothing is import
    screening visit's forms), enrollment (``enroll``), its records in the order they
    happened (``save_form`` with the reason ``import``; an infusion's prescription validated
    by ``validate_prescription``, which computes the dose by the protocol's rules: the file's
-   prescribed values must be those), the visits' dates, voided records (``void_record``),
-   its final status. Every rule runs as it does at a site: a record the rules refuse
+   prescribed values must be those; a cardiac hold the rules open lifted or ended as the file
+   records the investigator's decision, on its day), the visits' dates, voided records
+   (``void_record``), its final status. Every rule runs as it does at a site: a record the rules refuse
    refuses the import, naming the subject and the record.
 5. The file's own audit trail and signatures are kept as imported history
    (``audit_viewer.models``: ``OdmImport``, ``ImportedAuditRecord``, ``ImportedSignature``),
@@ -53,7 +54,8 @@ from django.utils import timezone
 from trialdesk.audit.models import AuditEvent
 from trialdesk.audit.services import Actor, audited, record
 from trialdesk.audit_viewer.models import ImportedAuditRecord, ImportedSignature, OdmImport
-from trialdesk.cardiac.services import HoldActionRefused
+from trialdesk.cardiac.models import HoldStatus
+from trialdesk.cardiac.services import HoldActionRefused, active_hold, lift_hold, stop_treatment_for_hold
 from trialdesk.crf.models import FormRecord, ReasonForChange
 from trialdesk.crf.services import FormSaveRefused, save_form, void_record
 from trialdesk.exchange.odm import LOG_EVENT
@@ -502,7 +504,10 @@ class _Replay:
         visits = {v.code: v for v in subject.visits.all()}
         dated: set[str] = {screening_visit.code}
         actual = {v.code: v for v in snapshot.visits if v.actual_date is not None}
-        for rec in self._in_order(later):
+        decisions = sorted(snapshot.cardiac_decisions, key=lambda d: d.ended_on)
+        visit_days = {v.code: v.actual_date or v.planned_date for v in snapshot.visits}
+        for rec in self._in_order(later, visit_days):
+            decisions = self._decide_holds(subject, decisions, record_date(self.protocol, rec.form, rec.data))
             visit = None
             if rec.visit is not None:
                 visit = visits.get(rec.visit)
@@ -516,6 +521,7 @@ class _Replay:
         for code, kept in actual.items():
             if code not in dated and code in visits:
                 self._visit_dates(visits[code], kept)
+        self._decide_holds(subject, decisions, None)
         self._void(subject, records)
         final = FINAL_STATUSES.get(snapshot.status)
         if final:
@@ -528,6 +534,31 @@ class _Replay:
             )
         return subject
 
+    def _decide_holds(self, subject, decisions: list, before: dt.date | None) -> list:
+        """The investigator's decisions on the subject's cardiac holds that the file dates on or
+        before ``before`` (None: all those left), taken on the hold the rules opened here, as
+        the investigator took them (lifted, or treatment stopped). Returns those left."""
+        left = []
+        for decision in decisions:
+            if before is not None and decision.ended_on > before:
+                left.append(decision)
+                continue
+            self._where = f"subject {subject.label}, the cardiac hold from {decision.started_on.isoformat()}"
+            hold = active_hold(subject)
+            if hold is None:
+                raise self.refused(
+                    self._where,
+                    f"the file records it {decision.status.replace('_', ' ')} on {decision.ended_on.isoformat()}, "
+                    "but the protocol's rule opened no hold here.",
+                )
+            hold.subject = subject
+            reason = decision.reason or f"imported from {self.file_name}"
+            if decision.status == HoldStatus.TREATMENT_STOPPED:
+                stop_treatment_for_hold(self.user, hold, reason, on=decision.ended_on)
+            else:
+                lift_hold(self.user, hold, reason, on=decision.ended_on)
+        return left
+
     def _planned_first_dose(self, snapshot: SubjectSnapshot) -> dt.date | None:
         """Day 0 as the file planned it at enrollment (its first visit from day 0 on: the
         planned date less its day; the first infusion re-plans the later visits itself)."""
@@ -537,31 +568,36 @@ class _Replay:
                 return planned[visit.code] - dt.timedelta(days=visit.day)
         return snapshot.first_dose_on or snapshot.enrolled_on
 
-    def _in_order(self, records: list[RecordSnapshot]) -> Iterator[RecordSnapshot]:
-        """The records as they happened: each form's log entries keep their order (their
-        repeat numbers), visits follow the calendar, and the next one to go is the earliest
-        by its clinical date; on the same day an infusion goes after the other entries (its
-        reaction's adverse event, entered first, is then linked rather than doubled)."""
+    def _in_order(self, records: list[RecordSnapshot], visit_days=None) -> Iterator[RecordSnapshot]:
+        """The records as they happened: each visit's records together, each log form's
+        entries in their order (their repeat numbers), and the next to go the earliest by its
+        clinical date (else its visit's date); on the same day an infusion goes after the other
+        entries (its reaction's adverse event, entered first, is then linked rather than doubled)."""
+        visit_days = visit_days or {}
         queues: dict[str, list[RecordSnapshot]] = {}
-        visit_records = sorted(
-            (r for r in records if r.visit is not None),
-            key=lambda r: (self.sequence.get(r.visit, len(self.sequence)), r.form, r.repeat),
-        )
-        if visit_records:
-            queues[" visits"] = visit_records
-        for rec in sorted((r for r in records if r.visit is None), key=lambda r: (r.form, r.repeat)):
-            queues.setdefault(rec.form, []).append(rec)
+        for rec in sorted(
+            records,
+            key=lambda r: (r.visit is None, self.sequence.get(r.visit or "", 0), r.form, r.repeat),
+        ):
+            queues.setdefault(f" visit {rec.visit}" if rec.visit is not None else rec.form, []).append(rec)
         last = dt.date.min
+
+        def day_of(rec: RecordSnapshot, last: dt.date) -> dt.date:
+            return record_date(self.protocol, rec.form, rec.data) or visit_days.get(rec.visit) or last
 
         def key(name: str, last: dt.date) -> tuple:
             head = queues[name][0]
-            day = record_date(self.protocol, head.form, head.data) or last
-            return (day, head.form == self.infusion_form, name)
+            return (
+                day_of(head, last),
+                head.form == self.infusion_form,
+                self.sequence.get(head.visit or "", 0),
+                name,
+            )
 
         while queues:
             name = min(queues, key=lambda queue: key(queue, last))
             head = queues[name].pop(0)
-            last = max(last, record_date(self.protocol, head.form, head.data) or last)
+            last = max(last, day_of(head, last))
             if not queues[name]:
                 del queues[name]
             yield head

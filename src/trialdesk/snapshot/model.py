@@ -122,6 +122,20 @@ class ConfirmationSnapshot:
 
 
 @dataclass(frozen=True)
+class HoldDecisionSnapshot:
+    """The investigator's decision on a cardiac hold: ``status`` "lifted" (treatment resumes)
+    or "treatment_stopped", on ``ended_on``, with its ``reason`` (free text of the site: masked
+    for a pseudonymised viewer). The hold itself is the rules' (opened by ``record``, the
+    LVEF from ``started_on``): what a later infusion needs is that it was lifted, and when."""
+
+    record: RecordRef
+    started_on: dt.date
+    status: str
+    ended_on: dt.date
+    reason: str = ""
+
+
+@dataclass(frozen=True)
 class SubjectSnapshot:
     screening_number: str
     subject_code: str | None
@@ -142,6 +156,7 @@ class SubjectSnapshot:
     signatures: tuple[SignatureSnapshot, ...] = ()
     locks: tuple[LockSnapshot, ...] = ()  # of the subject and of its records
     confirmations: tuple[ConfirmationSnapshot, ...] = ()  # of its responses, oldest first
+    cardiac_decisions: tuple[HoldDecisionSnapshot, ...] = ()  # on its cardiac holds, in order
 
     @property
     def label(self) -> str:

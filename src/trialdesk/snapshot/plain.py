@@ -12,6 +12,7 @@ from typing import Any
 
 from trialdesk.snapshot.model import (
     ConfirmationSnapshot,
+    HoldDecisionSnapshot,
     LockSnapshot,
     ProtocolIdentity,
     QuerySnapshot,
@@ -153,7 +154,40 @@ def subject_plain(subject: SubjectSnapshot) -> dict[str, Any]:
             {"record": ref_plain(c.record), "category": c.category, "derived_category": c.derived_category}
             for c in subject.confirmations
         ],
+        # absent when none: a data cut without it keeps the hash it had before the file carried it
+        **(
+            {"cardiac_decisions": cardiac_decisions_plain(subject.cardiac_decisions)}
+            if subject.cardiac_decisions
+            else {}
+        ),
     }
+
+
+def cardiac_decisions_plain(decisions) -> list[dict[str, Any]]:
+    return [
+        {
+            "record": ref_plain(d.record),
+            "started_on": date_text(d.started_on),
+            "status": d.status,
+            "ended_on": date_text(d.ended_on),
+            "reason": d.reason,
+        }
+        for d in decisions
+    ]
+
+
+def cardiac_decisions_from(plain) -> tuple[HoldDecisionSnapshot, ...]:
+    """The inverse of ``cardiac_decisions_plain`` (KeyError, TypeError or ValueError for a bad value)."""
+    return tuple(
+        HoldDecisionSnapshot(
+            record=ref_from(d["record"]),
+            started_on=dt.date.fromisoformat(d["started_on"]),
+            status=str(d["status"]),
+            ended_on=dt.date.fromisoformat(d["ended_on"]),
+            reason=str(d.get("reason", "")),
+        )
+        for d in plain or ()
+    )
 
 
 # -------------------------------------------------------------------------------- from JSON
@@ -258,6 +292,7 @@ def subject_from(plain: dict[str, Any]) -> SubjectSnapshot:
             ConfirmationSnapshot(ref_from(c["record"]), c["category"], c["derived_category"])
             for c in plain.get("confirmations", ())
         ),
+        cardiac_decisions=cardiac_decisions_from(plain.get("cardiac_decisions")),
     )
 
 
