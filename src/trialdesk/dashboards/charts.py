@@ -517,14 +517,23 @@ def swimmer_chart(data: Dashboard) -> Chart | None:
 # --------------------------------------------------------------------------- series over time
 
 
-def _spread(positions: list[float], gap: float) -> list[float]:
-    """Positions moved apart by at least ``gap``, in order, as little as possible (labels that
-    would overlap stack instead)."""
-    order = sorted(range(len(positions)), key=lambda i: positions[i])
-    out = list(positions)
-    for previous, current in zip(order, order[1:], strict=False):
-        if out[current] - out[previous] < gap:
-            out[current] = out[previous] + gap
+def _placed(ends: list[tuple[float, float, str]], gap: float, reach: float) -> list[float]:
+    """The heights of the names written at the ends of the series: a name closer than ``gap``
+    to one already placed within ``reach`` to its left or right moves up, then down, until free."""
+    placed: list[tuple[float, float]] = []
+    out = [0.0] * len(ends)
+    for i in sorted(range(len(ends)), key=lambda i: (ends[i][1], ends[i][0])):
+        x, y, _label = ends[i]
+        near = [py for px, py in placed if abs(px - x) < reach]
+        shown = y
+        for step in range(len(ends) + 1):
+            candidates = (y + step * gap, y - step * gap)
+            free = [c for c in candidates if all(abs(c - py) >= gap for py in near)]
+            if free:
+                shown = free[0]
+                break
+        placed.append((x, shown))
+        out[i] = shown
     return out
 
 
@@ -555,18 +564,21 @@ def _series_chart(
             [(s.months[-1], s.values[-1], s.label) for s in series] if len(series) <= LABELLED_SERIES else []
         )
         gap = (high - low) * 0.045
-        columns: dict[int, list[int]] = {}
-        for i, (x, _y, _label) in enumerate(ends):
-            columns.setdefault(round(x * 2), []).append(i)
-        ys = [y for _x, y, _label in ends]
-        for members in columns.values():
-            moved = _spread([ys[i] for i in members], gap)
-            for i, y in zip(members, moved, strict=True):
-                ys[i] = y
+        ys = _placed(ends, gap, reach=max(right, 1.0) * 0.12)
         dx = (right + 0.6) * 0.012
         for (x, y, label), shown in zip(ends, ys, strict=True):
+            moved = abs(shown - y) > 1e-9  # a thin line joins a name moved off its point
             axes.annotate(
-                label, (x, y), xytext=(x + dx, shown), textcoords="data", va="center", fontsize=7.5, color=INK
+                label,
+                (x, y),
+                xytext=(x + dx, shown),
+                textcoords="data",
+                va="center",
+                fontsize=7.5,
+                color=INK,
+                arrowprops={"arrowstyle": "-", "color": GREY, "linewidth": 0.5, "shrinkA": 0, "shrinkB": 2}
+                if moved
+                else None,
             )
         if threshold is not None:
             axes.axhline(threshold, color=VERMILLION, linewidth=1.2, linestyle="--")
