@@ -12,6 +12,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from trialdesk.studies.models import Site, Study
 from trialdesk.studies.scoping import InternalManager, ScopedManager, SiteScopedQuerySet
@@ -23,8 +24,8 @@ class VisitKind(models.TextChoices):
 
 
 class ReportStatus(models.TextChoices):
-    DRAFT = "draft", _("Draft")
-    SIGNED = "signed", _("Signed")
+    DRAFT = "draft", pgettext_lazy("monitoring visit report", "Draft")
+    SIGNED = "signed", pgettext_lazy("monitoring visit report", "Signed")
 
 
 class FindingCategory(models.TextChoices):
@@ -45,8 +46,8 @@ class Severity(models.TextChoices):
 
 
 class FollowUpState(models.TextChoices):
-    OPEN = "open", _("Open")
-    DONE = "done", _("Done")
+    OPEN = "open", pgettext_lazy("follow-up action", "Open")
+    DONE = "done", pgettext_lazy("follow-up action", "Done")
 
 
 class MonitoringVisit(models.Model):
