@@ -135,3 +135,14 @@ def test_a_user_of_no_role_in_the_study_is_not_found(admin, django_user_model):
     stranger = django_user_model.objects.create_user("stranger", password=PASSWORD)
     assert admin.get(f"{ADMIN}/users/{stranger.pk}/").status_code == 404
     assert admin.post(f"{ADMIN}/users/{stranger.pk}/deactivate/").status_code == 404
+
+
+def test_the_users_page_lists_the_changes_to_their_account_with_the_reasons(admin, cast):
+    nurse = cast.coordinator_nantes
+    admin.post(f"{ADMIN}/users/{nurse.pk}/deactivate/", {"reason": "left the hospital"})
+    admin.post(f"{ADMIN}/users/{nurse.pk}/reactivate/", {"reason": "came back"})
+    page = admin.get(f"{ADMIN}/users/{nurse.pk}/").content.decode()
+    table = page[page.index('id="account-events"') :]
+    assert table.index("Account reactivated") < table.index("Account deactivated")  # newest first
+    assert "left the hospital" in table and "came back" in table
+    assert "user_deactivated" not in table

@@ -495,6 +495,46 @@ def access_history(
     return periods
 
 
+def account_events(study: Study, user, limit: int = 50) -> list[dict]:
+    """The audited changes of one user's account and roles in this study, newest first
+    (invited, roles granted and ended, deactivated, two-step sign-in reset, unlocked...)."""
+    from django.db.models import Q
+
+    from trialdesk.audit_viewer.viewer import action_label
+
+    membership_ids = [
+        str(pk) for pk in Membership.objects.filter(user=user, study=study).values_list("pk", flat=True)
+    ]
+    events = (
+        AuditEvent.objects.filter(
+            Q(object_type="user", object_id=str(user.pk))
+            | Q(object_type="membership", object_id__in=membership_ids)
+        )
+        .filter(Q(study_id=study.pk) | Q(study_id__isnull=True, action__in=ACCOUNT_ACTIONS_OF_NO_STUDY))
+        .only("occurred_at", "action", "username", "site_code", "reason", "sequence")
+        .order_by("-sequence")[:limit]
+    )
+    return [
+        {
+            "occurred_at": event.occurred_at,
+            "action": action_label(event.action),
+            "by": event.username,
+            "site_code": event.site_code,
+            "reason": event.reason,
+        }
+        for event in events
+    ]
+
+
+# The account's own events recorded in no study (the user acting on their own account).
+ACCOUNT_ACTIONS_OF_NO_STUDY = (
+    "invitation_accepted",
+    "password_changed",
+    "two_factor_enrolled",
+    "two_factor_reset",
+)
+
+
 # --------------------------------------------------------------------------- one's own account
 
 

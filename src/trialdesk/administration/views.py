@@ -176,6 +176,7 @@ def user_page(request, user_id: int):
         "two_factor": services.has_two_factor_device(person),
         "invited": not person.has_usable_password(),
         "is_self": person.pk == request.user.pk,
+        "events": services.account_events(study, person),
     }
     return render(request, "administration/user.html", context)
 

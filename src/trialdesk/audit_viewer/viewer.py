@@ -319,6 +319,7 @@ ACTION_LABELS = {
     "user_reactivated": gettext_lazy("Account reactivated"),
     "role_end": gettext_lazy("Role ended"),
     "password_changed": gettext_lazy("Password changed"),
+    "two_factor_enrolled": gettext_lazy("Two-step sign-in set up"),
     "operational_status": gettext_lazy("Study status changed"),
     # safety (trialdesk.safety): a serious adverse event's report and the sponsor's handling of it
     "serious_event_reported": gettext_lazy("Serious adverse event reported"),
