@@ -125,3 +125,11 @@ def test_a_record_the_rules_refuse_midway_leaves_nothing_imported(db, copy):
         "changed.xml: subject NTE-001, form infusion at LOG (entry 1): item lot_number: "
         "Lot T2001 was never received at this site: check the number on the vial."
     )
+
+
+def test_it_refuses_a_pseudonymised_export(db, copy):
+    text, write = copy
+    path = write(
+        text.replace('SourceSystem="trialdesk"', 'SourceSystem="trialdesk" Description="pseudonymised"', 1)
+    )
+    assert "a pseudonymised export" in _refused(path)

@@ -177,6 +177,12 @@ def import_odm(path: Path | str, protocol_path: Path | str | None = None) -> Imp
     except OdmError as exc:
         raise ImportRefused(str(exc)) from None
     snapshot = odm.snapshot
+    if snapshot.pseudonymised:
+        raise ImportRefused(
+            f"{path.name}: a pseudonymised export (its root's Description says so): its identifiers and "
+            "the sites' free text are masked, so it cannot become the study's data; import the operator's "
+            "or a data manager's export."
+        )
     known_sites = {site.code for site in protocol.sites}
     for site in snapshot.sites:
         if site.code not in known_sites:
