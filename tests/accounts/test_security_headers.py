@@ -119,6 +119,7 @@ DOCUMENTS = {
     "reports/templates/reports/analysis/appendix.html",
     "safety/templates/safety/cioms.html",
     "monitoring/templates/monitoring/document.html",
+    "exports/templates/exports/casebook.html",
 }
 
 

@@ -328,8 +328,8 @@ def test_the_casebook_shows_each_signature_with_name_time_meaning_and_status(
 
 
 def _status_line(page: str) -> str:
-    start = page.index('id="signature-status"')
-    return page[start : page.index("</p>", start)]
+    start = page.index('id="fact-signature"')  # the casebook header's signature state
+    return page[start : page.index("</dd>", start)]
 
 
 def test_signing_through_the_page_with_the_right_password(investigator, cast, enrolled_subject):

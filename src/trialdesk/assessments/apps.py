@@ -12,6 +12,11 @@ class AssessmentsConfig(AppConfig):
         from trialdesk.subjects import casebook_sections
 
         form_saved.subscribe(services.on_form_saved)
+        from trialdesk.assessments import header
+        from trialdesk.subjects import casebook_header
+
+        casebook_header.register(casebook_header.HeaderFact("best-response", 20, header.best_response))
+        casebook_header.register_timeline(casebook_header.TimelineSource("marrows", header.timeline))
         panels.register(
             panels.FormPanel(
                 key="derived-response",

@@ -6,3 +6,9 @@ class LocksConfig(AppConfig):
 
     name = "trialdesk.locks"
     label = "locks"
+
+    def ready(self) -> None:
+        from trialdesk.locks import header
+        from trialdesk.subjects import casebook_header
+
+        casebook_header.register(casebook_header.HeaderFact("lock", 40, header.lock_state))

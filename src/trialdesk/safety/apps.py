@@ -14,6 +14,11 @@ class SafetyConfig(AppConfig):
         from trialdesk.subjects import casebook_sections
 
         form_saved.subscribe(services.on_form_saved)
+        from trialdesk.safety import header
+        from trialdesk.subjects import casebook_header
+
+        casebook_header.register(casebook_header.HeaderFact("alert-sae", 60, header.open_sae))
+        casebook_header.register_timeline(casebook_header.TimelineSource("adverse-events", header.timeline))
         register(
             FormPanel(
                 key="ctcae-grades",

@@ -12,3 +12,8 @@ class SubjectsConfig(AppConfig):
 
         form_saved.subscribe(on_form_saved)
         form_saved.subscribe(consistency.on_form_saved)
+        from trialdesk.subjects import casebook_header
+
+        casebook_header.register(
+            casebook_header.HeaderFact("alert-eligibility", 70, consistency.eligibility_alert)
+        )

@@ -232,3 +232,33 @@ def eligibility_changes(user, study):
             {"query": query, "subject": query.record.subject, "criterion": criteria.get(code), "code": code}
         )
     return rows
+
+
+def eligibility_alert(ctx):
+    """The casebook header's alert (``subjects.casebook_header``): a criterion of the subject
+    no longer met since enrollment, while its query is unresolved."""
+    from django.urls import reverse
+    from django.utils.translation import gettext as _
+    from django.utils.translation import ngettext
+
+    from trialdesk.queries.models import UNRESOLVED, Query
+    from trialdesk.subjects.casebook_header import HeaderItem
+
+    if ctx.subject.enrolled_on is None:
+        return None
+    codes = set(
+        Query.objects.for_user(ctx.request.user, ctx.study)
+        .filter(record__subject_id=ctx.subject.pk, check_code__startswith=ELIGIBILITY_QUERY_PREFIX)
+        .filter(status__in=UNRESOLVED)
+        .values_list("check_code", flat=True)
+    )
+    if not codes:
+        return None
+    text = ngettext(
+        "%(count)d eligibility criterion no longer met since enrollment (query open)",
+        "%(count)d eligibility criteria no longer met since enrollment (queries open)",
+        len(codes),
+    ) % {"count": len(codes)}
+    return HeaderItem(
+        _("Eligibility changed"), text, alert=True, url=reverse("subject-eligibility", args=[ctx.subject.pk])
+    )

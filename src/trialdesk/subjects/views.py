@@ -11,6 +11,7 @@ from trialdesk.crf.models import FormRecord
 from trialdesk.crf.rendering import localised
 from trialdesk.studies.access import Permission, get_visible_or_404, study_access
 from trialdesk.studies.services import request_study
+from trialdesk.subjects.casebook_header import facts_for, timeline_for
 from trialdesk.subjects.casebook_sections import CasebookContext, sections_for
 from trialdesk.subjects.models import OFF_STUDY, Subject
 
@@ -49,8 +50,18 @@ def casebook(request, subject_id: int):
             (r for r in records if not r.visit_id and r.form_code == form_code), key=lambda r: r.repeat
         )
         logs.append(_log_table(form, entries))
+    casebook_context = CasebookContext(request, study, subject, access, records)
+    facts, alerts = facts_for(casebook_context)
     context = {
         "subject": subject,
+        "facts": facts,
+        "alerts": alerts,
+        "timeline": timeline_for(casebook_context),
+        # the audit of each record one click away: the monitor's and data manager's, and the
+        # site staff's of their own site (studies.access.Permission.VIEW_RECORD_AUDIT)
+        "can_view_audit": access.can(Permission.VIEW_AUDIT, subject.site_id)
+        or access.can(Permission.VIEW_RECORD_AUDIT, subject.site_id),
+        "can_download_pdf": may_download_casebook(access, subject.site_id),
         "columns": [(code, localised(protocol.form(code), "title")) for code in visit_forms],
         "rows": rows,
         "logs": logs,
@@ -58,9 +69,20 @@ def casebook(request, subject_id: int):
         "pseudonymised": access.pseudonymised,
         # After death, completion or withdrawal an empty form is "not done", no longer "to do".
         "off_study": subject.status in OFF_STUDY,
-        "sections": sections_for(CasebookContext(request, study, subject, access, records)),
+        "sections": sections_for(casebook_context),
     }
     return render(request, "subjects/casebook.html", context)
+
+
+def may_download_casebook(access, site_id: int) -> bool:
+    """The PDF casebook (``trialdesk.exports.casebook_pdf``): for the site's archive and for
+    inspection — the site's investigators and coordinators, its monitors, the data manager.
+    Not the statistician (pseudonymised: a casebook is the patient's identified record),
+    the sponsor admin or the safety officer."""
+    from trialdesk.studies.models import Role
+
+    roles = access.roles_at(site_id) if site_id in access.site_ids else frozenset()
+    return bool(roles & {Role.INVESTIGATOR, Role.COORDINATOR, Role.MONITOR, Role.DATA_MANAGER})
 
 
 def _log_table(form, entries) -> dict:

@@ -15,3 +15,10 @@ class TreatmentConfig(AppConfig):
         # the protocol's edit checks ``answered_by: validated_prescription``
         answers.register("validated_prescription", prescription_answers)
         pages.register_all()
+        from trialdesk.subjects import casebook_header
+        from trialdesk.treatment import header
+
+        casebook_header.register(
+            casebook_header.HeaderFact("days-on-treatment", 10, header.days_on_treatment)
+        )
+        casebook_header.register_timeline(casebook_header.TimelineSource("doses", header.timeline))
