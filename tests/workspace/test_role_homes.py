@@ -334,3 +334,26 @@ def test_a_sites_sae_count_opens_that_sites_saes(as_user, cast, enrolled_subject
     nantes = client.get(link(page, "saes-unacknowledged")).content.decode()
     rennes = client.get(link(page, "saes-unacknowledged", "RNS")).content.decode()
     assert nantes.count("data-sae=") == 1 and rennes.count("data-sae=") == 0
+
+
+def test_forms_changed_count_from_the_monitors_last_signed_visit_report(as_user, cast, enrolled_subject):
+    from tests.conftest import PASSWORD
+
+    from trialdesk.crf.models import FormRecord
+    from trialdesk.monitoring.services import create_visit, sign_visit
+    from trialdesk.studies.models import Site
+
+    site = Site.objects.get(pk=enrolled_subject.site_id)
+    yesterday = site.today() - dt.timedelta(days=1)
+    visit = create_visit(cast.monitor, site, visit_date=yesterday, kind="on_site")
+    sign_visit(cast.monitor, visit, password=PASSWORD)
+    client = as_user("monitor")
+    page = home(client)
+    assert count(page, "last-visit") == f"{yesterday:%Y-%m-%d}"
+    assert "/monitoring/?site=NTE" in link(page, "last-visit")
+    assert count(page, "changed-forms") == "1"  # the screening form, saved today
+    # saved on the day of the visit (the site's date): seen at the visit
+    FormRecord.objects.system("test: a form saved on the visit's day").filter(
+        subject=enrolled_subject
+    ).update(updated_at=dt.datetime.combine(yesterday, dt.time(12), tzinfo=dt.UTC))
+    assert count(home(client), "changed-forms") == "0"

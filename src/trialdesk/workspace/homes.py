@@ -382,7 +382,11 @@ class Builder:
             if row.acknowledgement is None:
                 unacknowledged[row.subject.site_id] = unacknowledged.get(row.subject.site_id, 0) + 1
         sdv_line = Line("sdv", _("Fields verified against source"))
-        visit_line = Line("last-visit", _("Your last verification at the site"))
+        visit_line = Line(
+            "last-visit",
+            _("Your last visit at the site"),
+            hint=_("the date of your last signed visit report, else of your last source verification"),
+        )
         for s in sites:
             progress = sdv.get(s.pk)
             percent = progress.field_percent if progress else None
@@ -391,15 +395,17 @@ class Builder:
             )
             last = visits.get(s.pk)
             visit_line.cells[s.code] = Cell(
-                s.today(last).strftime("%Y-%m-%d") if last else _("never"),
-                _url("queries:sdv-progress", site=s.code),
+                last.on.strftime("%Y-%m-%d") if last else _("never"),
+                _url("monitoring:list", site=s.code)
+                if last and last.signed_report
+                else _url("queries:sdv-progress", site=s.code),
             )
         lines = [
             sdv_line,
             visit_line,
             self.per_site(
                 "changed-forms",
-                _("Forms saved since your last verification"),
+                _("Forms saved since your last visit"),
                 sites,
                 changed,
                 lambda s: _url("workspace:changed-forms", site=s.code),

@@ -9,6 +9,7 @@ queries whatever the number of subjects. Nothing here decides a clinical rule.
 from __future__ import annotations
 
 import datetime as dt
+import zoneinfo
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -260,18 +261,45 @@ def _other_rule(code: str) -> str:
 # --------------------------------------------------------------------------- the monitor's visits
 
 
-def last_visits(user, study, sites) -> dict[int, dt.datetime]:
-    """Per site id, when the user last visited it: for now the time of their own last mark
-    of source-data verification there (the monitoring visit report, when it records visit
-    dates, takes this function's place). One query; a site never visited is absent."""
-    rows = (
+@dataclass(frozen=True)
+class LastVisit:
+    """When a monitor last visited a site: forms saved after ``since`` are new to them."""
+
+    on: dt.date  # the day, at the site
+    since: dt.datetime
+    signed_report: bool  # a signed monitoring visit report (else their last SDV mark there)
+
+
+def _end_of_day(site, day: dt.date) -> dt.datetime:
+    try:
+        zone = zoneinfo.ZoneInfo(site.time_zone or "UTC")
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        zone = zoneinfo.ZoneInfo("UTC")
+    return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=zone)
+
+
+def last_visits(user, study, sites) -> dict[int, LastVisit]:
+    """Per site id, the user's last visit there: the date of their latest signed monitoring
+    visit report (``monitoring.services.last_visit_date``; the forms saved after that day are
+    new), else the time of their own last mark of source-data verification there. A site
+    never visited is absent. One query for the marks, one per site for the reports."""
+    from trialdesk.monitoring.services import last_visit_date
+
+    marks = dict(
         _scoped(SourceVerification, user, study, sites, "record__subject__site_id")
         .filter(verified_by=user)
         .order_by()
         .values_list("record__subject__site_id")
         .annotate(last=Max("verified_at"))
     )
-    return dict(rows)
+    visits = {}
+    for site in sites:
+        day = last_visit_date(user, site)
+        if day is not None:
+            visits[site.pk] = LastVisit(day, _end_of_day(site, day), True)
+        elif site.pk in marks:
+            visits[site.pk] = LastVisit(site.today(marks[site.pk]), marks[site.pk], False)
+    return visits
 
 
 def changed_since(user, study, site, since: dt.datetime | None):
@@ -283,7 +311,7 @@ def changed_since(user, study, site, since: dt.datetime | None):
     return qs
 
 
-def changed_forms(user, study, sites, visits: dict[int, dt.datetime]) -> dict[int, int]:
+def changed_forms(user, study, sites, visits: dict[int, LastVisit]) -> dict[int, int]:
     """Per site id, the forms saved since the user's last visit there: one query."""
     if not sites:
         return {}
@@ -292,7 +320,7 @@ def changed_forms(user, study, sites, visits: dict[int, dt.datetime]) -> dict[in
     for site in sites:
         condition = Q(subject__site_id=site.pk)
         if site.pk in visits:
-            condition &= Q(updated_at__gt=visits[site.pk])
+            condition &= Q(updated_at__gt=visits[site.pk].since)
         annotations[f"s{site.pk}"] = Count("pk", filter=condition)
     row = (
         FormRecord.objects.for_user(user, study)

@@ -223,21 +223,25 @@ def changed_forms(request):
         site = sites[0]
     if not access.can(Permission.VERIFY_SOURCE, site.pk):
         raise Http404
-    since = services.last_visits(request.user, study, [site]).get(site.pk)
+    last = services.last_visits(request.user, study, [site]).get(site.pk)
     records = (
-        services.changed_since(request.user, study, site, since)
+        services.changed_since(request.user, study, site, last.since if last else None)
         .select_related("subject__site", "visit", "updated_by")
         .order_by("-updated_at", "-pk")
     )
-    if since is None:
-        intro = _("You have not verified anything at this site yet: every form is new to you.")
+    if last is None:
+        intro = _("You have not visited this site yet: every form is new to you.")
+    elif last.signed_report:
+        intro = _("Saved after your last signed visit report of the site, dated %(day)s.") % {
+            "day": f"{last.on:%Y-%m-%d}"
+        }
     else:
         intro = _("Saved after your last verification at the site, on %(day)s.") % {
-            "day": f"{site.today(since):%Y-%m-%d}"
+            "day": f"{last.on:%Y-%m-%d}"
         }
     return _record_page(
         request,
-        _("Forms saved since your last verification"),
+        _("Forms saved since your last visit"),
         intro,
         records,
         site,
