@@ -3,8 +3,9 @@
 Read with the viewer's scope and pseudonymisation (``datacut.build_snapshot(study,
 viewer=user, cutoff=as_of)``), analysed by ``trialdesk.analysis``, gathered per chart by
 ``dashboards.data``. Cached per (study, the viewer's scope — their sites and whether they
-are pseudonymised —, the audit chain's last sequence, the date, the site filter): every
-write to the trial moves the sequence, so a cached dashboard is never older than the data;
+are pseudonymised —, the audit chain's head (its last sequence and MAC), the date, the site
+filter): every write to the trial moves the head, so a cached dashboard is never older than
+the data (and a sequence number reused after a rolled-back write has another MAC);
 two viewers of the same scope share it. The cache is Django's (per process by default).
 """
 
@@ -36,8 +37,10 @@ def may_view(access: StudyAccess) -> bool:
     return bool(access.site_ids) and access.can(Permission.VIEW_CLINICAL_DATA)
 
 
-def last_audit_sequence() -> int:
-    return AuditChainHead.objects.filter(pk=1).values_list("last_sequence", flat=True).first() or 0
+def audit_head() -> str:
+    """The audit chain's head: its last sequence and the MAC of its last event."""
+    head = AuditChainHead.objects.filter(pk=1).values_list("last_sequence", "last_mac").first()
+    return "0" if head is None else f"{head[0]}:{head[1]}"
 
 
 def scope_key(access: StudyAccess, site_code: str | None) -> str:
@@ -45,8 +48,8 @@ def scope_key(access: StudyAccess, site_code: str | None) -> str:
     return f"{sites}|{int(access.pseudonymised)}|{site_code or ''}"
 
 
-def cache_key(study, access: StudyAccess, site_code: str | None, as_of: dt.date, sequence: int) -> str:
-    raw = f"{CACHE_VERSION}|{study.pk}|{scope_key(access, site_code)}|{as_of.isoformat()}|{sequence}"
+def cache_key(study, access: StudyAccess, site_code: str | None, as_of: dt.date, head: str) -> str:
+    raw = f"{CACHE_VERSION}|{study.pk}|{scope_key(access, site_code)}|{as_of.isoformat()}|{head}"
     return "dashboards:" + hashlib.sha256(raw.encode()).hexdigest()
 
 
@@ -68,7 +71,7 @@ def dashboard(
     if site_code is not None and site_code not in site_codes:
         raise NotVisible(site_code)
     as_of = as_of or default_as_of()
-    key = cache_key(study, access, site_code, as_of, last_audit_sequence())
+    key = cache_key(study, access, site_code, as_of, audit_head())
     found = cache.get(key)
     if found is not None:
         return found, key
