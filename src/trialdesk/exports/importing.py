@@ -520,10 +520,12 @@ class _Replay:
                 if visit is None:
                     visit = self._open(subject, rec.visit, actual.get(rec.visit))
                     visits[rec.visit] = visit
-            self._save(subject, rec, visit)
             if visit is not None and visit.code not in dated:
+                # the visit took place, then its forms are entered: a calendar re-planned by one of
+                # them (the end of treatment) keeps the visits that have happened
                 self._visit_dates(visit, actual.get(visit.code))
                 dated.add(visit.code)
+            self._save(subject, rec, visit)
         for code, kept in actual.items():
             if code not in dated and code in visits:
                 self._visit_dates(visits[code], kept)
