@@ -12,9 +12,10 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from trialdesk.cardiac import services
-from trialdesk.cardiac.models import CardiacHold
+from trialdesk.cardiac.models import CardiacHold, HoldStatus
 from trialdesk.cardiac.pages import hold_row, number, series_rows
 from trialdesk.studies.access import Permission, get_visible_or_404, study_access
+from trialdesk.studies.listing import ListFilter
 from trialdesk.studies.models import Site
 from trialdesk.studies.services import request_study
 from trialdesk.subjects.models import Subject
@@ -88,25 +89,37 @@ def hold_list(request):
     if not (access.can(Permission.VIEW_CLINICAL_DATA) or access.can(Permission.VIEW_SAFETY_DATA)):
         raise Http404
     rules = services.hold_rules(study.protocol)
-    show_all = request.GET.get("show") == "all"
+    sites = Site.objects.filter(study=study, pk__in=access.site_ids).order_by("code")
     site_code = request.GET.get("site", "")
-    rows = services.holds_for(request.user, study, active_only=not show_all)
-    site = None
-    if site_code:
-        site = Site.objects.filter(study=study, code=site_code, pk__in=access.site_ids).first()
-        if site is None:
-            raise Http404
-        rows = rows.filter(subject__site=site)
+    if site_code and not any(s.code == site_code for s in sites):
+        raise Http404
+    listing = ListFilter(
+        request,
+        sites=sites,
+        statuses=[("all", _("Every hold, ended ones too")), *HoldStatus.choices],
+        status_blank=_("Holds in force"),
+        date_label=_("Since"),
+        keep={"show": "all"} if request.GET.get("show") == "all" else {},
+    )
+    show_all = request.GET.get("show") == "all" or listing.status == "all"
+    rows = services.holds_for(request.user, study, active_only=not show_all and not listing.status)
+    rows = listing.apply(
+        rows,
+        site="subject__site__code",
+        status="status" if listing.status != "all" else None,
+        date="started_on",
+    )
     holds = []
-    for hold in rows:
+    for hold in listing.paginate(rows):
         row = hold_row(hold, rules, access)
         row["repeat_due"] = services.repeat_lvef_due(hold.subject) if hold.is_active else None
         row["can_open_casebook"] = access.can(Permission.VIEW_CLINICAL_DATA, hold.subject.site_id)
         holds.append(row)
     context = {
         "rows": holds,
-        "show_all": show_all,
-        "site": site,
-        "sites": Site.objects.filter(study=study, pk__in=access.site_ids).order_by("code"),
+        "listing": listing,
+        "show_all": show_all or bool(listing.status),
+        "site": next((s for s in sites if s.code == listing.site), None),
+        "sites": sites,
     }
     return render(request, "cardiac/list.html", context)

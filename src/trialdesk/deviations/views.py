@@ -25,6 +25,7 @@ from trialdesk.deviations.services import (
     worklist,
 )
 from trialdesk.studies.access import Permission, get_visible_or_404, require, study_access
+from trialdesk.studies.listing import ListFilter
 from trialdesk.studies.models import Site
 from trialdesk.studies.services import request_study
 from trialdesk.subjects.models import Subject
@@ -71,6 +72,18 @@ def _rows(rows, access):
 def _listing(request, study, access, site):
     computed = treatments(request.user, study, treated_subjects(request.user, study, site))
     rows = _rows(deviation_rows(request.user, study, site, computed=computed), access)
+    listing = ListFilter(
+        request,
+        sites=[] if site else Site.objects.filter(study=study, pk__in=access.site_ids).order_by("code"),
+        statuses=[("open", _("Deviations to acknowledge")), ("acknowledged", _("Acknowledged deviations"))],
+        date_label=_("Date"),
+    )
+    rows = listing.apply(
+        rows,
+        site=lambda r: r["subject"].site.code,
+        status=lambda r: "open" if r["ack"] is None else "acknowledged",
+        date=lambda r: r["on"],
+    )
     summary = exposure_summary(computed)
     context = {
         "summary": summary,
@@ -79,6 +92,8 @@ def _listing(request, study, access, site):
         else round(100 * summary.median_dose_intensity),
         "site": site,
         "rows": rows,
+        "listing": listing,
+        "page": listing.paginate(rows),
         "open_count": sum(1 for r in rows if r["ack"] is None),
         "csv_url": reverse("deviations:site-csv", args=[site.code]) if site else reverse("deviations:csv"),
         "next": request.get_full_path(),

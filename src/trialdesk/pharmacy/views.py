@@ -36,6 +36,7 @@ from trialdesk.pharmacy.services import (
     verify_accountability,
 )
 from trialdesk.studies.access import Permission, require, study_access
+from trialdesk.studies.listing import ListFilter
 from trialdesk.studies.models import Site
 from trialdesk.studies.services import request_study
 
@@ -98,9 +99,7 @@ def _site_context(request, study, access, site, **extra):
     can_verify = access.can(Permission.VERIFY_DRUG_ACCOUNTABILITY, site.pk)
     verify_form = extra.pop("verify_form", None)
     if verify_form is None and can_verify:
-        verify_form = VerificationForm(
-            initial={"verified_on": site.today(), "seen_balance": data.balance}
-        )
+        verify_form = VerificationForm(initial={"verified_on": site.today(), "seen_balance": data.balance})
     dispensed: dict[str, list] = {}
     for row in data.dispensings:
         dispensed.setdefault(row.lot, []).append(row)
@@ -245,12 +244,30 @@ def _summary_sites(request):
 @login_required
 def summary(request):
     study, access, sites = _summary_sites(request)
+    listing = ListFilter(
+        request,
+        sites=sites,
+        statuses=[
+            ("never", _("Never verified")),
+            ("moved", _("Moved since the last verification")),
+            ("verified", _("Verified, no movement since")),
+        ],
+    )
+    sites = listing.apply(sites, site=lambda s: s.code)
     data = accountability_data(study, [s.pk for s in sites], pseudonymised=access.pseudonymised)
+    data = listing.apply(data, status=_verification_state)
     totals = {
         name: sum(getattr(site, name) for site in data)
         for name in ("received", "dispensed", "returned", "destroyed", "balance", "usable")
     }
-    return render(request, "pharmacy/summary.html", {"sites": data, "totals": totals})
+    context = {"sites": listing.paginate(data), "totals": totals, "listing": listing}
+    return render(request, "pharmacy/summary.html", context)
+
+
+def _verification_state(site) -> str:
+    if site.last_verification is None:
+        return "never"
+    return "moved" if site.moved_since_verification else "verified"
 
 
 @login_required

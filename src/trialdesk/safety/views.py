@@ -19,6 +19,7 @@ from trialdesk.crf.rendering import localised
 from trialdesk.safety import services
 from trialdesk.safety.models import Expectedness
 from trialdesk.studies.access import Permission, study_access
+from trialdesk.studies.listing import ListFilter
 from trialdesk.studies.models import Site
 from trialdesk.studies.services import request_study
 
@@ -42,12 +43,20 @@ def sae_list(request):
     elif shown == "susar":
         rows = [r for r in rows if r.susar]
     access = study_access(request.user, study)
+    listing = ListFilter(
+        request,
+        sites=Site.objects.filter(study=study, pk__in=access.site_ids).order_by("code"),
+        date_label=_("Start date"),
+        keep={"show": shown} if shown != "all" else {},
+    )
+    rows = listing.paginate(listing.apply(rows, site=lambda r: r.subject.site.code, date=lambda r: r.onset))
     return render(
         request,
         "safety/sae_list.html",
         {
             "study": study,
             "rows": rows,
+            "listing": listing,
             "shown": shown,
             "filters": [
                 ("all", _("All")),
@@ -220,6 +229,15 @@ def cioms_pdf(request, report_id: int):
     return response
 
 
+def _as_date(value) -> dt.date | None:
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value)) if value else None
+    except ValueError:
+        return None
+
+
 @login_required
 def ae_list(request):
     study = request_study(request)
@@ -227,18 +245,23 @@ def ae_list(request):
     site_code = request.GET.get("site", "")
     if site_code and not Site.objects.filter(study=study, code=site_code, pk__in=access.site_ids).exists():
         raise Http404
-    rows = services.ae_rows(request.user, study, site_code)
     protocol = study.protocol
+    form = protocol.form(services.ae_form_code(protocol))
+    onset_field = protocol.concept_field("adverse_event_onset", form.code)
+    sites = Site.objects.filter(study=study, pk__in=access.site_ids).order_by("code")
+    listing = ListFilter(request, sites=sites, date_label=display.field_label(form, onset_field))
+    rows = services.ae_rows(request.user, study, site_code or listing.site or "")
+    rows = listing.apply(rows, date=lambda r: _as_date(r.data.get(onset_field)))
     labels = _highlight_labels(protocol)
     counts = {code: sum(1 for r in rows if code in r.highlights) for code in labels}
-    form = protocol.form(services.ae_form_code(protocol))
-    sites = Site.objects.filter(study=study, pk__in=access.site_ids).order_by("code")
     return render(
         request,
         "safety/ae_list.html",
         {
             "study": study,
             "rows": rows,
+            "page": listing.paginate(rows),
+            "listing": listing,
             "form": form,
             "highlight_labels": labels,
             "highlight_counts": [(code, labels[code], counts[code]) for code in labels],
@@ -246,7 +269,7 @@ def ae_list(request):
             "sites": sites,
             "site_code": site_code,
             "can_open_record": access.can(Permission.VIEW_CLINICAL_DATA),
-            "onset_field": protocol.concept_field("adverse_event_onset", form.code),
+            "onset_field": onset_field,
             "related_field": protocol.choice_concept(protocol.safety.related_causalities[0]).field
             if protocol.safety.related_causalities
             else None,

@@ -22,6 +22,8 @@ from trialdesk.signatures.services import (
     sign,
 )
 from trialdesk.studies.access import Permission, get_visible_or_404, require, study_access
+from trialdesk.studies.listing import ListFilter
+from trialdesk.studies.models import Site
 from trialdesk.studies.services import request_study
 from trialdesk.subjects.models import Subject
 
@@ -116,6 +118,23 @@ def to_sign_page(request):
     access = study_access(request.user, study)
     if not access.can(Permission.SIGN):
         raise PermissionDenied
-    return render(request, "signatures/to_sign.html", {"items": casebooks_to_sign(request.user, study)})
-
-
+    items = casebooks_to_sign(request.user, study)
+    signing_sites = [
+        site
+        for site in Site.objects.filter(study=study, pk__in=access.site_ids).order_by("code")
+        if access.can(Permission.SIGN, site.pk)
+    ]
+    listing = ListFilter(
+        request,
+        sites=signing_sites,
+        statuses=[("voided", _("Signature voided")), ("never_signed", _("Never signed"))],
+        date_label=_("Enrolled"),
+    )
+    items = listing.apply(
+        items,
+        site=lambda item: item.subject.site.code,
+        status=lambda item: item.reason,
+        date=lambda item: item.subject.enrolled_on,
+    )
+    context = {"items": listing.paginate(items), "count": len(items), "listing": listing}
+    return render(request, "signatures/to_sign.html", context)

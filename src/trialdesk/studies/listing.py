@@ -55,11 +55,11 @@ class _FilterForm(forms.Form):
         error_messages={"invalid": gettext_lazy("“To” is not a date (year-month-day).")},
     )
 
-    def __init__(self, data, *, sites, statuses, **kwargs):
+    def __init__(self, data, *, sites, statuses, status_blank=None, **kwargs):
         super().__init__(data, **kwargs)
         self.fields["site"].choices = [("", _("All sites")), *sites]
         self.fields["site"].error_messages["invalid_choice"] = _("There is no site “%(value)s” in your list.")
-        self.fields["status"].choices = [("", _("All statuses")), *statuses]
+        self.fields["status"].choices = [("", status_blank or _("All statuses")), *statuses]
         self.fields["status"].error_messages["invalid_choice"] = _(
             "“%(value)s” is not a status of this list."
         )
@@ -81,7 +81,8 @@ class ListFilter:
     ``sites``: the sites the user may filter on (Site objects or (code, name) pairs; omit
     or give one site for a list of one site: no site filter then); ``statuses``: (value,
     label) choices (empty: no status filter); ``date_label``: what the date filter is
-    about (None: no date filter); ``keep``: the page's own parameters to carry along.
+    about (None: no date filter); ``status_blank``: what no status filter shows (default
+    "All statuses"); ``keep``: the page's own parameters to carry along.
     """
 
     def __init__(
@@ -93,6 +94,7 @@ class ListFilter:
         date_label: Any = None,
         per_page: int = PER_PAGE,
         keep: dict[str, str] | None = None,
+        status_blank: Any = None,
     ):
         self.request = request
         # Parameters of the page itself (a search's text): kept in the form and the page links.
@@ -112,6 +114,7 @@ class ListFilter:
             {n: params.get(n, "") for n in names},
             sites=site_choices,
             statuses=[(str(v), str(label)) for v, label in statuses],
+            status_blank=status_blank,
             auto_id="list-filter-%s",
         )
         for name in ("site", "status", "date_from", "date_to"):

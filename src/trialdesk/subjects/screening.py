@@ -33,7 +33,8 @@ def screening_records(subjects: list[Subject]) -> dict[int, object]:
     form_code = study.protocol.eligibility.form
     records = (
         FormRecord.objects.read_as(subjects[0])
-        .filter(subject__in=subjects, form_code=form_code).select_related("visit")
+        .filter(subject__in=subjects, form_code=form_code)
+        .select_related("visit")
     )
     return {r.subject_id: r for r in records}
 
@@ -56,15 +57,17 @@ def verdict_of(subject: Subject, record, today: dt.date) -> tuple[str, tuple[str
     return result.verdict, tuple(c.code for c in result.criteria if c.status != "met")
 
 
-def screening_log(user, site: Site, today: dt.date) -> list[LogRow]:
-    """Every screening episode of one site the user sees, oldest first."""
+def screening_log(user, site: Site, today: dt.date, narrow=None) -> list[LogRow]:
+    """Every screening episode of one site the user sees, oldest first. ``narrow``: takes the
+    queryset, returns the subjects to show (a list page's filters and page: studies.listing)."""
     study = site.study
-    subjects = list(
+    subjects = (
         Subject.objects.for_user(user, study)
         .filter(site=site)
         .select_related("rescreen_of")
         .order_by("screened_on", "pk")
     )
+    subjects = list(narrow(subjects) if narrow else subjects)
     for subject in subjects:  # one study object, not its protocol text once per row
         subject.study, subject.site = study, site
     records = screening_records(subjects)

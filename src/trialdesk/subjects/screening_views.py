@@ -23,6 +23,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from trialdesk.studies.access import Permission, get_visible_or_404, require, study_access
+from trialdesk.studies.listing import ListFilter
 from trialdesk.studies.models import Site
 from trialdesk.studies.services import request_study
 from trialdesk.subjects import screening
@@ -101,7 +102,9 @@ class EnrollForm(forms.Form):
     planned_first_dose_on = forms.DateField(
         label=gettext_lazy("Planned first dose"),
         widget=DATE_INPUT,
-        help_text=gettext_lazy("Day 0 of the visit calendar, within the screening window; the first infusion re-plans it."),
+        help_text=gettext_lazy(
+            "Day 0 of the visit calendar, within the screening window; the first infusion re-plans it."
+        ),
     )
 
 
@@ -120,9 +123,12 @@ def _enroll_form(subject: Subject, *args, **kwargs) -> EnrollForm:
 
 
 def _version_label(version) -> str:
-    title = (version.title_fr if translation.get_language() == "fr" and version.title_fr else version.title) or ""
+    title = (
+        version.title_fr if translation.get_language() == "fr" and version.title_fr else version.title
+    ) or ""
     label = _("version %(version)s, from %(date)s") % {
-        "version": version.version, "date": version.effective_from.isoformat()
+        "version": version.version,
+        "date": version.effective_from.isoformat(),
     }
     return f"{label} — {title}" if title else label
 
@@ -134,9 +140,15 @@ class ReconsentForm(forms.Form):
     def __init__(self, *args, subject: Subject, **kwargs):
         super().__init__(*args, **kwargs)
         versions = [v.version for v in subject.study.protocol.consent_versions]
-        later = versions[versions.index(subject.consent_version) + 1 :] if subject.consent_version in versions else versions
+        later = (
+            versions[versions.index(subject.consent_version) + 1 :]
+            if subject.consent_version in versions
+            else versions
+        )
         self.fields["version"].choices = [("", "—")] + [
-            (v.version, _version_label(v)) for v in subject.study.protocol.consent_versions if v.version in later
+            (v.version, _version_label(v))
+            for v in subject.study.protocol.consent_versions
+            if v.version in later
         ]
         self.has_versions = bool(later)
 
@@ -193,10 +205,19 @@ def _screening_form_url(subject: Subject) -> str | None:
 @login_required
 def screening_log(request, site_code: str):
     study, access, site = _visible_site(request, site_code)
-    rows = screening.screening_log(request.user, site, today())
+    listing = ListFilter(request, statuses=SubjectStatus.choices, date_label=_("Screening date"))
+    rows = screening.screening_log(
+        request.user,
+        site,
+        today(),
+        narrow=lambda subjects: listing.paginate(
+            listing.apply(subjects, status="status", date="screened_on")
+        ),
+    )
     context = {
         "site": site,
         "rows": rows,
+        "listing": listing,
         "can_screen": access.can(Permission.SCREEN, site.pk),
         "pseudonymised": access.pseudonymised,
     }
@@ -286,7 +307,11 @@ def _eligibility_page(
         defaults = screening.screening_defaults(subject, panel.record)
         enroll_form = _enroll_form(
             subject,
-            initial={"consent_date": defaults["consent_date"], "enrolled_on": day, "planned_first_dose_on": day}
+            initial={
+                "consent_date": defaults["consent_date"],
+                "enrolled_on": day,
+                "planned_first_dose_on": day,
+            },
         )
     rescreened_as = Subject.objects.for_user(request.user, subject.study).filter(rescreen_of=subject).first()
     in_screening = subject.status == SubjectStatus.SCREENING
@@ -330,7 +355,9 @@ def enroll_subject(request, subject_id: int):
     require(access, Permission.ENROLL, subject.site_id)
     form = _enroll_form(subject, request.POST)
     if not form.is_valid():
-        messages.error(request, _("Enter the consent, enrollment and planned first-dose dates; nothing was saved."))
+        messages.error(
+            request, _("Enter the consent, enrollment and planned first-dose dates; nothing was saved.")
+        )
         return _eligibility_page(request, subject, access, enroll_form=form, status=400)
     try:
         enrolled = enroll(
@@ -349,8 +376,10 @@ def enroll_subject(request, subject_id: int):
     if enrolled.status == SubjectStatus.PENDING_ENROLLMENT:
         messages.warning(
             request,
-            _("The enrollment target (%(target)d) is reached: this patient waits as pending enrollment "
-              "until a data manager confirms.")
+            _(
+                "The enrollment target (%(target)d) is reached: this patient waits as pending enrollment "
+                "until a data manager confirms."
+            )
             % {"target": enrolled.study.protocol.identification.enrollment.count},
         )
         return redirect("subject-eligibility", subject_id=enrolled.pk)
@@ -399,7 +428,9 @@ def confirm_pending_enrollment(request, subject_id: int):
         messages.error(request, refusal.message)
         subject.refresh_from_db()
         return _eligibility_page(request, subject, access, status=400)
-    messages.success(request, _("Enrollment confirmed: enrolled as %(code)s.") % {"code": enrolled.subject_code})
+    messages.success(
+        request, _("Enrollment confirmed: enrolled as %(code)s.") % {"code": enrolled.subject_code}
+    )
     return redirect("subject-casebook", subject_id=enrolled.pk)
 
 
@@ -415,8 +446,11 @@ def reconsent(request, subject_id: int):
         return _eligibility_page(request, subject, access, reconsent_form=form, status=400)
     try:
         consent = record_reconsent(
-            request.user, subject, version=form.cleaned_data["version"],
-            consented_on=form.cleaned_data["consented_on"], today=today(),
+            request.user,
+            subject,
+            version=form.cleaned_data["version"],
+            consented_on=form.cleaned_data["consented_on"],
+            today=today(),
         )
     except SubjectActionRefused as refusal:
         messages.error(request, refusal.message)

@@ -5,11 +5,13 @@ from __future__ import annotations
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext_lazy as _
 
 from trialdesk.studies.access import Permission, study_access
+from trialdesk.studies.listing import ListFilter
 from trialdesk.studies.models import Role, Site
 from trialdesk.studies.services import request_study, studies_of
-from trialdesk.subjects.models import Subject
+from trialdesk.subjects.models import Subject, SubjectStatus
 from trialdesk.workspace.views import home as role_home
 
 
@@ -50,4 +52,6 @@ def site_page(request, site_code: str):
     if site is None or not access.can(Permission.VIEW_CLINICAL_DATA, site.pk):
         raise Http404
     subjects = Subject.objects.for_user(request.user, study).filter(site=site).order_by("screening_number")
-    return render(request, "studies/site.html", {"site": site, "subjects": subjects})
+    listing = ListFilter(request, statuses=SubjectStatus.choices, date_label=_("Screening date"))
+    page = listing.paginate(listing.apply(subjects, status="status", date="screened_on"))
+    return render(request, "studies/site.html", {"site": site, "subjects": page, "listing": listing})
