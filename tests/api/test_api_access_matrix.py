@@ -45,7 +45,7 @@ ANSWER = {"investigator_nantes", "investigator_rennes", "coordinator_nantes"}  #
 CLOSE = {"monitor", "data_manager"}  # CLOSE_QUERY
 AUDIT = {"monitor", "data_manager", "statistician"}  # VIEW_AUDIT
 EVERYONE = set(SITES)
-# the whole study's analysis (datacut.access.may_read_analysis): every site, one of these roles
+# the whole study's analysis (studies.access.may_read_analysis): every site, one of these roles
 ANALYSIS = {"data_manager", "statistician", "sponsor"}
 
 # (method, path with {subject} {record} {query}, allowed roles, status when allowed, body maker)

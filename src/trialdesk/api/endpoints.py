@@ -902,7 +902,7 @@ def get_endpoints(request, filters: Query[CutoffFilter]):
     from trialdesk.analysis import analyse
     from trialdesk.analysis.document import endpoints_document
     from trialdesk.datacut import build_snapshot, trial_today
-    from trialdesk.datacut.access import may_read_analysis
+    from trialdesk.studies.access import may_read_analysis
     from trialdesk.snapshot.datacut import content_sha256
 
     user, study, access = _ctx(request)

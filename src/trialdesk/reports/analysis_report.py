@@ -22,12 +22,12 @@ from trialdesk.analysis.endpoints import Analysis
 from trialdesk.assessments.services import category_label
 from trialdesk.clinical.response import ResponseCategory
 from trialdesk.crf.display import EMPTY, display_value, yes_no
-from trialdesk.datacut.access import may_read_analysis
 from trialdesk.reports import analysis_charts as charts
+from trialdesk.studies.access import may_read_analysis
 
 
 def may_read(access, *, safety_only: bool = False) -> bool:
-    """Whether a user (their ``StudyAccess``) may read the report (``datacut.access``)."""
+    """Whether a user (their ``StudyAccess``) may read the report (``studies.access.may_read_analysis``)."""
     return may_read_analysis(access, safety_only=safety_only)
 
 

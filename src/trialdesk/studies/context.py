@@ -1,6 +1,6 @@
 """Template context: the study and what the signed-in user may do in it."""
 
-from trialdesk.studies.access import NO_ACCESS, Permission, study_access
+from trialdesk.studies.access import NO_ACCESS, Permission, may_read_analysis, study_access
 from trialdesk.studies.models import Role
 from trialdesk.studies.services import studies_of
 
@@ -13,6 +13,9 @@ def study_context(request):
         "access": access,
         # {% if can.sign %}: what the user may do somewhere in the study (menus, buttons).
         "can": {permission.value: access.can(permission) for permission in Permission},
+        # the analysis report in the menu: the roles that read the whole study's analysis
+        "reads_analysis": may_read_analysis(access),
+        "reads_safety_report": may_read_analysis(access, safety_only=True),
         "role_labels": [Role(role).label for role in sorted(access.roles)],
         # The menu links to the list of studies when there is more than one to choose from.
         "has_several_studies": bool(
