@@ -902,8 +902,8 @@ def get_endpoints(request, filters: Query[CutoffFilter]):
     from trialdesk.analysis import analyse
     from trialdesk.analysis.document import endpoints_document
     from trialdesk.datacut import build_snapshot, trial_today
-    from trialdesk.studies.access import may_read_analysis
     from trialdesk.snapshot.datacut import content_sha256
+    from trialdesk.studies.access import may_read_analysis
 
     user, study, access = _ctx(request)
     if not may_read_analysis(access):
