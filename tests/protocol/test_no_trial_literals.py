@@ -81,12 +81,14 @@ ALLOWED: dict[str, tuple[frozenset[str], str]] = {
                 "crf/views.py",
                 "locks/views.py",
                 "pharmacy/services.py",
+                "snapshot/plain.py",
                 "studies/views.py",
                 "subjects/screening_views.py",
             }
         ),
         "the apps' own word: the POST key of a reason typed on a page (void, lock, status, screen "
-        "failure) and the reason of a drug return or destruction, audited with it",
+        "failure) and the reason of a drug return or destruction, audited with it (and carried so by "
+        "the data-cut and ODM files, with the reason of a cardiac hold's lift)",
     ),
     "comment": (
         frozenset({"deviations/views.py", "pharmacy/services.py"}),
