@@ -144,6 +144,8 @@ def _context(request, study, visit):
         "period_start": visit.period_start if not visit.is_draft else services._period_start(visit),
         "superseded_by": services.latest_version(visit),
         "intact": services.signature_intact(visit),
+        # the meaning is fixed in code: shown in the reader's language (the stored text in the JSON)
+        "meaning": str(services.SIGNATURE_MEANING),
         "kinds": VisitKind.choices,
         "categories": FindingCategory.choices,
         "severities": Severity.choices,
