@@ -9,8 +9,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from trialdesk.assessments import services
-from trialdesk.crf.display import plain
-from trialdesk.subjects.casebook_header import CasebookContext, HeaderItem, TimelineEntry
+from trialdesk.subjects.casebook_header import CasebookContext, HeaderItem, TimelineEntry, number
 
 
 def _course(ctx: CasebookContext):
@@ -34,7 +33,7 @@ def timeline(ctx: CasebookContext) -> list[TimelineEntry]:
     marrows = [(course.baseline, None)] if course.baseline is not None else []
     marrows += [(a.record, a) for a in course.assessments]
     for marrow, assessed in marrows:
-        blasts = plain(marrow.assessment.marrow_blasts)
+        blasts = number(marrow.assessment.marrow_blasts)
         if assessed is None:
             text = _("Baseline marrow: blasts %(blasts)s %%") % {"blasts": blasts}
         else:
@@ -42,6 +41,10 @@ def timeline(ctx: CasebookContext) -> list[TimelineEntry]:
                 "blasts": blasts,
                 "response": services.category_label(assessed.derived.category),
             }
+            if assessed.confirmed != assessed.derived.category:
+                text += " — " + _("kept by the investigator: %(response)s") % {
+                    "response": services.category_label(assessed.confirmed)
+                }
         rec = by_pk.get(marrow.key)
         url = ""
         if rec is not None and rec.visit_id:

@@ -6,8 +6,7 @@ from __future__ import annotations
 from django.utils.translation import gettext as _
 
 from trialdesk.cardiac.models import CardiacHold, HoldStatus
-from trialdesk.crf.display import plain
-from trialdesk.subjects.casebook_header import CasebookContext, HeaderItem, TimelineEntry, day
+from trialdesk.subjects.casebook_header import CasebookContext, HeaderItem, TimelineEntry, day, number
 
 
 def _holds(ctx: CasebookContext) -> list[CardiacHold]:
@@ -20,8 +19,8 @@ def hold_alert(ctx: CasebookContext) -> HeaderItem | None:
         return None
     text = _("treatment withheld since %(day)s (LVEF %(value)s %%, %(drop)s points below baseline)") % {
         "day": day(hold.started_on),
-        "value": plain(hold.value_pct),
-        "drop": plain(hold.drop_points),
+        "value": number(hold.value_pct),
+        "drop": number(hold.drop_points),
     }
     return HeaderItem(_("Cardiac hold"), text, alert=True, url="#cardiac")
 
@@ -37,7 +36,7 @@ def timeline(ctx: CasebookContext) -> list[TimelineEntry]:
                 "hold",
                 _("Cardiac hold"),
                 _("Treatment withheld: LVEF %(value)s %%, %(drop)s points below baseline")
-                % {"value": plain(hold.value_pct), "drop": plain(hold.drop_points)},
+                % {"value": number(hold.value_pct), "drop": number(hold.drop_points)},
             )
         )
         if hold.ended_on is not None:

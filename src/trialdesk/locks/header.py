@@ -12,14 +12,14 @@ from trialdesk.subjects.casebook_header import CasebookContext, HeaderItem
 def lock_state(ctx: CasebookContext) -> HeaderItem | None:
     lock = effective_lock(ctx.subject)
     if lock is None:
-        return HeaderItem(_("Lock"), _("not locked"))
+        return HeaderItem(_("Lock state"), _("not locked"))
     text = {
         "subject": _("casebook locked"),
         "site": _("site locked"),
         "study": _("study locked"),
     }.get(lock.level, _("locked"))
     return HeaderItem(
-        _("Lock"),
+        _("Lock state"),
         _("%(what)s since %(when)s")
         % {"what": text, "when": timezone.localtime(lock.locked_at).strftime("%Y-%m-%d")},
     )

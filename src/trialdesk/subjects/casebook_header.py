@@ -20,6 +20,7 @@ from trialdesk.subjects.casebook_sections import CasebookContext
 __all__ = [
     "CasebookContext",
     "day",
+    "number",
     "HeaderFact",
     "HeaderItem",
     "TimelineEntry",
@@ -76,6 +77,18 @@ def day(value: dt.date | None) -> str:
     from django.utils import formats
 
     return "" if value is None else formats.date_format(value, "DATE_FORMAT")
+
+
+def number(value) -> str:
+    """A measured value as the header and timeline show it: 60 as "60", 70.4 as "70.4" in
+    English and "70,4" in French; nothing as "—"."""
+    from django.utils import formats
+
+    if value is None:
+        return "—"
+    if float(value).is_integer():
+        return str(int(value))
+    return formats.localize(value)
 
 
 def register(fact: HeaderFact) -> None:
