@@ -362,3 +362,11 @@ def test_the_whole_dashboard_gathers_every_chart(protocol):
     )
     assert data.treated == 1 and data.site_codes == ("NTE",)
     assert len(data.waterfall) == len(data.swimmer) == len(data.her2) == 1
+
+
+def test_an_enrollment_before_its_sites_activation_gives_no_forecast_rather_than_a_wrong_one(protocol):
+    sites = _sites(("NTE", D0 - dt.timedelta(days=30)))
+    early = _subject("N-1", [], enrolled_on=D0 - dt.timedelta(days=60))
+    e = enrollment(_analysis(protocol, early, sites=sites, cutoff=D0), sites, protocol, whole_study=True)
+    assert e.forecast is None and e.forecast_problem == "data"
+    assert e.enrolled == 1  # still counted on the curve

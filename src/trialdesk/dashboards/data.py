@@ -121,9 +121,7 @@ def enrollment(
     plan = plan_of(protocol, first) if whole_study else None
     if whole_study:
         inputs = [
-            SiteRecruitment(s.code, s.activated_on, tuple(d for d in s.dates if d >= s.activated_on))
-            for s in rows
-            if s.activated_on is not None
+            SiteRecruitment(s.code, s.activated_on, s.dates) for s in rows if s.activated_on is not None
         ]
         if not inputs:
             problem = "no_site"
