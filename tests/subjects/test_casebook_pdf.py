@@ -92,8 +92,9 @@ def test_a_foreign_sites_subject_is_not_found(client, cast, signed_subject, who)
 
 @pytest.mark.parametrize("who", ["statistician", "sponsor", "safety_officer"])
 def test_roles_outside_the_site_archive_and_inspection_cannot_download(client, cast, signed_subject, who):
-    """The statistician is pseudonymised: a casebook is the identified record of the patient."""
-    assert _download(client, getattr(cast, who), signed_subject).status_code == 404
+    """The statistician is pseudonymised: a casebook is the identified record of the patient.
+    Refused without details (403): the subject is within their sites."""
+    assert _download(client, getattr(cast, who), signed_subject).status_code == 403
     assert not AuditEvent.objects.filter(action="export").exists()
 
 

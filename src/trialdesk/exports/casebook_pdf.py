@@ -19,7 +19,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from django.http import Http404
+from django.core.exceptions import PermissionDenied
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -181,13 +181,14 @@ def _role(access, site_id: int) -> str:
 
 def casebook_pdf(user, study: Study, subject_id: int, *, base_url: str = "") -> CasebookPdf:
     """The PDF casebook of a subject the user may download, audited as an export.
-    A subject outside the user's sites, or one they may not download, is not found (404)."""
+    A subject outside the user's sites is not found (404); one of their sites that their role
+    may not download is refused (403, without details), as ``studies.access.require`` does."""
     from weasyprint import HTML
 
     subject = get_visible_or_404(Subject.objects.select_related("site", "study"), user, study, pk=subject_id)
     access = study_access(user, study)
     if not may_download_casebook(access, subject.site_id):
-        raise Http404
+        raise PermissionDenied
     content = casebook_content(user, study, subject)
     sha = content_sha256(content)
     generated_at = timezone.now()
