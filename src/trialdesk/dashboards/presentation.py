@@ -32,6 +32,7 @@ class Section:
     rows: list[list[Cell]]
     empty: str = ""
     notes: list[str] = field(default_factory=list)
+    src: str = ""  # the chart's image URL (the view sets it)
 
 
 def _pct(value: float | None, decimals: int = 1) -> str:
