@@ -110,3 +110,53 @@ def test_a_french_reader_gets_the_casebook_in_french(client, cast, signed_subjec
     response = client.get(_url(signed_subject), HTTP_ACCEPT_LANGUAGE="fr")
     text = _text(response.content)
     assert "Cahier d’observation" in text and "Piste d’audit" in text
+
+
+# --------------------------------------------------------------------------- trialdesk casebook pdf
+
+
+def test_the_command_writes_the_pdf_as_the_named_user_and_audits_it(cast, signed_subject, tmp_path, capsys):
+    from trialdesk.cli import main
+
+    out = tmp_path / "casebook.pdf"
+    assert (
+        main(["casebook", "pdf", signed_subject.subject_code, "--out", str(out), "--as", "inv.nantes"]) == 0
+    )
+    assert out.read_bytes().startswith(b"%PDF")
+    event = AuditEvent.objects.get(action="export", object_type="export.casebook_pdf")
+    assert event.new_value["sha256"] in capsys.readouterr().out
+    assert "Inv.Nantes" in _text(out.read_bytes())
+
+
+@pytest.mark.parametrize(
+    ("arguments", "named"),
+    [
+        (["NTE-999", "--as", "inv.nantes"], "SUBJECT NTE-999"),
+        (["{code}", "--as", "inv.rennes"], "SUBJECT"),  # another site's subject: not found
+        (["{code}", "--as", "nobody"], "--as"),
+        (["{code}", "--as", "statistician"], "--as statistician"),
+    ],
+)
+def test_the_command_refuses_bad_input_naming_it_and_writes_nothing(
+    cast, signed_subject, tmp_path, capsys, arguments, named
+):
+    from trialdesk.cli import main
+
+    out = tmp_path / "casebook.pdf"
+    arguments = [a.replace("{code}", signed_subject.subject_code) for a in arguments]
+    assert main(["casebook", "pdf", *arguments, "--out", str(out)]) == 3
+    err = capsys.readouterr().err
+    assert named in err and len(err.strip().splitlines()) == 1
+    assert list(tmp_path.iterdir()) == []
+    assert not AuditEvent.objects.filter(action="export").exists()
+
+
+def test_the_command_refuses_a_folder_that_does_not_exist(cast, signed_subject, tmp_path, capsys):
+    from trialdesk.cli import main
+
+    out = tmp_path / "missing" / "casebook.pdf"
+    assert (
+        main(["casebook", "pdf", signed_subject.subject_code, "--out", str(out), "--as", "inv.nantes"]) == 3
+    )
+    assert "--out" in capsys.readouterr().err
+    assert not AuditEvent.objects.filter(action="export").exists()

@@ -28,6 +28,7 @@ COMMAND_MODULES = [
     "trialdesk.cli.importing",
     "trialdesk.cli.token",
     "trialdesk.cli.worker",
+    "trialdesk.cli.casebook",
 ]
 
 
