@@ -404,56 +404,56 @@ def swimmer_chart(data: Dashboard) -> Chart | None:
         figure = Figure(figsize=(WIDTH, max(2.4, 0.3 * len(rows) + 1.0)))
         axes = figure.add_subplot()
         longest = max(r.months_on_study for r in rows) or 1.0
-        for y, r in enumerate(reversed(rows)):
-            axes.barh(y, r.months_on_study, color=LIGHT, height=0.62, edgecolor=GREY, linewidth=0.4)
-            axes.barh(y, max(r.months_on_treatment, 0.05), color=BLUE, height=0.62)
-            dose_x = [months_between(r.first_dose, d) for d in r.doses]
-            axes.plot(dose_x, [y] * len(dose_x), "|", color="white", markersize=7, markeredgewidth=1.0)
+        shown = list(reversed(rows))  # the longest at the top
+        ys = range(len(shown))
+        axes.barh(
+            ys, [r.months_on_study for r in shown], color=LIGHT, height=0.62, edgecolor=GREY, linewidth=0.4
+        )
+        axes.barh(ys, [max(r.months_on_treatment, 0.05) for r in shown], color=BLUE, height=0.62)
+        # one set of points per kind of marker (one SVG group each, not one per subject)
+        points: dict[str, tuple[list[float], list[float]]] = {
+            kind: ([], []) for kind in ("dose", "response", "failure", "sae", "death", "ongoing")
+        }
+
+        def add(kind: str, x: float, y: int) -> None:
+            points[kind][0].append(x)
+            points[kind][1].append(y)
+
+        for y, r in enumerate(shown):
+            for d in r.doses:
+                add("dose", months_between(r.first_dose, d), y)
             if r.first_response_on is not None:
-                axes.plot(
-                    months_between(r.first_dose, r.first_response_on),
-                    y,
-                    "^",
-                    color=GREEN,
-                    markersize=9,
-                    markeredgecolor=INK,
-                    markeredgewidth=0.6,
-                )
+                add("response", months_between(r.first_dose, r.first_response_on), y)
             if r.failure_on is not None:
-                axes.plot(
-                    months_between(r.first_dose, r.failure_on),
-                    y,
-                    "X",
-                    color=VERMILLION,
-                    markersize=9,
-                    markeredgecolor=INK,
-                    markeredgewidth=0.6,
-                )
+                add("failure", months_between(r.first_dose, r.failure_on), y)
             for onset in r.serious_events:
-                axes.plot(
-                    months_between(r.first_dose, onset),
-                    y,
-                    "D",
-                    color=PURPLE,
-                    markersize=6,
-                    markeredgecolor=INK,
-                    markeredgewidth=0.6,
-                )
-            end_x = r.months_on_study
+                add("sae", months_between(r.first_dose, onset), y)
             if r.death_on is not None:
-                axes.plot(months_between(r.first_dose, r.death_on), y, "s", color=INK, markersize=6)
+                add("death", months_between(r.first_dose, r.death_on), y)
             elif r.ongoing:
-                axes.plot(end_x + longest * 0.012, y, ">", color=INK, markersize=6)
+                add("ongoing", r.months_on_study + longest * 0.012, y)
             axes.annotate(
                 response_abbreviation(r.best),
-                (end_x, y),
+                (r.months_on_study, y),
                 xytext=(12, 0),
                 textcoords="offset points",
                 va="center",
                 fontsize=8,
             )
-        axes.set_yticks(range(len(rows)))
-        axes.set_yticklabels([r.label for r in reversed(rows)], fontsize=8)
+        edge = {"markeredgecolor": INK, "markeredgewidth": 0.6}
+        styles = {
+            "dose": {"marker": "|", "color": "white", "markersize": 7, "markeredgewidth": 1.0},
+            "response": {"marker": "^", "color": GREEN, "markersize": 9, **edge},
+            "failure": {"marker": "X", "color": VERMILLION, "markersize": 9, **edge},
+            "sae": {"marker": "D", "color": PURPLE, "markersize": 6, **edge},
+            "death": {"marker": "s", "color": INK, "markersize": 6},
+            "ongoing": {"marker": ">", "color": INK, "markersize": 6},
+        }
+        for kind, (px, py) in points.items():
+            if px:
+                axes.plot(px, py, linestyle="none", **styles[kind])
+        axes.set_yticks(list(ys))
+        axes.set_yticklabels([r.label for r in shown], fontsize=8)
         axes.set_xlim(0, longest * 1.1 + 0.5)
         axes.xaxis.set_major_locator(MaxNLocator(integer=True))
         axes.set_xlabel(_("Months from the first dose"))
