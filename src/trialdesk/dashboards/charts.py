@@ -321,29 +321,31 @@ def waterfall_chart(data: Dashboard) -> Chart | None:
         figure = Figure(figsize=(WIDTH, 3.6))
         axes = figure.add_subplot()
         xs = range(len(bars))
-        drawn = axes.bar(
-            xs,
-            [b.change_pct for b in bars],
-            color=[RESPONSE_STYLE[b.best][0] for b in bars],
-            edgecolor=INK,
-            linewidth=0.5,
-            width=0.75,
-        )
         labelled = len(bars) <= LABELLED_BARS
-        for rect, b in zip(drawn, bars, strict=True):
-            rect.set_hatch(RESPONSE_STYLE[b.best][1])
-            if not labelled:
-                continue
-            offset = 3 if b.change_pct >= 0 else -3
-            axes.annotate(
-                response_abbreviation(b.best),
-                (rect.get_x() + rect.get_width() / 2, b.change_pct),
-                xytext=(0, offset),
-                textcoords="offset points",
-                ha="center",
-                va="bottom" if b.change_pct >= 0 else "top",
-                fontsize=8,
+        # one set of bars per best response (its colour and pattern), in the waterfall's order
+        for category in dict.fromkeys(b.best for b in bars):
+            colour, hatch = RESPONSE_STYLE[category]
+            mine = [(x, b) for x, b in zip(xs, bars, strict=True) if b.best == category]
+            axes.bar(
+                [x for x, _b in mine],
+                [b.change_pct for _x, b in mine],
+                color=colour,
+                hatch=hatch,
+                edgecolor=INK,
+                linewidth=0.5,
+                width=0.75,
             )
+        if labelled:
+            for x, b in zip(xs, bars, strict=True):
+                axes.annotate(
+                    response_abbreviation(b.best),
+                    (x, b.change_pct),
+                    xytext=(0, 3 if b.change_pct >= 0 else -3),
+                    textcoords="offset points",
+                    ha="center",
+                    va="bottom" if b.change_pct >= 0 else "top",
+                    fontsize=8,
+                )
         axes.axhline(0, color=INK, linewidth=0.8)
         line = -(data.pr_decrease_pct or 0)
         if data.pr_decrease_pct:
