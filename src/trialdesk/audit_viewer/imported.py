@@ -140,6 +140,10 @@ def readable(source: str, protocol) -> str:
         old, new = (display_value(form, field, _typed(v)) if v else "" for v in (old, new))
         return f"{text}: {old + ' → ' if old else ''}{new}" if (old or new) else text
     new = viewer._status_label(object_type, new) or _fields(new)  # a status as its label
+    if before and arrow < len(rest) and (old := viewer._status_label(object_type, before[-1])):
+        # a status change: "… incomplete -> complete"
+        label = viewer.readable_label(" ".join(before[:-1]), protocol)
+        return f"{viewer.action_label(action)} · {label}: {old} → {new}"
     return f"{text}: {new}" if arrow < len(rest) else text
 
 
