@@ -87,6 +87,14 @@ def world(cast, study):
         job = submit_job(user, study, "odm", {}, task=EXPORT_TASK, title="CDISC ODM 1.3.2 (XML)", permission="export")
         objects[code] = {"site": site, "subject": subject, "visit": subject.visits.get(code="SCR"),
                          "record": record, "log": log.record, "query": query, "sae": sae, "job": job}
+    # a signed monitoring visit report of each site (issue 15), by a monitor of that site
+    from trialdesk.monitoring.services import create_visit, sign_visit
+    cfd_monitor = cast.monitor.__class__.objects.create_user("monitor.cfd", password=PASSWORD)
+    Membership.objects.create(user=cfd_monitor, study=study, role=Role.MONITOR, site=study.sites.get(code="CFD"))
+    for code, monitor in (("NTE", cast.monitor), ("RNS", cast.monitor), ("CFD", cfd_monitor)):
+        site = objects[code]["site"]
+        report = create_visit(monitor, site, visit_date=site.today(), kind="on_site")
+        objects[code]["monitoring_visit"] = sign_visit(monitor, report, password=PASSWORD)
     return objects
 
 
@@ -103,6 +111,7 @@ def url_variants(route: str, pattern: URLPattern, objects: dict) -> list[dict]:
         "query_id": objects["query"].pk,
         "report_id": objects["sae"].pk,
         "job_id": objects["job"].pk,
+        "monitoring_visit_id": objects["monitoring_visit"].pk,
     }
     # administration (issue 15): the site's investigator, and their role at the site
     from trialdesk.studies.models import Membership
