@@ -74,7 +74,7 @@ def test_a_partial_text_lists_the_matches_with_site_status_and_enrollment_date(c
     assert "NTE-001" in results and "RNS-001" in results
     assert "Nantes" in results and "Rennes" in results
     assert "Enrolled" in results and "enrolled" not in results.replace("Enrolled", "")
-    assert "09/11/2026" in results or "11/09/2026" in results
+    assert "Nov. 9, 2026" in results
 
 
 def test_a_rennes_user_never_finds_a_nantes_subject_even_by_its_exact_code(client, subjects):
@@ -138,10 +138,10 @@ def test_results_are_paginated_and_the_page_links_keep_the_search(client, cast, 
     _many(study, PER_PAGE + 5)
     login(client, "inv.nantes")
     first = _search(client, "NTE-1").content.decode()
-    assert first.count('<tr><td><a href="/subjects/') == PER_PAGE
+    assert first.count("<tr><td><a href=") == PER_PAGE
     assert "page=2" in first and "q=NTE-1" in first
     second = _search(client, "NTE-1", page=2).content.decode()
-    assert second.count('<tr><td><a href="/subjects/') == 5
+    assert second.count("<tr><td><a href=") == 5
     assert "“x” is not a page number" in _search(client, "NTE-1", page="x").content.decode()
 
 

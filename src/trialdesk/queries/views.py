@@ -20,6 +20,7 @@ from trialdesk.crf.rendering import localised, system_rule, system_rule_message
 from trialdesk.queries import services
 from trialdesk.queries.models import Query, QueryStatus
 from trialdesk.studies.access import Permission, get_visible_or_404, require, study_access
+from trialdesk.studies.listing import ListFilter
 from trialdesk.studies.models import Site
 from trialdesk.studies.services import request_study
 from trialdesk.subjects.models import Subject
@@ -88,7 +89,15 @@ def query_list(request):
     )
     counts = services.open_query_counts(request.user, study)
     ages = services.unresolved_by_site_and_age(request.user, study, now)
-    page = Paginator(queries, PAGE_SIZE).get_page(request.GET.get("page"))
+    # the date raised: the shared list filter (studies.listing), inside this page's own form
+    kept = ("view", "status", "site", "min_age", "sort")
+    listing = ListFilter(
+        request,
+        date_label=_("Raised on"),
+        per_page=PAGE_SIZE,
+        keep={k: v for k, v in request.GET.items() if k in kept and v},
+    )
+    page = listing.paginate(listing.apply(queries, date="raised_at__date"))
     rows = [
         {"query": q, "age": services.age_days(q, now), "url": reverse("queries:detail", args=[q.pk])}
         for q in page
@@ -96,6 +105,7 @@ def query_list(request):
     context = {
         "rows": rows,
         "page": page,
+        "listing": listing,
         "mine": mine,
         "has_worklist": has_worklist,
         "status": status,
