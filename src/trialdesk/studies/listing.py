@@ -57,7 +57,7 @@ class _FilterForm(forms.Form):
 
     def __init__(self, data, *, sites, statuses, status_blank=None, **kwargs):
         super().__init__(data, **kwargs)
-        self.fields["site"].choices = [("", _("All sites")), *sites]
+        self.fields["site"].choices = [("", _("All my sites")), *sites]
         self.fields["site"].error_messages["invalid_choice"] = _("There is no site “%(value)s” in your list.")
         self.fields["status"].choices = [("", status_blank or _("All statuses")), *statuses]
         self.fields["status"].error_messages["invalid_choice"] = _(
