@@ -185,6 +185,8 @@ def test_the_pdf_renders_with_the_site_findings_and_signature(client, cast, sign
 def test_a_draft_has_no_pdf(client, cast, draft):
     _login(client, cast.monitor)
     assert client.get(f"{BASE}{draft.pk}/report.pdf").status_code == 404
+    assert client.get(f"{BASE}{draft.pk}/findings.csv").status_code == 404
+    assert not AuditEvent.objects.filter(action="export").exists()
 
 
 def test_the_csv_and_json_hold_the_findings_and_follow_ups(client, cast, signed):
@@ -207,3 +209,16 @@ def test_the_report_reads_in_french(client, cast, signed):
     assert "Rapport de visite de monitoring" in body and "Constats" in body and "Consentement éclairé" in body
     assert "Majeure" in body and "Actions de suivi" in body and "Ouverte" in body
     assert "Findings" not in body and "Follow-up actions" not in body
+
+
+def test_each_download_of_a_signed_report_is_audited_as_an_export(client, cast, signed):
+    import hashlib
+
+    _login(client, cast.data_manager)
+    response = client.get(f"{BASE}{signed.pk}/findings.csv")
+    event = AuditEvent.objects.filter(action="export", object_type="monitoring_visit").get()
+    assert event.new_value == {
+        "kind": "monitoring_visit.csv",
+        "sha256": hashlib.sha256(response.content).hexdigest(),
+    }
+    assert event.role == "data_manager" and event.site_id == signed.site_id

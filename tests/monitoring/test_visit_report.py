@@ -236,3 +236,31 @@ def test_only_the_monitor_edits_the_draft(cast, draft):
 
 def test_last_visit_date_is_none_before_any_signed_visit(cast, nantes, draft):
     assert services.last_visit_date(cast.monitor, nantes) is None  # a draft is not a visit yet
+
+
+def test_a_mark_made_after_the_visit_date_is_not_in_a_report_of_an_earlier_visit(
+    cast, nantes, screening_record
+):
+    """Boundary: a report written a few days after the visit lists only what was verified up to
+    the end of the visit's day at the site."""
+    import zoneinfo
+
+    visit_day = nantes.today() - dt.timedelta(days=3)
+    zone = zoneinfo.ZoneInfo(nantes.time_zone)
+    mark(
+        cast.monitor,
+        screening_record,
+        "ecog",
+        on=dt.datetime.combine(visit_day, dt.time(23, 59), tzinfo=zone),
+    )
+    next_morning = dt.datetime.combine(visit_day + dt.timedelta(days=1), dt.time(0, 1), tzinfo=zone)
+    mark(cast.monitor, screening_record, "lvef_pct", on=next_morning)
+    report = services.create_visit(cast.monitor, nantes, visit_date=visit_day, kind="on_site")
+    assert [e["fields"] for e in services.verified_in_period(report)] == [["ecog"]]
+
+
+def test_an_addendum_does_not_move_the_last_visit_date(cast, nantes, signed):
+    addendum = services.start_addendum(cast.monitor, signed, reason="typo")
+    services.sign_visit(cast.monitor, addendum, password=PASSWORD)
+    assert services.last_visit_date(cast.monitor, nantes) == signed.visit_date
+    assert services.last_visit_date(cast.investigator_nantes, nantes) is None  # the monitor's own visits only

@@ -663,6 +663,19 @@ def list_visits(
     return visits.select_related("site", "monitor")
 
 
+def record_download(user, visit: MonitoringVisit, fmt: str, content: bytes) -> None:
+    """A signed report downloaded (PDF, CSV or JSON) is an export: audited with its SHA-256."""
+    access = study_access(user, visit.study)
+    role = access.role_for(Permission.VIEW_CLINICAL_DATA, visit.site_id)
+    with audited():
+        _audit(
+            Actor.for_user(user, role),
+            "export",
+            visit,
+            new_value={"kind": f"monitoring_visit.{fmt}", "sha256": hashlib.sha256(content).hexdigest()},
+        )
+
+
 def export_rows(visit: MonitoringVisit) -> list[dict[str, Any]]:
     """One row per finding and per follow-up, with the report's identity (CSV)."""
     head = {

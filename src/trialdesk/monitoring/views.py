@@ -317,6 +317,7 @@ def visit_pdf(request, monitoring_visit_id: int):
     study, visit = _signed(request, monitoring_visit_id)
     html = document_html(request, study, visit)
     pdf = HTML(string=html, base_url=request.build_absolute_uri("/")).write_pdf()
+    services.record_download(request.user, visit, "pdf", pdf)
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="{_filename(study, visit, "pdf")}"'
     return response
@@ -329,7 +330,9 @@ def visit_csv(request, monitoring_visit_id: int):
     writer = csv.DictWriter(out, fieldnames=services.EXPORT_COLUMNS)
     writer.writeheader()
     writer.writerows(services.export_rows(visit))
-    response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
+    data = out.getvalue().encode()
+    services.record_download(request.user, visit, "csv", data)
+    response = HttpResponse(data, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{_filename(study, visit, "csv")}"'
     return response
 
@@ -345,5 +348,6 @@ def visit_json(request, monitoring_visit_id: int):
         "content_sha256": visit.content_sha256,
     }
     response = JsonResponse(content, json_dumps_params={"ensure_ascii": False, "indent": 2})
+    services.record_download(request.user, visit, "json", response.content)
     response["Content-Disposition"] = f'attachment; filename="{_filename(study, visit, "json")}"'
     return response
