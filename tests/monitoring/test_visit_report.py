@@ -264,3 +264,20 @@ def test_an_addendum_does_not_move_the_last_visit_date(cast, nantes, signed):
     services.sign_visit(cast.monitor, addendum, password=PASSWORD)
     assert services.last_visit_date(cast.monitor, nantes) == signed.visit_date
     assert services.last_visit_date(cast.investigator_nantes, nantes) is None  # the monitor's own visits only
+
+
+def test_the_next_visit_lists_the_follow_ups_still_open_from_the_signed_reports_before_it(
+    cast, nantes, signed
+):
+    later = services.create_visit(cast.monitor, nantes, visit_date=signed.visit_date, kind="remote")
+    assert services.earlier_open_follow_ups(later) == []  # same day: not an earlier visit
+    MonitoringVisit.objects.system("tests move the first visit back").filter(pk=signed.pk).update(
+        visit_date=signed.visit_date - dt.timedelta(days=30)
+    )
+    assert [f.text for f in services.earlier_open_follow_ups(later)] == ["File the re-consent in the ISF."]
+    # corrected by a signed addendum that marks it done: no longer open
+    addendum = services.start_addendum(cast.monitor, _reload(signed), reason="re-consent filed")
+    follow_up = FollowUp.objects.system("tests").get(visit=addendum)
+    services.set_follow_up_state(cast.monitor, addendum, follow_up.pk, "done")
+    services.sign_visit(cast.monitor, addendum, password=PASSWORD)
+    assert services.earlier_open_follow_ups(later) == []

@@ -634,6 +634,28 @@ def latest_version(visit: MonitoringVisit) -> MonitoringVisit | None:
     return MonitoringVisit.objects.read_as(visit).filter(amends=visit).first()
 
 
+def earlier_open_follow_ups(visit: MonitoringVisit) -> list[FollowUp]:
+    """The follow-ups still open in the site's earlier signed reports (the latest signed version
+    of each): what the monitor checks at this visit."""
+    corrected = (
+        MonitoringVisit.objects.system("earlier reports of the site")
+        .filter(status=ReportStatus.SIGNED, amends__isnull=False, site=visit.site)
+        .values_list("amends_id", flat=True)
+    )
+    return list(
+        FollowUp.objects.read_as(visit)
+        .filter(
+            visit__site=visit.site,
+            visit__status=ReportStatus.SIGNED,
+            visit__visit_date__lt=visit.visit_date,
+            state=FollowUpState.OPEN,
+        )
+        .exclude(visit_id__in=list(corrected))
+        .select_related("visit")
+        .order_by("due_on", "pk")
+    )
+
+
 # --------------------------------------------------------------------------- lists
 
 

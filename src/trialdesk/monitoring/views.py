@@ -140,6 +140,7 @@ def _context(request, study, visit):
         "findings": list(Finding.objects.read_as(visit).filter(visit=visit).order_by("pk")),
         "follow_ups": list(FollowUp.objects.read_as(visit).filter(visit=visit).order_by("pk")),
         "verified": services.verified_lines(visit),
+        "earlier_follow_ups": services.earlier_open_follow_ups(visit),
         "queries": services.query_lines(visit),
         "period_start": visit.period_start if not visit.is_draft else services._period_start(visit),
         "superseded_by": services.latest_version(visit),
