@@ -281,3 +281,10 @@ def test_the_next_visit_lists_the_follow_ups_still_open_from_the_signed_reports_
     services.set_follow_up_state(cast.monitor, addendum, follow_up.pk, "done")
     services.sign_visit(cast.monitor, addendum, password=PASSWORD)
     assert services.earlier_open_follow_ups(later) == []
+
+
+def test_an_addendum_keeps_what_the_corrected_report_froze(cast, screening_record, signed):
+    mark(cast.monitor, screening_record, "ecog")  # after the signature, the same day
+    addendum = services.start_addendum(cast.monitor, signed, reason="typo")
+    assert services.verified_lines(addendum) == services.verified_lines(_reload(signed)) == []
+    assert services.sign_visit(cast.monitor, addendum, password=PASSWORD).verified == []

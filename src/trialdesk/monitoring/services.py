@@ -260,6 +260,17 @@ def queries_in_period(visit: MonitoringVisit) -> list[dict[str, Any]]:
     ]
 
 
+def period_start(visit: MonitoringVisit) -> dt.date | None:
+    """The day after which the report's SDV marks and queries are taken (None: from the start)."""
+    return _period_start(visit) if is_live(visit) else visit.period_start
+
+
+def is_live(visit: MonitoringVisit) -> bool:
+    """A first draft shows the SDV marks and queries as they are; a signed report, and an
+    addendum (which keeps those of the report it corrects), what was frozen."""
+    return visit.is_draft and visit.amends_id is None
+
+
 @dataclass(frozen=True)
 class VerifiedLine:
     subject: str
@@ -273,7 +284,7 @@ class VerifiedLine:
 def verified_lines(visit: MonitoringVisit) -> list[VerifiedLine]:
     """What was verified, for display: live for a draft, frozen for a signed report."""
     protocol = visit.study.protocol
-    entries = visit.verified if not visit.is_draft else verified_in_period(visit)
+    entries = verified_in_period(visit) if is_live(visit) else visit.verified
     lines = []
     for e in entries:
         try:
@@ -295,7 +306,7 @@ def verified_lines(visit: MonitoringVisit) -> list[VerifiedLine]:
 
 def query_lines(visit: MonitoringVisit) -> list[dict[str, Any]]:
     protocol = visit.study.protocol
-    entries = visit.queries_raised if not visit.is_draft else queries_in_period(visit)
+    entries = queries_in_period(visit) if is_live(visit) else visit.queries_raised
     lines = []
     for e in entries:
         try:

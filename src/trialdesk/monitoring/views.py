@@ -142,7 +142,8 @@ def _context(request, study, visit):
         "verified": services.verified_lines(visit),
         "earlier_follow_ups": services.earlier_open_follow_ups(visit),
         "queries": services.query_lines(visit),
-        "period_start": visit.period_start if not visit.is_draft else services._period_start(visit),
+        "period_start": services.period_start(visit),
+        "live": services.is_live(visit),
         "superseded_by": services.latest_version(visit),
         "intact": services.signature_intact(visit),
         # the meaning is fixed in code: shown in the reader's language (the stored text in the JSON)
