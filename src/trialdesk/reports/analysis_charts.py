@@ -9,6 +9,7 @@ import math
 
 from django.utils.translation import gettext as _
 from matplotlib import rc_context
+from matplotlib.collections import LineCollection, PolyCollection
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
@@ -85,6 +86,34 @@ def km_chart(endpoint: SurvivalEndpoint, label: str) -> Chart | None:
         return _chart(figure, label)
 
 
+def _courses(axes, series) -> None:
+    """One line per subject of (label, first dose, [(day, value)…]) in months from the first
+    dose: each subject its own line with markers and a legend entry in a small study; past
+    LABELLED_SUBJECTS one thin collection of lines, no marker (thousands of markers would
+    be thousands of drawn shapes and say nothing more)."""
+
+    def months(first, points):
+        start = first or points[0][0]
+        return [((day - start).days / 30.4375, value) for day, value in points]
+
+    if len(series) <= LABELLED_SUBJECTS:
+        for label, first, points in series:
+            line = months(first, points)
+            axes.plot(
+                [x for x, _v in line],
+                [v for _x, v in line],
+                marker="o",
+                markersize=3,
+                linewidth=1,
+                alpha=0.8,
+                label=label,
+            )
+        return
+    lines = [months(first, points) for _label, first, points in series]
+    axes.add_collection(LineCollection(lines, colors=ACCENT, linewidths=0.5, alpha=0.35))
+    axes.autoscale_view()
+
+
 def her2_chart(analysis: Analysis) -> Chart | None:
     series = [
         (f.label, f.first_dose_on, f.course.her2) for f in analysis.subjects if f.treated and f.course.her2
@@ -94,11 +123,7 @@ def her2_chart(analysis: Analysis) -> Chart | None:
     with rc_context(SVG_STYLE):
         figure = Figure(figsize=(7.5, 3.4))
         axes = figure.add_subplot()
-        for label, first, points in series:
-            start = first or points[0][0]
-            xs = [(day - start).days / 30.4375 for day, _v in points]
-            ys = [v for _d, v in points]
-            axes.plot(xs, ys, marker="o", markersize=3, linewidth=1, alpha=0.8, label=label)
+        _courses(axes, series)
         axes.set_xlabel(_("Months from the first dose"))
         axes.set_ylabel(_("HER2-positive blasts (%)"))
         axes.set_ylim(0, 100)
@@ -113,6 +138,24 @@ def best_change(facts) -> float | None:
     return facts.course.best_blast_change_pct
 
 
+#: past this many subjects a chart names no subject on its axis (the labels would overlap);
+#: the listings beside it name them
+LABELLED_SUBJECTS = 60
+#: the tallest swimmer plot, in inches: a study of thousands is drawn as a band of thin rows
+SWIMMER_MAX_HEIGHT = 11.0
+
+
+def _rectangles(axes, lefts, bottoms, widths, heights, color) -> None:
+    """Bars as one collection (one artist whatever their number: a study of 10,000 subjects
+    draws as fast as one of 15)."""
+    boxes = [
+        ((x, y), (x + w, y), (x + w, y + h), (x, y + h))
+        for x, y, w, h in zip(lefts, bottoms, widths, heights, strict=True)
+    ]
+    if boxes:
+        axes.add_collection(PolyCollection(boxes, facecolors=color, edgecolors="none"))
+
+
 def waterfall_chart(analysis: Analysis) -> Chart | None:
     bars = [(f.label, best_change(f), f.course.confirmed.responder) for f in analysis.subjects if f.treated]
     bars = sorted(((label, v, r) for label, v, r in bars if v is not None), key=lambda b: -b[1])
@@ -121,11 +164,26 @@ def waterfall_chart(analysis: Analysis) -> Chart | None:
     with rc_context(SVG_STYLE):
         figure = Figure(figsize=(7.5, 3.4))
         axes = figure.add_subplot()
-        axes.bar(range(len(bars)), [b[1] for b in bars], color=[GOOD if b[2] else PLAN for b in bars])
+        for responder, color in ((True, GOOD), (False, PLAN)):
+            chosen = [(i, b[1]) for i, b in enumerate(bars) if bool(b[2]) is responder]
+            _rectangles(
+                axes,
+                [i - 0.4 for i, _v in chosen],
+                [min(v, 0) for _i, v in chosen],
+                [0.8] * len(chosen),
+                [abs(v) for _i, v in chosen],
+                color,
+            )
+        axes.set_xlim(-1, len(bars))
+        axes.set_ylim(min(-100, *(b[1] for b in bars)) - 5, max(5, *(b[1] for b in bars)) + 5)
         axes.axhline(-50, color=WARN, linewidth=0.8, linestyle="--")
         axes.axhline(0, color="black", linewidth=0.6)
-        axes.set_xticks(range(len(bars)))
-        axes.set_xticklabels([b[0] for b in bars], rotation=90, fontsize=7)
+        if len(bars) <= LABELLED_SUBJECTS:
+            axes.set_xticks(range(len(bars)))
+            axes.set_xticklabels([b[0] for b in bars], rotation=90, fontsize=7)
+        else:
+            axes.set_xticks([])
+            axes.set_xlabel(_("%(n)d subjects, from the largest rise to the largest fall") % {"n": len(bars)})
         axes.set_ylabel(_("Best change in marrow blasts (%)"))
         handles = [
             Patch(color=GOOD, label=_("Responder")),
@@ -143,17 +201,7 @@ def lvef_chart(analysis: Analysis) -> Chart | None:
     with rc_context(SVG_STYLE):
         figure = Figure(figsize=(7.5, 3.4))
         axes = figure.add_subplot()
-        for label, first, points in series:
-            start = first or points[0][0]
-            axes.plot(
-                [(d - start).days / 30.4375 for d, _v in points],
-                [v for _d, v in points],
-                marker="o",
-                markersize=3,
-                linewidth=1,
-                alpha=0.8,
-                label=label,
-            )
+        _courses(axes, series)
         axes.axhline(50, color=BAD, linewidth=0.8, linestyle="--")
         axes.set_xlabel(_("Months from the first dose"))
         axes.set_ylabel(_("LVEF (%)"))
@@ -167,39 +215,68 @@ def swimmer_chart(analysis: Analysis) -> Chart | None:
     if not rows:
         return None
     rows.sort(key=lambda f: ((f.os.end if f.os else f.first_dose_on) - f.first_dose_on).days)
-    height = max(2.5, 0.28 * len(rows) + 1)
+    height = min(SWIMMER_MAX_HEIGHT, max(2.5, 0.28 * len(rows) + 1))
+    follow_up, treatment = [], []
+    markers: dict[str, tuple[list[float], list[float]]] = {key: ([], []) for key in ("^", "x", "D", "s")}
+    for y, f in enumerate(rows):
+        start = f.first_dose_on
+
+        def m(day, start=start):
+            return (day - start).days / 30.4375
+
+        follow_up.append(m(f.os.end if f.os is not None else f.last_dose_on or start))
+        treatment.append(m(f.last_dose_on or start) + 7 / 30.4375)
+        events = [
+            ("^", f.course.confirmed.first_response_on),
+            ("x", f.course.confirmed.failure_on),
+            *(("D", e.onset) for e in f.adverse_events if e.serious),
+            ("s", f.survival.death_date if f.os is not None and f.os.event else None),
+        ]
+        for marker, day in events:
+            if day is not None:
+                markers[marker][0].append(m(day))
+                markers[marker][1].append(y)
+    labelled = len(rows) <= LABELLED_SUBJECTS
+    bar = 0.6 if labelled else 0.9
+    style = {
+        "^": (GOOD, 6, _("First response")),
+        "x": (WARN, 6, _("Relapse or progression")),
+        "D": (BAD, 4, _("Serious adverse event")),
+        "s": ("black", 5, _("Death")),
+    }
     with rc_context(SVG_STYLE):
         figure = Figure(figsize=(7.5, height))
         axes = figure.add_subplot()
-        for y, f in enumerate(rows):
-            start = f.first_dose_on
-
-            def m(day, start=start):
-                return (day - start).days / 30.4375
-
-            end_follow = f.os.end if f.os is not None else f.last_dose_on or start
-            axes.barh(y, m(end_follow), color=FOLLOW_UP, height=0.6)
-            last = f.last_dose_on or start
-            axes.barh(y, m(last) + 7 / 30.4375, color=ACCENT, height=0.6)
-            if f.course.confirmed.first_response_on is not None:
-                axes.plot(m(f.course.confirmed.first_response_on), y, marker="^", color=GOOD, markersize=6)
-            if f.course.confirmed.failure_on is not None:
-                axes.plot(m(f.course.confirmed.failure_on), y, marker="x", color=WARN, markersize=6)
-            for e in f.adverse_events:
-                if e.serious and e.onset is not None:
-                    axes.plot(m(e.onset), y, marker="D", color=BAD, markersize=4)
-            if f.survival.death_date is not None and f.os is not None and f.os.event:
-                axes.plot(m(f.survival.death_date), y, marker="s", color="black", markersize=5)
-        axes.set_yticks(range(len(rows)))
-        axes.set_yticklabels([f.label for f in rows], fontsize=7)
+        ys = [y - bar / 2 for y in range(len(rows))]
+        _rectangles(axes, [0.0] * len(rows), ys, follow_up, [bar] * len(rows), FOLLOW_UP)
+        _rectangles(axes, [0.0] * len(rows), ys, treatment, [bar] * len(rows), ACCENT)
+        size = 1.0 if labelled else max(0.25, min(1.0, 60 / len(rows)))
+        for marker, (xs, marker_ys) in markers.items():
+            color, points, _label = style[marker]
+            if xs:
+                axes.plot(
+                    xs, marker_ys, linestyle="none", marker=marker, color=color, markersize=points * size
+                )
+        axes.set_xlim(
+            0,
+            max(max(follow_up), max(treatment), *(max(xs, default=0) for xs, _y in markers.values())) * 1.03
+            or 1,
+        )
+        axes.set_ylim(-1, len(rows))
+        if labelled:
+            axes.set_yticks(range(len(rows)))
+            axes.set_yticklabels([f.label for f in rows], fontsize=7)
+        else:
+            axes.set_yticks([])
+            axes.set_ylabel(_("%(n)d subjects, by time on study") % {"n": len(rows)})
         axes.set_xlabel(_("Months from the first dose"))
         handles = [
             Patch(color=ACCENT, label=_("On treatment")),
             Patch(color=FOLLOW_UP, label=_("Follow-up")),
-            axes.plot([], [], "^", color=GOOD, label=_("First response"))[0],
-            axes.plot([], [], "x", color=WARN, label=_("Relapse or progression"))[0],
-            axes.plot([], [], "D", color=BAD, label=_("Serious adverse event"))[0],
-            axes.plot([], [], "s", color="black", label=_("Death"))[0],
+            *(
+                axes.plot([], [], marker, color=color, label=label)[0]
+                for marker, (color, _points, label) in style.items()
+            ),
         ]
         axes.legend(handles=handles, fontsize=7, frameon=False, loc="lower right")
         return _chart(figure, _("Swimmer plot: each subject's treatment, responses and events"))
