@@ -8,6 +8,7 @@ environment's TRIALDESK_JOB_TIMEOUT and TRIALDESK_JOB_RETRY, read by the setting
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import signal
@@ -49,7 +50,9 @@ class DemoFolder:
     def job(self, job_id: str) -> dict:
         """The job's row, its user's export events and its folder's files, read straight from the
         database (a Django process per look would take seconds on a loaded machine)."""
-        columns = "state, attempts, done_count, total_count, result_path, result_sha256, error, user_id"
+        columns = (
+            "state, attempts, done_count, total_count, result_path, result_sha256, error, user_id, started_at"
+        )
         url = self.env.get("DATABASE_URL")
         if url:
             import psycopg
@@ -86,6 +89,7 @@ class DemoFolder:
             "total": row[3],
             "path": row[4],
             "sha256": row[5],
+            "started": dt.datetime.fromisoformat(row[8]) if isinstance(row[8], str) else row[8],
             "error": row[6],
             "exports": [value if isinstance(value, dict) else json.loads(value) for (value,) in events],
             "files": sorted(p.name for p in folder.iterdir()) if folder.is_dir() else [],
