@@ -173,3 +173,16 @@ def test_a_user_who_lost_the_right_to_export_gets_a_failed_job_saying_so(cast, t
         and job.error == "Vous ne pouvez plus exporter les données de cette étude."
     )
     assert export_events() == []
+
+
+def test_the_processes_running_jobs_ignore_ctrl_c_so_the_worker_stops_once_they_are_done():
+    import signal
+
+    from django_q.signals import post_spawn
+
+    before = signal.getsignal(signal.SIGINT)
+    try:
+        post_spawn.send(sender="django_q", proc_name="Process-test")  # what each job process sends at start
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, before)
