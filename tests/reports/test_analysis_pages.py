@@ -93,7 +93,7 @@ def test_the_analysis_reads_in_french(client, cast, enrolled_subject):
     _login(client, cast, "data_manager")
     page = client.get(ANALYSIS, HTTP_ACCEPT_LANGUAGE="fr").content.decode()
     assert "Rapport d’analyse" in page and "Critère principal" in page and "Analysis report" not in page
-    assert "Population d’analyse : Sujets traités" in page  # French punctuation: a space before the colon
+    assert "Population d’analyse : Patients traités" in page  # French punctuation: a space before the colon
 
 
 @pytest.mark.parametrize(
