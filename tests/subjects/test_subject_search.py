@@ -178,3 +178,28 @@ def test_the_search_reads_in_a_constant_number_of_queries(client, cast, study):
     )
     assert _many_more
     assert _count(client) == few
+
+
+# Every role x site scope: who finds the Nantes subject by its exact code (302 to its
+# casebook), who searches and finds nothing (200), who has no search at all (404).
+MATRIX = [
+    ("inv.nantes", 302),
+    ("inv.rennes", 200),
+    ("coord.nantes", 302),
+    ("monitor", 302),
+    ("datamanager", 302),
+    ("statistician", 302),
+    ("sponsor", 302),
+    ("safety.officer", 404),
+]
+
+
+@pytest.mark.parametrize(("username", "expected"), MATRIX)
+def test_the_search_answers_each_role_within_its_scope(client, subjects, username, expected):
+    login(client, username)
+    response = _search(client, "NTE-001")
+    assert response.status_code == expected
+    if expected == 302:
+        assert response["Location"] == f"/subjects/{subjects['nte'].pk}/"
+    if expected == 200:
+        assert "NTE-001" not in _results(response)
