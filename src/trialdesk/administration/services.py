@@ -24,6 +24,7 @@ from trialdesk.audit.models import AuditEvent
 from trialdesk.audit.services import Actor, audited, record
 from trialdesk.studies.access import ROLE_PERMISSIONS, Permission, StudyAccess
 from trialdesk.studies.models import ALL_SITES_ROLES, Membership, Role, Site, Study
+from trialdesk.studies.services import grant_role
 
 logger = logging.getLogger(__name__)
 
@@ -313,18 +314,9 @@ def _where(site: Site | None) -> str:
 
 
 def _grant(actor: Actor, user, study: Study, role: str, site: Site | None) -> Membership:
-    membership = Membership.objects.create(user=user, study=study, role=role, site=site, started_on=today())
-    record(
-        actor,
-        "role_grant",
-        study_id=study.pk,
-        site=site,
-        object_type="membership",
-        object_id=membership.pk,
-        object_label=f"{user.get_username()} {role} @ {_where(site)}",
-        new_value=role,
-    )
-    return membership
+    """A role from today (``Membership.started_on`` defaults to the study's day): the one
+    audited grant of ``studies.services``."""
+    return grant_role(user, study, role, site, actor)
 
 
 def add_membership(

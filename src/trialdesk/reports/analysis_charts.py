@@ -56,6 +56,9 @@ def km_chart(endpoint: SurvivalEndpoint, label: str) -> Chart | None:
         )
         axes.step(xs, ys, where="post", color=ACCENT, linewidth=2)
         censored = [s.months for s in endpoint.subjects if not s.event]
+        if len(censored) > LABELLED_SUBJECTS:
+            # one tick per tenth of a month: thousands of ticks on top of each other draw the same
+            censored = sorted({round(t, 1) for t in censored})
         axes.plot(
             censored,
             [km.survival_at(t) for t in censored],

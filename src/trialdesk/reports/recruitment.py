@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.utils.translation import gettext as _
 
+from trialdesk.analysis.recruitment import Plan
 from trialdesk.stats.forecast import ForecastError, RecruitmentForecast, SiteRecruitment, forecast_recruitment
 from trialdesk.studies.access import study_access
 from trialdesk.studies.models import Role, Site
@@ -132,20 +133,6 @@ class Target:
     count: int
     planned: bool  # True: the registry's anticipated enrollment; False: the actual count stands in
     note: str
-
-
-@dataclass(frozen=True)
-class Plan:
-    start: dt.date
-    end: dt.date
-    target: int
-
-    def expected_on(self, day: dt.date) -> float:
-        if day <= self.start:
-            return 0.0
-        if day >= self.end:
-            return float(self.target)
-        return self.target * (day - self.start).days / (self.end - self.start).days
 
 
 @dataclass
