@@ -63,3 +63,13 @@ def test_a_monitor_reads_the_form_read_only_without_a_save_button(page, cast, sc
     assert page.locator("#id_lvef_pct").get_attribute("readonly") is not None
     expect(page.locator("#id_method")).to_be_disabled()
     _shot(page, "data-entry-read-only-monitor")
+
+
+def test_enter_in_the_top_bar_search_still_searches_from_a_form_page(page, cast, enrolled_subject):
+    sign_in(page, "coord.nantes", PASSWORD)
+    page.goto(f"/subjects/{enrolled_subject.pk}/visits/SCR/forms/lvef/")
+    page.fill("#subject-search-q", enrolled_subject.subject_code.lower())
+    with page.expect_navigation():
+        page.press("#subject-search-q", "Enter")  # one exact hit: straight to the casebook
+    assert page.url.endswith(f"/subjects/{enrolled_subject.pk}/")
+    assert _records(enrolled_subject) == 0  # the form was not submitted on the way
