@@ -242,6 +242,8 @@ STATIC_ROOT = Path(os.environ.get("TRIALDESK_STATIC_ROOT", Path.cwd() / "static"
 WHITENOISE_USE_FINDERS = True
 
 # Idle timeout: the session expires after N minutes without a request (the cookie and
+# Files served at the site's root, where browsers look for them unasked: /favicon.ico.
+WHITENOISE_ROOT = BASE_DIR / "web" / "root"
 # the stored session, and IdleTimeoutMiddleware signs the user out with a message).
 TRIALDESK_SESSION_IDLE_MINUTES = int(os.environ.get("TRIALDESK_SESSION_IDLE_MINUTES", "30"))
 SESSION_COOKIE_AGE = TRIALDESK_SESSION_IDLE_MINUTES * 60
