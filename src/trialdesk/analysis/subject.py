@@ -14,9 +14,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from trialdesk.clinical.calendar import (
+    FIRST_DOSE,
+    AssessmentDone,
+    HoldPeriod,
+    assessment_form,
+    assessment_kinds,
+)
 from trialdesk.clinical.course_of_disease import CourseOfDisease, MarrowRecord, course_of_disease
 from trialdesk.clinical.ctcae import find_term
-from trialdesk.clinical.exposure import DoseValue, Exposure, exposure
+from trialdesk.clinical.deviations import Deviation, TreatmentFacts, deviations_of, exposure_of
+from trialdesk.clinical.exposure import DoseValue, Exposure
 from trialdesk.clinical.survival import (
     SurvivalFacts,
     SurvivalTime,
@@ -35,7 +43,9 @@ __all__ = [
     "SubjectFacts",
     "derive_course",
     "forms_of",
+    "hold_periods",
     "subject_facts",
+    "treatment_facts_of",
 ]
 
 
@@ -103,6 +113,10 @@ class SubjectFacts:
     disease_status: Categorical | None
     abnormal_baseline_karyotype: bool | None
     dose_dates: tuple[dt.date, ...] = ()  # the days a dose was given, in order
+    #: what the calendar and the deviation rules read (None without dose rules or a dose)
+    treatment: TreatmentFacts | None = None
+    #: the protocol deviations ``clinical.deviations`` computes on the snapshot's day
+    deviations: tuple[Deviation, ...] = ()
 
     @property
     def label(self) -> str:
@@ -242,7 +256,24 @@ def subject_facts(protocol: Any, subject: SubjectSnapshot, as_of: dt.date) -> Su
         as_of=as_of,
     )
     rules = protocol.dose_rules if _has_dose_rules(protocol) else None
-    exp = exposure(rules, doses) if rules is not None else exposure_none()
+    treatment = None
+    deviations: tuple[Deviation, ...] = ()
+    if rules is not None:
+        off = next(
+            (
+                day
+                for form in _ordered_forms(protocol, "study_ended_on")
+                for r in records
+                if r.form == form and (day := _as_date(_read(protocol, "study_ended_on", r))) is not None
+            ),
+            None,
+        )
+        treatment = treatment_facts_of(
+            protocol, subject, records, doses, first_dose, ended, off or facts.death_date
+        )
+        if first_dose is not None:
+            deviations = tuple(deviations_of(rules, treatment, as_of))
+    exp = exposure_of(rules, treatment) if treatment is not None else exposure_none()
 
     ae_forms = forms_of(protocol, "adverse_event_term")
     events = []
@@ -338,6 +369,76 @@ def subject_facts(protocol: Any, subject: SubjectSnapshot, as_of: dt.date) -> Su
             else baseline_karyotype
         ),
         dose_dates=tuple(dose_days),
+        treatment=treatment,
+        deviations=deviations,
+    )
+
+
+def _ordered_forms(protocol: Any, concept: str) -> list[str]:
+    """The forms a concept is recorded on, in its order of precedence."""
+    if not protocol.has_concept(concept):
+        return []
+    if concept in protocol.concepts.choices:
+        return [protocol.choice_concept(concept).form]
+    return list(dict.fromkeys(ref.form for ref in protocol.concept(concept)))
+
+
+def hold_periods(subject: SubjectSnapshot) -> tuple[HoldPeriod, ...]:
+    """The snapshot's cardiac holds as the calendar and the deviation rules read them: from the
+    LVEF that opened each until the investigator's decision (None: still on hold)."""
+    return tuple(
+        HoldPeriod(h.started_on, h.ended_on, h.repeat_lvef_due_on, h.ref) for h in subject.cardiac_holds
+    )
+
+
+def treatment_facts_of(
+    protocol: Any,
+    subject: SubjectSnapshot,
+    records: list[RecordSnapshot],
+    doses: list[DoseValue],
+    first_dose_on: dt.date | None,
+    treatment_ended_on: dt.date | None,
+    off_study_on: dt.date | None,
+) -> TreatmentFacts:
+    """The plain values the calendar, the exposure and the deviation rules read, from the
+    snapshot (as the deviations app builds them from the database), its cardiac holds included."""
+    kinds = assessment_kinds(protocol)
+    dated = {(r.visit, r.form): _record_day(protocol, r) for r in records if r.visit is not None}
+    lvef_form = assessment_form(protocol, "lvef")
+    lvef_days = [d for r in records if r.form == lvef_form and (d := _record_day(protocol, r)) is not None]
+    expanded = {v.code: v for v in protocol.schedule.expanded_visits()}
+    assessments = []
+    for visit in subject.visits:
+        kind = kinds.get(visit.code)
+        if kind is None:
+            continue
+        form = assessment_form(protocol, kind)
+        known = expanded.get(visit.code)
+        assessments.append(
+            AssessmentDone(
+                visit.code,
+                known.title if known is not None else visit.code,
+                kind,
+                visit.planned_date,
+                visit.window_start,
+                visit.window_end,
+                dated.get((visit.code, form)),
+                ref=f"{visit.code}/{form}",
+                anchor=known.anchor if known is not None else FIRST_DOSE,
+            )
+        )
+    end_forms = _ordered_forms(protocol, "treatment_stopped_on")
+    end = next((r for r in records if r.form in end_forms), None)
+    return TreatmentFacts(
+        first_dose_on=first_dose_on,
+        doses=doses,
+        assessments=assessments,
+        treatment_ended_on=treatment_ended_on,
+        end_reason_recorded=end is not None and end.status != "incomplete",
+        end_ref=f"{end.visit}/{end.form}" if end is not None else "",
+        holds=hold_periods(subject),
+        lvef_done_on=lvef_days,
+        off_study_on=off_study_on,
     )
 
 

@@ -49,6 +49,7 @@ from trialdesk.snapshot.from_simulation import identity_of, supply_order
 from trialdesk.snapshot.model import (
     ConfirmationSnapshot,
     HoldDecisionSnapshot,
+    HoldSnapshot,
     LockSnapshot,
     QuerySnapshot,
     RecordRef,
@@ -187,6 +188,24 @@ def _supply(read, study: Study, site_codes: dict[int, str], cutoff) -> tuple[Sup
     return tuple(sorted(moves, key=supply_order))
 
 
+def _hold(ref: RecordRef, hold: CardiacHold, cutoff) -> HoldSnapshot:
+    """A hold as it stood at the cut-off: one ended after it was still in force then."""
+    ended = hold.status in DECIDED and hold.ended_on is not None and not _after(hold.ended_on, cutoff)
+    return HoldSnapshot(
+        record=ref,
+        started_on=hold.started_on,
+        criterion=hold.criterion,
+        explanation=hold.explanation,
+        baseline_pct=hold.baseline_pct,
+        value_pct=hold.value_pct,
+        drop_points=hold.drop_points,
+        repeat_lvef_due_on=hold.repeat_lvef_due_on,
+        status=hold.status if ended else HoldStatus.ACTIVE.value,
+        ended_on=hold.ended_on if ended else None,
+        reason=(hold.end_reason or "") if ended else "",
+    )
+
+
 def _chunk(
     read, protocol, subjects: list[Subject], site_codes: dict[int, str], cutoff
 ) -> Iterator[SubjectSnapshot]:
@@ -211,13 +230,15 @@ def _chunk(
     ):
         confirmations_of[confirmation.record_id].append(confirmation)
 
-    decisions_of: dict[int, list[CardiacHold]] = defaultdict(list)
+    # the holds in force or ended (one query): their decisions too, in the order they were taken
+    holds_of: dict[int, list[CardiacHold]] = defaultdict(list)
     for hold in (
         read(CardiacHold)
-        .filter(subject_id__in=ids, status__in=DECIDED, ended_on__isnull=False)
-        .order_by("ended_on", "pk")
+        .filter(subject_id__in=ids)
+        .exclude(status=HoldStatus.ENTERED_IN_ERROR)
+        .order_by("started_on", "pk")
     ):
-        decisions_of[hold.subject_id].append(hold)
+        holds_of[hold.subject_id].append(hold)
 
     for subject in subjects:
         visits = visits_of.get(subject.pk, [])
@@ -340,7 +361,15 @@ def _chunk(
                 HoldDecisionSnapshot(
                     refs[h.record_id], h.started_on, h.status, h.ended_on, h.end_reason or ""
                 )
-                for h in decisions_of.get(subject.pk, [])
-                if h.record_id in refs and not _after(h.ended_on, cutoff)
+                for h in sorted(holds_of.get(subject.pk, []), key=lambda h: (h.ended_on or dt.date.max, h.pk))
+                if h.record_id in refs
+                and h.status in DECIDED
+                and h.ended_on is not None
+                and not _after(h.ended_on, cutoff)
+            ),
+            cardiac_holds=tuple(
+                _hold(refs[h.record_id], h, cutoff)
+                for h in holds_of.get(subject.pk, [])
+                if h.record_id in refs
             ),
         )

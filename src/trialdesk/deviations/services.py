@@ -135,7 +135,10 @@ def facts_of(protocol, subject, records, visits, holds) -> TreatmentFacts:
     hold_periods = [
         HoldPeriod(
             h.started_on,
-            subject.site.today(h.ended_at) if h.ended_at else None,
+            # the day of the investigator's decision at the site (doses from that day on are not
+            # held), as the cardiac app dates it: a decision entered later for an earlier day counts
+            # from that day; an older row without it, from the day it was entered
+            h.ended_on or (subject.site.today(h.ended_at) if h.ended_at else None),
             h.repeat_lvef_due_on,
             f"cardiac_hold#{h.pk}",
         )

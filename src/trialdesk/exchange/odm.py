@@ -51,6 +51,7 @@ from trialdesk.snapshot.model import (
 )
 from trialdesk.snapshot.plain import (
     cardiac_decisions_plain,
+    cardiac_holds_plain,
     date_text,
     subject_header_plain,
     supply_plain,
@@ -63,6 +64,7 @@ FORMAL_CONTEXT = "trialdesk-rules"
 SUBJECT_ANNOTATION = "trialdesk:subject "
 SUPPLY_ANNOTATION = "trialdesk:supply "
 CARDIAC_ANNOTATION = "trialdesk:cardiac "
+HOLDS_ANNOTATION = "trialdesk:cardiac-holds "
 STUDY_LOCATION = "LOC.study"
 #: the Organization of a User that is no person but the system acting on its own
 SYSTEM_ORGANIZATION = "trialdesk (system)"
@@ -506,6 +508,13 @@ def _subject(protocol: Any, subject: SubjectSnapshot, repeating: set[str], forms
         comment = etree.SubElement(note, _q("Comment"), SponsorOrSite="Site")
         comment.text = CARDIAC_ANNOTATION + json.dumps(
             cardiac_decisions_plain(subject.cardiac_decisions), sort_keys=True, ensure_ascii=False
+        )
+    if subject.cardiac_holds:
+        # the subject's cardiac holds as the rule opened them (ODM has no element for them either)
+        note = etree.SubElement(element, _q("Annotation"), SeqNum=str(2 + bool(subject.cardiac_decisions)))
+        comment = etree.SubElement(note, _q("Comment"), SponsorOrSite="Site")
+        comment.text = HOLDS_ANNOTATION + json.dumps(
+            cardiac_holds_plain(subject.cardiac_holds), sort_keys=True, ensure_ascii=False
         )
     events: dict[tuple[str, str | None], list[RecordSnapshot]] = {}
     order = {e.code: i for i, e in enumerate(event_defs(protocol))}

@@ -30,6 +30,7 @@ from lxml import etree
 
 from trialdesk.exchange.odm import (
     CARDIAC_ANNOTATION,
+    HOLDS_ANNOTATION,
     LOG_EVENT,
     ODM_NS,
     STUDY_LOCATION,
@@ -51,7 +52,7 @@ from trialdesk.snapshot.model import (
     SupplySnapshot,
     VisitSnapshot,
 )
-from trialdesk.snapshot.plain import cardiac_decisions_from, parse_date, supply_from
+from trialdesk.snapshot.plain import cardiac_decisions_from, cardiac_holds_from, parse_date, supply_from
 
 Q = f"{{{ODM_NS}}}"
 
@@ -362,6 +363,7 @@ def _subject(element, forms: dict[str, Any], users, meanings, name: str) -> Subj
     key = element.get("SubjectKey")
     header: dict[str, Any] = {}
     decisions: tuple = ()
+    holds: tuple = ()
     for comment in element.iterfind(f"{Q}Annotation/{Q}Comment"):
         if (comment.text or "").startswith(SUBJECT_ANNOTATION):
             header = json.loads(comment.text[len(SUBJECT_ANNOTATION) :])
@@ -372,6 +374,14 @@ def _subject(element, forms: dict[str, Any], users, meanings, name: str) -> Subj
                 raise OdmError(
                     f"{name}: subject {key}, the cardiac hold annotation (line {comment.sourceline}): "
                     f"not a decision on a cardiac hold ({exc})."
+                ) from None
+        elif (comment.text or "").startswith(HOLDS_ANNOTATION):
+            try:
+                holds = cardiac_holds_from(json.loads(comment.text[len(HOLDS_ANNOTATION) :]))
+            except (ValueError, KeyError, TypeError) as exc:
+                raise OdmError(
+                    f"{name}: subject {key}, the cardiac holds annotation (line {comment.sourceline}): "
+                    f"not a cardiac hold ({exc})."
                 ) from None
     site_ref = element.find(f"{Q}SiteRef")
     signatures = []
@@ -446,4 +456,5 @@ def _subject(element, forms: dict[str, Any], users, meanings, name: str) -> Subj
         records=tuple(records),
         signatures=tuple(signatures),
         cardiac_decisions=decisions,
+        cardiac_holds=holds,
     )

@@ -136,6 +136,37 @@ class HoldDecisionSnapshot:
 
 
 @dataclass(frozen=True)
+class HoldSnapshot:
+    """A cardiac hold as the cardiac app opened it (``trialdesk.clinical.cardiac`` decided it
+    on the LVEF of ``record``, dated ``started_on``), with that rule's ``criterion`` ("drop" or
+    "below_with_drop") and ``explanation``, the values it compared, the day the repeat LVEF is
+    due, and its end: ``status`` "active" (still on hold at the cut-off), "lifted" or
+    "treatment_stopped" on ``ended_on`` with the investigator's ``reason`` (free text of the
+    site: masked for a pseudonymised viewer). Holds closed as entered in error are not carried.
+
+    Carried rather than re-derived from the LVEF records: which LVEF opens a hold depends on
+    the order the data were saved (a repeat LVEF during a hold opens none, a corrected baseline
+    opens no hold after the fact), state the cardiac app keeps, not a pure function of values."""
+
+    record: RecordRef
+    started_on: dt.date
+    criterion: str
+    explanation: str
+    baseline_pct: float
+    value_pct: float
+    drop_points: float
+    repeat_lvef_due_on: dt.date | None = None
+    status: str = "active"
+    ended_on: dt.date | None = None
+    reason: str = ""
+
+    @property
+    def ref(self) -> str:
+        """The hold's identity within its subject (the LVEF that opened it and its day)."""
+        return f"cardiac_hold:{self.record.form}@{self.record.visit or 'log'}#{self.record.repeat}"
+
+
+@dataclass(frozen=True)
 class SubjectSnapshot:
     screening_number: str
     subject_code: str | None
@@ -157,6 +188,7 @@ class SubjectSnapshot:
     locks: tuple[LockSnapshot, ...] = ()  # of the subject and of its records
     confirmations: tuple[ConfirmationSnapshot, ...] = ()  # of its responses, oldest first
     cardiac_decisions: tuple[HoldDecisionSnapshot, ...] = ()  # on its cardiac holds, in order
+    cardiac_holds: tuple[HoldSnapshot, ...] = ()  # in force or ended, by start date
 
     @property
     def label(self) -> str:

@@ -13,6 +13,7 @@ from typing import Any
 from trialdesk.snapshot.model import (
     ConfirmationSnapshot,
     HoldDecisionSnapshot,
+    HoldSnapshot,
     LockSnapshot,
     ProtocolIdentity,
     QuerySnapshot,
@@ -160,7 +161,52 @@ def subject_plain(subject: SubjectSnapshot) -> dict[str, Any]:
             if subject.cardiac_decisions
             else {}
         ),
+        **({"cardiac_holds": cardiac_holds_plain(subject.cardiac_holds)} if subject.cardiac_holds else {}),
     }
+
+
+def cardiac_holds_plain(holds) -> list[dict[str, Any]]:
+    return [
+        {
+            "record": ref_plain(h.record),
+            "started_on": date_text(h.started_on),
+            "criterion": h.criterion,
+            "explanation": h.explanation,
+            "baseline_pct": h.baseline_pct,
+            "value_pct": h.value_pct,
+            "drop_points": h.drop_points,
+            "repeat_lvef_due_on": date_text(h.repeat_lvef_due_on),
+            "status": h.status,
+            "ended_on": date_text(h.ended_on),
+            "reason": h.reason,
+        }
+        for h in holds
+    ]
+
+
+def _optional_date(value) -> dt.date | None:
+    return dt.date.fromisoformat(value) if value is not None else None
+
+
+def cardiac_holds_from(plain) -> tuple[HoldSnapshot, ...]:
+    """The inverse of ``cardiac_holds_plain`` (absent: none; KeyError, TypeError or ValueError
+    for a bad value)."""
+    return tuple(
+        HoldSnapshot(
+            record=ref_from(h["record"]),
+            started_on=dt.date.fromisoformat(h["started_on"]),
+            criterion=str(h["criterion"]),
+            explanation=str(h.get("explanation", "")),
+            baseline_pct=float(h["baseline_pct"]),
+            value_pct=float(h["value_pct"]),
+            drop_points=float(h["drop_points"]),
+            repeat_lvef_due_on=_optional_date(h.get("repeat_lvef_due_on")),
+            status=str(h.get("status", "active")),
+            ended_on=_optional_date(h.get("ended_on")),
+            reason=str(h.get("reason", "")),
+        )
+        for h in plain or ()
+    )
 
 
 def cardiac_decisions_plain(decisions) -> list[dict[str, Any]]:
@@ -293,6 +339,7 @@ def subject_from(plain: dict[str, Any]) -> SubjectSnapshot:
             for c in plain.get("confirmations", ())
         ),
         cardiac_decisions=cardiac_decisions_from(plain.get("cardiac_decisions")),
+        cardiac_holds=cardiac_holds_from(plain.get("cardiac_holds")),
     )
 
 

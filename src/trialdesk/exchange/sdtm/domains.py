@@ -21,16 +21,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from trialdesk.analysis.subject import SubjectFacts, subject_facts
-from trialdesk.clinical.calendar import FIRST_DOSE, AssessmentDone, assessment_form, assessment_kinds
+from trialdesk.clinical.calendar import (
+    FIRST_DOSE,
+    assessment_kinds,
+)
 from trialdesk.clinical.ctcae import find_term
 from trialdesk.clinical.deviations import (
     ASSESSMENT_OUT_OF_WINDOW,
     RULES,
     SHORT_TREATMENT,
     TreatmentFacts,
-    deviations_of,
 )
-from trialdesk.clinical.exposure import DoseValue
 from trialdesk.exchange.sdtm import terms
 from trialdesk.exchange.sdtm.spec import TEXT_MAX
 from trialdesk.protocol.values import as_date, as_number
@@ -460,66 +461,18 @@ _DV_CATEGORY = {ASSESSMENT_OUT_OF_WINDOW: "VISIT SCHEDULE", SHORT_TREATMENT: "TR
 
 
 def treatment_facts(s: SubjectRows) -> TreatmentFacts:
-    """The plain values the deviation rules read, from the snapshot (as the deviations app
-    builds them from the database; the snapshot holds no cardiac holds, so none is given)."""
-    ctx, records = s.ctx, s.records
-    doses = []
-    for r in s.of("dose_date"):
-        given_on = as_date(ctx.read("dose_date", r))
-        if given_on is None:
-            continue
-        loading = ctx.read("loading_dose", r)
-        doses.append(
-            DoseValue(
-                given_on,
-                as_number(ctx.read("dose_given", r)),
-                as_number(ctx.read("dose_weight", r)),
-                as_number(ctx.read("dose_prescribed", r)),
-                loading if isinstance(loading, bool) else None,
-                f"{r.form}#{r.repeat}",
-            )
-        )
-    dated = {(r.visit, r.form): ctx.record_day(r) for r in records if r.visit is not None}
-    lvef_form = assessment_form(ctx.protocol, "lvef")
-    lvef_days = [d for r in records if r.form == lvef_form and (d := ctx.record_day(r)) is not None]
-    assessments = []
-    for visit in s.subject.visits:
-        kind = ctx.kinds.get(visit.code)
-        if kind is None:
-            continue
-        form = assessment_form(ctx.protocol, kind)
-        assessments.append(
-            AssessmentDone(
-                visit.code,
-                ctx.titles.get(visit.code, visit.code),
-                kind,
-                visit.planned_date,
-                visit.window_start,
-                visit.window_end,
-                dated.get((visit.code, form)),
-                ref=f"{visit.code}/{form}",
-                anchor=ctx.anchors.get(visit.code, FIRST_DOSE),
-            )
-        )
-    end = next(s.of("treatment_stopped_on"), None)
-    off = as_date(s.first("study_ended_on")) or s.facts.survival.death_date
-    return TreatmentFacts(
-        first_dose_on=s.facts.first_dose_on,
-        doses=doses,
-        assessments=assessments,
-        treatment_ended_on=s.facts.treatment_ended_on,
-        end_reason_recorded=end is not None and end.status != "incomplete",
-        end_ref=f"{end.visit}/{end.form}" if end is not None else "",
-        lvef_done_on=lvef_days,
-        off_study_on=off,
-    )
+    """The plain values the deviation rules read, from the snapshot, its cardiac holds
+    included: the analysis's (``analysis.subject.treatment_facts_of``), one construction."""
+    if s.facts.treatment is not None:
+        return s.facts.treatment
+    return TreatmentFacts(first_dose_on=s.facts.first_dose_on, treatment_ended_on=s.facts.treatment_ended_on)
 
 
 def dv(s: SubjectRows) -> Iterator[Row]:
     rules = s.ctx.rules
     if rules is None or s.facts.first_dose_on is None:
         return
-    for d in deviations_of(rules, treatment_facts(s), s.ctx.as_of):
+    for d in s.facts.deviations:
         yield {
             **s.ids("DV"),
             "DVSPID": d.key,
