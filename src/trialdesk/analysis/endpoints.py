@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from trialdesk.analysis.subject import Categorical, SubjectFacts, subject_facts
+from trialdesk.clinical.deviations import DOSE_DURING_HOLD
+from trialdesk.clinical.deviations import RULES as DEVIATION_RULES
 from trialdesk.clinical.exposure import Exposure, ExposureSummary, summarise
 from trialdesk.clinical.response import ResponseCategory
 from trialdesk.clinical.safety import Tolerance, is_related, tolerance
@@ -551,6 +553,17 @@ class ExposureEndpoint:
     per_subject: dict[str, Exposure]
     summary: ExposureSummary
     planned_mg_per_kg: tuple[float, float, int]  # loading, maintenance, interval days
+    #: the treated subjects with a cardiac hold (in force or ended) at the snapshot's day
+    with_cardiac_hold: tuple[str, ...] = ()
+    #: the doses given during a cardiac hold (the ``dose_during_hold`` deviations), by subject
+    doses_during_hold: dict[str, int] = field(default_factory=dict)
+    #: the protocol deviations (``clinical.deviations``) by rule, in the rules' order: rule ->
+    #: the labels of the subjects with one, once per deviation
+    deviations_by_rule: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @property
+    def doses_during_hold_total(self) -> int:
+        return sum(self.doses_during_hold.values())
 
 
 def exposure_of(protocol: Any, facts: Sequence[SubjectFacts]) -> ExposureEndpoint:
@@ -571,6 +584,15 @@ def exposure_of(protocol: Any, facts: Sequence[SubjectFacts]) -> ExposureEndpoin
         per_subject={f.label: f.exposure for f in treated},
         summary=summarise(f.exposure for f in treated),
         planned_mg_per_kg=planned,
+        with_cardiac_hold=tuple(f.label for f in treated if f.snapshot.cardiac_holds),
+        doses_during_hold={
+            f.label: n for f in treated if (n := sum(1 for d in f.deviations if d.rule == DOSE_DURING_HOLD))
+        },
+        deviations_by_rule={
+            rule: labels
+            for rule in DEVIATION_RULES
+            if (labels := tuple(f.label for f in treated for d in f.deviations if d.rule == rule))
+        },
     )
 
 

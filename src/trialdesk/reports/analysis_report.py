@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 
 from trialdesk.analysis.endpoints import Analysis
 from trialdesk.assessments.services import category_label
+from trialdesk.clinical.deviations import RULES as DEVIATION_RULES
 from trialdesk.clinical.response import ResponseCategory
 from trialdesk.crf.display import EMPTY, display_value, yes_no
 from trialdesk.reports import analysis_charts as charts
@@ -361,6 +362,13 @@ def report_context(
                 "reloads": x.reloads,
             }
             for label, x in e.per_subject.items()
+        ],
+        "with_cardiac_hold": len(e.with_cardiac_hold),
+        "with_cardiac_hold_labels": _labels(e.with_cardiac_hold),
+        "doses_during_hold": e.doses_during_hold_total,
+        "deviations": [
+            {"title": _(DEVIATION_RULES[rule]), "n": len(labels), "labels": _labels(sorted(set(labels)))}
+            for rule, labels in e.deviations_by_rule.items()
         ],
     }
     step(_("primary endpoint"))
