@@ -20,11 +20,28 @@ SOURCE = Path(trialdesk.__file__).parent
 ALLOWED: dict[str, tuple[frozenset[str], str]] = {
     **{
         word: (
-            frozenset({"protocol/model.py"}),
+            frozenset({"protocol/model.py", "dashboards/charts.py"}),
             "an ASH response category of DESIGN §4, the core's own vocabulary; the protocol maps "
-            "its choice values onto the categories through concepts (assessed_cr, …)",
+            "its choice values onto the categories through concepts (assessed_cr, …); the dashboards "
+            "print its abbreviation on a bar (a msgid keyed by ResponseCategory)",
         )
         for word in ("CR", "CRp", "PR")
+    },
+    **{
+        word: (
+            frozenset({"dashboards/charts.py"}),
+            "the printed abbreviation of a response category on a dashboard bar (a msgid keyed by "
+            "ResponseCategory, not a choice value read from a record)",
+        )
+        for word in ("NR", "PD")
+    },
+    **{
+        word: (
+            frozenset({"dashboards/charts.py"}),
+            "a kind of marker of the dashboards' swimmer plot (its own keys: response, failure, sae, "
+            "death, ongoing), not a value read from a record",
+        )
+        for word in ("death", "ongoing")
     },
     **{
         word: (
@@ -78,8 +95,11 @@ ALLOWED: dict[str, tuple[frozenset[str], str]] = {
     "reason": (
         frozenset(
             {
+                "administration/services.py",
+                "administration/views.py",
                 "crf/views.py",
                 "locks/views.py",
+                "monitoring/views.py",
                 "pharmacy/services.py",
                 "snapshot/plain.py",
                 "studies/views.py",
@@ -87,7 +107,7 @@ ALLOWED: dict[str, tuple[frozenset[str], str]] = {
             }
         ),
         "the apps' own word: the POST key of a reason typed on a page (void, lock, status, screen "
-        "failure) and the reason of a drug return or destruction, audited with it (and carried so by "
+        "failure, ending a role, a monitoring report's addendum), the audit event's reason column, and the reason of a drug return or destruction, audited with it (and carried so by "
         "the data-cut and ODM files, with the reason of a cardiac hold's lift)",
     ),
     "comment": (
