@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 
 from trialdesk.clinical import safety as rules
 from trialdesk.safety import services
@@ -34,11 +33,8 @@ def open_sae(ctx: CasebookContext) -> HeaderItem | None:
     )
     if not waiting:
         return None
-    text = ngettext(
-        "%(count)d serious adverse event not yet acknowledged by the sponsor",
-        "%(count)d serious adverse events not yet acknowledged by the sponsor",
-        len(waiting),
-    ) % {"count": len(waiting)}
+    # "serious" alone would read as the form's field code: the label names the event
+    text = _("not yet acknowledged by the sponsor (%(count)d)") % {"count": len(waiting)}
     return HeaderItem(
         _("Serious adverse event"), text, alert=True, url=reverse("safety:sae", args=[waiting[0]])
     )
@@ -62,8 +58,6 @@ def timeline(ctx: CasebookContext) -> list[TimelineEntry]:
         grade = protocol.read_concept(rules.GRADE, form_code, data)
         serious = protocol.read_concept(rules.SERIOUS, form_code, data) is True
         parts = [_("grade %(grade)s") % {"grade": grade}] if grade is not None else [_("grade not recorded")]
-        if serious:
-            parts.append(_("serious"))
         if not term:
             parts.insert(0, _("term not recorded"))
         entries.append(
