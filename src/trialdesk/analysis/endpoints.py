@@ -23,7 +23,7 @@ from trialdesk.clinical.deviations import DOSE_DURING_HOLD
 from trialdesk.clinical.deviations import RULES as DEVIATION_RULES
 from trialdesk.clinical.exposure import Exposure, ExposureSummary, summarise
 from trialdesk.clinical.response import ResponseCategory
-from trialdesk.clinical.safety import Tolerance, is_related, tolerance
+from trialdesk.clinical.safety import Tolerance, is_related, is_susar, tolerance
 from trialdesk.clinical.survival import DAYS_PER_MONTH
 from trialdesk.clinical.transfusion import Product
 from trialdesk.protocol.formdata import gettext_noop
@@ -412,6 +412,53 @@ class ToleranceEndpoint:
     infusion_reactions: tuple[tuple[str, dt.date | None, Any], ...]  # seen on a dose record
     lvef: dict[str, tuple[tuple[dt.date, float], ...]]
     grades: tuple[int, ...]
+    #: each serious event's reporting state, by (subject label, event ref); an event saved as
+    #: serious without a report read (another viewer's scope, an imported file) is left out
+    serious_reporting: dict[tuple[str, str], SeriousReporting] = field(default_factory=dict)
+
+    @property
+    def serious_not_acknowledged(self) -> tuple[tuple[str, str], ...]:
+        return tuple(k for k, r in self.serious_reporting.items() if not r.acknowledged)
+
+    @property
+    def susars(self) -> tuple[tuple[str, str], ...]:
+        return tuple(k for k, r in self.serious_reporting.items() if r.susar)
+
+
+@dataclass(frozen=True)
+class SeriousReporting:
+    """A serious event's reporting state: the sponsor's acknowledgement, the safety officer's
+    expectedness ("expected", "unexpected", "" not yet assessed) and whether it is a SUSAR
+    (``clinical.safety.is_susar``: related to the study drug and assessed unexpected)."""
+
+    acknowledged: bool
+    acknowledged_at: dt.datetime | None
+    aware_on: dt.date | None
+    expectedness: str
+    related: bool | None
+    susar: bool
+
+
+def _serious_reporting(
+    protocol: Any, treated: Sequence[SubjectFacts]
+) -> dict[tuple[str, str], SeriousReporting]:
+    out = {}
+    for f in treated:
+        events = {e.ref: e for e in f.adverse_events}
+        for report in f.snapshot.sae_reports:
+            e = events.get(f"{report.record.form}#{report.record.repeat}")
+            if e is None or not e.serious:
+                continue
+            related = is_related(protocol, e.form, e.data)
+            out[(f.label, e.ref)] = SeriousReporting(
+                acknowledged=report.acknowledged,
+                acknowledged_at=report.acknowledged_at,
+                aware_on=report.aware_on,
+                expectedness=report.expectedness,
+                related=related,
+                susar=is_susar(related, report.expected),
+            )
+    return out
 
 
 def _worst(grades: dict[str, int | None]) -> dict[int, tuple[str, ...]]:
@@ -540,6 +587,7 @@ def tolerance_of(protocol: Any, facts: Sequence[SubjectFacts]) -> ToleranceEndpo
         infusion_reactions=tuple(reactions),
         lvef={f.label: f.lvef for f in treated if f.lvef},
         grades=tuple(grades) or (1, 2, 3, 4, 5),
+        serious_reporting=_serious_reporting(protocol, treated),
     )
 
 

@@ -7,7 +7,7 @@ pseudonymised viewer: the layer decides, not this module); for the operator (no 
 
 Queries: a fixed number up front (the study's access for the viewer, the sites, the
 drug shipments and disposals of those sites) and, per
-chunk of ``chunk_size`` subjects, seven (subjects, visits, records, queries, signatures, the
+chunk of ``chunk_size`` subjects, eight (subjects, visits, records, queries, signatures, the
 investigator's response confirmations, the decisions on cardiac holds),
 plus one that finds the last chunk empty when the subjects fill their chunks exactly.
 Subjects are read by primary key, chunk after chunk (keyset pagination): the snapshot's
@@ -43,6 +43,7 @@ from trialdesk.cardiac.models import CardiacHold, HoldStatus
 from trialdesk.crf.models import FormRecord
 from trialdesk.pharmacy.models import Disposal, Shipment
 from trialdesk.queries.models import Query
+from trialdesk.safety.models import SaeReport
 from trialdesk.signatures.models import Signature
 from trialdesk.snapshot.cut import ended_on, record_date, status_on
 from trialdesk.snapshot.from_simulation import identity_of, supply_order
@@ -54,6 +55,7 @@ from trialdesk.snapshot.model import (
     QuerySnapshot,
     RecordRef,
     RecordSnapshot,
+    SaeReportSnapshot,
     SignatureSnapshot,
     SiteSnapshot,
     StudySnapshot,
@@ -128,7 +130,7 @@ def build_snapshot(
             chunk = list(chunk.filter(pk__gt=last_pk).order_by("pk")[:chunk_size])
             if not chunk:
                 return
-            yield from _chunk(read, protocol, chunk, site_codes, cutoff)
+            yield from _chunk(read, protocol, chunk, site_codes, cutoff, pseudonymised)
             if len(chunk) < chunk_size:
                 return
             last_pk = chunk[-1].pk
@@ -206,8 +208,24 @@ def _hold(ref: RecordRef, hold: CardiacHold, cutoff) -> HoldSnapshot:
     )
 
 
+def _sae(ref: RecordRef, report: SaeReport, pseudonymised: bool) -> SaeReportSnapshot:
+    """An SAE's reporting state; who acknowledged it is not told a pseudonymised viewer (the
+    comment is masked by the read layer)."""
+    who = report.acknowledged_by
+    return SaeReportSnapshot(
+        record=ref,
+        reported_at=_utc(report.reported_at),
+        acknowledged_at=_utc(report.acknowledged_at),
+        acknowledged_by="" if pseudonymised or who is None else (who.get_full_name() or who.get_username()),
+        aware_on=report.aware_on,
+        expectedness=report.expectedness or "",
+        expectedness_comment=report.expectedness_comment or "",
+        assessed_at=_utc(report.assessed_at),
+    )
+
+
 def _chunk(
-    read, protocol, subjects: list[Subject], site_codes: dict[int, str], cutoff
+    read, protocol, subjects: list[Subject], site_codes: dict[int, str], cutoff, pseudonymised: bool = False
 ) -> Iterator[SubjectSnapshot]:
     ids = [s.pk for s in subjects]
     visits_of: dict[int, list[Visit]] = defaultdict(list)
@@ -239,6 +257,13 @@ def _chunk(
         .order_by("started_on", "pk")
     ):
         holds_of[hold.subject_id].append(hold)
+
+    # the serious events' reporting state (one query, the acknowledging user joined)
+    sae_of: dict[int, SaeReport] = {}
+    for report in (
+        read(SaeReport).filter(record__subject_id__in=ids).select_related("acknowledged_by").order_by("pk")
+    ):
+        sae_of[report.record_id] = report
 
     for subject in subjects:
         visits = visits_of.get(subject.pk, [])
@@ -366,6 +391,12 @@ def _chunk(
                 and h.status in DECIDED
                 and h.ended_on is not None
                 and not _after(h.ended_on, cutoff)
+            ),
+            sae_reports=tuple(
+                sorted(
+                    (_sae(refs[pk], sae_of[pk], pseudonymised) for pk in refs if pk in sae_of),
+                    key=lambda r: r.reported_at,
+                )
             ),
             cardiac_holds=tuple(
                 _hold(refs[h.record_id], h, cutoff)

@@ -53,6 +53,7 @@ from trialdesk.snapshot.plain import (
     cardiac_decisions_plain,
     cardiac_holds_plain,
     date_text,
+    sae_reports_plain,
     subject_header_plain,
     supply_plain,
 )
@@ -65,6 +66,7 @@ SUBJECT_ANNOTATION = "trialdesk:subject "
 SUPPLY_ANNOTATION = "trialdesk:supply "
 CARDIAC_ANNOTATION = "trialdesk:cardiac "
 HOLDS_ANNOTATION = "trialdesk:cardiac-holds "
+SAE_ANNOTATION = "trialdesk:sae-reports "
 STUDY_LOCATION = "LOC.study"
 #: the Organization of a User that is no person but the system acting on its own
 SYSTEM_ORGANIZATION = "trialdesk (system)"
@@ -515,6 +517,14 @@ def _subject(protocol: Any, subject: SubjectSnapshot, repeating: set[str], forms
         comment = etree.SubElement(note, _q("Comment"), SponsorOrSite="Site")
         comment.text = HOLDS_ANNOTATION + json.dumps(
             cardiac_holds_plain(subject.cardiac_holds), sort_keys=True, ensure_ascii=False
+        )
+    if subject.sae_reports:
+        # the serious events' acknowledgement and expectedness (the sponsor's, ODM has no element)
+        seq = 2 + bool(subject.cardiac_decisions) + bool(subject.cardiac_holds)
+        note = etree.SubElement(element, _q("Annotation"), SeqNum=str(seq))
+        comment = etree.SubElement(note, _q("Comment"), SponsorOrSite="Sponsor")
+        comment.text = SAE_ANNOTATION + json.dumps(
+            sae_reports_plain(subject.sae_reports), sort_keys=True, ensure_ascii=False
         )
     events: dict[tuple[str, str | None], list[RecordSnapshot]] = {}
     order = {e.code: i for i, e in enumerate(event_defs(protocol))}

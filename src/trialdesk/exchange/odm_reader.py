@@ -33,6 +33,7 @@ from trialdesk.exchange.odm import (
     HOLDS_ANNOTATION,
     LOG_EVENT,
     ODM_NS,
+    SAE_ANNOTATION,
     STUDY_LOCATION,
     SUBJECT_ANNOTATION,
     SUPPLY_ANNOTATION,
@@ -52,7 +53,13 @@ from trialdesk.snapshot.model import (
     SupplySnapshot,
     VisitSnapshot,
 )
-from trialdesk.snapshot.plain import cardiac_decisions_from, cardiac_holds_from, parse_date, supply_from
+from trialdesk.snapshot.plain import (
+    cardiac_decisions_from,
+    cardiac_holds_from,
+    parse_date,
+    sae_reports_from,
+    supply_from,
+)
 
 Q = f"{{{ODM_NS}}}"
 
@@ -364,6 +371,7 @@ def _subject(element, forms: dict[str, Any], users, meanings, name: str) -> Subj
     header: dict[str, Any] = {}
     decisions: tuple = ()
     holds: tuple = ()
+    sae_reports: tuple = ()
     for comment in element.iterfind(f"{Q}Annotation/{Q}Comment"):
         if (comment.text or "").startswith(SUBJECT_ANNOTATION):
             header = json.loads(comment.text[len(SUBJECT_ANNOTATION) :])
@@ -382,6 +390,14 @@ def _subject(element, forms: dict[str, Any], users, meanings, name: str) -> Subj
                 raise OdmError(
                     f"{name}: subject {key}, the cardiac holds annotation (line {comment.sourceline}): "
                     f"not a cardiac hold ({exc})."
+                ) from None
+        elif (comment.text or "").startswith(SAE_ANNOTATION):
+            try:
+                sae_reports = sae_reports_from(json.loads(comment.text[len(SAE_ANNOTATION) :]))
+            except (ValueError, KeyError, TypeError) as exc:
+                raise OdmError(
+                    f"{name}: subject {key}, the SAE reports annotation (line {comment.sourceline}): "
+                    f"not an SAE's reporting state ({exc})."
                 ) from None
     site_ref = element.find(f"{Q}SiteRef")
     signatures = []
@@ -457,4 +473,5 @@ def _subject(element, forms: dict[str, Any], users, meanings, name: str) -> Subj
         signatures=tuple(signatures),
         cardiac_decisions=decisions,
         cardiac_holds=holds,
+        sae_reports=sae_reports,
     )

@@ -167,6 +167,34 @@ class HoldSnapshot:
 
 
 @dataclass(frozen=True)
+class SaeReportSnapshot:
+    """A serious adverse event's reporting state (the safety app's): the event is ``record``,
+    saved as serious at ``reported_at``; the sponsor's acknowledgement (``acknowledged_at``, by
+    ``acknowledged_by``, a printed name: empty for a pseudonymised viewer), the day the sponsor
+    became aware (``aware_on``, day 0 of a SUSAR's deadline), the safety officer's
+    ``expectedness`` ("expected", "unexpected" or "" not yet assessed) at ``assessed_at`` with
+    their comment (free text: masked for a pseudonymised viewer). Whether it is a SUSAR is the
+    clinical rule's (``clinical.safety.is_susar``) on the event's causality and this expectedness."""
+
+    record: RecordRef
+    reported_at: dt.datetime
+    acknowledged_at: dt.datetime | None = None
+    acknowledged_by: str = ""
+    aware_on: dt.date | None = None
+    expectedness: str = ""
+    expectedness_comment: str = ""
+    assessed_at: dt.datetime | None = None
+
+    @property
+    def acknowledged(self) -> bool:
+        return self.acknowledged_at is not None
+
+    @property
+    def expected(self) -> bool | None:
+        return None if not self.expectedness else self.expectedness == "expected"
+
+
+@dataclass(frozen=True)
 class SubjectSnapshot:
     screening_number: str
     subject_code: str | None
@@ -189,6 +217,7 @@ class SubjectSnapshot:
     confirmations: tuple[ConfirmationSnapshot, ...] = ()  # of its responses, oldest first
     cardiac_decisions: tuple[HoldDecisionSnapshot, ...] = ()  # on its cardiac holds, in order
     cardiac_holds: tuple[HoldSnapshot, ...] = ()  # in force or ended, by start date
+    sae_reports: tuple[SaeReportSnapshot, ...] = ()  # of its serious events, by report time
 
     @property
     def label(self) -> str:

@@ -19,6 +19,7 @@ from trialdesk.snapshot.model import (
     QuerySnapshot,
     RecordRef,
     RecordSnapshot,
+    SaeReportSnapshot,
     SignatureSnapshot,
     SiteSnapshot,
     SubjectSnapshot,
@@ -162,7 +163,42 @@ def subject_plain(subject: SubjectSnapshot) -> dict[str, Any]:
             else {}
         ),
         **({"cardiac_holds": cardiac_holds_plain(subject.cardiac_holds)} if subject.cardiac_holds else {}),
+        **({"sae_reports": sae_reports_plain(subject.sae_reports)} if subject.sae_reports else {}),
     }
+
+
+def sae_reports_plain(reports) -> list[dict[str, Any]]:
+    return [
+        {
+            "record": ref_plain(r.record),
+            "reported_at": time_text(r.reported_at),
+            "acknowledged_at": time_text(r.acknowledged_at),
+            "acknowledged_by": r.acknowledged_by,
+            "aware_on": date_text(r.aware_on),
+            "expectedness": r.expectedness,
+            "expectedness_comment": r.expectedness_comment,
+            "assessed_at": time_text(r.assessed_at),
+        }
+        for r in reports
+    ]
+
+
+def sae_reports_from(plain) -> tuple[SaeReportSnapshot, ...]:
+    """The inverse of ``sae_reports_plain`` (absent: none; KeyError, TypeError or ValueError for
+    a bad value)."""
+    return tuple(
+        SaeReportSnapshot(
+            record=ref_from(r["record"]),
+            reported_at=parse_time(r["reported_at"]),
+            acknowledged_at=parse_time(r["acknowledged_at"]) if r.get("acknowledged_at") else None,
+            acknowledged_by=str(r.get("acknowledged_by", "")),
+            aware_on=_optional_date(r.get("aware_on")),
+            expectedness=str(r.get("expectedness", "")),
+            expectedness_comment=str(r.get("expectedness_comment", "")),
+            assessed_at=parse_time(r["assessed_at"]) if r.get("assessed_at") else None,
+        )
+        for r in plain or ()
+    )
 
 
 def cardiac_holds_plain(holds) -> list[dict[str, Any]]:
@@ -340,6 +376,7 @@ def subject_from(plain: dict[str, Any]) -> SubjectSnapshot:
         ),
         cardiac_decisions=cardiac_decisions_from(plain.get("cardiac_decisions")),
         cardiac_holds=cardiac_holds_from(plain.get("cardiac_holds")),
+        sae_reports=sae_reports_from(plain.get("sae_reports")),
     )
 
 
