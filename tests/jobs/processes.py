@@ -65,6 +65,7 @@ class DemoFolder:
                     "SELECT new_value FROM audit_auditevent WHERE action = 'export' AND user_id = %s",
                     (row[7],),
                 ).fetchall()
+                locks = connection.execute("SELECT lock FROM django_q_ormq").fetchall()
         else:
             import sqlite3
 
@@ -79,6 +80,7 @@ class DemoFolder:
                     "SELECT new_value FROM audit_auditevent WHERE action = 'export' AND user_id = ?",
                     (row[7],),
                 ).fetchall()
+                locks = connection.execute("SELECT lock FROM django_q_ormq").fetchall()
             finally:
                 connection.close()
         folder = self.folder / "job-files" / job_id
@@ -89,7 +91,9 @@ class DemoFolder:
             "total": row[3],
             "path": row[4],
             "sha256": row[5],
-            "started": dt.datetime.fromisoformat(row[8]) if isinstance(row[8], str) else row[8],
+            "started": _moment(row[8]),
+            # until when the queue's tasks are held by the worker that took them
+            "queue_locks": [_moment(lock) for (lock,) in locks],
             "error": row[6],
             "exports": [value if isinstance(value, dict) else json.loads(value) for (value,) in events],
             "files": sorted(p.name for p in folder.iterdir()) if folder.is_dir() else [],
@@ -116,6 +120,11 @@ class DemoFolder:
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,
             )
+
+
+def _moment(value):
+    """A time read from the database (SQLite gives text)."""
+    return dt.datetime.fromisoformat(value) if isinstance(value, str) else value
 
 
 def kill(process: subprocess.Popen) -> None:
