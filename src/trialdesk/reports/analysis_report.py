@@ -364,7 +364,7 @@ def report_context(
             for label, x in e.per_subject.items()
         ],
         "with_cardiac_hold": len(e.with_cardiac_hold),
-        "with_cardiac_hold_labels": _labels(e.with_cardiac_hold),
+        "with_cardiac_hold_labels": _labels(e.with_cardiac_hold) if e.with_cardiac_hold else "",
         "doses_during_hold": e.doses_during_hold_total,
         "deviations": [
             {"title": _(DEVIATION_RULES[rule]), "n": len(labels), "labels": _labels(sorted(set(labels)))}
