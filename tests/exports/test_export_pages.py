@@ -29,6 +29,7 @@ def _downloaded(client, kind: str):
     assert f'data-download-job="{job.pk}"' in client.get("/exports/").content.decode()
     return client.post(f"/jobs/{job.pk}/download/")
 
+
 # role -> (page and downloads reachable, sites the download holds)
 MATRIX = {
     "investigator_nantes": (True, {"NTE"}),
@@ -79,6 +80,27 @@ def test_the_csv_download_is_a_zip_of_the_forms_and_the_data_dictionary(client, 
     archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
     names = {name.split("/", 1)[1] for name in archive.namelist()}
     assert "data_dictionary.csv" in names and "screening.csv" in names
+
+
+def test_the_page_offers_every_export_kind_and_each_downloads_under_its_own_name(client, cast, trial):
+    import json
+
+    c = _login(client, cast, "data_manager")
+    page = c.get("/exports/").content.decode()
+    for kind in ("odm", "csv", "sdtm", "fhir", "ctgov-results"):
+        assert f'data-export="{kind}"' in page
+    sdtm = _downloaded(c, "sdtm")
+    assert sdtm["Content-Type"] == "application/zip"
+    assert "NCT00724360_2026-11-30_sdtm.zip" in sdtm["Content-Disposition"]
+    names = {
+        n.rsplit("/", 1)[-1] for n in zipfile.ZipFile(io.BytesIO(b"".join(sdtm.streaming_content))).namelist()
+    }
+    assert {"dm.json", "dm.xpt", "define.json"} <= names
+    fhir = _downloaded(c, "fhir")
+    assert "NCT00724360_2026-11-30_fhir.json" in fhir["Content-Disposition"]
+    assert json.loads(b"".join(fhir.streaming_content))["resourceType"] == "Bundle"
+    results = _downloaded(c, "ctgov-results")
+    assert "resultsSection" in json.loads(b"".join(results.streaming_content))
 
 
 def test_a_bad_cutoff_is_refused_with_a_message_and_nothing_exported(client, cast, trial):

@@ -73,7 +73,7 @@ def may_export(user, study: Study) -> bool:
 
 def default_name(study: Study, kind: str, cutoff: dt.date | None) -> str:
     day = (cutoff or dt.date.today()).isoformat()
-    return f"{study.nct_id}_{day}.xml" if kind == "odm" else f"{study.nct_id}_{day}_csv"
+    return f"{study.nct_id}_{day}{EXPORT_KINDS[kind].suffix}"
 
 
 def _audit_trail(study: Study, viewer) -> tuple[list[OdmUser], Callable[[], Iterator[OdmAuditRecord]]]:
@@ -156,6 +156,8 @@ class ExportKind:
     name: str
     folder: bool
     write: Callable[..., Written]
+    #: the end of its default name, after ``<NCT id>_<cut-off>``
+    suffix: str = ""
 
 
 def _write_odm(snapshot, protocol, temporary: Path, source, progress) -> Written:
@@ -173,11 +175,13 @@ def _write_csv(snapshot, protocol, temporary: Path, source, progress) -> Written
 #: the kinds of ``trialdesk export KIND`` and of the exports page; a later export adds its
 #: ExportKind here (and its name to ``trialdesk.cli.export.KINDS``)
 EXPORT_KINDS: dict[str, ExportKind] = {
-    "odm": ExportKind("odm", folder=False, write=_write_odm),
-    "csv": ExportKind("csv", folder=True, write=_write_csv),
-    "fhir": ExportKind("fhir", folder=False, write=fhir.export_file),
-    "ctgov-results": ExportKind("ctgov-results", folder=False, write=ctgov_results.export_file),
-    "sdtm": ExportKind("sdtm", folder=True, write=sdtm.export_folder),
+    "odm": ExportKind("odm", folder=False, write=_write_odm, suffix=".xml"),
+    "csv": ExportKind("csv", folder=True, write=_write_csv, suffix="_csv"),
+    "fhir": ExportKind("fhir", folder=False, write=fhir.export_file, suffix="_fhir.json"),
+    "ctgov-results": ExportKind(
+        "ctgov-results", folder=False, write=ctgov_results.export_file, suffix="_ctgov_results.json"
+    ),
+    "sdtm": ExportKind("sdtm", folder=True, write=sdtm.export_folder, suffix="_sdtm"),
 }
 KINDS = tuple(EXPORT_KINDS)
 

@@ -28,6 +28,9 @@ EXPORT_TASK = "trialdesk.exports.tasks.run_export_job"
 KIND_TITLES = {
     "odm": gettext_noop("CDISC ODM 1.3.2 (XML)"),
     "csv": gettext_noop("Tidy CSV with its data dictionary (zip)"),
+    "sdtm": gettext_noop("CDISC SDTM as Dataset-JSON and SAS XPORT (zip)"),
+    "fhir": gettext_noop("HL7 FHIR R5 bundle (JSON)"),
+    "ctgov-results": gettext_noop("ClinicalTrials.gov results section (JSON)"),
 }
 CONTENT_TYPES = {".xml": "application/xml", ".zip": "application/zip", ".json": "application/json"}
 

@@ -1,4 +1,4 @@
-"""The exports page and its downloads (ODM file, CSV folder as a zip)."""
+"""The exports page and its background exports (one file, or a folder as a zip), and the PDF casebook."""
 
 from django.urls import path
 
@@ -11,4 +11,7 @@ urlpatterns = [
     path("", views.export_page, name="page"),
     path("odm/", views.download, {"kind": "odm"}, name="odm"),
     path("csv/", views.download, {"kind": "csv"}, name="csv"),
+    path("sdtm/", views.download, {"kind": "sdtm"}, name="sdtm"),
+    path("fhir/", views.download, {"kind": "fhir"}, name="fhir"),
+    path("ctgov-results/", views.download, {"kind": "ctgov-results"}, name="ctgov-results"),
 ]
