@@ -332,6 +332,10 @@ ACTION_LABELS = {
 KEY_LABELS = {
     "status": gettext_lazy("Status"),
     "subject_code": gettext_lazy("Subject code"),
+    # an export's fingerprints (the PDF casebook: of its content and of the file) and its size
+    "sha256": gettext_lazy("SHA-256 of the content"),
+    "pdf_sha256": gettext_lazy("SHA-256 of the file"),
+    "audit_events": gettext_lazy("Audit events"),
     "consent_date": gettext_lazy("Date of informed consent"),
     "enrolled_on": gettext_lazy("Enrolled on"),
     "planned_first_dose_on": gettext_lazy("Planned first dose"),

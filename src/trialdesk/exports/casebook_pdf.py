@@ -79,12 +79,13 @@ def casebook_content(user, study: Study, subject: Subject) -> dict[str, Any]:
     for rec in records:
         if rec.visit_id:
             by_visit.setdefault(rec.visit_id, []).append(rec)
+    titles = {v.code: localised(v, "title") for v in protocol.schedule.expanded_visits()}
     visits = []
     for visit in subject.visits.all().order_by("sequence"):
         visits.append(
             {
                 "code": visit.code,
-                "title": visit.title,
+                "title": titles.get(visit.code) or visit.title,
                 "planned": visit.planned_date.isoformat() if visit.planned_date else "",
                 "actual": visit.actual_date.isoformat() if visit.actual_date else "",
                 "forms": [_shown_record(protocol, r) for r in by_visit.get(visit.pk, [])],
@@ -216,8 +217,7 @@ def casebook_pdf(user, study: Study, subject_id: int, *, base_url: str = "") -> 
             object_id=str(subject.pk),
             object_label=filename,
             new_value={
-                "kind": "casebook_pdf",
-                "subject": subject.label,
+                "subject_code": subject.label,
                 "sha256": sha,
                 "pdf_sha256": hashlib.sha256(pdf).hexdigest(),
                 "pseudonymised": content["pseudonymised"],
