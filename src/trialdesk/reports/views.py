@@ -7,9 +7,12 @@ import datetime as dt
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
 from trialdesk.reports import charts
 from trialdesk.reports.recruitment import recruitment_report, shows_warning, warning_probability
@@ -103,6 +106,11 @@ def _analysis_page(request, *, safety_only: bool):
     context = report_context(analysis, study.protocol, safety_only=safety_only)
     context["can_read_full"] = may_read(access)
     context["web"] = True  # counts open on the subjects they count
+    from trialdesk.jobs.views import jobs_context
+    from trialdesk.reports.tasks import REPORT_KIND, SAFETY_REPORT_KIND
+
+    context["report_kind"] = SAFETY_REPORT_KIND if safety_only else REPORT_KIND
+    context.update(jobs_context(request.user, study))
     return render(request, "reports/analysis/page.html", context)
 
 
@@ -114,3 +122,34 @@ def analysis_report(request):
 @login_required
 def safety_report(request):
     return _analysis_page(request, safety_only=True)
+
+
+@login_required
+@require_POST
+def report_download(request, kind: str):
+    """Ask for the report's files (HTML and PDF, zipped) up to today: a background job of the
+    user's, listed on the report page with its progress, downloaded from there once written."""
+    from trialdesk.jobs.services import submit
+    from trialdesk.reports.tasks import REPORT_TASK, SAFETY_REPORT_KIND, permission_for
+
+    safety_only = kind == SAFETY_REPORT_KIND
+    study, _access = _reader_of(request, safety_only=safety_only)
+    submit(
+        request.user,
+        study,
+        kind,
+        {},
+        task=REPORT_TASK,
+        title=_("Safety report (HTML and PDF, zip)")
+        if safety_only
+        else _("Analysis report (HTML and PDF, zip)"),
+        permission=permission_for(safety_only),
+        language=get_language() or "en",
+    )
+    messages.success(
+        request,
+        _(
+            "The report is being written: it is listed below with its progress; download it from there once ready."
+        ),
+    )
+    return redirect(reverse("safety_report" if safety_only else "analysis_report") + "#jobs")

@@ -49,6 +49,8 @@ class Permission(StrEnum):
     CONFIRM_RESPONSE = "confirm_response"
     # safety data (adverse events, SAEs) of the sites in scope; SAE acknowledgement and expectedness
     VIEW_SAFETY_DATA = "view_safety_data"
+    # the whole study's analysis (report, REST endpoints), for every site (may_read_analysis)
+    READ_ANALYSIS = "read_analysis"
     ASSESS_SAE = "assess_sae"
 
 
@@ -107,11 +109,18 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
             Permission.CONFIRM_ENROLLMENT,
             Permission.ACKNOWLEDGE_DEVIATION,
             Permission.VIEW_SAFETY_DATA,
+            Permission.READ_ANALYSIS,
         }
     ),
     # Read-only and pseudonymised: sees data and the trail, never identities.
     R.STATISTICIAN: frozenset(
-        {Permission.VIEW_CLINICAL_DATA, Permission.VIEW_AUDIT, Permission.EXPORT, Permission.VIEW_SAFETY_DATA}
+        {
+            Permission.VIEW_CLINICAL_DATA,
+            Permission.VIEW_AUDIT,
+            Permission.EXPORT,
+            Permission.VIEW_SAFETY_DATA,
+            Permission.READ_ANALYSIS,
+        }
     ),
     R.SPONSOR_ADMIN: frozenset(
         {
@@ -119,6 +128,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
             Permission.MANAGE_USERS,
             Permission.MANAGE_STUDY,
             Permission.VIEW_SAFETY_DATA,
+            Permission.READ_ANALYSIS,
         }
     ),
     # Sponsor vigilance: every site's safety data, pseudonymised; acknowledges and assesses SAEs.
@@ -234,14 +244,17 @@ def require(access: StudyAccess, permission: Permission, site_id: int | None = N
         raise PermissionDenied
 
 
-#: the roles that read the whole study's analysis (report, REST endpoints); the safety officer its safety part
-ANALYSIS_ROLES = frozenset({"statistician", "sponsor_admin", "data_manager"})
-SAFETY_ROLES = ANALYSIS_ROLES | {"safety_officer"}
+#: the roles that read the whole study's analysis (report, REST endpoints): those granted
+#: READ_ANALYSIS; the safety officer reads its safety part
+ANALYSIS_ROLES = frozenset(
+    role.value for role, granted in ROLE_PERMISSIONS.items() if Permission.READ_ANALYSIS in granted
+)
+SAFETY_ROLES = ANALYSIS_ROLES | {Role.SAFETY_OFFICER.value}
 
 
 def may_read_analysis(access: StudyAccess, *, safety_only: bool = False) -> bool:
     """Whether a user (their ``StudyAccess``) may read the analysis — its safety part alone with
-    ``safety_only``: one of its roles, for every site of the study (an analysis of a part of
-    the sites would be another analysis)."""
+    ``safety_only``: one of its roles, study-wide and for every site of the study (an analysis of
+    a part of the sites would be another analysis)."""
     roles = SAFETY_ROLES if safety_only else ANALYSIS_ROLES
     return bool(access.roles_at(None) & roles) and access.site_ids == access.all_site_ids
