@@ -65,3 +65,24 @@ def test_the_safety_officer_reaches_the_safety_report_only(page, cast, enrolled_
     assert page.goto("/reports/safety/").status == 200
     assert page.locator("#safety").is_visible() and "L’analyse complète" not in page.content()
     assert page.goto("/reports/analysis/").status == 404
+
+
+def test_the_statistician_downloads_the_report(page, csp_violations, cast, enrolled_subject, settings, tmp_path):
+    # issue 15's journey: the report's files are written by a background job (run here as a
+    # worker would run it) and downloaded from the page's job list
+    from tests.jobs.conftest import run_queued_jobs
+
+    settings.TRIALDESK_JOB_FILES = tmp_path / "job-files"
+    sign_in(page, cast.statistician.username, PASSWORD)
+    page.goto("/reports/analysis/")
+    page.click('[data-report-download="analysis-report"]')
+    page.wait_for_load_state("networkidle")
+    (job,) = run_queued_jobs()
+    page.reload()
+    with page.expect_download() as download:
+        page.click(f'[data-download-job="{job.pk}"]')
+    saved = tmp_path / download.value.suggested_filename
+    download.value.save_as(saved)
+    assert saved.name.endswith("_report.zip") and saved.stat().st_size > 1000
+    _shot(page, "analysis_statistician_download")
+    assert csp_violations == []
