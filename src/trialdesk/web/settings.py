@@ -230,6 +230,8 @@ LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_I18N = True
 USE_TZ = True
 TIME_ZONE = "Europe/Paris"  # display; storage is UTC (USE_TZ)
+# dates in tables: |date:"SHORT_DATE_FORMAT" (2026-12-02 in English, 02/12/2026 in French)
+FORMAT_MODULE_PATH = ["trialdesk.web.formats"]
 
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "web" / "static"]
@@ -240,10 +242,10 @@ STATIC_ROOT = Path(os.environ.get("TRIALDESK_STATIC_ROOT", Path.cwd() / "static"
 # at start. A deployment that runs `manage collectstatic` gets STATIC_ROOT served as well
 # (trialdesk.web.static_files: without it, the missing folder is not worth a warning).
 WHITENOISE_USE_FINDERS = True
-
-# Idle timeout: the session expires after N minutes without a request (the cookie and
 # Files served at the site's root, where browsers look for them unasked: /favicon.ico.
 WHITENOISE_ROOT = BASE_DIR / "web" / "root"
+
+# Idle timeout: the session expires after N minutes without a request (the cookie and
 # the stored session, and IdleTimeoutMiddleware signs the user out with a message).
 TRIALDESK_SESSION_IDLE_MINUTES = int(os.environ.get("TRIALDESK_SESSION_IDLE_MINUTES", "30"))
 SESSION_COOKIE_AGE = TRIALDESK_SESSION_IDLE_MINUTES * 60

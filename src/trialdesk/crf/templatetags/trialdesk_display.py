@@ -83,3 +83,28 @@ def form_field_value(context, form_code: str, field_code: str, value: Any) -> st
 def role_label(role: Any) -> str:
     """A role's code (``data_manager``) as its label (Data manager)."""
     return display.role_label(role)
+
+
+@register.filter
+def localised(obj: Any, name: str) -> str:
+    """A protocol element's text in the user's language: ``{{ visit|localised:"title" }}``
+    shows ``title_fr`` in French when the protocol gives it, else ``title``."""
+    from trialdesk.crf.rendering import localised as _localised
+
+    return _localised(obj, name)
+
+
+@register.simple_tag(takes_context=True)
+def visit_title(context, visit: Any) -> str:
+    """A subject's visit (or a protocol visit) by its title in the user's language, from the
+    request's study's protocol: ``{% visit_title row.visit %}`` -> "Mois 3" in French."""
+    from trialdesk.crf.rendering import localised as _localised
+
+    protocol = _protocol(context)
+    code = getattr(visit, "code", None)
+    if protocol is not None and code:
+        try:
+            return _localised(protocol.visit(code), "title")
+        except KeyError:
+            pass
+    return _localised(visit, "title")
