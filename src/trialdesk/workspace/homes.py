@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -234,7 +235,7 @@ class Builder:
         def worklist_url(anchor):
             return lambda s: reverse("deviations:worklist", args=[s.code]) + anchor
 
-        today_label = ", ".join(f"{s.code} {s.today(self.now):%Y-%m-%d}" for s in sites)
+        today_label = ", ".join(f"{s.code} {date_format(s.today(self.now), 'SHORT_DATE_FORMAT')}" for s in sites)
         lines = [
             self.per_site(
                 "infusions-due",
