@@ -35,6 +35,7 @@ ORDINARY_WORDS_EN = {
     "grade",  # the adverse-event field, and "grade" in "worst grade" labels
     "platelets",  # a value and a field, and "platelets" in "CR without platelet recovery" texts
     "infection",  # a cause of death, and a word of CTCAE terms typed as free text ("Lung infection")
+    "outcome",  # the adverse-event field, and the registry's "outcome measures" (exports page)
 }
 ORDINARY_WORDS_FR = {
     "grade",  # the adverse-event field, and the French word "grade"
