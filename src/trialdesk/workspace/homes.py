@@ -235,7 +235,9 @@ class Builder:
         def worklist_url(anchor):
             return lambda s: reverse("deviations:worklist", args=[s.code]) + anchor
 
-        today_label = ", ".join(f"{s.code} {date_format(s.today(self.now), 'SHORT_DATE_FORMAT')}" for s in sites)
+        today_label = ", ".join(
+            f"{s.code} {date_format(s.today(self.now), 'SHORT_DATE_FORMAT')}" for s in sites
+        )
         lines = [
             self.per_site(
                 "infusions-due",
