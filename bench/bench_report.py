@@ -81,8 +81,10 @@ def main() -> None:
     if args.one:
         run_one(args.one, args.out, not args.no_pdf)
         return
-    print(f"report of a simulated study ({'HTML' if args.no_pdf else 'HTML and PDF'}); goal at 10,000 "
-          f"subjects: under {GOAL_SECONDS:.0f} s and {GOAL_MB:.0f} MB")
+    print(
+        f"report of a simulated study ({'HTML' if args.no_pdf else 'HTML and PDF'}); goal at 10,000 "
+        f"subjects: under {GOAL_SECONDS:.0f} s and {GOAL_MB:.0f} MB"
+    )
     for size in args.sizes:
         with tempfile.TemporaryDirectory() as folder:
             datacut = Path(folder) / f"datacut_{size}.json"

@@ -22,29 +22,14 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import replace
 from pathlib import Path
 
 from trialdesk.exchange.sdtm import write_sdtm
 from trialdesk.exchange.sdtm.export import FORMAT_CHOICES
 from trialdesk.protocol import load_default_protocol
-from trialdesk.simulate import simulate_cohort
-from trialdesk.snapshot.from_simulation import snapshot_from_simulation
 
-
-def study_of(size: int, protocol):
-    seed = snapshot_from_simulation(simulate_cohort(protocol, seed=2012), protocol, protocol_sha256="0" * 64)
-    model = tuple(seed.subjects())
-
-    def subjects():
-        for index in range(size):
-            subject = model[index % len(model)]
-            number = f"{subject.site}-{index + 1:05d}"
-            yield replace(
-                subject, screening_number=f"S{number}", subject_code=number if subject.subject_code else None
-            )
-
-    return replace(seed, subject_source=subjects)
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_exports import study_of  # noqa: E402 (the same simulated study as the other export benchmarks)
 
 
 def run_one(size: int, formats: str, folder: Path) -> None:
