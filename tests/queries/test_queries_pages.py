@@ -128,7 +128,7 @@ def test_a_refusal_is_in_french_for_a_french_user(as_user, cast, query):
         f"/queries/{query.pk}/", {"action": "answer", "text": "x"}, headers={"accept-language": "fr"}
     )
     html = response.content.decode()
-    assert "Cette requête est close" in html and "Fil de discussion" in html
+    assert "Cette requête est clôturée" in html and "Fil de discussion" in html
 
 
 def test_script_in_a_message_is_shown_escaped(as_user, cast, query):

@@ -12,6 +12,9 @@ class AssessmentsConfig(AppConfig):
         from trialdesk.subjects import casebook_sections
 
         form_saved.subscribe(services.on_form_saved)
+        from trialdesk.queries import wording
+
+        wording.register(services.DISCORDANCE_QUERY, services.discordance_text)
         from trialdesk.assessments import header
         from trialdesk.subjects import casebook_header
 

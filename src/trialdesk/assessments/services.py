@@ -25,6 +25,7 @@ from typing import Any
 
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from trialdesk.assessments.models import ResponseConfirmation
 from trialdesk.audit.services import Actor, audited, record
@@ -34,6 +35,7 @@ from trialdesk.clinical.transfusion import Transfusion, TransfusionNeeds, settin
 from trialdesk.crf.events import FormSaved
 from trialdesk.crf.models import FormRecord
 from trialdesk.protocol.formdata import typed_values
+from trialdesk.queries import wording
 from trialdesk.queries.models import UNRESOLVED, Query, QueryOrigin, QueryStatus
 from trialdesk.queries.services import answer_query, raise_system_query, resolve_system_query
 from trialdesk.studies.access import Permission, require, study_access
@@ -333,16 +335,45 @@ def on_form_saved(event: FormSaved) -> None:
             continue
         with translation.override("en"):
             investigator = category_label(assessed.record.investigator)
+        derived = assessed.derived
+        params = {
+            "investigator": investigator,
+            "derived": _query_explanation(derived),
+            # what discordance_text needs to say both again in the reader's language
+            "category": ResponseCategory(assessed.record.investigator).value,
+            "headline": [derived.headline.key, dict(derived.headline.params)],
+            "reasons": [[r.key, dict(r.params)] for r in derived.reasons],
+        }
         raise_system_query(
             record_,
             field,
-            # Query texts written by the system are data, kept in one language (English).
-            f"The investigator's assessment ({investigator}) differs from the "
-            f"response derived by the protocol's criteria ({_query_explanation(assessed.derived)}). Please correct the "
-            "data or the assessment, or confirm the assessment with a justification.",
+            # The stored text is English (the record); pages show it in the reader's language.
+            wording.english(T_DISCORDANCE, params),
             code=DISCORDANCE_QUERY,
             reason=f"derived response compared at the save by {event.actor.username}",
+            template=T_DISCORDANCE,
+            params=params,
         )
+
+
+#: the text of a discordance query (English stored; French in the assessments catalogue)
+T_DISCORDANCE = gettext_noop(
+    "The investigator's assessment (%(investigator)s) differs from the response derived by the "
+    "protocol's criteria (%(derived)s). Please correct the data or the assessment, or confirm the "
+    "assessment with a justification."
+)
+
+
+def discordance_text(text) -> str | None:
+    """A discordance query's text in the reader's language: the investigator's category and
+    the derived response's explanation said again from their keys (``queries.wording``)."""
+    params = text.params or {}
+    if not text.template or "category" not in params:
+        return None
+    key, values = params["headline"]
+    reasons = [_filled(k, v) for k, v in params["reasons"]]
+    derived = compose(_filled(key, values), [r[:1].upper() + r[1:] for r in reasons])
+    return _(text.template) % {"investigator": category_label(params["category"]), "derived": derived}
 
 
 # --------------------------------------------------------------------------- confirmation

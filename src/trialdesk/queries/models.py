@@ -58,6 +58,10 @@ class Query(models.Model):
     check_code = models.CharField(max_length=50, blank=True)
     status = models.CharField(max_length=20, choices=QueryStatus.choices, default=QueryStatus.OPEN)
     summary = models.CharField(max_length=200)
+    # a system query's first message as a template and its parameters (queries.wording), so
+    # that pages show it in the reader's language; blank/None for a human's or an old query
+    summary_template = models.TextField(blank=True, default="")
+    summary_params = models.JSONField(null=True, blank=True)
     record_version = models.PositiveIntegerField()
     raised_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
@@ -123,6 +127,10 @@ class QueryMessage(models.Model):
     author_name = models.CharField(max_length=150)
     role = models.CharField(max_length=20)
     text = models.TextField()
+    # a system message's template (an English gettext_noop string) and its parameters, so that
+    # pages re-render it in the reader's language (queries.wording); ``text`` stays as stored
+    template = models.TextField(blank=True, default="")
+    params = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField()
 
     objects = ScopedManager.from_queryset(QueryMessageQuerySet)()

@@ -43,6 +43,7 @@ from django.db.models.functions import Coalesce, Least
 from django.db.models.lookups import GreaterThanOrEqual
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from trialdesk.audit.services import Actor, audited, record
 from trialdesk.crf.crossrecord import dependents, rule_values
@@ -56,7 +57,8 @@ from trialdesk.protocol.crossrecord import (
     death_rule_holds,
     death_rules_apply,
 )
-from trialdesk.protocol.formdata import range_holds, typed_values
+from trialdesk.protocol.formdata import RANGE_PREFIX, Message, range_holds, typed_values
+from trialdesk.queries import wording
 from trialdesk.queries.answers import answered
 from trialdesk.queries.models import (
     UNRESOLVED,
@@ -127,7 +129,11 @@ def _audit_query(actor: Actor, action: str, query: Query, *, old_status, new_sta
     )
 
 
-def _add_message(query: Query, actor: Actor, kind: str, text: str, at: dt.datetime) -> QueryMessage:
+def _add_message(
+    query: Query, actor: Actor, kind: str, text: str, at: dt.datetime, *, template=None, params=None
+) -> QueryMessage:
+    """A message of the thread; a system text keeps its ``template`` and ``params``
+    (``queries.wording``) beside the English ``text``."""
     return QueryMessage.objects.create(
         query=query,
         kind=kind,
@@ -135,6 +141,8 @@ def _add_message(query: Query, actor: Actor, kind: str, text: str, at: dt.dateti
         author_name=actor.username,
         role=actor.role,
         text=text,
+        template=template or "",
+        params=wording.jsonable(params) if params is not None else None,
         created_at=at,
     )
 
@@ -142,7 +150,8 @@ def _add_message(query: Query, actor: Actor, kind: str, text: str, at: dt.dateti
 def _locked(query: Query) -> Query:
     """The query row again, locked for this transaction, with what the audit needs."""
     return (
-        Query.objects.system("query workflow, after its permission check").select_for_update(of=("self",))
+        Query.objects.system("query workflow, after its permission check")
+        .select_for_update(of=("self",))
         .select_related("record__subject__site", "record__visit")
         .get(pk=query.pk)
     )
@@ -165,7 +174,8 @@ def _acting(user, query: Query, permission: Permission, text: str, *, required: 
 def _locked_record(form_record: FormRecord) -> FormRecord:
     """The form record again, locked for this transaction, with what the audit needs."""
     return (
-        FormRecord.objects.system("query workflow, after its permission check").select_for_update(of=("self",))
+        FormRecord.objects.system("query workflow, after its permission check")
+        .select_for_update(of=("self",))
         .select_related("subject__site", "subject__study", "visit")
         .get(pk=form_record.pk)
     )
@@ -257,10 +267,26 @@ def raise_query(user, form_record: FormRecord, field_code: str, text: str) -> Qu
 
 
 def _open_system_query(
-    form_record: FormRecord, field_code: str, fields: list[str], *, code: str, message: str, reason: str
+    form_record: FormRecord,
+    field_code: str,
+    fields: list[str],
+    *,
+    code: str,
+    message: str,
+    reason: str,
+    template: str | None = None,
+    params: dict | None = None,
 ) -> Query:
     """The system opens a query on a record (an edit check, or another rule named ``code``):
-    the query, its first message and its audit event. The caller has checked that none is open."""
+    the query, its first message and its audit event. The caller has checked that none is open.
+    ``message`` is the English stored; ``template`` and ``params``, when given, let the pages
+    show it in the reader's language (``queries.wording``)."""
+    if template is None and isinstance(message, Message):
+        template, params = message.template, dict(message.params) if message.params else None
+        if message.check_code:
+            template, params = None, None  # the protocol's own text of the check
+    params = wording.jsonable(params) if params is not None else None
+    message = str(message)
     now = timezone.now()
     query = Query.objects.create(
         record=form_record,
@@ -270,36 +296,69 @@ def _open_system_query(
         check_code=code,
         status=QueryStatus.OPEN,
         summary=message[:200],
+        summary_template=template or "",
+        summary_params=params,
         record_version=form_record.version,
         raised_by=None,
         raised_role=SYSTEM.role,
         raised_at=now,
     )
     query.record = form_record
-    _add_message(query, SYSTEM, MessageKind.RAISE, message, now)
+    _add_message(query, SYSTEM, MessageKind.RAISE, message, now, template=template, params=params)
     _audit_query(SYSTEM, "query_open", query, old_status=None, new_status=QueryStatus.OPEN, reason=reason)
     return query
 
 
-def raise_system_query(form_record: FormRecord, field_code: str, text: str, *, code: str, reason: str) -> Query | None:
+def raise_system_query(
+    form_record: FormRecord,
+    field_code: str,
+    text: str,
+    *,
+    code: str,
+    reason: str,
+    template: str | None = None,
+    params: dict | None = None,
+) -> Query | None:
     """The system asks the site about one field of a record, for a rule that is not an edit
     check of the form (the screening window at the first dose): at most one unresolved
     query per record and ``code``. Runs inside the caller's ``audited()`` block (a form
-    save's subscriber); returns the query raised, or None when one is already open."""
+    save's subscriber); returns the query raised, or None when one is already open.
+    ``text`` is the English stored (and audited); ``template`` (a ``gettext_noop`` string of
+    the caller's catalogue) and ``params`` let the pages show it in the reader's language
+    (``queries.wording``): give ``text`` as ``wording.english(template, params)``."""
     with audited():
         existing = Query.objects.system("one system query per rule and record").filter(
             record=form_record, origin=QueryOrigin.EDIT_CHECK, check_code=code, status__in=UNRESOLVED
         )
         if existing.exists():
             return None
-        return _open_system_query(form_record, field_code, [field_code], code=code, message=text, reason=reason)
+        return _open_system_query(
+            form_record,
+            field_code,
+            [field_code],
+            code=code,
+            message=text,
+            reason=reason,
+            template=template,
+            params=params,
+        )
 
 
-def resolve_system_query(form_record: FormRecord, *, code: str, because: str) -> list[Query]:
+def resolve_system_query(
+    form_record: FormRecord,
+    *,
+    code: str,
+    because: str,
+    template: str | None = None,
+    params: dict | None = None,
+) -> list[Query]:
     """The rule ``code`` that raised system queries on this record now holds: its unresolved
     queries close, each with ``because`` as the system's last message (audited). The apps that
     raise queries for their own rules (``raise_system_query``) close them through this, in
-    the same save's ``audited()`` block; returns the queries closed."""
+    the same save's ``audited()`` block; returns the queries closed. ``template`` and
+    ``params``, when given, are ``because``'s (``queries.wording``): the pages show the
+    message in the reader's language."""
+    text, closing_template, closing_params = _closed_because(because, template, params)
     with audited():
         unresolved = list(
             Query.objects.system("the rule that raised these queries now holds")
@@ -309,8 +368,40 @@ def resolve_system_query(form_record: FormRecord, *, code: str, because: str) ->
         )
         for query in unresolved:
             query.record = form_record
-            _close(query, SYSTEM, f"Closed automatically: {because}", user_id=None)
+            _close(query, SYSTEM, text, user_id=None, template=closing_template, params=closing_params)
     return unresolved
+
+
+#: the system's closing messages (English stored; French in the queries catalogue)
+T_CLOSED_BECAUSE = gettext_noop("Closed automatically: %(because)s")
+T_CLOSED_BY_CHANGE = gettext_noop(
+    "Closed automatically: the change by %(user)s (version %(version)s) resolves the edit check %(check)s."
+)
+T_CLOSED_VOIDED = gettext_noop(
+    "Closed automatically: the entry was voided by %(user)s (entered in error): %(reason)s"
+)
+#: the names of the form engine's own rules, as a closing message names them
+_RULE_NAMES = {
+    DEATH_MISMATCH: gettext_noop("Same date of death on every form"),
+    AFTER_DEATH: gettext_noop("Nothing dated after the death"),
+}
+
+
+def _rule_name(code: str):
+    """An edit check by its code; a rule of the form engine by its name, in the reader's language."""
+    if code.startswith(RANGE_PREFIX):
+        return wording.part(gettext_noop("Physiological range"))
+    if code in _RULE_NAMES:
+        return wording.part(_RULE_NAMES[code])
+    return code
+
+
+def _closed_because(because: str, template: str | None = None, params: dict | None = None):
+    """(English text, template, params) of a closing message saying ``because``."""
+    if template is None:
+        return f"Closed automatically: {because}", None, None
+    closing = {"because": wording.part(template, **(params or {}))}
+    return wording.english(T_CLOSED_BECAUSE, closing), T_CLOSED_BECAUSE, closing
 
 
 def answer_query(user, query: Query, text: str) -> Query:
@@ -340,14 +431,16 @@ def close_query(user, query: Query, text: str = "") -> Query:
     return query
 
 
-def _close(query: Query, actor: Actor, text: str, *, user_id: int | None) -> None:
+def _close(
+    query: Query, actor: Actor, text: str, *, user_id: int | None, template: str | None = None, params=None
+) -> None:
     now = timezone.now()
     old = query.status
     query.status = QueryStatus.CLOSED
     query.closed_at = now
     query.closed_by_id = user_id
     query.save(update_fields=["status", "closed_at", "closed_by"])
-    _add_message(query, actor, MessageKind.CLOSE, text, now)
+    _add_message(query, actor, MessageKind.CLOSE, text, now, template=template, params=params)
     _audit_query(actor, "query_close", query, old_status=old, new_status=query.status, reason=text)
 
 
@@ -363,9 +456,8 @@ def reopen_query(user, query: Query, text: str) -> Query:
             )
         if query.origin == QueryOrigin.EDIT_CHECK:
             newer = (
-                Query.objects.system("query workflow, after its permission check").filter(
-                    record_id=query.record_id, check_code=query.check_code, status__in=UNRESOLVED
-                )
+                Query.objects.system("query workflow, after its permission check")
+                .filter(record_id=query.record_id, check_code=query.check_code, status__in=UNRESOLVED)
                 .exclude(pk=query.pk)
                 .first()
             )
@@ -424,8 +516,10 @@ def on_form_saved(event: FormSaved) -> None:
     form = form_record.subject.study.protocol.form(form_record.form_code)
     checks = {check.code: check for check in form.edit_checks}
     queries = list(
-        Query.objects.system("a save re-runs the edit checks").select_for_update(of=("self",))
-        .filter(record=form_record).order_by("pk")
+        Query.objects.system("a save re-runs the edit checks")
+        .select_for_update(of=("self",))
+        .filter(record=form_record)
+        .order_by("pk")
     )
     for query in queries:  # the audit label needs the record's visit and subject, already at hand
         query.record = form_record
@@ -436,10 +530,14 @@ def on_form_saved(event: FormSaved) -> None:
     _close_answered(form_record, checks, queries)
     _reset_sdv(form_record, changed, actor)
     if changed or event.created:
-        old_data = None if event.created else {
-            **{k: v for k, v in form_record.data.items() if k not in changed},
-            **{k: old for k, (old, _new) in event.changes.items() if old is not None},
-        }
+        old_data = (
+            None
+            if event.created
+            else {
+                **{k: v for k, v in form_record.data.items() if k not in changed},
+                **{k: old for k, (old, _new) in event.changes.items() if old is not None},
+            }
+        )
         rerun_checks_of_readers(form_record, old_data, actor)
 
 
@@ -489,11 +587,16 @@ def _auto_close(form_record, form, checks, queries, changed, actor, context=None
         if check is not None and holds is None:
             holds = parse(check.rule).evaluate(typed) is Tri.TRUE
         if holds:
+            params = {
+                "user": actor.username,
+                "version": form_record.version,
+                "check": _rule_name(query.check_code),
+            }
             text = (
                 f"Closed automatically: the change by {actor.username} (version {form_record.version}) "
                 f"resolves the edit check {query.check_code}."
             )
-            _close(query, SYSTEM, text, user_id=None)
+            _close(query, SYSTEM, text, user_id=None, template=T_CLOSED_BY_CHANGE, params=params)
 
 
 def _system_rule_holds(form_record, form, code: str, values) -> bool | None:
@@ -561,13 +664,16 @@ def on_record_voided(event: RecordVoided) -> None:
     entry's ``previous.`` is now the one before the voided entry)."""
     form_record, actor = event.record, event.actor
     queries = (
-        Query.objects.system("a void closes the record's queries").select_for_update(of=("self",))
-        .filter(record=form_record, status__in=UNRESOLVED).order_by("pk")
+        Query.objects.system("a void closes the record's queries")
+        .select_for_update(of=("self",))
+        .filter(record=form_record, status__in=UNRESOLVED)
+        .order_by("pk")
     )
     for query in queries:
         query.record = form_record
-        text = f"Closed automatically: the entry was voided by {actor.username} (entered in error): {event.void_reason}"
-        _close(query, SYSTEM, text, user_id=None)
+        params = {"user": actor.username, "reason": event.void_reason}
+        text = wording.english(T_CLOSED_VOIDED, params)
+        _close(query, SYSTEM, text, user_id=None, template=T_CLOSED_VOIDED, params=params)
     rerun_checks_of_readers(form_record, form_record.data, actor)
 
 
@@ -593,7 +699,9 @@ def _rerun_checks(reader: FormRecord, changed_record: FormRecord, actor: Actor) 
     values = rule_values(reader)
     queries = list(
         Query.objects.system("a change re-runs the checks of the records that read it")
-        .select_for_update(of=("self",)).filter(record=reader, origin=QueryOrigin.EDIT_CHECK).order_by("pk")
+        .select_for_update(of=("self",))
+        .filter(record=reader, origin=QueryOrigin.EDIT_CHECK)
+        .order_by("pk")
     )
     for query in queries:
         query.record = reader
@@ -604,14 +712,23 @@ def _rerun_checks(reader: FormRecord, changed_record: FormRecord, actor: Actor) 
         same = [q for q in queries if q.check_code == check.code and q.status in UNRESOLVED]
         if result is Tri.TRUE:
             for query in same:
-                _close(query, SYSTEM, f"Closed automatically: {because} resolves the edit check {check.code}.", user_id=None)
+                _close(
+                    query,
+                    SYSTEM,
+                    f"Closed automatically: {because} resolves the edit check {check.code}.",
+                    user_id=None,
+                )
         elif result is Tri.FALSE and (because_answered := answered(check, reader)):
             for query in same:
                 _close(query, SYSTEM, f"Closed automatically: {because_answered}", user_id=None)
         elif result is Tri.FALSE and check.severity == "query" and not same:
             fields = sorted(name for name in expression.fields if "." not in name)
             _open_system_query(
-                reader, fields[0] if fields else "", fields, code=check.code, message=check.message,
+                reader,
+                fields[0] if fields else "",
+                fields,
+                code=check.code,
+                message=check.message,
                 reason=f"edit check {check.code} failed after {because}",
             )
     if death_rules:
@@ -626,22 +743,33 @@ def _rerun_death_rules(reader: FormRecord, protocol, values, queries: list[Query
         same = [q for q in queries if q.check_code == code and q.status in UNRESOLVED]
         if death_rule_holds(protocol, reader.form_code, code, values):
             for query in same:
-                _close(query, SYSTEM, f"Closed automatically: {because} resolves the rule {code}.", user_id=None)
+                _close(
+                    query, SYSTEM, f"Closed automatically: {because} resolves the rule {code}.", user_id=None
+                )
         elif code in findings and not same:
             found = findings[code]
             message = found.template % dict(found.params)
             _open_system_query(
-                reader, found.field, [found.field], code=code, message=message,
+                reader,
+                found.field,
+                [found.field],
+                code=code,
+                message=message,
                 reason=f"rule {code} failed after {because}",
+                template=found.template,
+                params=dict(found.params),
             )
 
 
 def _reset_sdv(form_record, changed, actor) -> None:
     if not changed:
         return
-    marks = SourceVerification.objects.system("a save resets SDV").select_for_update(of=("self",)).filter(
-        record=form_record, reset_at__isnull=True
-    ).order_by("pk")
+    marks = (
+        SourceVerification.objects.system("a save resets SDV")
+        .select_for_update(of=("self",))
+        .filter(record=form_record, reset_at__isnull=True)
+        .order_by("pk")
+    )
     subject = form_record.subject
     now = timezone.now()
     for mark in marks:
@@ -800,9 +928,11 @@ def verify_source(
         locked = _locked_record(form_record)
         if expected_version is not None and expected_version != locked.version:
             raise SdvRefused(_("The form changed since you opened it; review it again before verifying."))
-        if SourceVerification.objects.system("sdv, after its permission check").filter(
-            record=locked, field_code=field_code, reset_at__isnull=True
-        ).exists():
+        if (
+            SourceVerification.objects.system("sdv, after its permission check")
+            .filter(record=locked, field_code=field_code, reset_at__isnull=True)
+            .exists()
+        ):
             raise SdvRefused(_("This is already marked verified."))
         mark = SourceVerification.objects.create(
             record=locked,
@@ -953,7 +1083,9 @@ def _progress_rows(user, study: Study, group_by: tuple[str, ...], subject_ids=No
     # A field holds at most one mark in force: its field marks never outnumber its fields.
     verified_fields = Least(F("filled_fields"), marked, output_field=IntegerField())
     verified_record = Case(When(GreaterThanOrEqual(marked, F("filled_fields")), then=1), default=0)
-    records = FormRecord.objects.for_user(user, study).filter(subject__study=study, status=FormStatus.COMPLETE)
+    records = FormRecord.objects.for_user(user, study).filter(
+        subject__study=study, status=FormStatus.COMPLETE
+    )
     if subject_ids is not None:
         records = records.filter(subject_id__in=list(subject_ids))
     return (

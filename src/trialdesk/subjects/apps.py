@@ -12,6 +12,11 @@ class SubjectsConfig(AppConfig):
 
         form_saved.subscribe(on_form_saved)
         form_saved.subscribe(consistency.on_form_saved)
+        from trialdesk.queries import wording
+
+        wording.register(consistency.ELIGIBILITY_QUERY_PREFIX, consistency.eligibility_text)
+        wording.register(consistency.SEX_QUERY, consistency.episode_text)
+        wording.register(consistency.AGE_QUERY, consistency.episode_text)
         from trialdesk.subjects import casebook_header
 
         casebook_header.register(

@@ -14,7 +14,9 @@ subscriber (registered in ``SubjectsConfig.ready``).
   "eligibility changed after enrollment" worklist lists those queries
   (:func:`eligibility_changes`).
 
-Query texts written by the system are data, kept in one language (English). It runs
+Query texts written by the system are data, stored in English (the record) with their
+template and parameters, so that pages show them in the reader's language (``queries.wording``;
+``eligibility_text`` registered in ``SubjectsConfig.ready``). It runs
 inside the save's transaction, reads only the subject being saved, and only when the
 save is of the protocol's eligibility form.
 """
@@ -23,8 +25,14 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.conf import settings
+from django.utils import translation
+from django.utils.translation import get_language, gettext_noop
+from django.utils.translation import gettext as _
+
 from trialdesk.crf.events import FormSaved, RecordVoided
 from trialdesk.protocol.values import as_date as _as_date
+from trialdesk.queries import wording
 from trialdesk.queries.services import raise_system_query, resolve_system_query
 from trialdesk.rules import parse
 from trialdesk.subjects import services
@@ -94,6 +102,8 @@ def _check_sex(event: FormSaved, protocol) -> None:
             code=SEX_QUERY,
             because=f"the sex on this form now agrees with the screening episode "
             f"(version {record.version}, saved by {event.actor.username}).",
+            template=T_SEX_AGREES,
+            params={"version": record.version, "user": event.actor.username},
         )
         return
     if on_form is None or subject.sex not in _SEX_CONCEPTS.values():
@@ -101,14 +111,63 @@ def _check_sex(event: FormSaved, protocol) -> None:
     if _already_questioned(event, field):
         return
     label = protocol.form(record.form_code).field(field).label
+    with translation.override("en"):
+        params = {
+            "label": label,
+            "on_form": str(Sex(on_form).label),
+            "episode": str(Sex(subject.sex).label),
+            "field": field,
+            "form_sex": on_form,
+            "episode_sex": subject.sex,
+        }
     raise_system_query(
         record,
         field,
-        f"{label} on this form ({Sex(on_form).label}) differs from the screening episode "
-        f"({Sex(subject.sex).label}). Please correct the one that is wrong.",
+        wording.english(T_SEX, params),
         code=SEX_QUERY,
         reason=f"sex checked against the screening episode (save by {event.actor.username})",
+        template=T_SEX,
+        params=params,
     )
+
+
+T_SEX = gettext_noop(
+    "%(label)s on this form (%(on_form)s) differs from the screening episode (%(episode)s). "
+    "Please correct the one that is wrong."
+)
+T_AGE = gettext_noop(
+    "%(label)s on this form (%(age)s years) differs from the screening episode (%(episode)s). "
+    "Please correct the one that is wrong."
+)
+T_SEX_AGREES = gettext_noop(
+    "the sex on this form now agrees with the screening episode (version %(version)s, saved by %(user)s)."
+)
+T_AGE_AGREES = gettext_noop(
+    "the age on this form now agrees with the screening episode (version %(version)s, saved by %(user)s)."
+)
+T_MET_AGAIN = gettext_noop(
+    "criterion %(criterion)s is met again after the change (version %(version)s, saved by %(user)s)."
+)
+T_BORN = gettext_noop("born in %(year)s: %(younger)s or %(older)s years")
+T_AGE_AT_SCREENING = gettext_noop("%(age)s years at screening")
+
+
+def episode_text(text) -> str | None:
+    """A sex or age query's text in the reader's language (``queries.wording``): the field's
+    label from the protocol, the sexes' labels and the episode's words translated."""
+    from trialdesk.crf.rendering import localised
+
+    params = dict(text.params or {})
+    if not text.template or "field" not in params or text.protocol is None:
+        return None
+    try:
+        params["label"] = localised(text.protocol.form(text.form_code).field(params["field"]), "label")
+    except KeyError:
+        return None
+    if "form_sex" in params:
+        params["on_form"] = str(Sex(params["form_sex"]).label)
+        params["episode"] = str(Sex(params["episode_sex"]).label)
+    return wording.fill(text.template, params)
 
 
 def expected_ages(subject, on: dt.date | None) -> set[int]:
@@ -142,22 +201,26 @@ def _check_age(event: FormSaved, protocol) -> None:
             code=AGE_QUERY,
             because=f"the age on this form now agrees with the screening episode "
             f"(version {record.version}, saved by {event.actor.username}).",
+            template=T_AGE_AGREES,
+            params={"version": record.version, "user": event.actor.username},
         )
         return
     if not allowed or _already_questioned(event, field):
         return
     label = protocol.form(record.form_code).field(field).label
     if subject.year_of_birth is not None:
-        episode = f"born in {subject.year_of_birth}: {min(allowed)} or {max(allowed)} years"
+        episode = wording.part(T_BORN, year=subject.year_of_birth, younger=min(allowed), older=max(allowed))
     else:
-        episode = f"{subject.age_at_screening} years at screening"
+        episode = wording.part(T_AGE_AT_SCREENING, age=subject.age_at_screening)
+    params = {"label": label, "age": age, "episode": episode, "field": field}
     raise_system_query(
         record,
         field,
-        f"{label} on this form ({age} years) differs from the screening episode ({episode}). "
-        "Please correct the one that is wrong.",
+        wording.english(T_AGE, params),
         code=AGE_QUERY,
         reason=f"age checked against the screening episode (save by {event.actor.username})",
+        template=T_AGE,
+        params=params,
     )
 
 
@@ -168,17 +231,57 @@ def _check_eligibility_after_enrollment(event: FormSaved) -> None:
     form = protocol.form(record.form_code)
     changed = sorted(event.changes)
     _resolve_criteria_met_again(event, result)
+    # the explanations in each language of the site, from the values of this save
+    explained = {"en": {c.code: c.explanation for c in result.not_met}}
+    for language, _name in settings.LANGUAGES:
+        if language != "en" and result.not_met:
+            with translation.override(language):
+                again = services.assess(subject, subject.enrolled_on, record, in_users_language=True)
+            explained[language] = {c.code: c.explanation for c in again.not_met}
     for criterion in result.not_met:
         read = [f for f in _fields_read(protocol, criterion.code) if f in form.field_codes]
         field = next((f for f in changed if f in read), None) or (read[0] if read else changed[0])
+        params = {
+            "criterion": criterion.code,
+            "text": criterion.text,
+            "explanation": criterion.explanation,
+            "explanations": {lang: by_code.get(criterion.code, "") for lang, by_code in explained.items()},
+        }
         raise_system_query(
             record,
             field,
-            f"After enrollment, criterion {criterion.code} ({criterion.text}) is no longer met: "
-            f"{criterion.explanation}. Please confirm the value, or record the deviation.",
+            wording.english(T_ELIGIBILITY, params),
             code=f"{ELIGIBILITY_QUERY_PREFIX}{criterion.code}",
             reason=f"eligibility re-assessed after enrollment (save by {event.actor.username})",
+            template=T_ELIGIBILITY,
+            params=params,
         )
+
+
+#: the text of an eligibility query after enrollment (English stored; French in the subjects
+#: catalogue): the criterion's registry text in English, its plain statement in French
+T_ELIGIBILITY = gettext_noop(
+    "After enrollment, criterion %(criterion)s (%(text)s) is no longer met: %(explanation)s. "
+    "Please confirm the value, or record the deviation."
+)
+
+
+def eligibility_text(text) -> str | None:
+    """An eligibility query's text in the reader's language (``queries.wording``): the
+    criterion as the protocol states it in that language and the explanation written for it."""
+    params = text.params or {}
+    explanation = (params.get("explanations") or {}).get((get_language() or "en").split("-")[0])
+    if not text.template or not explanation or text.protocol is None:
+        return None
+    code = params["criterion"]
+    criterion = next((c for c in text.protocol.eligibility.criteria if c.code == code), None)
+    if (get_language() or "en").startswith("en"):
+        stated = params.get("text", "")
+    elif criterion is not None and getattr(criterion, "applied_as_fr", None):
+        stated = criterion.applied_as_fr
+    else:
+        return None
+    return _(text.template) % {"criterion": code, "text": stated, "explanation": explanation}
 
 
 def _resolve_criteria_met_again(event: FormSaved, result) -> None:
@@ -200,6 +303,8 @@ def _resolve_criteria_met_again(event: FormSaved, result) -> None:
             code=code,
             because=f"criterion {criterion} is met again after the change "
             f"(version {event.record.version}, saved by {event.actor.username}).",
+            template=T_MET_AGAIN,
+            params={"criterion": criterion, "version": event.record.version, "user": event.actor.username},
         )
 
 

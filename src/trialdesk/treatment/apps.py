@@ -12,6 +12,11 @@ class TreatmentConfig(AppConfig):
         from trialdesk.treatment.services import on_form_saved, prescription_answers
 
         form_saved.subscribe(on_form_saved)
+        # a dose given during a cardiac hold: the hold said again in the reader's language
+        from trialdesk.queries import wording
+        from trialdesk.treatment.services import Q_HOLD, hold_text
+
+        wording.register(Q_HOLD, hold_text)
         # the protocol's edit checks ``answered_by: validated_prescription``
         answers.register("validated_prescription", prescription_answers)
         pages.register_all()

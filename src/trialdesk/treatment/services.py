@@ -31,6 +31,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from trialdesk.audit.services import Actor, audited, record
 from trialdesk.cardiac.services import active_hold
@@ -48,6 +49,7 @@ from trialdesk.crf.services import FormSaveRefused, save_form, void_record
 from trialdesk.protocol.formdata import typed_values
 from trialdesk.protocol.values import as_date as _date
 from trialdesk.protocol.values import as_number as _float
+from trialdesk.queries import wording
 from trialdesk.queries.models import UNRESOLVED, Query, QueryOrigin
 from trialdesk.queries.services import SYSTEM, _close, close_answered_queries, raise_system_query
 from trialdesk.studies.access import Permission, require, study_access
@@ -414,50 +416,104 @@ def _refuse_bad_times(protocol, rec: FormRecord, values: dict) -> None:
         )
 
 
+#: the texts of the dosing rules' queries (English stored; French in the treatment catalogue,
+#: shown by ``queries.wording``)
+T_NO_PRESCRIPTION = gettext_noop(
+    "No validated prescription for this infusion: the dose is computed by the system and validated "
+    "by an investigator before it is given."
+)
+T_DEVIATION = gettext_noop(
+    "Dose deviation: %(given)s mg given for %(prescribed)s mg prescribed (%(difference)s %%): more than "
+    "%(threshold)s %% away, a dose deviation."
+)
+T_TOO_EARLY = gettext_noop("Dose too early: %(explanation)s.")
+T_LATE = gettext_noop("Late dose: %(explanation)s.")
+T_MISSED = gettext_noop(
+    "Missed dose without reload: %(explanation)s; a new %(mg_per_kg)s mg/kg loading dose is due."
+)
+T_HOLD = gettext_noop("Dose given during a cardiac hold (since %(since)s): %(hold)s")
+
+
 def dosing_findings(
     subject, rec: FormRecord, values: dict, prescription: Prescription | None
-) -> dict[str, tuple[str, str]]:
-    """The dosing rules a given dose breaks: query code -> (field concept, English text)."""
+) -> dict[str, tuple[str, str, dict]]:
+    """The dosing rules a given dose breaks: query code -> (field concept, the English
+    template of its text, the template's parameters)."""
     rules = dose_rules(subject.study.protocol)
     given = _float(values.get(GIVEN))
     on = _date(values.get(DOSE_DATE))
     if rules is None or given is None or on is None:
         return {}
-    found: dict[str, tuple[str, str]] = {}
+    found: dict[str, tuple[str, str, dict]] = {}
     prescribed = _float(values.get(PRESCRIBED))
     if prescription is None:
-        found[Q_NO_PRESCRIPTION] = (
-            PRESCRIBED,
-            "No validated prescription for this infusion: the dose is computed by the system and validated "
-            "by an investigator before it is given.",
-        )
+        found[Q_NO_PRESCRIPTION] = (PRESCRIBED, T_NO_PRESCRIPTION, {})
     if prescribed is not None and prescribed > 0:
         deviation = check_deviation(prescribed, given, rules)
         if deviation.deviation:
-            found[Q_DEVIATION] = (GIVEN, f"Dose deviation: {deviation.explanation}.")
+            found[Q_DEVIATION] = (
+                GIVEN,
+                T_DEVIATION,
+                {
+                    "given": f"{deviation.given_mg:g}",
+                    "prescribed": f"{deviation.prescribed_mg:g}",
+                    "difference": f"{deviation.difference_pct:+.1f}",
+                    "threshold": f"{deviation.threshold_pct:g}",
+                },
+            )
     previous = previous_dose(subject, on, exclude_pk=rec.pk)
     if previous is not None:
         interval = classify_interval(previous[0], on, rules)
+        explanation = wording.from_message(interval.explanation)
         if interval.status == "too_early":
-            found[Q_TOO_EARLY] = (DOSE_DATE, f"Dose too early: {interval.explanation}.")
+            found[Q_TOO_EARLY] = (DOSE_DATE, T_TOO_EARLY, {"explanation": explanation})
         elif interval.status == "late":
-            found[Q_LATE] = (DOSE_DATE, f"Late dose: {interval.explanation}.")
+            found[Q_LATE] = (DOSE_DATE, T_LATE, {"explanation": explanation})
         elif interval.status == "missed" and values.get(LOADING) is not True:
             found[Q_MISSED] = (
                 LOADING,
-                f"Missed dose without reload: {interval.explanation}; a new "
-                f"{rules.loading_mg_per_kg:g} mg/kg loading dose is due.",
+                T_MISSED,
+                {"explanation": explanation, "mg_per_kg": f"{rules.loading_mg_per_kg:g}"},
             )
     hold = active_hold(subject)
     if hold is not None and given > 0 and on >= hold.started_on:
         found[Q_HOLD] = (
             GIVEN,
-            f"Dose given during a cardiac hold (since {hold.started_on.isoformat()}): {hold.explanation}",
+            T_HOLD,
+            {
+                "since": hold.started_on.isoformat(),
+                "hold": hold.explanation,
+                # the decision's numbers, for the text in the reader's language (hold_text)
+                "criterion": hold.criterion,
+                "baseline": hold.baseline_pct,
+                "value": hold.value_pct,
+                "drop": hold.drop_points,
+            },
         )
     return found
 
 
-def _sync_queries(subject, rec: FormRecord, findings: dict[str, tuple[str, str]], actor: Actor) -> None:
+def hold_text(text) -> str | None:
+    """The text of a dose given during a cardiac hold in the reader's language: the hold's
+    decision said again from its numbers (``cardiac.pages.describe``), not the core's English
+    (registered with ``queries.wording`` for ``DOSE-CARDIAC-HOLD``)."""
+    from django.utils import formats
+
+    from trialdesk.cardiac.pages import describe
+    from trialdesk.cardiac.services import hold_rules
+
+    params = text.params or {}
+    if not text.template or "criterion" not in params or text.protocol is None:
+        return None
+    since = _date(params.get("since"))
+    hold = describe(
+        params["criterion"], params["baseline"], params["value"], params["drop"], hold_rules(text.protocol)
+    )
+    when = formats.date_format(since, "SHORT_DATE_FORMAT") if since else params.get("since", "")
+    return _(text.template) % {"since": when, "hold": hold}
+
+
+def _sync_queries(subject, rec: FormRecord, findings: dict[str, tuple[str, str, dict]], actor: Actor) -> None:
     protocol = subject.study.protocol
     open_queries = Query.objects.system("the dosing checks close what a correction resolved").filter(
         record=rec, origin=QueryOrigin.EDIT_CHECK, check_code__in=QUERY_CODES, status__in=UNRESOLVED
@@ -472,13 +528,15 @@ def _sync_queries(subject, rec: FormRecord, findings: dict[str, tuple[str, str]]
                 f"change by {actor.username} (version {rec.version}).",
                 user_id=None,
             )
-    for code, (concept, text) in findings.items():
+    for code, (concept, template, params) in findings.items():
         raise_system_query(
             rec,
             _field(protocol, rec.form_code, concept),
-            text,
+            wording.english(template, params),
             code=code,
             reason=f"dosing rule {code} on the save by {actor.username} (version {rec.version})",
+            template=template,
+            params=params,
         )
 
 

@@ -169,3 +169,32 @@ def check_name(code: str) -> str:
     from trialdesk.crf.rendering import system_rule
 
     return system_rule(code or "") or code
+
+
+def _protocol(context, query):
+    """The study's protocol: the request's study when it is the query's (no database read)."""
+    request = context.get("request")
+    study = getattr(request, "study", None) if request is not None else None
+    if study is not None and study.pk == query.record.subject.study_id:
+        return study.protocol
+    return query.record.subject.study.protocol
+
+
+@register.simple_tag(takes_context=True)
+def query_summary(context, query):
+    """A query's question as shown (``queries.wording.Shown``: ``text``, ``lang``): a system
+    query's in the reader's language, its stored English (``lang`` "en") when it cannot be."""
+    from trialdesk.queries import wording
+
+    return wording.of_summary(query, _protocol(context, query) if query.is_system else None)
+
+
+@register.simple_tag(takes_context=True)
+def message_text(context, message, query):
+    """A message of a query's thread as shown: a person's words as typed; the system's in the
+    reader's language (``queries.wording``)."""
+    from trialdesk.queries import wording
+
+    return wording.of_message(
+        message, query, _protocol(context, query) if message.author_id is None else None
+    )
