@@ -121,6 +121,36 @@ def test_an_aspirate_outside_its_window_raises_a_query_at_save_and_is_a_deviatio
     assert "assessment_out_of_window:M1/marrow_assessment" in keys
 
 
+def test_an_aspirate_outside_its_window_is_queried_in_the_readers_language(cast, study, treated):
+    from django.utils import translation
+
+    from trialdesk.queries import wording
+
+    visit = treated.visits.get(code="M1")
+    outside = visit.window_end + dt.timedelta(days=1)
+    data = {
+        "assessment_date": outside.isoformat(),
+        "marrow_blasts_pct": 40,
+        "circulating_blasts_present": False,
+        "anc": 0.8,
+        "platelets": 40,
+        "hemoglobin": 9,
+        "extramedullary_disease": False,
+        "karyotype_done": False,
+        "investigator_response": "NR",
+    }
+    save_form(cast.investigator_nantes, treated, "marrow_assessment", data, visit=visit)
+    query = Query.objects.system("test").get(check_code="assessment_window", record__subject=treated)
+    assert query.summary.startswith(
+        f"This assessment is outside its window: done on {outside.isoformat()}, 1 day(s)"
+    )
+    with translation.override("fr"):
+        shown = wording.of_summary(query, study.protocol)
+    assert shown.lang == "" and shown.text.startswith(
+        f"Cette évaluation est hors de sa fenêtre : fait le {outside.isoformat()}, 1 jour(s) après sa fenêtre"
+    )
+
+
 def test_an_aspirate_on_the_last_day_of_its_window_raises_no_query(cast, treated):
     visit = treated.visits.get(code="M1")
     data = {

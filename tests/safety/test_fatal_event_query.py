@@ -53,6 +53,19 @@ def test_a_grade_5_event_without_a_recorded_death_raises_a_query(save_ae):
     assert query.status == QueryStatus.OPEN and "no death is recorded" in query.summary
 
 
+def test_the_fatal_event_query_reads_in_french_and_stays_stored_in_english(save_ae, study):
+    from django.utils import translation
+
+    from trialdesk.queries import wording
+
+    outcome = save_ae(FATAL)
+    [query] = _queries(outcome.record)
+    assert query.summary.startswith("A grade 5 event is a death, but no death is recorded")
+    with translation.override("fr"):
+        shown = wording.of_summary(query, study.protocol)
+    assert shown.lang == "" and "grade 5" in shown.text and "death" not in shown.text
+
+
 def test_a_grade_4_event_raises_none(save_ae):
     outcome = save_ae(
         dict(FATAL, grade=4, outcome="not_recovered", sae_death=False, sae_life_threatening=True)

@@ -95,7 +95,9 @@ def test_the_first_infusion_replans_from_its_date_and_keeps_a_visit_with_data(ca
     day_one = next(v for v in _visits(subject).values() if baseline_form in protocol.visit(v.code).forms)
     planned_day_one = day_one.planned_date
     save_form(
-        cast.investigator_nantes, subject, baseline_form,
+        cast.investigator_nantes,
+        subject,
+        baseline_form,
         protocol.concept_data(baseline_form, {"baseline_assessed_on": "2026-11-27", "body_weight": 70.0}),
         visit=day_one,
     )
@@ -129,13 +131,24 @@ def test_correcting_the_first_infusion_date_replans_again(cast, screened_subject
     record = _infusion(cast, subject, dt.date(2026, 11, 29))
     field = subject.study.protocol.concept_field("dose_date", record.form_code)
     save_form(
-        cast.investigator_nantes, subject, record.form_code, {**record.data, field: "2026-11-28"},
-        repeat=record.repeat, expected_version=record.version, reason="transcription_error",
+        cast.investigator_nantes,
+        subject,
+        record.form_code,
+        {**record.data, field: "2026-11-28"},
+        repeat=record.repeat,
+        expected_version=record.version,
+        reason="transcription_error",
     )
     subject.refresh_from_db()
     assert subject.first_dose_on == dt.date(2026, 11, 28)
-    month = next(c for c, v in _schedule(subject.study).items() if v.series and v.number == 1 and v.anchor == "first_dose")
-    assert _visits(subject)[month].planned_date == dt.date(2026, 11, 28) + D(days=_schedule(subject.study)[month].day)
+    month = next(
+        c
+        for c, v in _schedule(subject.study).items()
+        if v.series and v.number == 1 and v.anchor == "first_dose"
+    )
+    assert _visits(subject)[month].planned_date == dt.date(2026, 11, 28) + D(
+        days=_schedule(subject.study)[month].day
+    )
 
 
 @pytest.mark.parametrize("days_after_screening, refused", [(14, False), (15, True)])
@@ -149,7 +162,10 @@ def test_enrollment_checks_the_screening_window_against_the_planned_first_dose(
     events = AuditEvent.objects.count()
     with translation.override("en"), pytest.raises(SubjectActionRefused) as refusal:
         _enroll(cast, screened_subject, planned)
-    assert "15 days before the first dose" in refusal.value.message and "at most 14 days" in refusal.value.message
+    assert (
+        "15 days before the first dose" in refusal.value.message
+        and "at most 14 days" in refusal.value.message
+    )
     screened_subject.refresh_from_db()
     assert screened_subject.status == "screening" and screened_subject.planned_first_dose_on is None
     assert AuditEvent.objects.count() == events
@@ -177,7 +193,11 @@ def test_the_first_infusion_checks_the_screening_window_against_the_actual_first
         assert queries == []
         return
     [query] = queries
-    assert query.status == QueryStatus.OPEN and query.origin == QueryOrigin.EDIT_CHECK and query.raised_by is None
+    assert (
+        query.status == QueryStatus.OPEN
+        and query.origin == QueryOrigin.EDIT_CHECK
+        and query.raised_by is None
+    )
     assert query.field_code == subject.study.protocol.concept_field("dose_date", record.form_code)
     assert "15 days before the first dose" in query.summary
     assert AuditEvent.objects.filter(action="query_open", object_id=str(query.pk)).count() == 1
@@ -205,7 +225,9 @@ def test_replanning_writes_one_audit_event_per_visit_whose_dates_change(cast, sc
     changed = replan_visits(subject, cast_actor(cast), "test: first dose two days later")
     moved = {c for c, v in _visits(subject).items() if v.planned_date != before[c]}
     assert moved and {v.code for v in changed} == moved
-    events = list(AuditEvent.objects.filter(action="replan").order_by("seq" if hasattr(AuditEvent, "seq") else "pk"))
+    events = list(
+        AuditEvent.objects.filter(action="replan").order_by("seq" if hasattr(AuditEvent, "seq") else "pk")
+    )
     assert len(events) == len(moved)
     by_label = {e.object_label: e for e in events}
     for code in moved:
@@ -235,5 +257,31 @@ def test_voiding_the_first_infusion_moves_day_zero_to_the_next_one(cast, screene
     void_record(cast.investigator_nantes, first, "entered on the wrong patient")
     subject.refresh_from_db()
     assert subject.first_dose_on == dt.date(2026, 11, 29)
-    month = next(c for c, v in _schedule(subject.study).items() if v.series and v.number == 1 and v.anchor == "first_dose")
-    assert _visits(subject)[month].planned_date == dt.date(2026, 11, 29) + D(days=_schedule(subject.study)[month].day)
+    month = next(
+        c
+        for c, v in _schedule(subject.study).items()
+        if v.series and v.number == 1 and v.anchor == "first_dose"
+    )
+    assert _visits(subject)[month].planned_date == dt.date(2026, 11, 29) + D(
+        days=_schedule(subject.study)[month].day
+    )
+
+
+def test_the_screening_window_query_reads_in_french_for_a_french_reader_and_is_stored_in_english(
+    cast, screened_subject
+):
+    from trialdesk.clinical.calendar import screening_window_check
+    from trialdesk.queries import wording
+
+    subject = _enroll(cast, screened_subject, SCREENED + D(days=10))
+    first = SCREENED + D(days=15)  # one day past the 14 days of the protocol's screening window
+    record = _infusion(cast, subject, first)
+    query = Query.objects.system("test").get(record=record, check_code=SCREENING_WINDOW_QUERY)
+    core = screening_window_check(SCREENED, first, subject.study.protocol.eligibility.window_days)
+    assert query.summary.startswith(
+        f"The first dose was given outside the screening window: {core.explanation}."
+    )
+    with translation.override("fr"):
+        shown = wording.of_summary(query, subject.study.protocol)
+    assert shown.lang == "" and shown.text.startswith("La première dose a été administrée hors de la fenêtre")
+    assert "15 jours avant la première dose" in shown.text

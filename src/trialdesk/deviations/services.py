@@ -19,6 +19,7 @@ from typing import Any
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from trialdesk.audit.services import Actor, audited, record
 from trialdesk.cardiac.models import CardiacHold, HoldStatus
@@ -40,6 +41,7 @@ from trialdesk.crf.events import FormSaved, RecordVoided
 from trialdesk.crf.models import FormRecord, FormStatus
 from trialdesk.protocol.values import as_date as _as_date
 from trialdesk.protocol.values import as_number as _as_float
+from trialdesk.queries import wording
 from trialdesk.queries.services import raise_system_query
 from trialdesk.studies.access import Permission, require, study_access
 from trialdesk.subjects.models import Subject, Visit
@@ -431,12 +433,21 @@ def on_form_saved(event: FormSaved) -> None:
     verdict = check_window(done_on, visit.window_start, visit.window_end)
     if verdict.in_window:
         return
-    # Query texts written by the system are data, kept in one language (English).
+    # The stored text is English (the record); pages show it in the reader's language.
+    params = {"explanation": wording.from_message(verdict.explanation)}
     raise_system_query(
         form_record,
         date_field,
-        f"This assessment is outside its window: {verdict.explanation}. Please confirm the date; "
-        "it is listed as a protocol deviation.",
+        wording.english(T_WINDOW_QUERY, params),
         code=ASSESSMENT_WINDOW_QUERY,
         reason=f"assessment window checked at save (by {event.actor.username})",
+        template=T_WINDOW_QUERY,
+        params=params,
     )
+
+
+#: the text of an assessment-window query (English stored; French in the deviations catalogue)
+T_WINDOW_QUERY = gettext_noop(
+    "This assessment is outside its window: %(explanation)s. Please confirm the date; "
+    "it is listed as a protocol deviation."
+)

@@ -161,7 +161,9 @@ def _check_fatal_event(form_record: FormRecord, protocol, data: dict[str, Any], 
     with translation.override(settings.LANGUAGE_CODE):
         text = _(template) % params if params else _(template)
     field_code = protocol.concept_field(rules.GRADE, form_code)
-    raise_system_query(form_record, field_code, text, code=FATAL_CHECK, reason=text)
+    raise_system_query(
+        form_record, field_code, text, code=FATAL_CHECK, reason=text, template=template, params=params or None
+    )
 
 
 def _recheck_fatal_events(subject, protocol) -> None:

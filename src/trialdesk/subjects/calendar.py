@@ -15,10 +15,13 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.utils.translation import gettext_noop
+
 from trialdesk.clinical.calendar import screening_window_check
 from trialdesk.crf.events import FormSaved, RecordVoided
 from trialdesk.crf.models import FormRecord
 from trialdesk.protocol.values import as_date as _as_date
+from trialdesk.queries import wording
 from trialdesk.queries.services import raise_system_query
 from trialdesk.subjects import services
 from trialdesk.subjects.models import Subject
@@ -101,12 +104,34 @@ def _dose_date_changed(event: FormSaved, field: str) -> None:
         return
     if first_record.pk == record.pk:
         first_record = record  # its subject, site and study already loaded
-    # Query texts written by the system are data, kept in one language (English).
+    # The stored text is English (the record); pages show it in the reader's language.
+    days = (first - subject.screened_on).days
+    dates = {"first": first.isoformat(), "screened": subject.screened_on.isoformat()}
+    if days < 0:
+        explanation = wording.part(T_DOSE_BEFORE_SCREENING, **dates)
+    else:
+        explanation = wording.part(T_SCREENING_TOO_EARLY, **dates, days=days, window=window)
+    params = {"explanation": explanation}
+    english = wording.english(T_SCREENING_WINDOW, params)  # the core's explanation, in its words
     raise_system_query(
         first_record,
         field,
-        f"The first dose was given outside the screening window: {check.explanation}. "
-        "Please confirm the dates, or record the deviation.",
+        english,
         code=SCREENING_WINDOW_QUERY,
         reason=f"screening window checked at the first infusion (save by {event.actor.username})",
+        template=T_SCREENING_WINDOW,
+        params=params,
     )
+
+
+#: the text of the screening-window query (English stored; French in the subjects catalogue),
+#: the core's explanation (``clinical.calendar.screening_window_check``) in translatable parts
+T_SCREENING_WINDOW = gettext_noop(
+    "The first dose was given outside the screening window: %(explanation)s. "
+    "Please confirm the dates, or record the deviation."
+)
+T_DOSE_BEFORE_SCREENING = gettext_noop("the first dose (%(first)s) is before screening (%(screened)s)")
+T_SCREENING_TOO_EARLY = gettext_noop(
+    "screening on %(screened)s is %(days)s days before the first dose on %(first)s, "
+    "more than the %(window)s days of the screening window"
+)
