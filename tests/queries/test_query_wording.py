@@ -350,3 +350,15 @@ def test_a_closing_message_of_an_apps_rule_says_its_reason_in_the_readers_langua
     with translation.override("fr"):
         shown = wording.of_message(closing, query, subject.study.protocol)
     assert shown.lang == "" and shown.text.startswith("Clôturée automatiquement : le sexe sur ce formulaire")
+
+
+def test_an_apps_rule_is_named_in_the_readers_language_and_an_edit_check_by_its_code():
+    from trialdesk.queries.templatetags.trialdesk_queries import check_name
+
+    with translation.override("fr"):
+        assert wording.rule_name("DOSE-LATE") == "Dose en retard"
+        assert wording.rule_name(f"{ELIGIBILITY_QUERY_PREFIX}I3") == "Éligibilité modifiée après l'inclusion"
+        assert check_name("response-discordance") == "Évaluation de l’investigateur et réponse dérivée"
+        assert check_name(range_code("platelets")) == "Intervalle physiologique"
+        assert wording.rule_name("SCR-AGE") is None and check_name("SCR-AGE") == "SCR-AGE"
+    assert wording.rule_name("DOSE-LATE") == "Late dose"

@@ -14,7 +14,9 @@ class AssessmentsConfig(AppConfig):
         form_saved.subscribe(services.on_form_saved)
         from trialdesk.queries import wording
 
-        wording.register(services.DISCORDANCE_QUERY, services.discordance_text)
+        wording.register(
+            services.DISCORDANCE_QUERY, services.discordance_text, name=services.DISCORDANCE_NAME
+        )
         from trialdesk.assessments import header
         from trialdesk.subjects import casebook_header
 

@@ -356,6 +356,8 @@ def on_form_saved(event: FormSaved) -> None:
         )
 
 
+#: the rule's name on the query pages
+DISCORDANCE_NAME = gettext_noop("Investigator's assessment against the derived response")
 #: the text of a discordance query (English stored; French in the assessments catalogue)
 T_DISCORDANCE = gettext_noop(
     "The investigator's assessment (%(investigator)s) differs from the response derived by the "

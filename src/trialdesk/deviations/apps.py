@@ -12,3 +12,9 @@ class DeviationsConfig(AppConfig):
 
         form_saved.subscribe(on_form_saved)
         register_sections()
+        from django.utils.translation import gettext_noop
+
+        from trialdesk.deviations.services import ASSESSMENT_WINDOW_QUERY
+        from trialdesk.queries import wording
+
+        wording.register(ASSESSMENT_WINDOW_QUERY, name=gettext_noop("Assessment within its window"))

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 from trialdesk.crf.display import display_value
 from trialdesk.crf.models import FormRecord
 from trialdesk.crf.rendering import localised, system_rule, system_rule_message
-from trialdesk.queries import services
+from trialdesk.queries import services, wording
 from trialdesk.queries.models import Query, QueryStatus
 from trialdesk.studies.access import Permission, get_visible_or_404, require, study_access
 from trialdesk.studies.listing import ListFilter
@@ -184,7 +184,7 @@ def query_detail(request, query_id: int):
         "form_title": localised(form, "title"),
         "fields": fields,
         "check_message": localised(check, "message") if check else system_rule_message(form_record, query.check_code),
-        "system_rule": system_rule(query.check_code),
+        "system_rule": wording.rule_name(query.check_code) or system_rule(query.check_code),
         "age": services.age_days(query),
         "can_answer": services.may_answer(access, query),
         "can_correct": query.status != QueryStatus.CLOSED

@@ -51,20 +51,36 @@ class SystemText:
 Render = Callable[[SystemText], "str | None"]
 
 _renderers: dict[str, Render] = {}
+_names: dict[str, str] = {}
 
 
-def register(code_or_prefix: str, render: Render) -> None:
+def register(code_or_prefix: str, render: Render | None = None, *, name: str | None = None) -> None:
     """``render`` shows the system texts of queries whose code is ``code_or_prefix`` or
     starts with it (the longest registered prefix wins); it returns None to leave a text to
-    the template (or to the stored English)."""
-    _renderers[code_or_prefix] = render
+    the template (or to the stored English). ``name`` (a ``gettext_noop`` string) is the
+    rule's name the pages show instead of its code."""
+    if render is not None:
+        _renderers[code_or_prefix] = render
+    if name is not None:
+        _names[code_or_prefix] = name
+
+
+def _lookup(table: dict, code: str):
+    if code in table:
+        return table[code]
+    prefixes = [p for p in table if p and code.startswith(p)]
+    return table[max(prefixes, key=len)] if prefixes else None
 
 
 def renderer(code: str) -> Render | None:
-    if code in _renderers:
-        return _renderers[code]
-    prefixes = [p for p in _renderers if p and code.startswith(p)]
-    return _renderers[max(prefixes, key=len)] if prefixes else None
+    return _lookup(_renderers, code)
+
+
+def rule_name(code: str) -> str | None:
+    """The name of an app's rule that raised a query, in the reader's language (None when
+    no app named it: an edit check of the protocol goes by its code)."""
+    name = _lookup(_names, code or "")
+    return gettext(name) if name else None
 
 
 # --------------------------------------------------------------------------- templates

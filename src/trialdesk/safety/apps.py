@@ -14,6 +14,11 @@ class SafetyConfig(AppConfig):
         from trialdesk.subjects import casebook_sections
 
         form_saved.subscribe(services.on_form_saved)
+        from django.utils.translation import gettext_noop
+
+        from trialdesk.queries import wording
+
+        wording.register(services.FATAL_CHECK, name=gettext_noop("A grade 5 event and the recorded death"))
         from trialdesk.safety import header
         from trialdesk.subjects import casebook_header
 

@@ -124,6 +124,8 @@ def _dose_date_changed(event: FormSaved, field: str) -> None:
     )
 
 
+#: the rule's name on the query pages
+SCREENING_WINDOW_NAME = gettext_noop("Screening window at the first dose")
 #: the text of the screening-window query (English stored; French in the subjects catalogue),
 #: the core's explanation (``clinical.calendar.screening_window_check``) in translatable parts
 T_SCREENING_WINDOW = gettext_noop(

@@ -131,6 +131,10 @@ def _check_sex(event: FormSaved, protocol) -> None:
     )
 
 
+#: the rules' names on the query pages
+ELIGIBILITY_NAME = gettext_noop("Eligibility changed after enrollment")
+SEX_NAME = gettext_noop("Sex as on the screening episode")
+AGE_NAME = gettext_noop("Age as on the screening episode")
 T_SEX = gettext_noop(
     "%(label)s on this form (%(on_form)s) differs from the screening episode (%(episode)s). "
     "Please correct the one that is wrong."

@@ -14,9 +14,11 @@ class TreatmentConfig(AppConfig):
         form_saved.subscribe(on_form_saved)
         # a dose given during a cardiac hold: the hold said again in the reader's language
         from trialdesk.queries import wording
-        from trialdesk.treatment.services import Q_HOLD, hold_text
+        from trialdesk.treatment.services import Q_HOLD, RULE_NAMES, hold_text
 
         wording.register(Q_HOLD, hold_text)
+        for code, name in RULE_NAMES.items():
+            wording.register(code, name=name)
         # the protocol's edit checks ``answered_by: validated_prescription``
         answers.register("validated_prescription", prescription_answers)
         pages.register_all()

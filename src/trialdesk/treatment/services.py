@@ -432,6 +432,15 @@ T_MISSED = gettext_noop(
     "Missed dose without reload: %(explanation)s; a new %(mg_per_kg)s mg/kg loading dose is due."
 )
 T_HOLD = gettext_noop("Dose given during a cardiac hold (since %(since)s): %(hold)s")
+#: the dosing rules by name, as the query pages name them
+RULE_NAMES = {
+    Q_DEVIATION: gettext_noop("Dose deviation"),
+    Q_TOO_EARLY: gettext_noop("Dose too early"),
+    Q_LATE: gettext_noop("Late dose"),
+    Q_MISSED: gettext_noop("Missed dose without a new loading dose"),
+    Q_HOLD: gettext_noop("Dose given during a cardiac hold"),
+    Q_NO_PRESCRIPTION: gettext_noop("Infusion without a validated prescription"),
+}
 
 
 def dosing_findings(

@@ -167,8 +167,9 @@ def check_name(code: str) -> str:
     """An edit check's code as the protocol names it, or the name of a rule of the form
     engine (a physiological range, a death rule) in the user's language: never a field code."""
     from trialdesk.crf.rendering import system_rule
+    from trialdesk.queries import wording
 
-    return system_rule(code or "") or code
+    return wording.rule_name(code or "") or system_rule(code or "") or code
 
 
 def _protocol(context, query):
