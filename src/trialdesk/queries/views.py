@@ -174,7 +174,9 @@ def query_detail(request, query_id: int):
             label = localised(form.field(code), "label")
         except KeyError:
             label = code
-        fields.append({"code": code, "label": label, "value": display_value(form, code, form_record.data.get(code))})
+        fields.append(
+            {"code": code, "label": label, "value": display_value(form, code, form_record.data.get(code))}
+        )
     context = {
         "query": query,
         "thread": query.messages.select_related("author"),
@@ -183,7 +185,9 @@ def query_detail(request, query_id: int):
         "correct_url": f"{record_url(form_record)}?query={query.pk}",
         "form_title": localised(form, "title"),
         "fields": fields,
-        "check_message": localised(check, "message") if check else system_rule_message(form_record, query.check_code),
+        "check_message": localised(check, "message")
+        if check
+        else system_rule_message(form_record, query.check_code),
         "system_rule": wording.rule_name(query.check_code) or system_rule(query.check_code),
         "age": services.age_days(query),
         "can_answer": services.may_answer(access, query),
@@ -220,8 +224,10 @@ def raise_query_page(request, record_id: int):
         "record": form_record,
         "record_url": record_url(form_record),
         "form_title": localised(form, "title"),
-        "choices": [(f.code, localised(f, "label"), display_value(form, f.code, form_record.data.get(f.code)))
-                    for f in form.fields],
+        "choices": [
+            (f.code, localised(f, "label"), display_value(form, f.code, form_record.data.get(f.code)))
+            for f in form.fields
+        ],
         "field_code": field_code,
         "text": text,
     }
