@@ -24,6 +24,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 LAST_DOSE = dt.date(2026, 11, 25)
 MISSED_AFTER = dt.date(2026, 12, 11)  # 16 days later: more than 14
+LOT = "T2001"
 SHOTS = Path(os.environ.get("TRIALDESK_SCREENSHOTS", "/tmp/treatment"))
 
 
@@ -37,6 +38,17 @@ def last_dose_16_days_ago(cast, enrolled_subject):
     from trialdesk.crf.services import save_form
     from trialdesk.treatment.services import validate_prescription
 
+    from trialdesk.pharmacy.services import record_shipment
+
+    # the lot the nurse gives from: received at Nantes, good until mid-2027
+    record_shipment(
+        cast.coordinator_nantes,
+        enrolled_subject.site,
+        lot_number=LOT,
+        vials=20,
+        expires_on=dt.date(2027, 6, 30),
+        received_on=dt.date(2026, 11, 1),
+    )
     p = validate_prescription(cast.investigator_nantes, enrolled_subject, on=LAST_DOSE, weight_kg=70)
     rec = p.record
     save_form(
@@ -90,6 +102,7 @@ def test_an_investigator_validates_a_reload_and_a_nurse_records_the_infusion(
         assert nurse.locator("#id_prescribed_dose_mg").get_attribute("readonly") is not None
         assert nurse.locator("[data-validate-dose]").count() == 0
         nurse.fill("#id_administered_dose_mg", "280")
+        nurse.fill("#id_lot_number", LOT)  # needed to complete the infusion: accountability draws on it
         nurse.fill("#id_infusion_start_time", "09:30")
         nurse.fill("#id_infusion_end_time", "11:10")
         nurse.select_option("#id_infusion_reaction", "false")
