@@ -362,3 +362,31 @@ def test_an_apps_rule_is_named_in_the_readers_language_and_an_edit_check_by_its_
         assert check_name(range_code("platelets")) == "Intervalle physiologique"
         assert wording.rule_name("SCR-AGE") is None and check_name("SCR-AGE") == "SCR-AGE"
     assert wording.rule_name("DOSE-LATE") == "Late dose"
+
+
+def _answered_by_a_change(cast, screening):
+    from trialdesk.queries import services
+
+    query = services.raise_query(cast.monitor, screening, "ecog", "ECOG is 2 in the clinic letter.")
+    save(cast.investigator_nantes, screening, reason=("query_response", query.label), ecog=2)
+    return query
+
+
+def test_a_change_made_in_response_reads_with_labels_in_the_readers_language(cast, screening):
+    query = _answered_by_a_change(cast, screening)
+    record = screening
+    answer = query.messages.get(kind=MessageKind.ANSWER)
+    assert answer.author_id == cast.investigator_nantes.pk
+    assert answer.text == "Data changed in response (version 2): ecog: 1 → 2"  # as stored, codes and all
+    query.refresh_from_db()
+    with translation.override("fr"):
+        shown = wording.of_message(answer, query, record.subject.study.protocol)
+    assert shown.lang == "" and shown.text.startswith("Données modifiées en réponse (version 2) : ")
+    assert "ecog" not in shown.text and "→" in shown.text
+
+
+def test_a_pseudonymised_reader_gets_no_template_nor_parameters_of_a_masked_text(cast, screening, study):
+    query = _answered_by_a_change(cast, screening)
+    seen = QueryMessage.objects.for_user(cast.statistician, study).get(query=query, kind=MessageKind.ANSWER)
+    assert seen.template is None and seen.params is None
+    assert QueryMessage.objects.system("test").get(pk=seen.pk).params is not None

@@ -12,6 +12,10 @@ class QueriesConfig(AppConfig):
 
         form_saved.subscribe(on_form_saved)
         checks.register(_answers_are_registered)
+        from trialdesk.queries import services, wording
+
+        # a change made in response: the fields by their labels, the values as labels
+        wording.register_template(services.T_CHANGED_IN_RESPONSE, services.changes_in_response)
 
 
 def _answers_are_registered(app_configs=None, **kwargs):

@@ -39,7 +39,9 @@ class MessageKind(models.TextChoices):
 
 
 class QueryQuerySet(SiteScopedQuerySet):
-    masked_fields = {"summary": "text"}  # a manual query's summary is its first message
+    # a manual query's summary is its first message; a system one's template and parameters
+    # (queries.wording) would say it again: dropped with it
+    masked_fields = {"summary": "text", "summary_template": "none", "summary_params": "none"}
 
     def unresolved(self):
         return self.filter(status__in=UNRESOLVED)
@@ -113,7 +115,7 @@ class Query(models.Model):
 
 
 class QueryMessageQuerySet(SiteScopedQuerySet):
-    masked_fields = {"text": "text"}
+    masked_fields = {"text": "text", "template": "none", "params": "none"}
 
 
 class QueryMessage(models.Model):

@@ -181,20 +181,24 @@ def _locked_record(form_record: FormRecord) -> FormRecord:
     )
 
 
-def _answer(query: Query, actor: Actor, text: str, *, reason: str, at: dt.datetime) -> None:
+def _answer(
+    query: Query, actor: Actor, text: str, *, reason: str, at: dt.datetime, template=None, params=None
+) -> None:
     """An open query moves to answered: status, thread message and audit event."""
     query.status = QueryStatus.ANSWERED
     query.answered_at = at
     query.save(update_fields=["status", "answered_at"])
-    _add_message(query, actor, MessageKind.ANSWER, text, at)
+    _add_message(query, actor, MessageKind.ANSWER, text, at, template=template, params=params)
     _audit_query(
         actor, "query_answer", query, old_status=QueryStatus.OPEN, new_status=query.status, reason=reason
     )
 
 
-def _comment(query: Query, actor: Actor, text: str, *, reason: str, at: dt.datetime) -> None:
+def _comment(
+    query: Query, actor: Actor, text: str, *, reason: str, at: dt.datetime, template=None, params=None
+) -> None:
     """A message in the thread without a status move, and its audit event."""
-    _add_message(query, actor, MessageKind.COMMENT, text, at)
+    _add_message(query, actor, MessageKind.COMMENT, text, at, template=template, params=params)
     _audit_query(
         actor, "query_comment", query, old_status=query.status, new_status=query.status, reason=reason
     )
@@ -562,14 +566,49 @@ def _link_responses(event: FormSaved, queries: list[Query]) -> None:
     details = "; ".join(
         f"{code}: {_describe(old)} → {_describe(new)}" for code, (old, new) in sorted(event.changes.items())
     )
-    # Thread texts written by the system are data, kept in one language (English).
+    # The stored text is English (the record); the pages show it in the reader's language,
+    # with the fields' labels and values as labels (changes_in_response, queries.wording).
     text = f"Data changed in response (version {form_record.version}): {details}"
+    params = {
+        "version": form_record.version,
+        "details": details,
+        "changes": [[code, old, new] for code, (old, new) in sorted(event.changes.items())],
+    }
+    written = {"template": T_CHANGED_IN_RESPONSE, "params": params}
     for query in targets:
         audit_reason = f"{query.label}: {reason}"
         if query.status == QueryStatus.OPEN:
-            _answer(query, actor, text, reason=audit_reason, at=now)
+            _answer(query, actor, text, reason=audit_reason, at=now, **written)
         else:
-            _comment(query, actor, text, reason=audit_reason, at=now)
+            _comment(query, actor, text, reason=audit_reason, at=now, **written)
+
+
+T_CHANGED_IN_RESPONSE = gettext_noop("Data changed in response (version %(version)s): %(details)s")
+T_CHANGE = gettext_noop("%(field)s: %(old)s → %(new)s")
+
+
+def changes_in_response(text: wording.SystemText) -> str | None:
+    """The message of a change made in response, in the reader's language: each field by its
+    label, each value as the form shows it (registered with ``queries.wording``)."""
+    from trialdesk.crf.display import display_value
+    from trialdesk.crf.rendering import localised
+
+    params = text.params or {}
+    if text.protocol is None or "changes" not in params:
+        return None
+    try:
+        form = text.protocol.form(text.form_code)
+    except KeyError:
+        return None
+    parts = []
+    for code, old, new in params["changes"]:
+        try:
+            label = localised(form.field(code), "label")
+        except KeyError:
+            label = code
+        shown = [_describe(None) if v in (None, "") else display_value(form, code, v) for v in (old, new)]
+        parts.append(_(T_CHANGE) % {"field": label, "old": shown[0], "new": shown[1]})
+    return _(T_CHANGED_IN_RESPONSE) % {"version": params["version"], "details": "; ".join(parts)}
 
 
 def _auto_close(form_record, form, checks, queries, changed, actor, context=None) -> None:

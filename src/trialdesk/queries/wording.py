@@ -52,6 +52,13 @@ Render = Callable[[SystemText], "str | None"]
 
 _renderers: dict[str, Render] = {}
 _names: dict[str, str] = {}
+_by_template: dict[str, Render] = {}
+
+
+def register_template(template: str, render: Render) -> None:
+    """``render`` shows every message stored with ``template``, whatever the query's code
+    (a message the system writes on any query, such as a change made in response)."""
+    _by_template[template] = render
 
 
 def register(code_or_prefix: str, render: Render | None = None, *, name: str | None = None) -> None:
@@ -152,12 +159,16 @@ def _edit_check_text(st: SystemText) -> str | None:
 
 def render(st: SystemText) -> str | None:
     """The system text in the reader's language, or None when it cannot be re-rendered."""
+    if st.template in _by_template:
+        text = _by_template[st.template](st)
+        if text:
+            return text
     found = renderer(st.code) if st.code else None
     if found is not None:
         text = found(st)
         if text:
             return text
-    if st.template:
+    if st.template and (st.params or "%(" not in st.template):
         return fill(st.template, st.params)
     return _edit_check_text(st)
 
@@ -184,8 +195,9 @@ def shown(st: SystemText | None, typed: str = "") -> Shown:
 
 def of_message(message: Any, query: Any, protocol: Any = None) -> Shown:
     """A message of a query's thread as shown: a person's words as typed; the system's in
-    the reader's language."""
-    if message.author_id is not None:
+    the reader's language (also one the system wrote in a person's name, with its template:
+    a change made in response)."""
+    if message.author_id is not None and not message.template:
         return Shown(message.text)
     return shown(
         SystemText(

@@ -196,6 +196,5 @@ def message_text(context, message, query):
     reader's language (``queries.wording``)."""
     from trialdesk.queries import wording
 
-    return wording.of_message(
-        message, query, _protocol(context, query) if message.author_id is None else None
-    )
+    system = message.author_id is None or bool(message.template)
+    return wording.of_message(message, query, _protocol(context, query) if system else None)
