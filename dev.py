@@ -189,7 +189,7 @@ def command_test(arguments: list[str]) -> int:
         # SQLite: what they check does not depend on the database.
         say("every database test again on PostgreSQL (the browser journeys and the API fuzz ran once, above)")
         pg_env = {**env, "DATABASE_URL": server.url}
-        code = subprocess.call([python, "-m", "pytest", "-p", "no:cacheprovider", "-n", "2", "--dist", "loadfile", "-m", "db and not browser and not api_fuzz", *arguments], cwd=ROOT, env=pg_env)
+        code = subprocess.call([python, "-m", "pytest", "-p", "no:cacheprovider", "-n", "2", "--dist", "loadfile", "-m", "db and not browser and not api_fuzz and not crawl", *arguments], cwd=ROOT, env=pg_env)
         results.append(("pytest on PostgreSQL", code))
     finally:
         server.stop()

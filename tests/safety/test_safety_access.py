@@ -11,6 +11,9 @@ from tests.studies.test_access_matrix import SAFETY_PAGES, _scoped_patterns, all
 
 from trialdesk.audit.models import AuditEvent
 
+# a crawl of every page: run once, on SQLite (dev.py leaves it out of the PostgreSQL pass)
+pytestmark = pytest.mark.crawl
+
 # role -> (SAE list, AE listing, own site's SAE page, CIOMS PDF, may acknowledge): 200 / 404
 TABLE = {
     "investigator_nantes": (200, 200, 200, 200, False),

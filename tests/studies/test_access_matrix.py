@@ -21,6 +21,9 @@ from tests.safety.conftest import SERIOUS_AE
 
 from trialdesk.audit.models import AuditEvent
 
+# a crawl of every page: run once, on SQLite (dev.py leaves it out of the PostgreSQL pass)
+pytestmark = pytest.mark.crawl
+
 ROLES = ["investigator_nantes", "coordinator_nantes", "investigator_rennes", "monitor", "data_manager",
          "statistician", "sponsor", "safety_officer"]
 # The site each role cannot see (the monitor is assigned Nantes and Rennes only).

@@ -19,6 +19,9 @@ from django.utils import translation
 from tests.studies.test_access_matrix import all_patterns
 from tests.web.test_french_pages import english_snippets, is_known_gap
 
+# a crawl of every page: run once, on SQLite (dev.py leaves it out of the PostgreSQL pass)
+pytestmark = pytest.mark.crawl
+
 DEMO_SEED = 2012
 ROLES = ["investigator.nantes", "coordinator.nantes", "monitor", "datamanager", "statistician", "sponsor", "safety"]
 

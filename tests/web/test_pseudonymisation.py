@@ -15,7 +15,8 @@ from tests.conftest import ELIGIBLE_SCREENING
 from tests.safety.conftest import SERIOUS_AE
 from tests.studies.test_access_matrix import _path, all_patterns
 
-pytestmark = pytest.mark.django_db
+# a crawl of every page: run once, on SQLite (dev.py leaves it out of the PostgreSQL pass)
+pytestmark = [pytest.mark.django_db, pytest.mark.crawl]
 
 NAME = "Mme DURAND Jeanne"
 INITIALS = "QXZW"
