@@ -36,9 +36,8 @@ def _shot(page, name: str) -> None:
 @pytest.fixture
 def last_dose_16_days_ago(cast, enrolled_subject):
     from trialdesk.crf.services import save_form
-    from trialdesk.treatment.services import validate_prescription
-
     from trialdesk.pharmacy.services import record_shipment
+    from trialdesk.treatment.services import validate_prescription
 
     # the lot the nurse gives from: received at Nantes, good until mid-2027
     record_shipment(
