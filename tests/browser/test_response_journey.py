@@ -65,6 +65,11 @@ def test_a_coordinator_records_a_marrow_and_a_transfusion_and_sees_the_derived_r
     sign_in(page, cast.coordinator_nantes.username, PASSWORD)
     page.goto(f"/subjects/{treated_subject.pk}/")
     page.click("[data-form=marrow_assessment][data-visit=M1]")
+    # the live preview is htmx's, which starts once the page has loaded: a change typed before
+    # then would ask nothing
+    page.wait_for_url("**/visits/M1/forms/marrow_assessment/")
+    page.wait_for_load_state("load")
+    page.wait_for_function("() => window.htmx !== undefined")
     panel = page.locator("#panel-derived-response")
     assert "Enter the date and the marrow blasts" in panel.inner_text()
 
