@@ -57,15 +57,23 @@ def verdict_of(subject: Subject, record, today: dt.date) -> tuple[str, tuple[str
     return result.verdict, tuple(c.code for c in result.criteria if c.status != "met")
 
 
-def screening_log(user, site: Site, today: dt.date, narrow=None) -> list[LogRow]:
-    """Every screening episode of one site the user sees, oldest first. ``narrow``: takes the
-    queryset, returns the subjects to show (a list page's filters and page: studies.listing)."""
+#: the screening log's orders: newest first (the default: today's patients on top) or oldest first
+LOG_ORDERS = {
+    "newest": ("-screened_on", "-screening_number", "-pk"),
+    "oldest": ("screened_on", "screening_number", "pk"),
+}
+
+
+def screening_log(user, site: Site, today: dt.date, narrow=None, *, order: str = "newest") -> list[LogRow]:
+    """Every screening episode of one site the user sees, by screening date then number, newest
+    first (``order="oldest"``: oldest first). ``narrow``: takes the queryset, returns the subjects
+    to show (a list page's filters and page: studies.listing)."""
     study = site.study
     subjects = (
         Subject.objects.for_user(user, study)
         .filter(site=site)
         .select_related("rescreen_of")
-        .order_by("screened_on", "pk")
+        .order_by(*LOG_ORDERS[order])
     )
     subjects = list(narrow(subjects) if narrow else subjects)
     for subject in subjects:  # one study object, not its protocol text once per row

@@ -9,6 +9,7 @@ the user's scope is 404 everywhere.
 from __future__ import annotations
 
 import datetime as dt
+from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import messages
@@ -205,7 +206,14 @@ def _screening_form_url(subject: Subject) -> str | None:
 @login_required
 def screening_log(request, site_code: str):
     study, access, site = _visible_site(request, site_code)
-    listing = ListFilter(request, statuses=SubjectStatus.choices, date_label=_("Screening date"))
+    # newest first unless asked otherwise (the date column's header switches the order)
+    order = "oldest" if request.GET.get("order") == "oldest" else "newest"
+    listing = ListFilter(
+        request,
+        statuses=SubjectStatus.choices,
+        date_label=_("Screening date"),
+        keep={"order": order} if order != "newest" else {},
+    )
     rows = screening.screening_log(
         request.user,
         site,
@@ -213,11 +221,15 @@ def screening_log(request, site_code: str):
         narrow=lambda subjects: listing.paginate(
             listing.apply(subjects, status="status", date="screened_on")
         ),
+        order=order,
     )
+    switched = {**listing.params, **({} if order == "oldest" else {"order": "oldest"})}
     context = {
         "site": site,
         "rows": rows,
         "listing": listing,
+        "order": order,
+        "switch_order_url": "?" + urlencode(switched),
         "can_screen": access.can(Permission.SCREEN, site.pk),
         "pseudonymised": access.pseudonymised,
     }
