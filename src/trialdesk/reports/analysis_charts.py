@@ -1,7 +1,9 @@
-"""The plots of the analysis report, as SVG images embedded in the page (house style of
-``reports.charts``): Kaplan–Meier curves with their confidence bands and the numbers at
-risk under the axis, HER2-positive blasts over time, the waterfall of the best change in
-marrow blasts, LVEF over time, and the swimmer plot of each subject's treatment."""
+"""The plots of the analysis report, as SVG images embedded in the page: Kaplan–Meier curves
+with their confidence bands and the numbers at risk under the axis (the report's own, house
+style of ``reports.charts``); HER2-positive blasts over time, the waterfall of the best change
+in marrow blasts, LVEF over time and the swimmer plot of each subject's treatment are the
+shared charts of ``trialdesk.charts`` (the dashboards draw the same ones), with the report's
+options (``OPTIONS``: text as paths for the PDF, every subject, collections for a large study)."""
 
 from __future__ import annotations
 
@@ -9,20 +11,17 @@ import math
 
 from django.utils.translation import gettext as _
 from matplotlib import rc_context
-from matplotlib.collections import LineCollection, PolyCollection
 from matplotlib.figure import Figure
-from matplotlib.patches import Patch
 
+from trialdesk import charts as shared
 from trialdesk.analysis.endpoints import Analysis, SurvivalEndpoint
-from trialdesk.reports.charts import ACCENT, PLAN, WARN, Chart, _chart
+from trialdesk.charts import ChartOptions, rows
+from trialdesk.datacut.chart_text import chart_text
+from trialdesk.reports.charts import ACCENT, PLAN, Chart, _chart
 from trialdesk.reports.charts import SVG_STYLE as HOUSE_STYLE
 
 #: text drawn as paths: the PDF renderer shows the labels exactly as matplotlib laid them out
 SVG_STYLE = {**HOUSE_STYLE, "svg.fonttype": "path"}
-FOLLOW_UP = "#d7dde4"
-
-GOOD = "#2e7d32"
-BAD = "#b00020"
 
 
 def km_chart(endpoint: SurvivalEndpoint, label: str) -> Chart | None:
@@ -89,50 +88,28 @@ def km_chart(endpoint: SurvivalEndpoint, label: str) -> Chart | None:
         return _chart(figure, label)
 
 
-def _courses(axes, series) -> None:
-    """One line per subject of (label, first dose, [(day, value)…]) in months from the first
-    dose: each subject its own line with markers and a legend entry in a small study; past
-    LABELLED_SUBJECTS one thin collection of lines, no marker (thousands of markers would
-    be thousands of drawn shapes and say nothing more)."""
-
-    def months(first, points):
-        start = first or points[0][0]
-        return [((day - start).days / 30.4375, value) for day, value in points]
-
-    if len(series) <= LABELLED_SUBJECTS:
-        for label, first, points in series:
-            line = months(first, points)
-            axes.plot(
-                [x for x, _v in line],
-                [v for _x, v in line],
-                marker="o",
-                markersize=3,
-                linewidth=1,
-                alpha=0.8,
-                label=label,
-            )
-        return
-    lines = [months(first, points) for _label, first, points in series]
-    axes.add_collection(LineCollection(lines, colors=ACCENT, linewidths=0.5, alpha=0.35))
-    axes.autoscale_view()
+#: past this many subjects a chart names no subject on its axis (the labels would overlap);
+#: the listings beside it name them
+LABELLED_SUBJECTS = 60
+#: the tallest swimmer plot, in inches: a study of thousands is drawn as a band of thin rows
+SWIMMER_MAX_HEIGHT = 11.0
+#: the report's options of the shared charts (``trialdesk.charts``, which the dashboards draw too):
+#: text as paths for the PDF renderer, every subject on the swimmer plot, collections past
+#: LABELLED_SUBJECTS
+OPTIONS = ChartOptions(
+    width=7.5,
+    text_as_paths=True,
+    labelled_bars=LABELLED_SUBJECTS,
+    labelled_series=20,
+    labelled_rows=LABELLED_SUBJECTS,
+    swimmer_rows=None,
+    max_height=SWIMMER_MAX_HEIGHT,
+    hash_salt="trialdesk",
+)
 
 
-def her2_chart(analysis: Analysis) -> Chart | None:
-    series = [
-        (f.label, f.first_dose_on, f.course.her2) for f in analysis.subjects if f.treated and f.course.her2
-    ]
-    if not series:
-        return None
-    with rc_context(SVG_STYLE):
-        figure = Figure(figsize=(7.5, 3.4))
-        axes = figure.add_subplot()
-        _courses(axes, series)
-        axes.set_xlabel(_("Months from the first dose"))
-        axes.set_ylabel(_("HER2-positive blasts (%)"))
-        axes.set_ylim(0, 100)
-        if len(series) <= 20:
-            axes.legend(fontsize=6, frameon=False, ncol=2, loc="center left", bbox_to_anchor=(1, 0.5))
-        return _chart(figure, _("HER2-positive blasts over time"))
+def _image(chart: shared.Chart) -> Chart:
+    return Chart(chart.svg, chart.title)
 
 
 def best_change(facts) -> float | None:
@@ -141,148 +118,36 @@ def best_change(facts) -> float | None:
     return facts.course.best_blast_change_pct
 
 
-#: past this many subjects a chart names no subject on its axis (the labels would overlap);
-#: the listings beside it name them
-LABELLED_SUBJECTS = 60
-#: the tallest swimmer plot, in inches: a study of thousands is drawn as a band of thin rows
-SWIMMER_MAX_HEIGHT = 11.0
-
-
-def _rectangles(axes, lefts, bottoms, widths, heights, color) -> None:
-    """Bars as one collection (one artist whatever their number: a study of 10,000 subjects
-    draws as fast as one of 15)."""
-    boxes = [
-        ((x, y), (x + w, y), (x + w, y + h), (x, y + h))
-        for x, y, w, h in zip(lefts, bottoms, widths, heights, strict=True)
-    ]
-    if boxes:
-        axes.add_collection(PolyCollection(boxes, facecolors=color, edgecolors="none"))
-
-
-def waterfall_chart(analysis: Analysis) -> Chart | None:
-    bars = [(f.label, best_change(f), f.course.confirmed.responder) for f in analysis.subjects if f.treated]
-    bars = sorted(((label, v, r) for label, v, r in bars if v is not None), key=lambda b: -b[1])
-    if not bars:
-        return None
-    with rc_context(SVG_STYLE):
-        figure = Figure(figsize=(7.5, 3.4))
-        axes = figure.add_subplot()
-        for responder, color in ((True, GOOD), (False, PLAN)):
-            chosen = [(i, b[1]) for i, b in enumerate(bars) if bool(b[2]) is responder]
-            _rectangles(
-                axes,
-                [i - 0.4 for i, _v in chosen],
-                [min(v, 0) for _i, v in chosen],
-                [0.8] * len(chosen),
-                [abs(v) for _i, v in chosen],
-                color,
-            )
-        axes.set_xlim(-1, len(bars))
-        axes.set_ylim(min(-100, *(b[1] for b in bars)) - 5, max(5, *(b[1] for b in bars)) + 5)
-        axes.axhline(-50, color=WARN, linewidth=0.8, linestyle="--")
-        axes.axhline(0, color="black", linewidth=0.6)
-        if len(bars) <= LABELLED_SUBJECTS:
-            axes.set_xticks(range(len(bars)))
-            axes.set_xticklabels([b[0] for b in bars], rotation=90, fontsize=7)
-        else:
-            axes.set_xticks([])
-            axes.set_xlabel(_("%(n)d subjects, from the largest rise to the largest fall") % {"n": len(bars)})
-        axes.set_ylabel(_("Best change in marrow blasts (%)"))
-        handles = [
-            Patch(color=GOOD, label=_("Responder")),
-            Patch(color=PLAN, label=_("Not a responder")),
-            axes.plot([], [], color=WARN, linestyle="--", label=_("50 % decrease"))[0],
-        ]
-        axes.legend(handles=handles, fontsize=7, frameon=False, loc="lower left")
-        return _chart(figure, _("Waterfall of the best change in marrow blasts"))
-
-
-def lvef_chart(analysis: Analysis) -> Chart | None:
-    series = [(f.label, f.first_dose_on, f.lvef) for f in analysis.subjects if f.treated and f.lvef]
+def her2_chart(analysis: Analysis) -> Chart | None:
+    series = rows.her2_series(analysis)
     if not series:
         return None
-    with rc_context(SVG_STYLE):
-        figure = Figure(figsize=(7.5, 3.4))
-        axes = figure.add_subplot()
-        _courses(axes, series)
-        axes.axhline(50, color=BAD, linewidth=0.8, linestyle="--")
-        axes.set_xlabel(_("Months from the first dose"))
-        axes.set_ylabel(_("LVEF (%)"))
-        if len(series) <= 20:
-            axes.legend(fontsize=6, frameon=False, ncol=2, loc="center left", bbox_to_anchor=(1, 0.5))
-        return _chart(figure, _("Left ventricular ejection fraction over time"))
+    return _image(shared.her2_chart(series, text=chart_text(), options=OPTIONS))
+
+
+def waterfall_chart(analysis: Analysis, protocol=None) -> Chart | None:
+    """The waterfall; with ``protocol``, the fall a partial response needs drawn as a line."""
+    bars, _missing = rows.waterfall(analysis)
+    if not bars:
+        return None
+    pr = float(protocol.response_criteria.pr_min_decrease_pct) if protocol is not None else None
+    return _image(shared.waterfall_chart(bars, pr_decrease_pct=pr, text=chart_text(), options=OPTIONS))
+
+
+def lvef_chart(analysis: Analysis, protocol=None) -> Chart | None:
+    """LVEF over time; with ``protocol``, against its cardiac threshold."""
+    series = rows.lvef_series(analysis)
+    if not series:
+        return None
+    threshold = rows.lvef_threshold(protocol) if protocol is not None else None
+    return _image(shared.lvef_chart(series, threshold=threshold, text=chart_text(), options=OPTIONS))
 
 
 def swimmer_chart(analysis: Analysis) -> Chart | None:
-    rows = [f for f in analysis.subjects if f.treated and f.first_dose_on is not None]
-    if not rows:
+    swimmer = rows.swimmer(analysis)
+    if not swimmer:
         return None
-    rows.sort(key=lambda f: ((f.os.end if f.os else f.first_dose_on) - f.first_dose_on).days)
-    height = min(SWIMMER_MAX_HEIGHT, max(2.5, 0.28 * len(rows) + 1))
-    follow_up, treatment = [], []
-    markers: dict[str, tuple[list[float], list[float]]] = {key: ([], []) for key in ("^", "x", "D", "s")}
-    for y, f in enumerate(rows):
-        start = f.first_dose_on
-
-        def m(day, start=start):
-            return (day - start).days / 30.4375
-
-        follow_up.append(m(f.os.end if f.os is not None else f.last_dose_on or start))
-        treatment.append(m(f.last_dose_on or start) + 7 / 30.4375)
-        events = [
-            ("^", f.course.confirmed.first_response_on),
-            ("x", f.course.confirmed.failure_on),
-            *(("D", e.onset) for e in f.adverse_events if e.serious),
-            ("s", f.survival.death_date if f.os is not None and f.os.event else None),
-        ]
-        for marker, day in events:
-            if day is not None:
-                markers[marker][0].append(m(day))
-                markers[marker][1].append(y)
-    labelled = len(rows) <= LABELLED_SUBJECTS
-    bar = 0.6 if labelled else 0.9
-    style = {
-        "^": (GOOD, 6, _("First response")),
-        "x": (WARN, 6, _("Relapse or progression")),
-        "D": (BAD, 4, _("Serious adverse event")),
-        "s": ("black", 5, _("Death")),
-    }
-    with rc_context(SVG_STYLE):
-        figure = Figure(figsize=(7.5, height))
-        axes = figure.add_subplot()
-        ys = [y - bar / 2 for y in range(len(rows))]
-        _rectangles(axes, [0.0] * len(rows), ys, follow_up, [bar] * len(rows), FOLLOW_UP)
-        _rectangles(axes, [0.0] * len(rows), ys, treatment, [bar] * len(rows), ACCENT)
-        size = 1.0 if labelled else max(0.25, min(1.0, 60 / len(rows)))
-        for marker, (xs, marker_ys) in markers.items():
-            color, points, _label = style[marker]
-            if xs:
-                axes.plot(
-                    xs, marker_ys, linestyle="none", marker=marker, color=color, markersize=points * size
-                )
-        axes.set_xlim(
-            0,
-            max(max(follow_up), max(treatment), *(max(xs, default=0) for xs, _y in markers.values())) * 1.03
-            or 1,
-        )
-        axes.set_ylim(-1, len(rows))
-        if labelled:
-            axes.set_yticks(range(len(rows)))
-            axes.set_yticklabels([f.label for f in rows], fontsize=7)
-        else:
-            axes.set_yticks([])
-            axes.set_ylabel(_("%(n)d subjects, by time on study") % {"n": len(rows)})
-        axes.set_xlabel(_("Months from the first dose"))
-        handles = [
-            Patch(color=ACCENT, label=_("On treatment")),
-            Patch(color=FOLLOW_UP, label=_("Follow-up")),
-            *(
-                axes.plot([], [], marker, color=color, label=label)[0]
-                for marker, (color, _points, label) in style.items()
-            ),
-        ]
-        axes.legend(handles=handles, fontsize=7, frameon=False, loc="lower right")
-        return _chart(figure, _("Swimmer plot: each subject's treatment, responses and events"))
+    return _image(shared.swimmer_chart(swimmer, text=chart_text(), options=OPTIONS))
 
 
 def finite(value) -> bool:

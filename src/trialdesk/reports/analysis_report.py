@@ -238,7 +238,7 @@ def report_context(
         }
         for code, h in t.highlights.highlights.items()
     ]
-    lvef = charts.lvef_chart(analysis) if plots else None
+    lvef = charts.lvef_chart(analysis, protocol) if plots else None
     ctx["safety"] = {
         "derivation": _derivation(t.derivation),
         "population": t.population,
@@ -465,7 +465,7 @@ def report_context(
     }
     step(_("plots"))
     her2 = charts.her2_chart(analysis) if plots else None
-    waterfall = charts.waterfall_chart(analysis) if plots else None
+    waterfall = charts.waterfall_chart(analysis, protocol) if plots else None
     swimmer = charts.swimmer_chart(analysis) if plots else None
     ctx["her2_chart"] = her2.img_tag() if her2 else None
     ctx["waterfall_chart"] = waterfall.img_tag() if waterfall else None
