@@ -33,6 +33,41 @@ INFUSION_KINDS = frozenset({cal.INFUSION, cal.RELOAD})
 ASSESSMENT_KINDS = frozenset({cal.ASPIRATE, cal.LVEF, cal.REPEAT_LVEF})
 CALL_KINDS = frozenset({cal.FOLLOW_UP_CALL})
 
+#: "Due this week" on the homes: the site's next 7 days (its date and the 6 days after it), the
+#: worklist's "Due today" and "This week" together (deviations.services.worklist computes both).
+WEEK_DAYS = 7
+WEEK_KINDS = ("infusions", "assessments", "calls")
+
+
+def kind_of(item) -> str:
+    """The home's kind of a calendar item ("" for what the home does not count)."""
+    if item.kind in INFUSION_KINDS:
+        return "infusions"
+    if item.kind in ASSESSMENT_KINDS:
+        return "assessments"
+    if item.kind in CALL_KINDS:
+        return "calls"
+    return ""
+
+
+def week_labels() -> list[tuple[str, str]]:
+    return [
+        ("infusions", _("Infusions due this week")),
+        ("assessments", _("Assessments due this week (marrow, LVEF)")),
+        ("calls", _("Follow-up calls due this week")),
+    ]
+
+
+def week_entries(work) -> list:
+    """The (subject, item) of a site's worklist due in its week: due today or in the 6 days after
+    (not the overdue ones: they are late, counted as such)."""
+    return [*work.due_today, *work.this_week]
+
+
+def week_bounds(work) -> tuple[dt.date, dt.date]:
+    return work.today, work.today + dt.timedelta(days=WEEK_DAYS - 1)
+
+
 # The order of the homes of a user who holds several roles, when none has urgent work.
 RANK = {
     Role.SAFETY_OFFICER: 0,
@@ -198,10 +233,15 @@ class Builder:
         from trialdesk.treatment.services import infusion_form
 
         buckets = {key: {} for key in ("inf_today", "inf_late", "ass_today", "ass_late", "calls")}
+        week = {kind: {} for kind in WEEK_KINDS}
         details: list[DetailRow] = []
         infusion = infusion_form(self.study.protocol)
         for site in sites:
             work = self.worklist(site)
+            for _subject, item in week_entries(work):
+                kind = kind_of(item)
+                if kind:
+                    week[kind][site.pk] = week[kind].get(site.pk, 0) + 1
             for when, entries in (("today", work.due_today), ("late", work.overdue)):
                 for subject, item in entries:
                     if item.kind in INFUSION_KINDS:
@@ -276,6 +316,18 @@ class Builder:
                 buckets["calls"],
                 worklist_url("#worklist-today"),
             ),
+            *(
+                self.per_site(
+                    f"{kind}-week",
+                    label,
+                    sites,
+                    week[kind],
+                    lambda s, kind=kind: _url("workspace:due-this-week", site=s.code, status=kind),
+                    total_url=_url("workspace:due-this-week", status=kind),
+                    hint=_("today and the next 6 days"),
+                )
+                for kind, label in week_labels()
+            ),
             self.per_site(
                 "screenings",
                 _("Screenings in progress"),
@@ -324,7 +376,7 @@ class Builder:
                 _("Casebooks to sign"),
                 sites,
                 to_sign,
-                lambda s: reverse("casebooks-to-sign"),
+                lambda s: _url("casebooks-to-sign", site=s.code),
                 total_url=reverse("casebooks-to-sign"),
             ),
             self.per_site(

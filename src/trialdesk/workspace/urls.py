@@ -9,4 +9,5 @@ urlpatterns = [
     path("changed-forms/", views.changed_forms, name="changed-forms"),
     path("saes/", views.sae_list, name="saes"),
     path("adverse-events/", views.adverse_events, name="adverse-events"),
+    path("due-this-week/", views.due_this_week, name="due-this-week"),
 ]

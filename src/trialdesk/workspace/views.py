@@ -321,3 +321,63 @@ def adverse_events(request):
         "sites": _visible_sites(study, access),
     }
     return render(request, "workspace/adverse_events.html", context)
+
+
+@require_GET
+@login_required
+def due_this_week(request):
+    """The infusions, assessments and follow-up calls due in each site's week (its date and the 6
+    days after it), from the sites' worklists (the treatment calendar): what the homes count."""
+    from trialdesk.deviations.labels import KIND_LABELS, item_title
+    from trialdesk.studies.listing import ListFilter
+    from trialdesk.treatment.services import infusion_form
+    from trialdesk.workspace.homes import kind_of, week_bounds, week_entries, week_labels
+
+    study, access = _clinical(request)
+    sites = _visible_sites(study, access)
+    kinds = [(kind, label) for kind, label in week_labels()]
+    listing = ListFilter(request, sites=sites, statuses=kinds, status_blank=_("Every kind of work"))
+    shown = [s for s in sites if listing.site in (None, s.code)]
+    builder = Builder(request.user, study, access)
+    infusion = infusion_form(study.protocol)
+    rows, weeks = [], []
+    for site in shown:
+        work = builder.worklist(site)
+        weeks.append((site, *week_bounds(work)))
+        for subject, item in week_entries(work):
+            kind = kind_of(item)
+            if not kind:
+                continue
+            links = [(_("Casebook"), reverse("subject-casebook", args=[subject.pk]))]
+            if kind == "infusions" and infusion:
+                links.insert(
+                    0,
+                    (
+                        _("Infusion form, with the computed dose"),
+                        reverse("log-form-new", args=[subject.pk, infusion]),
+                    ),
+                )
+            rows.append(
+                {
+                    "subject": subject,
+                    "site": site,
+                    "kind": kind,
+                    "kind_label": KIND_LABELS.get(item.kind, ""),
+                    "title": item_title(study.protocol, item),
+                    "due_on": item.due_on,
+                    "window_start": item.window_start,
+                    "window_end": item.window_end,
+                    "today": item.due_on == work.today,
+                    "links": links,
+                }
+            )
+    rows = listing.apply(rows, status=lambda r: r["kind"])
+    rows.sort(key=lambda r: (r["due_on"], r["site"].code, r["subject"].label))
+    context = {
+        "title": dict(kinds).get(listing.status or "", _("Due this week")),
+        "listing": listing,
+        "rows": listing.paginate(rows),
+        "weeks": weeks,
+        "several_sites": len(sites) > 1,
+    }
+    return render(request, "workspace/due.html", context)
