@@ -642,6 +642,40 @@ class Concepts(Sourced):
     fields: dict[Code, list[Placement]] = {}
     choices: dict[Code, ChoicePlacement] = {}
 
+    def places(self) -> ConceptPlaces:
+        """The placements split once into lookups (the model is frozen: computed on first use,
+        again only if ``fields`` was replaced, as ``model_copy(update=...)`` does)."""
+        index = self.__dict__.get("_places")
+        if index is None or index.fields is not self.fields:
+            index = ConceptPlaces.of(self.fields)
+            self.__dict__["_places"] = index
+        return index
+
+
+class ConceptPlaces(NamedTuple):
+    """The field concepts' placements as lookups: each concept's places in order of precedence,
+    the field a concept is recorded in on a form (its first place there), and the field that
+    dates each form's records (the first date concept placed on it)."""
+
+    fields: dict[str, list[str]]  # what was indexed
+    refs: dict[str, tuple[FieldRef, ...]]
+    field_on_form: dict[tuple[str, str], str]
+    date_field: dict[str, str]
+
+    @classmethod
+    def of(cls, fields: dict[str, list[str]]) -> ConceptPlaces:
+        refs: dict[str, tuple[FieldRef, ...]] = {}
+        field_on_form: dict[tuple[str, str], str] = {}
+        date_field: dict[str, str] = {}
+        for name, placements in fields.items():
+            refs[name] = tuple(_split(placement) for placement in placements)
+            spec = CONCEPTS.get(name)
+            for ref in refs[name]:
+                field_on_form.setdefault((name, ref.form), ref.field)
+                if spec is not None and spec.kind == "date":
+                    date_field.setdefault(ref.form, ref.field)
+        return cls(fields, refs, field_on_form, date_field)
+
 
 # --------------------------------------------------------------------------- consent versions
 
@@ -816,15 +850,7 @@ class Protocol(_Model):
         map places on it (``dose_date`` on the infusion form). Log entries are ordered by it."""
         if self.concepts is None:
             return None
-        for name, placements in self.concepts.fields.items():
-            spec = CONCEPTS.get(name)
-            if spec is None or spec.kind != "date":
-                continue
-            for placement in placements:
-                ref = _split(placement)
-                if ref.form == form:
-                    return ref.field
-        return None
+        return self.concepts.places().date_field.get(form)
 
     @property
     def baseline_forms(self) -> list[str]:
@@ -857,17 +883,13 @@ class Protocol(_Model):
         """Where a field concept is recorded, in order of precedence (``KeyError`` if unmapped)."""
         if self.concepts is None or name not in self.concepts.fields:
             raise KeyError(f"protocol {self.nct_id} maps no field concept {name!r}")
-        return [_split(placement) for placement in self.concepts.fields[name]]
+        return list(self.concepts.places().refs[name])
 
     def concept_field(self, name: str, form: str) -> str | None:
         """The field that records a field concept on ``form``, or None if that form does not."""
         if self.concepts is None:
             return None
-        for placement in self.concepts.fields.get(name, ()):
-            ref = _split(placement)
-            if ref.form == form:
-                return ref.field
-        return None
+        return self.concepts.places().field_on_form.get((name, form))
 
     def concept_form(self, name: str) -> str:
         """The form of a concept's first place (its preferred form)."""
