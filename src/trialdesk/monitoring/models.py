@@ -134,3 +134,26 @@ class FollowUp(models.Model):
         ordering = ["pk"]
         base_manager_name = "internal"
         default_manager_name = "objects"
+
+
+class FollowUpCompletion(models.Model):
+    """A follow-up of a signed report marked done: by whom, on which day at the site, recorded
+    when. The signed report is never edited (its content hash covers the follow-up's state as
+    signed); the next report of the site shows it done and no longer carries it forward."""
+
+    site_path = "follow_up__visit__site"
+
+    follow_up = models.OneToOneField(FollowUp, on_delete=models.PROTECT, related_name="completion")
+    done_on = models.DateField()
+    done_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    done_by_name = models.CharField(max_length=200)
+    recorded_at = models.DateTimeField()
+    note = models.TextField(blank=True)
+
+    objects = ScopedManager.from_queryset(SiteScopedQuerySet)()
+    internal = InternalManager.from_queryset(SiteScopedQuerySet)()
+
+    class Meta:
+        ordering = ["pk"]
+        base_manager_name = "internal"
+        default_manager_name = "objects"

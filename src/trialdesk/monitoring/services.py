@@ -38,6 +38,7 @@ from trialdesk.monitoring.models import (
     Finding,
     FindingCategory,
     FollowUp,
+    FollowUpCompletion,
     FollowUpState,
     MonitoringVisit,
     ReportStatus,
@@ -626,9 +627,15 @@ def start_addendum(user, visit: MonitoringVisit, *, reason: str) -> MonitoringVi
         )
         for f in Finding.objects.system("an addendum").filter(visit=base).order_by("pk"):
             Finding.objects.create(visit=addendum, category=f.category, severity=f.severity, text=f.text)
+        done_since = set(
+            FollowUpCompletion.objects.system("an addendum")
+            .filter(follow_up__visit=base)
+            .values_list("follow_up_id", flat=True)
+        )
         for f in FollowUp.objects.system("an addendum").filter(visit=base).order_by("pk"):
+            state = FollowUpState.DONE if f.pk in done_since else f.state  # done since the signature
             FollowUp.objects.create(
-                visit=addendum, text=f.text, responsible=f.responsible, due_on=f.due_on, state=f.state
+                visit=addendum, text=f.text, responsible=f.responsible, due_on=f.due_on, state=state
             )
         _audit(
             actor,
@@ -660,11 +667,166 @@ def earlier_open_follow_ups(visit: MonitoringVisit) -> list[FollowUp]:
             visit__status=ReportStatus.SIGNED,
             visit__visit_date__lt=visit.visit_date,
             state=FollowUpState.OPEN,
+            completion__isnull=True,
         )
         .exclude(visit_id__in=list(corrected))
         .select_related("visit")
         .order_by("due_on", "pk")
     )
+
+
+# --------------------------------------------------------------------------- follow-ups done
+
+
+#: besides the site's monitors, who marks a signed report's follow-up done: the site staff the
+#: report's actions are addressed to (ICH E6: the findings and actions go to the site)
+FOLLOW_UP_STAFF = frozenset({Role.INVESTIGATOR, Role.COORDINATOR})
+
+
+def may_complete(access: StudyAccess, visit: MonitoringVisit) -> bool:
+    """Whether the user marks the follow-ups of this signed report done (a draft's follow-ups
+    are set in the draft, by its monitor)."""
+    if visit.is_draft or not may_read(access, visit):
+        return False
+    return may_write(access, visit.site_id) or bool(access.roles_at(visit.site_id) & FOLLOW_UP_STAFF)
+
+
+def _completion_role(access: StudyAccess, site_id: int) -> str:
+    role = access.role_for(Permission.VERIFY_SOURCE, site_id)
+    if role:
+        return role
+    return sorted(access.roles_at(site_id) & FOLLOW_UP_STAFF)[0]
+
+
+def complete_follow_up(
+    user,
+    visit: MonitoringVisit,
+    follow_up_id: int,
+    *,
+    done_on: dt.date | None,
+    note: str = "",
+    now: dt.datetime | None = None,
+) -> FollowUpCompletion:
+    """Mark one open follow-up of a signed report done on ``done_on`` (a day at the site, not
+    before the visit, not after the site's today), audited with who did it. The signed report is
+    not changed: the completion is recorded beside it."""
+    access = study_access(user, visit.study)
+    if visit.site_id not in access.site_ids:
+        raise Http404
+    if visit.is_draft:
+        raise MonitoringRefused(
+            _("In a draft, a follow-up is marked done with its state, by the report's monitor.")
+        )
+    if not may_complete(access, visit):
+        raise PermissionDenied
+    if latest_version(visit) is not None:
+        raise MonitoringRefused(
+            _("This report was corrected by an addendum: mark the follow-up done in its latest version.")
+        )
+    if done_on is None:
+        raise MonitoringRefused(_("Give the date the follow-up action was done."))
+    site_today = visit.site.today(now)
+    if done_on < visit.visit_date:
+        raise MonitoringRefused(
+            _("A follow-up action cannot be done before the visit that asked for it (%(date)s).")
+            % {"date": visit.visit_date.isoformat()}
+        )
+    if done_on > site_today:
+        raise MonitoringRefused(
+            _("The date it was done cannot be after today at the site (%(date)s).")
+            % {"date": site_today.isoformat()}
+        )
+    note = _text(note, _("note"), required=False)
+    actor = Actor.for_user(user, _completion_role(access, visit.site_id))
+    with audited():
+        follow_up = (
+            FollowUp.objects.system("a signed report's follow-up, after its permission check")
+            .select_for_update()
+            .filter(visit=visit, pk=follow_up_id)
+            .first()
+        )
+        if follow_up is None:
+            raise Http404
+        if follow_up.state == FollowUpState.DONE:
+            raise MonitoringRefused(_("This follow-up action was already done when the report was signed."))
+        done = (
+            FollowUpCompletion.objects.system("a follow-up done once")
+            .filter(follow_up=follow_up)
+            .select_related("done_by")
+            .first()
+        )
+        if done is not None:
+            raise MonitoringRefused(
+                _("This follow-up action is already marked done (on %(date)s, by %(name)s).")
+                % {"date": done.done_on.isoformat(), "name": done.done_by_name}
+            )
+        completion = FollowUpCompletion.objects.create(
+            follow_up=follow_up,
+            done_on=done_on,
+            done_by=user,
+            done_by_name=printed_name(user),
+            recorded_at=timezone.now(),
+            note=note,
+        )
+        _audit(
+            actor,
+            "monitoring_follow_up_done",
+            visit,
+            field=f"follow-up #{follow_up.pk} state",
+            old_value=FollowUpState.OPEN.value,
+            new_value={
+                "state": FollowUpState.DONE.value,
+                "done_on": done_on.isoformat(),
+                "done_by": completion.done_by_name,
+                "note": note,
+            },
+        )
+    return completion
+
+
+@dataclass(frozen=True)
+class OpenFollowUp:
+    follow_up: FollowUp
+    visit: MonitoringVisit
+    age_days: int  # days since the visit that asked for it, at the site
+    overdue: bool
+    today: dt.date  # the site's date
+
+
+def open_follow_ups(user, study, site_ids, *, now: dt.datetime | None = None) -> list[OpenFollowUp]:
+    """The follow-ups still open in the signed reports of these sites (each report's latest signed
+    version), not marked done since: the oldest first (by the date of the visit that asked)."""
+    corrected = (
+        MonitoringVisit.objects.for_user(user, study)
+        .filter(status=ReportStatus.SIGNED, amends__isnull=False, site_id__in=site_ids)
+        .values_list("amends_id", flat=True)
+    )
+    rows = (
+        FollowUp.objects.for_user(user, study)
+        .filter(
+            visit__study=study,
+            visit__site_id__in=site_ids,
+            visit__status=ReportStatus.SIGNED,
+            state=FollowUpState.OPEN,
+            completion__isnull=True,
+        )
+        .exclude(visit_id__in=list(corrected))
+        .select_related("visit__site")
+        .order_by("visit__visit_date", "due_on", "pk")
+    )
+    out = []
+    for f in rows:
+        today = f.visit.site.today(now)
+        out.append(
+            OpenFollowUp(
+                f,
+                f.visit,
+                (today - f.visit.visit_date).days,
+                f.due_on is not None and f.due_on < today,
+                today,
+            )
+        )
+    return out
 
 
 # --------------------------------------------------------------------------- lists

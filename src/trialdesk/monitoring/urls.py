@@ -13,6 +13,7 @@ urlpatterns = [
     path("<int:monitoring_visit_id>/follow-ups/", views.follow_up_add, name="follow-up-add"),
     path("<int:monitoring_visit_id>/follow-ups/state/", views.follow_up_state, name="follow-up-state"),
     path("<int:monitoring_visit_id>/follow-ups/remove/", views.follow_up_remove, name="follow-up-remove"),
+    path("<int:monitoring_visit_id>/follow-ups/done/", views.follow_up_done, name="follow-up-done"),
     path("<int:monitoring_visit_id>/sign/", views.visit_sign, name="sign"),
     path("<int:monitoring_visit_id>/addendum/", views.visit_addendum, name="addendum"),
     path("<int:monitoring_visit_id>/report.pdf", views.visit_pdf, name="pdf"),

@@ -138,7 +138,11 @@ def _context(request, study, visit):
         and services.may_write(access, visit.site_id),
         "can_download": services.may_download(access, visit),
         "findings": list(Finding.objects.read_as(visit).filter(visit=visit).order_by("pk")),
-        "follow_ups": list(FollowUp.objects.read_as(visit).filter(visit=visit).order_by("pk")),
+        "follow_ups": list(
+            FollowUp.objects.read_as(visit).filter(visit=visit).select_related("completion").order_by("pk")
+        ),
+        "can_complete": services.may_complete(access, visit) and services.latest_version(visit) is None,
+        "site_today": visit.site.today(),
         "verified": services.verified_lines(visit),
         "earlier_follow_ups": services.earlier_open_follow_ups(visit),
         "queries": services.query_lines(visit),
@@ -255,6 +259,33 @@ def follow_up_state(request, monitoring_visit_id: int):
         _("The follow-up action is updated."),
         "#follow-ups",
     )
+
+
+def _back(request, default: str) -> str:
+    """Where a form posted from another page (the monitor's home) goes back: a path of this site."""
+    target = request.POST.get("next", "")
+    if target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return default
+
+
+@login_required
+@require_POST
+def follow_up_done(request, monitoring_visit_id: int):
+    """A follow-up of a signed report marked done (by a monitor of the site or its staff), dated."""
+    study = request_study(request)
+    visit = services.get_visit(request.user, study, monitoring_visit_id)
+    back = _back(request, reverse("monitoring:visit", args=[visit.pk]) + "#follow-ups")
+    try:
+        done_on = _date(request.POST.get("done_on"), _("date it was done"))
+        services.complete_follow_up(
+            request.user, visit, _item(request), done_on=done_on, note=request.POST.get("note", "")
+        )
+    except services.MonitoringRefused as refused:
+        messages.error(request, refused.message)
+    else:
+        messages.success(request, _("The follow-up action is marked done."))
+    return redirect(back)
 
 
 @login_required

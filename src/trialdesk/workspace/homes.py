@@ -116,11 +116,14 @@ class Section:
     links: list[tuple[str, str, str]] = field(default_factory=list)  # (label, url, what it is)
     note: str = ""
     site_table: list | None = None  # the sites' figures (the sponsor's and data manager's view)
+    follow_ups: list | None = None  # open follow-ups of the monitoring reports (monitor's home)
 
     @property
     def urgent(self) -> int:
-        return sum(1 for line in self.lines for c in line.cells.values() if c.urgent and c.value) + sum(
-            1 for d in self.details if d.urgent
+        return (
+            sum(1 for line in self.lines for c in line.cells.values() if c.urgent and c.value)
+            + sum(1 for d in self.details if d.urgent)
+            + sum(1 for f in self.follow_ups or () if f.overdue)
         )
 
 
@@ -475,6 +478,33 @@ class Builder:
             ),
         ]
         return Section("monitoring", _("Your sites"), self.columns(sites, total=False), lines)
+
+    def follow_ups_section(self, sites: list[Site]) -> Section:
+        """The follow-up actions still open in the sites' signed monitoring reports, oldest
+        first, each marked done from here (monitoring.services)."""
+        from trialdesk.monitoring.services import open_follow_ups
+
+        rows = open_follow_ups(self.user, self.study, [s.pk for s in sites], now=self.now)
+        counts: dict[int, int] = {}
+        for row in rows:
+            counts[row.visit.site_id] = counts.get(row.visit.site_id, 0) + 1
+        line = self.per_site(
+            "follow-ups-open",
+            _("Follow-up actions still open"),
+            sites,
+            counts,
+            lambda s: _url("home", site=s.code) + "#open-follow-ups",
+        )
+        return Section(
+            "follow-ups",
+            _("Follow-up actions of the monitoring reports"),
+            self.columns(sites, total=False),
+            [line],
+            follow_ups=rows,
+            note=_("Oldest first: the age is counted from the visit that asked for the action.")
+            if rows
+            else _("No follow-up action is open."),
+        )
 
     def data_manager_section(self, sites: list[Site]) -> tuple[Section, Section]:
         codes = services.system_queries_by_code(self.user, self.study, sites)
@@ -877,7 +907,8 @@ class Builder:
         if Role.MONITOR in roles:
             sites = self.sites(Role.MONITOR)
             if sites:
-                homes.append(RoleHome(Role.MONITOR, Role.MONITOR.label, sites, [self.monitor_section(sites)]))
+                sections = [self.monitor_section(sites), self.follow_ups_section(sites)]
+                homes.append(RoleHome(Role.MONITOR, Role.MONITOR.label, sites, sections))
         if Role.DATA_MANAGER in roles:
             sites = self.sites(Role.DATA_MANAGER)
             if sites:
