@@ -108,11 +108,13 @@ def build_demo(protocol_path: Path, *, password: str, seed: int, today: dt.date 
 
     logins = []
     users_by_site = {}
+    users_by_role: dict[str, list] = {}
     for position, (username, role, user_sites) in enumerate(_demo_users(study)):
         first_name, last_name = demo_name(position)
         # an address of the reserved .invalid domain: the demo prints its mail (SAE notifications) on the console
         email = f"{username}@demo.invalid"
         user = create_user(username, password, first_name=first_name, last_name=last_name, email=email, actor=system)
+        users_by_role.setdefault(role, []).append(user)
         for site in user_sites or [None]:
             grant_role(user, study, role, site, system)
             if site is not None and role == Role.INVESTIGATOR:
@@ -124,7 +126,104 @@ def build_demo(protocol_path: Path, *, password: str, seed: int, today: dt.date 
         _load_subject(study, sites[simulated.site_code], users_by_site[simulated.site_code], simulated, system)
     _close_recruitment(study, cohort, system)
     _acknowledge_first_sae(study)
+    _write_monitoring_reports(study, cohort, sites, users_by_site, users_by_role, password)
     return logins
+
+
+#: the demo monitor's signed reports: (days before the cohort's last visit, kind, summary, findings
+#: as (category, severity, text), follow-ups as (text, days after the visit it is due)); the first
+#: is the sponsor's site's, the second the site of the cohort's longest course
+MONITORING_REPORTS = (
+    (
+        28,
+        "on_site",
+        "Routine on-site visit: informed consents, eligibility and the infusions of the subjects on "
+        "treatment checked against the hospital records; drug accountability reviewed at the pharmacy.",
+        (
+            (
+                "data_quality",
+                "minor",
+                "Two concomitant medications written in the hospital record were not yet entered in the "
+                "casebook.",
+            ),
+            (
+                "drug_accountability",
+                "minor",
+                "The temperature log of the study drug refrigerator has no reading for two days; no "
+                "temperature excursion was reported.",
+            ),
+        ),
+        (
+            (
+                "Enter the missing concomitant medications and file the pharmacy's note on the gap in the "
+                "temperature log.",
+                30,
+            ),
+        ),
+    ),
+    (
+        49,
+        "remote",
+        "Remote visit: the casebooks of the site's subjects reviewed against the scanned hospital records.",
+        (
+            (
+                "safety_reporting",
+                "minor",
+                "A grade 3 adverse event was entered in the casebook eleven days after the site learned of it.",
+            ),
+        ),
+        (("Remind the site's staff to enter adverse events of grade 3 or more within a week.", 21),),
+    ),
+)
+
+
+def _write_monitoring_reports(study, cohort, sites, investigators, users_by_role, password: str) -> None:
+    """The demo monitor's signed visit reports of the sponsor's site and of the site of the
+    cohort's longest course, written through the monitoring services. Each visit is dated in
+    the past of the simulated calendar (a clinical date, never after today at the site); the
+    trail records the true time of the build."""
+    from trialdesk.monitoring import services as monitoring
+
+    monitors = users_by_role.get(Role.MONITOR) or []
+    done = [v.actual_date for s in cohort.subjects for v in s.visits if v.actual_date is not None]
+    if not monitors or not done or not cohort.subjects:
+        return
+    monitor, last = monitors[0], max(done)
+    lead = study.protocol.sites[0].code
+    longest = max(
+        (s for s in cohort.subjects if s.site_code != lead), key=lambda s: len(s.records), default=None
+    )
+    staff = {code: [user] for code, user in investigators.items()}
+    for user in users_by_role.get(Role.COORDINATOR) or []:
+        for membership in user.memberships.filter(study=study, role=Role.COORDINATOR, site__isnull=False):
+            staff.setdefault(membership.site.code, []).append(user)
+    codes = [code for code in (lead, longest.site_code if longest else None) if code in sites]
+    for code, (days_before, kind, summary, findings, follow_ups) in zip(
+        codes, MONITORING_REPORTS, strict=False
+    ):
+        site = sites[code]
+        visit_date = min(last - dt.timedelta(days=days_before), site.today() - dt.timedelta(days=1))
+        people = staff.get(code) or []
+        visit = monitoring.create_visit(
+            monitor,
+            site,
+            visit_date=visit_date,
+            kind=kind,
+            summary=summary,
+            attendees="\n".join(u.get_full_name() for u in [monitor, *people]),
+        )
+        for category, severity, text in findings:
+            monitoring.add_finding(monitor, visit, category=category, severity=severity, text=text)
+        responsible = people[-1].get_full_name() if people else monitor.get_full_name()
+        for text, due_in in follow_ups:
+            monitoring.add_follow_up(
+                monitor,
+                visit,
+                text=text,
+                responsible=responsible,
+                due_on=visit_date + dt.timedelta(days=due_in),
+            )
+        monitoring.sign_visit(monitor, visit, password=password)
 
 
 def _acknowledge_first_sae(study) -> None:

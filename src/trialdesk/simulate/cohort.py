@@ -153,7 +153,7 @@ def _schedule_screenings(
     spread_last = max(min(last, forced[0] - D(days=30)), first + D(days=30)) if n_forced else last
     spread_span = (spread_last - first).days
     lead = protocol.sites[0].code
-    opens = {code: date + D(days=14) for code, date in activation.items()}
+    opens = _opens(activation)
     per_site = Counter([*treated_sites, *failure_sites])
     # a month between screenings at a site is only possible for a small cohort
     attempts = 60 if max(per_site.values(), default=0) * 30 <= span else 1
@@ -189,8 +189,17 @@ def _schedule_screenings(
             best, best_conflicts = slots, conflicts
         if conflicts == 0:
             break
-    best.sort(key=lambda s: (s.screened_on, s.site, not s.treated, s.index))
+    best.sort(key=_screening_order)
     return best
+
+
+def _opens(activation: dict[str, dt.date]) -> dict[str, dt.date]:
+    """The first day each site screens: two weeks after its activation."""
+    return {code: date + D(days=14) for code, date in activation.items()}
+
+
+def _screening_order(slot: _Slot) -> tuple:
+    return (slot.screened_on, slot.site, not slot.treated, slot.index)
 
 
 def _conflicts(slots: list[_Slot], gap_days: int = 30) -> int:
@@ -548,28 +557,48 @@ def simulate_cohort(
     failure_sites = [s.code for s in rng.choices(protocol.sites, weights=weights, k=n_screen_failures)]
     forced: tuple[dt.date, ...] = ()
     plan = course_plan(n_treated)
+    # a trial in progress: the course followed up today, then those still treated (its place in the plan)
+    call_due = len(plan) - sum(1 for kind in ON_TREATMENT_TODAY_COURSES if kind in plan) - 1
+    call_due = call_due if today is not None and call_due >= 0 and CALL_DUE_TODAY_COURSE in plan else None
     if today is not None:
         # the last patients screened are still treated today: screening about 18, 10 and 6
-        # weeks before it, courses long enough to be running
-        forced = tuple(today - D(days=days) for days in ON_TREATMENT_TODAY_SCREENED_DAYS_AGO)
+        # weeks before it, courses long enough to be running; before them, the patient whose
+        # first follow-up call falls due today (screened about 5 months before it)
+        days_ago = ON_TREATMENT_TODAY_SCREENED_DAYS_AGO
+        if call_due is not None:
+            days_ago = (CALL_DUE_TODAY_SCREENED_DAYS_AGO, *days_ago)
+        forced = tuple(today - D(days=days) for days in days_ago)
     slots = _schedule_screenings(protocol, calendar, activation, treated_sites, failure_sites, rng, forced)
 
     rng.shuffle(plan)
     if today is not None:
-        _put_last(plan, ON_TREATMENT_TODAY_COURSES)
+        _put_last(
+            plan,
+            (CALL_DUE_TODAY_COURSE, *ON_TREATMENT_TODAY_COURSES)
+            if call_due is not None
+            else ON_TREATMENT_TODAY_COURSES,
+        )
     roles = _roles(plan)
     if today is not None and plan and plan[-1] in ON_TREATMENT_TODAY_COURSES:
         roles[-1] = replace(roles[-1], overdue=True)
+    if call_due is not None:
+        roles[call_due] = replace(roles[call_due], call_due=True)
     treated_ages = _ages(n_treated, rng)
     failure_ages = [int(round(min(max(rng.gauss(MEDIAN_AGE, 14), 19), 84))) for _ in range(n_screen_failures)]
+
+    def treated(slot: _Slot) -> SimulatedSubject:
+        i = slot.index
+        srng = _rng(seed, "treated", i)
+        erng = _rng(seed, "enrollment", i)
+        return _treated(protocol, schedule, calendar, slot, plan[i], roles[i], treated_ages[i], srng, erng)
+
+    if call_due is not None and today is not None:
+        _time_the_call_due(protocol, schedule, activation, slots, call_due, today, treated)
 
     subjects = []
     for slot in slots:
         if slot.treated:
-            srng = _rng(seed, "treated", slot.index)
-            erng = _rng(seed, "enrollment", slot.index)
-            i = slot.index
-            subject = _treated(protocol, schedule, calendar, slot, plan[i], roles[i], treated_ages[i], srng, erng)
+            subject = treated(slot)
         else:
             srng = _rng(seed, "screen-failure", slot.index)
             subject = _screen_failure(protocol, schedule, slot, failure_ages[slot.index], srng)
@@ -582,6 +611,49 @@ def simulate_cohort(
 #: response past its second marrow, another at its second, no response at the first marrow)
 ON_TREATMENT_TODAY_COURSES = (cr.PR_CARDIAC, cr.PR_TRANSPLANT, cr.NR_STOP)
 ON_TREATMENT_TODAY_SCREENED_DAYS_AGO = (136, 76, 44)
+#: a trial in progress: the course of the patient in follow-up whose first call falls due today
+#: (no response at month 1, progression at month 2; alive three months after the last dose)
+CALL_DUE_TODAY_COURSE = cr.NR_THEN_PD
+CALL_DUE_TODAY_SCREENED_DAYS_AGO = 157  # a first guess: the course is then timed to the day
+
+
+def _time_the_call_due(
+    protocol, schedule, activation, slots: list[_Slot], index: int, today, treated
+) -> None:
+    """Time the course of the treated patient ``index`` (role ``call_due``) so that its first
+    follow-up call, planned from its end of treatment, falls due today; at the sponsor's site,
+    whose coordinator makes the calls of the demo. A subject's course is drawn from its own
+    random stream, so moving its screening date moves its whole course by as many days."""
+    slot = next((s for s in slots if s.treated and s.index == index), None)
+    if slot is None or not schedule.follow_up or not protocol.has_concept("treatment_stopped_on"):
+        return
+    lead = protocol.sites[0].code
+    if slot.site != lead:
+        opens = _opens(activation)
+        swaps = [
+            s
+            for s in slots
+            if s.treated and s.site == lead and s.index < index and opens[slot.site] <= s.screened_on
+        ]
+        if swaps:
+            other = max(swaps, key=lambda s: s.screened_on)
+            other.site, slot.site = slot.site, lead
+    form = protocol.concept_form("treatment_stopped_on")
+    for _attempt in range(3):
+        ended = next(
+            (
+                protocol.read_concept("treatment_stopped_on", form, r.data)
+                for r in treated(slot).records_of(form)
+            ),
+            None,
+        )
+        if ended is None:
+            return
+        shift = today - (ended + D(days=schedule.follow_up[0].day))
+        if not shift:
+            break
+        slot.screened_on += shift
+    slots.sort(key=_screening_order)
 
 
 def _put_last(plan: list[str], kinds: tuple[str, ...]) -> None:

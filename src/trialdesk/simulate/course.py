@@ -255,6 +255,9 @@ class Roles:
     extramedullary: bool = False
     #: in a trial in progress: on treatment, its last weekly infusion not given yet (overdue)
     overdue: bool = False
+    #: in a trial in progress: off treatment, alive today, its next follow-up call still to make
+    #: (the cohort times its course so that the call falls due today)
+    call_due: bool = False
 
 
 class CourseBuilder:
@@ -663,7 +666,7 @@ class CourseBuilder:
                 PR_RELAPSE: (50, 160),
             }[self.kind]
             death = last_seen + D(days=rng.randint(*after))
-            if death <= cal.cutoff and not self.roles.withdraws:
+            if death <= cal.cutoff and not self.roles.withdraws and not self.roles.call_due:
                 c.death_date = death
                 c.death_cause = "death_from_leukemia" if rng.random() < 0.85 else "death_from_infection"
         eos_date: dt.date
@@ -696,7 +699,7 @@ class CourseBuilder:
                 c.status = "withdrawn"
                 return
             contact = planned + D(days=self.jitter(visit, -7, 7))
-            if cal.in_progress and contact > cal.cutoff:
+            if cal.in_progress and (contact > cal.cutoff or (self.roles.call_due and planned >= cal.cutoff)):
                 break  # the call is still to come
             contact = min(contact, cal.cutoff)
             c.planned_dates[visit.code] = planned

@@ -1,0 +1,141 @@
+"""The demo built on any day is a trial in progress with work for the week (issue 8, issue 15):
+a follow-up call falls due (not made yet), infusions are due, one is overdue, and the monitor's
+signed visit report of the sponsor's site is there, dated in the past of the simulated calendar.
+
+The demo is built once per "today" (three of them: a Wednesday, a Sunday of a clock change in
+Europe, a New Year's Day) and every assertion reads that one build."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+
+SEED = 2012
+PASSWORD = "demo-password-of-the-tests-42"
+TODAYS = (dt.date(2026, 12, 9), dt.date(2025, 3, 30), dt.date(2026, 1, 1))
+D = dt.timedelta
+
+pytestmark = pytest.mark.db
+
+
+@pytest.fixture(scope="module", params=TODAYS, ids=[d.isoformat() for d in TODAYS])
+def built(request, django_db_setup, django_db_blocker):
+    """The demo in progress on one of TODAYS, built once for every test of that day."""
+    from django.db import transaction
+    from django.test import override_settings
+
+    from trialdesk.demo.builder import build_demo
+    from trialdesk.protocol import default_protocol_path
+    from trialdesk.studies.models import Study
+
+    today = request.param
+    with (
+        django_db_blocker.unblock(),
+        override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]),
+    ):
+        with transaction.atomic():
+            started = timezone.now()
+            build_demo(default_protocol_path(), password=PASSWORD, seed=SEED, today=today)
+            yield Study.objects.get(), today, started
+            transaction.set_rollback(True)
+
+
+@pytest.fixture
+def study(built, db):
+    return built[0]
+
+
+@pytest.fixture
+def now(built):
+    """Eight in the morning (UTC) of the demo's today: the same date at every French site."""
+    return dt.datetime.combine(built[1], dt.time(8, 0), tzinfo=dt.UTC)
+
+
+def _user(name):
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.get(username=name)
+
+
+def _work(study, now):
+    """Every site's worklist, as the data manager (all sites) reads it."""
+    from trialdesk.deviations.services import worklist
+
+    return [worklist(_user("datamanager"), study, site, now=now) for site in study.sites.order_by("code")]
+
+
+def test_a_follow_up_call_is_due_within_the_week_and_not_yet_made(study, now):
+    from trialdesk.clinical.calendar import FOLLOW_UP_CALL
+
+    today = now.date()
+    calls = [
+        (subject, item)
+        for work in _work(study, now)
+        for subject, item in work.due_today + work.this_week
+        if item.kind == FOLLOW_UP_CALL
+    ]
+    assert calls, "no follow-up call due this week"
+    for subject, item in calls:
+        assert item.done_on is None and item.open
+        assert item.due_on < today + D(days=7)
+        assert subject.status == "enrolled" and subject.treatment_ended_on is not None  # in follow-up
+
+
+def test_the_coordinators_home_counts_the_call_due_at_the_sponsors_site(study, now):
+    from trialdesk.studies.access import study_access
+    from trialdesk.workspace.homes import Builder
+
+    coordinator = _user("coordinator.nantes")
+    homes = Builder(coordinator, study, study_access(coordinator, study), now=now).homes()
+    lines = {line.key: line for home in homes for section in home.sections for line in section.lines}
+    assert lines["calls-due"].cells["NTE"].value >= 1
+
+
+def test_infusions_are_due_this_week_and_one_is_overdue(study, now):
+    from trialdesk.clinical.calendar import INFUSION, RELOAD
+
+    work = _work(study, now)
+    due = {s.pk for w in work for s, item in w.due_today + w.this_week if item.kind in (INFUSION, RELOAD)}
+    overdue = {s.pk for w in work for s, item in w.overdue if item.kind in (INFUSION, RELOAD)}
+    assert len(overdue) == 1
+    assert 1 <= len(due) <= 2 and not due & overdue
+
+
+def test_the_subject_followed_up_has_no_deviation(study, now):
+    from trialdesk.clinical.calendar import FOLLOW_UP_CALL
+    from trialdesk.deviations.services import deviation_rows
+
+    followed = {
+        s.pk
+        for w in _work(study, now)
+        for s, item in w.due_today + w.this_week
+        if item.kind == FOLLOW_UP_CALL
+    }
+    rows = deviation_rows(_user("datamanager"), study, now=now)
+    assert followed and not [r for r in rows if r.subject.pk in followed]
+
+
+def test_the_monitor_has_signed_a_visit_report_of_the_sponsors_site_with_findings_and_a_follow_up(study, now):
+    from trialdesk.monitoring.models import MonitoringVisit, ReportStatus
+    from trialdesk.monitoring.services import signature_intact
+
+    lead = study.protocol.sites[0].code
+    reports = list(MonitoringVisit.objects.system("test").filter(study=study, site__code=lead))
+    assert len(reports) == 1
+    report = reports[0]
+    assert report.status == ReportStatus.SIGNED and signature_intact(report)
+    assert report.monitor.username == "monitor" and report.printed_name == report.monitor.get_full_name()
+    assert report.visit_date < now.date() and report.visit_date <= timezone.localdate()
+    assert report.findings.count() >= 1
+    follow_up = report.follow_ups.get()
+    assert follow_up.state == "open" and follow_up.due_on > report.visit_date and follow_up.responsible
+
+
+def test_the_reports_trail_is_at_the_true_time_of_the_build(built, study):
+    from trialdesk.audit.models import AuditEvent
+
+    started = built[2]
+    events = AuditEvent.objects.filter(study_id=study.pk, action="monitoring_visit_sign")
+    assert events.count() >= 1 and all(e.occurred_at >= started for e in events)
