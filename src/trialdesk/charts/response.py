@@ -113,6 +113,7 @@ def waterfall_chart(
                 hatch=hatch or None,
                 edgecolors=INK,
                 linewidths=0.5 if labelled else 0.0,
+                gid=f"bars-{category.value if category is not None else 'not-assessed'}",
             )
         if labelled:
             for x, b in enumerate(bars):
@@ -207,12 +208,14 @@ def swimmer_chart(
             facecolors=LIGHT,
             edgecolors=GREY if labelled else "none",
             linewidths=0.4 if labelled else 0.0,
+            gid="follow-up",
         )
         rectangles(
             axes,
             [(0.0, y - bar / 2, max(r.months_on_treatment, 0.05), bar) for y, r in enumerate(shown)],
             facecolors=BLUE,
             edgecolors="none",
+            gid="on-treatment",
         )
         # one set of points per kind of marker (one SVG group each, not one per subject)
         points: dict[str, tuple[list[float], list[float]]] = {kind: ([], []) for kind in MARKER_KINDS}
@@ -255,7 +258,7 @@ def swimmer_chart(
         }
         for kind, (px, py) in points.items():
             if px:
-                axes.plot(px, py, linestyle="none", **styles[kind])
+                axes.plot(px, py, linestyle="none", gid=f"markers-{kind}", **styles[kind])
         axes.set_ylim(-0.7, len(shown) - 0.3)
         if labelled:
             axes.set_yticks(list(range(len(shown))))

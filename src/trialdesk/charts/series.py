@@ -94,6 +94,7 @@ def series_chart(
                     linewidth=1.2,
                     color=PALETTE[i % len(PALETTE)],
                     alpha=0.9,
+                    gid=f"series-{i}",
                 )
             # each series named at its last point; names ending close together stacked apart
             ends = [(s.months[-1], s.values[-1], s.label) for s in series]
@@ -123,7 +124,7 @@ def series_chart(
         else:
             lines = [list(zip(s.months, s.values, strict=True)) for s in series]
             alpha = max(0.15, min(0.6, 30 / len(series)))
-            axes.add_collection(LineCollection(lines, colors=BLUE, linewidths=0.6, alpha=alpha))
+            axes.add_collection(LineCollection(lines, colors=BLUE, linewidths=0.6, alpha=alpha, gid="series"))
         if threshold is not None:
             axes.axhline(threshold, color=VERMILLION, linewidth=1.2, linestyle="--")
             axes.annotate(

@@ -94,16 +94,14 @@ def _reader_of(request, *, safety_only: bool) -> tuple:
 
 
 def _analysis_page(request, *, safety_only: bool):
-    from trialdesk.analysis import analyse
-    from trialdesk.datacut import build_snapshot, trial_today
+    from trialdesk.datacut import trial_today
+    from trialdesk.datacut.cache import viewer_analysis
     from trialdesk.reports.analysis_report import may_read, report_context
 
     study, access = _reader_of(request, safety_only=safety_only)
-    snapshot = build_snapshot(study, viewer=request.user, cutoff=trial_today()).materialise()
-    from trialdesk.snapshot.datacut import content_sha256
-
-    analysis = analyse(snapshot, study.protocol, snapshot_sha256=content_sha256(snapshot))
-    context = report_context(analysis, study.protocol, safety_only=safety_only)
+    # the viewer's analysis, recomputed only after a write (the audit head is in its key)
+    found, _key = viewer_analysis(study, request.user, cutoff=trial_today(), access=access)
+    context = report_context(found.analysis, study.protocol, safety_only=safety_only)
     context["can_read_full"] = may_read(access)
     context["web"] = True  # counts open on the subjects they count
     from trialdesk.jobs.views import jobs_context
