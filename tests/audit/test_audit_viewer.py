@@ -220,9 +220,9 @@ def test_an_invalid_filter_is_reported_and_ignored(client, cast, screened_subjec
     url = f"/audit/subjects/{screened_subject.pk}/"
     response = _as(client, cast.monitor).get(url, {"date_from": "yesterday"})
     assert response.status_code == 200
-    assert "Some filters are not valid" in response.content.decode()
+    assert "“From” is not a date (year-month-day)." in response.content.decode()
     response = client.get(url, {"date_from": "2026-12-02", "date_to": "2026-12-01"})
-    assert "The start date is after the end date" in response.content.decode()
+    assert "“To” is before “From”: the dates are not applied." in response.content.decode()
 
 
 def test_the_trail_is_paginated_newest_first(client, cast, screened_subject):

@@ -3,9 +3,10 @@ Thin: parse the request, call a service, render."""
 
 from __future__ import annotations
 
-from django.contrib import messages
+from dataclasses import replace
+from urllib.parse import urlencode
+
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -16,6 +17,8 @@ from django.views.decorators.http import require_GET
 from trialdesk.audit_viewer import viewer
 from trialdesk.audit_viewer.imported import imported_history
 from trialdesk.studies.access import Permission
+from trialdesk.studies.listing import ListFilter
+from trialdesk.studies.models import Site
 from trialdesk.studies.services import request_study
 
 # --------------------------------------------------------------------------- audit viewer
@@ -32,35 +35,75 @@ def _scope(request, kind: str, key) -> viewer.TrailScope:
     return viewer.record_scope(request.user, study, key)
 
 
-def _filters(request) -> tuple[viewer.TrailFilterForm, dict]:
-    form = viewer.TrailFilterForm(request.GET or None)
-    if form.is_bound and not form.is_valid():
-        messages.error(request, _("Some filters are not valid and were ignored."))
-        return form, {}
-    return form, (form.cleaned_data if form.is_bound else {})
+def _listing(request, scope: viewer.TrailScope) -> ListFilter:
+    """The trail's filters, the shared list filters (studies.listing): the site (the study-wide
+    trail only: a site's, a subject's or a record's trail is of one site), the user, the action,
+    the field and the days (in the study's time zone). Their choices are what the scope's events
+    hold: a value outside them (a user of a site out of scope) is named and not applied."""
+    sites = []
+    if scope.kind == "study":
+        sites = [
+            s
+            for s in Site.objects.filter(study=scope.study).order_by("code")
+            if s.pk in scope.access.site_ids
+        ]
+    users = viewer.choices_in(scope.events, "username")
+    return ListFilter(
+        request,
+        sites=sites,
+        date_label=_("Date of the event"),
+        per_page=viewer.PAGE_SIZE,
+        choices=[
+            ("user", _("User"), [(u, u) for u in users], _("Every user")),
+            (
+                "action",
+                _("Action"),
+                viewer.action_choices(viewer.choices_in(scope.events, "action")),
+                _("Every action"),
+            ),
+            (
+                "field",
+                _("Field"),
+                viewer.field_choices(scope.study, viewer.choices_in(scope.events, "field")),
+                _("Every field"),
+            ),
+        ],
+    )
+
+
+def _filtered(listing: ListFilter, scope: viewer.TrailScope) -> tuple[viewer.TrailScope, dict]:
+    """The scope narrowed to the chosen site, and the viewer's filters (the CSV records them)."""
+    filters = {
+        "user": listing.value("user"),
+        "action": listing.value("action"),
+        "field": listing.value("field"),
+        "date_from": listing.date_from,
+        "date_to": listing.date_to,
+    }
+    if listing.site:
+        site = Site.objects.get(study=scope.study, code=listing.site, pk__in=scope.access.site_ids)
+        scope = replace(scope, events=scope.events.filter(site_id=site.pk))
+        filters["site"] = site.code
+    return scope, {k: v for k, v in filters.items() if v}
 
 
 @require_GET
 @login_required
 def trail(request, kind: str, key=None):
     scope = _scope(request, kind, key)
-    form, filters = _filters(request)
-    events = viewer.apply_filters(scope.events, filters).order_by("-sequence")
-    page = Paginator(events, viewer.PAGE_SIZE).get_page(request.GET.get("page"))
+    listing = _listing(request, scope)
+    shown, filters = _filtered(listing, scope)
+    events = viewer.apply_filters(shown.events, filters).order_by("-sequence")
+    page = listing.paginate(events)
     masker = viewer.Masker(scope.study, scope.pseudonymised)
-    query = request.GET.copy()
-    query.pop("page", None)
+    query = urlencode(listing.params)
     context = {
         "scope": scope,
-        "form": form,
+        "listing": listing,
         "page": page,
         "rows": viewer.present_page(page.object_list, masker, scope.study),
         "scope_label": viewer.readable_label(scope.label, scope.study.protocol),
-        "users": viewer.choices_in(scope.events, "username"),
-        "fields": viewer.field_choices(scope.study, viewer.choices_in(scope.events, "field")),
-        "actions": viewer.action_choices(viewer.choices_in(scope.events, "action")),
-        "query": query.urlencode(),
-        "csv_url": _csv_url(scope) + (f"?{query.urlencode()}" if query else ""),
+        "csv_url": _csv_url(scope) + (f"?{query}" if query else ""),
         "imported": imported_history(scope, request.GET.get("imported_page")),
         # site staff read their subjects' trails, not the whole site's: the crumb leads to the site
         "site_trail": scope.site is not None and scope.access.can(Permission.VIEW_AUDIT, scope.site.pk),
@@ -87,13 +130,12 @@ def _csv_url(scope: viewer.TrailScope) -> str:
 @login_required
 def trail_csv(request, kind: str, key=None):
     scope = _scope(request, kind, key)
-    form, filters = _filters(request)
-    if form.is_bound and not form.is_valid():
+    listing = _listing(request, scope)
+    if listing.errors:  # named on the page, where the filters are corrected; nothing exported
         return redirect(f"{_url(scope)}?{request.GET.urlencode()}")
-    lines = viewer.start_export(request.user, scope, filters)
+    shown, filters = _filtered(listing, scope)
+    lines = viewer.start_export(request.user, shown, filters)
     response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
     stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
     response["Content-Disposition"] = f'attachment; filename="audit-{scope.slug}-{stamp}.csv"'
     return response
-
-

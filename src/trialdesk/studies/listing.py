@@ -82,7 +82,10 @@ class ListFilter:
     or give one site for a list of one site: no site filter then); ``statuses``: (value,
     label) choices (empty: no status filter); ``date_label``: what the date filter is
     about (None: no date filter); ``status_blank``: what no status filter shows (default
-    "All statuses"); ``keep``: the page's own parameters to carry along.
+    "All statuses"); ``keep``: the page's own parameters to carry along; ``choices``: further
+    filters of one value among a list, each ``(name, label, [(value, label)…], what none shows)``
+    (a user, an action…), shown before the dates; a value that is not one of them is named and
+    not applied, as for a status. Read them with ``value(name)``; ``apply(extra={name: lookup})``.
     """
 
     def __init__(
@@ -95,6 +98,7 @@ class ListFilter:
         per_page: int = PER_PAGE,
         keep: dict[str, str] | None = None,
         status_blank: Any = None,
+        choices: Sequence[tuple[str, Any, Sequence[tuple[str, Any]], Any]] = (),
     ):
         self.request = request
         # Parameters of the page itself (a search's text): kept in the form and the page links.
@@ -107,6 +111,9 @@ class ListFilter:
         self.per_page = per_page
         params = request.GET
         names = [n for n, on in (("site", self.has_site), ("status", self.has_status)) if on]
+        extra = [c for c in choices if c[0] not in ("site", "status", "date_from", "date_to", "page")]
+        names += [name for name, *_rest in extra]
+        self.has_choices = bool(extra)
         if self.has_date:
             names += ["date_from", "date_to"]
         self.params = {n: params.get(n, "").strip() for n in names if params.get(n, "").strip()}
@@ -120,6 +127,13 @@ class ListFilter:
         for name in ("site", "status", "date_from", "date_to"):
             if name not in names:
                 del self.form.fields[name]
+        for name, label, options, blank in extra:
+            field = forms.ChoiceField(required=False, label=label)
+            field.choices = [("", blank), *((str(v), str(text)) for v, text in options)]
+            field.error_messages["invalid_choice"] = _("“%(value)s” is not a choice of this list.")
+            self.form.fields[name] = field
+        # the form's fields in the order of ``names`` (the choices before the dates)
+        self.form.fields = {name: self.form.fields[name] for name in names}
         self.errors: list[str] = []
         self.values: dict[str, Any] = {}
         self.form.is_valid()
@@ -155,23 +169,29 @@ class ListFilter:
     def date_to(self) -> dt.date | None:
         return self.values.get("date_to")
 
+    def value(self, name: str) -> Any:
+        """The valid value of one filter (a ``choices`` one too), None if not filtered on."""
+        return self.values.get(name)
+
     @property
     def active(self) -> bool:
         return bool(self.values)
 
     @property
     def shows_form(self) -> bool:
-        return self.has_site or self.has_status or self.has_date
+        return self.has_site or self.has_status or self.has_date or self.has_choices
 
     @property
     def clear_url(self) -> str:
         return "?" + urlencode(self.keep)
 
-    def apply(self, rows, *, site: str | Callable | None = None, status=None, date=None):
+    def apply(self, rows, *, site: str | Callable | None = None, status=None, date=None, extra=None):
         """Narrow a queryset (lookups: ``site="site__code"``, ``date="created_at__date"``)
-        or a list of rows (callables returning a row's site code, status, date)."""
+        or a list of rows (callables returning a row's site code, status, date); ``extra``:
+        {name of a ``choices`` filter: its lookup or callable}."""
+        extra = {name: how for name, how in (extra or {}).items() if self.values.get(name) not in (None, "")}
         if isinstance(rows, QuerySet):
-            lookups = {}
+            lookups = {how: self.values[name] for name, how in extra.items()}
             if site and self.site:
                 lookups[site] = self.site
             if status and self.status:
@@ -186,6 +206,8 @@ class ListFilter:
             if site and self.site and site(row) != self.site:
                 continue
             if status and self.status and str(status(row)) != self.status:
+                continue
+            if any(str(how(row)) != str(self.values[name]) for name, how in extra.items()):
                 continue
             if date and (self.date_from or self.date_to):
                 day = date(row)
