@@ -144,6 +144,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "trialdesk.studies.context.study_context",
             ],
+            # {% crumbs %}: every page's breadcrumbs start at the user's home (trialdesk.web.crumbs)
+            "builtins": ["trialdesk.web.crumbs"],
         },
     }
 ]
