@@ -52,13 +52,13 @@ def run_one(path: Path, out: Path, pdf: bool) -> None:
     from trialdesk.analysis import analyse
     from trialdesk.protocol import load_default_protocol
     from trialdesk.reports.analysis_report import write_report
-    from trialdesk.snapshot import read_datacut, verify_datacut
+    from trialdesk.snapshot import load_datacut
 
     protocol = load_default_protocol()
     times = {}
     start = time.perf_counter()
-    sha256 = verify_datacut(path).get("sha256", "")
-    snapshot = read_datacut(path).materialise()
+    loaded = load_datacut(path)  # verified and read in one pass, as `trialdesk report --datacut` does
+    snapshot, sha256 = loaded.snapshot, loaded.sha256
     times["snapshot"] = time.perf_counter() - start
     start = time.perf_counter()
     analysis = analyse(snapshot, protocol, snapshot_sha256=sha256)

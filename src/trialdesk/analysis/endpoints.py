@@ -28,6 +28,7 @@ from trialdesk.clinical.survival import DAYS_PER_MONTH
 from trialdesk.clinical.transfusion import Product
 from trialdesk.protocol.formdata import gettext_noop
 from trialdesk.protocol.values import as_date as _date
+from trialdesk.snapshot.collection import paused_collection
 from trialdesk.snapshot.model import StudySnapshot
 from trialdesk.stats.binomial import Proportion, proportion
 from trialdesk.stats.paired import SignedRankTest, wilcoxon_signed_rank
@@ -816,13 +817,17 @@ def analyse(
     snapshot_sha256: str = "",
     progress: Callable[[str], None] | None = None,
 ) -> Analysis:
-    """Every endpoint of ``protocol`` from ``snapshot`` (read once)."""
+    """Every endpoint of ``protocol`` from ``snapshot`` (read once).
+
+    The per-subject facts are plain values: the garbage collector waits while they are made
+    (``snapshot.collection.paused_collection``), instead of scanning the study again and again."""
     as_of = snapshot.cutoff or snapshot.created_at.date()
     facts = []
-    for subject in snapshot.subjects():
-        facts.append(subject_facts(protocol, subject, as_of))
-        if progress is not None and len(facts) % 100 == 0:
-            progress(f"{len(facts)} subjects")
+    with paused_collection():
+        for subject in snapshot.subjects():
+            facts.append(subject_facts(protocol, subject, as_of))
+            if progress is not None and len(facts) % 100 == 0:
+                progress(f"{len(facts)} subjects")
     counts = Counter()
     for f in facts:
         counts["subjects"] += 1

@@ -53,10 +53,51 @@ def forms_of(protocol: Any, concept: str) -> set[str]:
     return {ref.form for ref in protocol.concept(concept)} if protocol.has_concept(concept) else set()
 
 
+class _Plan:
+    """What ``subject_facts`` reads of a protocol, worked out once per protocol instead of once
+    per subject: the forms of each concept, the baseline visits, the assessment calendar."""
+
+    def __init__(self, protocol: Any):
+        self.protocol = protocol
+        self.dose_forms = frozenset(forms_of(protocol, "dose_date"))
+        self.transfusion_forms = frozenset(forms_of(protocol, "transfused_on"))
+        self.ae_forms = frozenset(forms_of(protocol, "adverse_event_term"))
+        self.lvef_forms = frozenset(forms_of(protocol, "lvef"))
+        self.marrow_forms = frozenset(forms_of(protocol, "marrow_assessed_on"))
+        self.karyotype_forms = frozenset(forms_of(protocol, "abnormal_karyotype")) - self.marrow_forms
+        self.baseline_visits = frozenset(v.code for v in protocol.baseline_visits)
+        self.baseline_refs = tuple(
+            (concept, tuple(protocol.concept(concept)))
+            for concept in _BASELINE_CONCEPTS
+            if protocol.has_concept(concept)
+        )
+        self.kinds = assessment_kinds(protocol)
+        self.assessment_forms = {kind: assessment_form(protocol, kind) for kind in set(self.kinds.values())}
+        self.lvef_form = assessment_form(protocol, "lvef")
+        self.expanded = {v.code: v for v in protocol.schedule.expanded_visits()}
+        self.end_forms = _ordered_forms(protocol, "treatment_stopped_on")
+        self.study_end_forms = _ordered_forms(protocol, "study_ended_on")
+        self.rules = protocol.dose_rules if _has_dose_rules(protocol) else None
+
+
+_PLANS: dict[int, _Plan] = {}
+
+
+def _plan_of(protocol: Any) -> _Plan:
+    """The protocol's plan, kept while the protocol object is (keyed by its identity, checked)."""
+    plan = _PLANS.get(id(protocol))
+    if plan is None or plan.protocol is not protocol:
+        plan = _Plan(protocol)
+        if len(_PLANS) >= 16:
+            _PLANS.pop(next(iter(_PLANS)))
+        _PLANS[id(protocol)] = plan
+    return plan
+
+
 def _read(protocol: Any, concept: str, record: RecordSnapshot) -> Any:
-    if not protocol.has_concept(concept) or protocol.concept_field(concept, record.form) is None:
-        return None
-    return protocol.read_concept(concept, record.form, record.data)
+    """A field concept's value in a record (None: the form does not record it, or no value)."""
+    field = protocol.concept_field(concept, record.form)
+    return None if field is None else record.data.get(field)
 
 
 @dataclass(frozen=True)
@@ -142,8 +183,9 @@ def derive_course(
     """The course of disease of the subject's marrows, with the investigator's confirmations
     that still hold (the same assessment against the same derived response); and the
     baseline karyotype of a form other than the marrow form (the screening's)."""
-    marrow_forms = forms_of(protocol, "marrow_assessed_on")
-    karyotype_forms = forms_of(protocol, "abnormal_karyotype") - marrow_forms
+    plan = _plan_of(protocol)
+    marrow_forms = plan.marrow_forms
+    karyotype_forms = plan.karyotype_forms
     marrows: list[MarrowRecord] = []
     baseline_karyotype = None
     for r in records:
@@ -199,8 +241,9 @@ _BASELINE_CONCEPTS = (
 def subject_facts(protocol: Any, subject: SubjectSnapshot, as_of: dt.date) -> SubjectFacts:
     """The facts of one subject as their snapshot holds them (``as_of``: the cut-off, or the day
     the snapshot was made, which ends a treatment still going on)."""
+    plan = _plan_of(protocol)
     records = [r for r in subject.records if not r.voided]
-    dose_forms = forms_of(protocol, "dose_date")
+    dose_forms = plan.dose_forms
     doses: list[DoseValue] = []
     for r in records:
         if r.form not in dose_forms:
@@ -240,7 +283,7 @@ def subject_facts(protocol: Any, subject: SubjectSnapshot, as_of: dt.date) -> Su
         day = _as_date(_read(protocol, "treatment_stopped_on", r))
         if day is not None:
             ended = day if ended is None else min(ended, day)
-    transfusion_forms = forms_of(protocol, "transfused_on")
+    transfusion_forms = plan.transfusion_forms
     transfusions = [
         t
         for r in records
@@ -255,14 +298,14 @@ def subject_facts(protocol: Any, subject: SubjectSnapshot, as_of: dt.date) -> Su
         settings=settings_of(protocol),
         as_of=as_of,
     )
-    rules = protocol.dose_rules if _has_dose_rules(protocol) else None
+    rules = plan.rules
     treatment = None
     deviations: tuple[Deviation, ...] = ()
     if rules is not None:
         off = next(
             (
                 day
-                for form in _ordered_forms(protocol, "study_ended_on")
+                for form in plan.study_end_forms
                 for r in records
                 if r.form == form and (day := _as_date(_read(protocol, "study_ended_on", r))) is not None
             ),
@@ -275,7 +318,7 @@ def subject_facts(protocol: Any, subject: SubjectSnapshot, as_of: dt.date) -> Su
             deviations = tuple(deviations_of(rules, treatment, as_of))
     exp = exposure_of(rules, treatment) if treatment is not None else exposure_none()
 
-    ae_forms = forms_of(protocol, "adverse_event_term")
+    ae_forms = plan.ae_forms
     events = []
     for r in records:
         if r.form not in ae_forms:
@@ -316,7 +359,7 @@ def subject_facts(protocol: Any, subject: SubjectSnapshot, as_of: dt.date) -> Su
                 form=r.form,
             )
         )
-    lvef_forms = forms_of(protocol, "lvef")
+    lvef_forms = plan.lvef_forms
     lvef = []
     for r in records:
         if r.form not in lvef_forms:
@@ -326,17 +369,18 @@ def subject_facts(protocol: Any, subject: SubjectSnapshot, as_of: dt.date) -> Su
         if value is not None and day is not None:
             lvef.append((day, value))
     baseline_values: dict[str, Any] = {}
-    for concept in _BASELINE_CONCEPTS:
-        if not protocol.has_concept(concept):
-            continue
+    baseline_visits = plan.baseline_visits
+    # the records of the visits before or on the first dose (screening, day 1)
+    baseline_records = [r for r in records if r.visit is not None and r.visit in baseline_visits]
+    for concept, refs in plan.baseline_refs:
         # the baseline value: the screening or baseline forms' (the marrow and LVEF series
         # give theirs first at the screening visit)
-        for ref in protocol.concept(concept):
+        for ref in refs:
             found = next(
                 (
                     r.data.get(ref.field)
-                    for r in records
-                    if r.form == ref.form and r.data.get(ref.field) is not None and _is_baseline(protocol, r)
+                    for r in baseline_records
+                    if r.form == ref.form and r.data.get(ref.field) is not None
                 ),
                 None,
             )
@@ -402,17 +446,18 @@ def treatment_facts_of(
 ) -> TreatmentFacts:
     """The plain values the calendar, the exposure and the deviation rules read, from the
     snapshot (as the deviations app builds them from the database), its cardiac holds included."""
-    kinds = assessment_kinds(protocol)
+    plan = _plan_of(protocol)
+    kinds = plan.kinds
     dated = {(r.visit, r.form): _record_day(protocol, r) for r in records if r.visit is not None}
-    lvef_form = assessment_form(protocol, "lvef")
+    lvef_form = plan.lvef_form
     lvef_days = [d for r in records if r.form == lvef_form and (d := _record_day(protocol, r)) is not None]
-    expanded = {v.code: v for v in protocol.schedule.expanded_visits()}
+    expanded = plan.expanded
     assessments = []
     for visit in subject.visits:
         kind = kinds.get(visit.code)
         if kind is None:
             continue
-        form = assessment_form(protocol, kind)
+        form = plan.assessment_forms[kind]
         known = expanded.get(visit.code)
         assessments.append(
             AssessmentDone(
@@ -427,7 +472,7 @@ def treatment_facts_of(
                 anchor=known.anchor if known is not None else FIRST_DOSE,
             )
         )
-    end_forms = _ordered_forms(protocol, "treatment_stopped_on")
+    end_forms = plan.end_forms
     end = next((r for r in records if r.form in end_forms), None)
     return TreatmentFacts(
         first_dose_on=first_dose_on,
@@ -440,11 +485,6 @@ def treatment_facts_of(
         lvef_done_on=lvef_days,
         off_study_on=off_study_on,
     )
-
-
-def _is_baseline(protocol: Any, record: RecordSnapshot) -> bool:
-    """A record of a visit on or before the first dose (screening, day 1)."""
-    return record.visit is not None and record.visit in {v.code for v in protocol.baseline_visits}
 
 
 def _has_dose_rules(protocol: Any) -> bool:

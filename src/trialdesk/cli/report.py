@@ -183,16 +183,16 @@ def _sha256_of(snapshot) -> str:
 
 
 def _from_datacut(path: Path, nct_id: str | None):
-    from trialdesk.snapshot import DataCutError, read_datacut, verify_datacut
+    from trialdesk.snapshot import DataCutError, load_datacut
 
     try:
-        checked = verify_datacut(path)
-        snapshot = read_datacut(path).materialise()
+        loaded = load_datacut(path)  # verified and read in one pass
     except DataCutError as exc:
         raise UserError(f"--datacut {path}: {exc}", BAD_INPUT) from None
+    snapshot = loaded.snapshot
     if nct_id and snapshot.study.nct_id != nct_id:
         raise UserError(f"--datacut {path}: a data cut of {snapshot.study.nct_id}, not {nct_id}.", BAD_INPUT)
-    return snapshot, checked.get("sha256", ""), _protocol_of(snapshot, path)
+    return snapshot, loaded.sha256, _protocol_of(snapshot, path)
 
 
 def _protocol_of(snapshot, path: Path):

@@ -646,8 +646,8 @@ class Concepts(Sourced):
         """The placements split once into lookups (the model is frozen: computed on first use,
         again only if ``fields`` was replaced, as ``model_copy(update=...)`` does)."""
         index = self.__dict__.get("_places")
-        if index is None or index.fields is not self.fields:
-            index = ConceptPlaces.of(self.fields)
+        if index is None or index.fields is not self.fields or index.choices is not self.choices:
+            index = ConceptPlaces.of(self.fields, self.choices)
             self.__dict__["_places"] = index
         return index
 
@@ -658,12 +658,14 @@ class ConceptPlaces(NamedTuple):
     dates each form's records (the first date concept placed on it)."""
 
     fields: dict[str, list[str]]  # what was indexed
+    choices: dict[str, ChoicePlacement]
     refs: dict[str, tuple[FieldRef, ...]]
     field_on_form: dict[tuple[str, str], str]
     date_field: dict[str, str]
+    choice_refs: dict[str, ChoiceRef]
 
     @classmethod
-    def of(cls, fields: dict[str, list[str]]) -> ConceptPlaces:
+    def of(cls, fields: dict[str, list[str]], choices: dict[str, ChoicePlacement]) -> ConceptPlaces:
         refs: dict[str, tuple[FieldRef, ...]] = {}
         field_on_form: dict[tuple[str, str], str] = {}
         date_field: dict[str, str] = {}
@@ -674,7 +676,8 @@ class ConceptPlaces(NamedTuple):
                 field_on_form.setdefault((name, ref.form), ref.field)
                 if spec is not None and spec.kind == "date":
                     date_field.setdefault(ref.form, ref.field)
-        return cls(fields, refs, field_on_form, date_field)
+        choice_refs = {name: placement.ref for name, placement in choices.items()}
+        return cls(fields, choices, refs, field_on_form, date_field, choice_refs)
 
 
 # --------------------------------------------------------------------------- consent versions
@@ -901,7 +904,7 @@ class Protocol(_Model):
         """The choice value a choice concept is in this protocol (``KeyError`` if unmapped)."""
         if self.concepts is None or name not in self.concepts.choices:
             raise KeyError(f"protocol {self.nct_id} maps no choice concept {name!r}")
-        return self.concepts.choices[name].ref
+        return self.concepts.places().choice_refs[name]
 
     def choice_value(self, name: str) -> str:
         """The stored value of a choice concept (``red_cell_transfusion`` -> ``"red_cells"``)."""
@@ -911,12 +914,15 @@ class Protocol(_Model):
         """A concept's value in one record of ``form``: the value of its field for a field
         concept, whether its value is chosen (True/False) for a choice concept; None when
         the form does not record the concept or the record has no value for it."""
-        if self.concepts is not None and name in self.concepts.choices:
-            ref = self.concepts.choices[name].ref
+        if self.concepts is None:
+            return None
+        places = self.concepts.places()
+        ref = places.choice_refs.get(name)
+        if ref is not None:
             if ref.form != form or data.get(ref.field) is None:
                 return None
             return data[ref.field] == ref.value
-        field = self.concept_field(name, form)
+        field = places.field_on_form.get((name, form))
         return None if field is None else data.get(field)
 
     def read_concept_first(self, name: str, records: Mapping[str, Mapping[str, Any]]) -> Any:
