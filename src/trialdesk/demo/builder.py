@@ -132,31 +132,32 @@ def build_demo(protocol_path: Path, *, password: str, seed: int, today: dt.date 
 
 #: the demo monitor's signed reports: (days before the cohort's last visit, kind, summary, findings
 #: as (category, severity, text), follow-ups as (text, days after the visit it is due)); the first
-#: is the sponsor's site's, the second the site of the cohort's longest course
+#: is the sponsor's site's, the second the site of the cohort's longest course. Typed in French, as
+#: the French monitor of these French hospitals writes them (a report's free text is not translated).
 MONITORING_REPORTS = (
     (
         28,
         "on_site",
-        "Routine on-site visit: informed consents, eligibility and the infusions of the subjects on "
-        "treatment checked against the hospital records; drug accountability reviewed at the pharmacy.",
+        "Visite sur site de routine : consentements, éligibilité et perfusions des patients sous "
+        "traitement vérifiés sur le dossier médical ; comptabilité du médicament revue à la pharmacie.",
         (
             (
                 "data_quality",
                 "minor",
-                "Two concomitant medications written in the hospital record were not yet entered in the "
-                "casebook.",
+                "Deux traitements concomitants notés dans le dossier médical ne sont pas encore saisis "
+                "dans le cahier d'observation.",
             ),
             (
                 "drug_accountability",
                 "minor",
-                "The temperature log of the study drug refrigerator has no reading for two days; no "
-                "temperature excursion was reported.",
+                "Le relevé de température du réfrigérateur du médicament à l'étude n'a aucune lecture "
+                "pendant deux jours ; aucune excursion de température n'a été signalée.",
             ),
         ),
         (
             (
-                "Enter the missing concomitant medications and file the pharmacy's note on the gap in the "
-                "temperature log.",
+                "Saisir les traitements concomitants manquants et classer la note de la pharmacie sur "
+                "l'interruption du relevé de température.",
                 30,
             ),
         ),
@@ -164,15 +165,23 @@ MONITORING_REPORTS = (
     (
         49,
         "remote",
-        "Remote visit: the casebooks of the site's subjects reviewed against the scanned hospital records.",
+        "Visite à distance : cahiers d'observation des patients du centre revus sur les dossiers "
+        "médicaux numérisés.",
         (
             (
                 "safety_reporting",
                 "minor",
-                "A grade 3 adverse event was entered in the casebook eleven days after the site learned of it.",
+                "Un événement indésirable de grade 3 a été saisi onze jours après que le centre en a eu "
+                "connaissance.",
             ),
         ),
-        (("Remind the site's staff to enter adverse events of grade 3 or more within a week.", 21),),
+        (
+            (
+                "Rappeler à l'équipe du centre de saisir sous une semaine les événements indésirables "
+                "de grade 3 ou plus.",
+                21,
+            ),
+        ),
     ),
 )
 
