@@ -50,7 +50,7 @@ def test_the_week_count_opens_the_list_of_that_kind_at_that_site(as_user, at, ca
     client = as_user("investigator_nantes")
     page = home(client)
     url = link(page, "infusions-week")
-    assert url is not None and "status=infusions" in url
+    assert url is not None and "kind=infusions" in url
     listing = client.get(url).content.decode()
     assert f'data-subject="{enrolled_subject.label}" data-kind="infusions"' in listing
     assert 'data-kind="assessments"' not in listing

@@ -325,8 +325,8 @@ class Builder:
                     label,
                     sites,
                     week[kind],
-                    lambda s, kind=kind: _url("workspace:due-this-week", site=s.code, status=kind),
-                    total_url=_url("workspace:due-this-week", status=kind),
+                    lambda s, kind=kind: _url("workspace:due-this-week", site=s.code, kind=kind),
+                    total_url=_url("workspace:due-this-week", kind=kind),
                     hint=_("today and the next 6 days"),
                 )
                 for kind, label in week_labels()

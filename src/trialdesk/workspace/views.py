@@ -336,7 +336,9 @@ def due_this_week(request):
     study, access = _clinical(request)
     sites = _visible_sites(study, access)
     kinds = [(kind, label) for kind, label in week_labels()]
-    listing = ListFilter(request, sites=sites, statuses=kinds, status_blank=_("Every kind of work"))
+    listing = ListFilter(
+        request, sites=sites, choices=[("kind", _("Kind of work"), kinds, _("Every kind of work"))]
+    )
     shown = [s for s in sites if listing.site in (None, s.code)]
     builder = Builder(request.user, study, access)
     infusion = infusion_form(study.protocol)
@@ -371,10 +373,10 @@ def due_this_week(request):
                     "links": links,
                 }
             )
-    rows = listing.apply(rows, status=lambda r: r["kind"])
+    rows = listing.apply(rows, extra={"kind": lambda r: r["kind"]})
     rows.sort(key=lambda r: (r["due_on"], r["site"].code, r["subject"].label))
     context = {
-        "title": dict(kinds).get(listing.status or "", _("Due this week")),
+        "title": dict(kinds).get(listing.value("kind") or "", _("Due this week")),
         "listing": listing,
         "rows": listing.paginate(rows),
         "weeks": weeks,
