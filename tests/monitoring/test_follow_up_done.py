@@ -37,7 +37,7 @@ def test_the_monitor_marks_a_follow_up_done_and_the_signature_stays_intact(cast,
     assert done.done_on == today and done.done_by == cast.monitor and done.note == "Filed in the ISF."
     event = AuditEvent.objects.filter(action="monitoring_follow_up_done").get()
     assert event.username == cast.monitor.username and event.role == "monitor"
-    assert event.new_value["done_on"] == today.isoformat() and event.old_value == "open"
+    assert event.new_value["done_on"] == today.isoformat() and event.old_value == {"state": "open"}
     signed = MonitoringVisit.objects.system("tests").get(pk=signed.pk)
     assert services.signature_intact(signed)
 

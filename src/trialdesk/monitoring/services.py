@@ -773,7 +773,7 @@ def complete_follow_up(
             "monitoring_follow_up_done",
             visit,
             field=f"follow-up #{follow_up.pk} state",
-            old_value=FollowUpState.OPEN.value,
+            old_value={"state": FollowUpState.OPEN.value},
             new_value={
                 "state": FollowUpState.DONE.value,
                 "done_on": done_on.isoformat(),
