@@ -16,6 +16,9 @@ class QueriesConfig(AppConfig):
 
         # a change made in response: the fields by their labels, the values as labels
         wording.register_template(services.T_CHANGED_IN_RESPONSE, services.changes_in_response)
+        # a change of another record resolved a check: that record named by its form's title
+        wording.register_template(services.T_CLOSED_BY_CHANGE_ELSEWHERE, services.changed_elsewhere)
+        wording.register_template(services.T_CLOSED_BY_CHANGE_ELSEWHERE_RULE, services.changed_elsewhere)
 
 
 def _answers_are_registered(app_configs=None, **kwargs):

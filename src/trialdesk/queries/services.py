@@ -362,7 +362,7 @@ def resolve_system_query(
     the same save's ``audited()`` block; returns the queries closed. ``template`` and
     ``params``, when given, are ``because``'s (``queries.wording``): the pages show the
     message in the reader's language."""
-    text, closing_template, closing_params = _closed_because(because, template, params)
+    text, closing_template, closing_params = closed_because(because, template, params)
     with audited():
         unresolved = list(
             Query.objects.system("the rule that raised these queries now holds")
@@ -384,6 +384,51 @@ T_CLOSED_BY_CHANGE = gettext_noop(
 T_CLOSED_VOIDED = gettext_noop(
     "Closed automatically: the entry was voided by %(user)s (entered in error): %(reason)s"
 )
+#: a change of another record (``previous.``, ``baseline.``, a death date) resolves a check
+T_CLOSED_BY_CHANGE_ELSEWHERE = gettext_noop(
+    "Closed automatically: %(record)s changed by %(user)s (version %(version)s) resolves the edit check %(check)s."
+)
+T_CLOSED_BY_CHANGE_ELSEWHERE_RULE = gettext_noop(
+    "Closed automatically: %(record)s changed by %(user)s (version %(version)s) resolves the rule %(check)s."
+)
+#: how such a message names the record that changed ("NTE-S01 M3 Bone marrow assessment")
+T_RECORD_AT_VISIT = gettext_noop("%(subject)s %(visit)s %(form)s")
+T_LOG_ENTRY = gettext_noop("%(subject)s %(form)s #%(repeat)s")
+
+
+def _changed_params(changed_record: FormRecord, actor: Actor) -> dict:
+    """The parameters of a message saying that ``changed_record`` changed: its label as
+    stored (``record``, English) and what names it again in the reader's language."""
+    return {
+        "record": changed_record.label,
+        "subject": changed_record.subject.screening_number,
+        "visit": changed_record.visit.code if changed_record.visit_id else "",
+        "form": changed_record.form_code,
+        "repeat": changed_record.repeat,
+        "user": actor.username,
+        "version": changed_record.version,
+    }
+
+
+def changed_elsewhere(text: wording.SystemText) -> str | None:
+    """A closing message of :data:`T_CLOSED_BY_CHANGE_ELSEWHERE` (or ``…_RULE``) in the
+    reader's language, the record that changed named by its form's title (registered with
+    ``queries.wording.register_template``)."""
+    from trialdesk.crf.display import form_title
+
+    params = dict(text.params or {})
+    if "form" not in params or text.protocol is None:
+        return None
+    title = form_title(text.protocol, params["form"])
+    if params.get("visit"):
+        name = _(T_RECORD_AT_VISIT) % {"subject": params["subject"], "visit": params["visit"], "form": title}
+        if (params.get("repeat") or 1) > 1:
+            name = f"{name} #{params['repeat']}"
+    else:
+        name = _(T_LOG_ENTRY) % {"subject": params["subject"], "form": title, "repeat": params["repeat"]}
+    return wording.fill(text.template, {**params, "record": name})
+
+
 #: the names of the form engine's own rules, as a closing message names them
 _RULE_NAMES = {
     DEATH_MISMATCH: gettext_noop("Same date of death on every form"),
@@ -400,12 +445,23 @@ def _rule_name(code: str):
     return code
 
 
-def _closed_because(because: str, template: str | None = None, params: dict | None = None):
-    """(English text, template, params) of a closing message saying ``because``."""
-    if template is None:
-        return f"Closed automatically: {because}", None, None
-    closing = {"because": wording.part(template, **(params or {}))}
-    return wording.english(T_CLOSED_BECAUSE, closing), T_CLOSED_BECAUSE, closing
+def closed_because(because, template: str | None = None, params: dict | None = None):
+    """(English text, template, params) of the system's closing message saying ``because``:
+    an English text, or a part (``wording.part``: a ``gettext_noop`` template of the caller's
+    catalogue and its parameters) that the pages show in the reader's language. ``template``
+    and ``params``, when given, are ``because``'s (the text then says what they give)."""
+    if template is not None:
+        because = wording.part(template, **(params or {}))
+    if isinstance(because, dict) and "template" in because:
+        closing = {"because": because}
+        return wording.english(T_CLOSED_BECAUSE, closing), T_CLOSED_BECAUSE, closing
+    return f"Closed automatically: {because}", None, None
+
+
+def _close_because(query: Query, because) -> None:
+    """The system closes ``query`` saying ``because`` (see :func:`closed_because`)."""
+    text, template, params = closed_because(because)
+    _close(query, SYSTEM, text, user_id=None, template=template, params=params)
 
 
 def answer_query(user, query: Query, text: str) -> Query:
@@ -675,7 +731,7 @@ def _close_answered(form_record, checks, queries) -> None:
         check = checks.get(query.check_code)
         because = answered(check, form_record) if check is not None else None
         if because:
-            _close(query, SYSTEM, f"Closed automatically: {because}", user_id=None)
+            _close_because(query, because)
 
 
 def close_answered_queries(form_record: FormRecord) -> None:
@@ -745,6 +801,7 @@ def _rerun_checks(reader: FormRecord, changed_record: FormRecord, actor: Actor) 
     for query in queries:
         query.record = reader
     because = f"{changed_record.label} changed by {actor.username} (version {changed_record.version})"
+    changed = _changed_params(changed_record, actor)
     for check in checks:
         expression = parse(check.rule)
         result = expression.evaluate(values)
@@ -756,10 +813,12 @@ def _rerun_checks(reader: FormRecord, changed_record: FormRecord, actor: Actor) 
                     SYSTEM,
                     f"Closed automatically: {because} resolves the edit check {check.code}.",
                     user_id=None,
+                    template=T_CLOSED_BY_CHANGE_ELSEWHERE,
+                    params={**changed, "check": check.code},
                 )
         elif result is Tri.FALSE and (because_answered := answered(check, reader)):
             for query in same:
-                _close(query, SYSTEM, f"Closed automatically: {because_answered}", user_id=None)
+                _close_because(query, because_answered)
         elif result is Tri.FALSE and check.severity == "query" and not same:
             fields = sorted(name for name in expression.fields if "." not in name)
             _open_system_query(
@@ -771,10 +830,12 @@ def _rerun_checks(reader: FormRecord, changed_record: FormRecord, actor: Actor) 
                 reason=f"edit check {check.code} failed after {because}",
             )
     if death_rules:
-        _rerun_death_rules(reader, protocol, values, queries, because)
+        _rerun_death_rules(reader, protocol, values, queries, because, changed)
 
 
-def _rerun_death_rules(reader: FormRecord, protocol, values, queries: list[Query], because: str) -> None:
+def _rerun_death_rules(
+    reader: FormRecord, protocol, values, queries: list[Query], because: str, changed: dict
+) -> None:
     """The death rules of a record after a death date of its casebook changed: a rule that
     now fails raises its query (one open per rule and record), one that holds closes it."""
     findings = {found.code: found for found in death_findings(protocol, reader.form_code, values)}
@@ -783,7 +844,12 @@ def _rerun_death_rules(reader: FormRecord, protocol, values, queries: list[Query
         if death_rule_holds(protocol, reader.form_code, code, values):
             for query in same:
                 _close(
-                    query, SYSTEM, f"Closed automatically: {because} resolves the rule {code}.", user_id=None
+                    query,
+                    SYSTEM,
+                    f"Closed automatically: {because} resolves the rule {code}.",
+                    user_id=None,
+                    template=T_CLOSED_BY_CHANGE_ELSEWHERE_RULE,
+                    params={**changed, "check": _rule_name(code)},
                 )
         elif code in findings and not same:
             found = findings[code]

@@ -26,6 +26,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from trialdesk.audit.services import Actor, audited, record
 from trialdesk.clinical import ctcae
@@ -41,6 +42,8 @@ log = logging.getLogger(__name__)
 
 WHY = "safety: the SAE report of a saved adverse event, after the save's permission check"
 FATAL_CHECK = "SAFETY-GRADE5-DEATH"
+#: why that query closes (``queries.wording``: stored in English, shown in the reader's language)
+T_FATAL_AGREES = gettext_noop("the event and the recorded death now agree.")
 DEATH_CONCEPT = "date_of_death"
 
 
@@ -153,9 +156,7 @@ def _check_fatal_event(form_record: FormRecord, protocol, data: dict[str, Any], 
         end = protocol.read_concept(rules.END, form_code, data)
         problem = rules.fatal_event_problem(grade, end, death)
     if problem is None:
-        resolve_system_query(
-            form_record, code=FATAL_CHECK, because="the event and the recorded death now agree."
-        )
+        resolve_system_query(form_record, code=FATAL_CHECK, because=T_FATAL_AGREES, template=T_FATAL_AGREES)
         return
     template, params = problem
     with translation.override(settings.LANGUAGE_CODE):

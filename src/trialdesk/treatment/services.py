@@ -51,7 +51,13 @@ from trialdesk.protocol.values import as_date as _date
 from trialdesk.protocol.values import as_number as _float
 from trialdesk.queries import wording
 from trialdesk.queries.models import UNRESOLVED, Query, QueryOrigin
-from trialdesk.queries.services import SYSTEM, _close, close_answered_queries, raise_system_query
+from trialdesk.queries.services import (
+    SYSTEM,
+    _close,
+    close_answered_queries,
+    closed_because,
+    raise_system_query,
+)
 from trialdesk.studies.access import Permission, require, study_access
 from trialdesk.treatment.models import InfusionReactionEvent, Prescription, PrescriptionStatus
 
@@ -201,26 +207,40 @@ def _filling_prescription(user, weight_used_kg: float):
         _validation.reset(validation)
 
 
-def _who(user) -> str:
-    return (user.get_full_name() or user.get_username()) if user is not None else "an investigator"
+#: why an infusion's weight query needs no answer (``queries.answers``), in the reader's language
+T_VALIDATED_FROM_WEIGHT = gettext_noop(
+    "%(who)s validated the dose computed from this weight (%(weight)s kg)."
+)
+T_VALIDATED_FROM_WEIGHT_ON = gettext_noop(
+    "%(who)s validated the dose computed from this weight (%(weight)s kg) on %(on)s."
+)
+T_AN_INVESTIGATOR = gettext_noop("an investigator")
 
 
-def prescription_answers(rec: FormRecord) -> str | None:
+def _who(user) -> str | dict:
+    if user is None:
+        return wording.part(T_AN_INVESTIGATOR)
+    return user.get_full_name() or user.get_username()
+
+
+def prescription_answers(rec: FormRecord) -> dict | None:
     """``answered_by: validated_prescription``: an investigator validated the dose computed
     from the weight this infusion uses — the weight and the recomputed dose are confirmed.
-    (English: system texts are stored in one language.)"""
+    (A ``queries.wording.part``: stored in English, shown in the reader's language.)"""
     protocol = rec.subject.study.protocol
     used = _float(concept_values(protocol, rec).get(WEIGHT_USED))
     if used is None:
         return None
     pending = _validation.get()
     if pending is not None and _same(pending[1], used):
-        return f"{_who(pending[0])} validated the dose computed from this weight ({used:g} kg)."
+        return wording.part(T_VALIDATED_FROM_WEIGHT, who=_who(pending[0]), weight=f"{used:g}")
     prescription = validated_prescription(rec)
     if prescription is not None and _same(prescription.weight_used_kg, used):
-        return (
-            f"{_who(prescription.validated_by)} validated the dose computed from this weight "
-            f"({used:g} kg) on {timezone.localdate(prescription.validated_at).isoformat()}."
+        return wording.part(
+            T_VALIDATED_FROM_WEIGHT_ON,
+            who=_who(prescription.validated_by),
+            weight=f"{used:g}",
+            on=timezone.localdate(prescription.validated_at).isoformat(),
         )
     return None
 
@@ -433,6 +453,9 @@ T_MISSED = gettext_noop(
 )
 T_HOLD = gettext_noop("Dose given during a cardiac hold (since %(since)s): %(hold)s")
 #: the dosing rules by name, as the query pages name them
+T_DOSING_RULE_HOLDS = gettext_noop(
+    "the dosing rule %(rule)s holds after the change by %(user)s (version %(version)s)."
+)
 RULE_NAMES = {
     Q_DEVIATION: gettext_noop("Dose deviation"),
     Q_TOO_EARLY: gettext_noop("Dose too early"),
@@ -530,13 +553,19 @@ def _sync_queries(subject, rec: FormRecord, findings: dict[str, tuple[str, str, 
     for query in open_queries.select_for_update(of=("self",)):
         if query.check_code not in findings:
             query.record = rec
-            _close(
-                query,
-                SYSTEM,
-                f"Closed automatically: the dosing rule {query.check_code} holds after the "
-                f"change by {actor.username} (version {rec.version}).",
-                user_id=None,
+            because = wording.part(
+                T_DOSING_RULE_HOLDS,
+                rule=wording.part(RULE_NAMES[query.check_code]),
+                user=actor.username,
+                version=rec.version,
             )
+            text, template, params = closed_because(because)
+            # the stored English names the rule by its code, as it always did
+            text = (
+                f"Closed automatically: the dosing rule {query.check_code} holds after the "
+                f"change by {actor.username} (version {rec.version})."
+            )
+            _close(query, SYSTEM, text, user_id=None, template=template, params=params)
     for code, (concept, template, params) in findings.items():
         raise_system_query(
             rec,
