@@ -169,14 +169,46 @@ def legend_beside(axes, handles=None, **kwargs) -> None:
         axes.legend(handles=handles, **options)
 
 
-def rectangles(axes, boxes, **style) -> None:
-    """Bars as one collection of (left, bottom, width, height): one artist whatever their number
-    (a study of 10,000 subjects draws as fast as one of 15)."""
-    from matplotlib.collections import PolyCollection
+def _add(axes, patch, vertices) -> None:
+    """The patch in data coordinates, clipped to the axes; the data limits from its vertices
+    (``add_patch`` walks every segment as a Bézier curve: seconds for 10,000 bars)."""
+    patch.set_transform(axes.transData)
+    axes.add_artist(patch)
+    axes.update_datalim(vertices)
+    axes.autoscale_view()
 
-    verts = [((x, y), (x + w, y), (x + w, y + h), (x, y + h)) for x, y, w, h in boxes]
-    if verts:
-        axes.add_collection(PolyCollection(verts, **style))
+
+def rectangles(axes, boxes, *, gid: str, **style) -> None:
+    """Bars of (left, bottom, width, height) as ONE compound path (one SVG element whatever their
+    number: a study of 10,000 subjects draws about as fast as one of 15), under the group ``gid``."""
+    boxes = list(boxes)
+    if not boxes:
+        return
+    import numpy as np
+    from matplotlib.patches import PathPatch
+    from matplotlib.path import Path
+
+    vertices = np.empty((len(boxes) * 5, 2))
+    for k, (x, y, w, h) in enumerate(boxes):
+        vertices[5 * k : 5 * k + 5] = ((x, y), (x + w, y), (x + w, y + h), (x, y + h), (x, y))
+    codes = np.tile(
+        np.array([Path.MOVETO, Path.LINETO, Path.LINETO, Path.LINETO, Path.CLOSEPOLY], dtype=Path.code_type),
+        len(boxes),
+    )
+    _add(axes, PathPatch(Path(vertices, codes), gid=gid, **style), vertices)
+
+
+def polylines(axes, lines, *, gid: str, **style) -> None:
+    """Lines of [(x, y)…] as one collection (one artist; each line keeps its own transparency,
+    so where many lines run together the chart darkens), under the group ``gid``."""
+    from matplotlib.collections import LineCollection
+
+    lines = [line for line in lines if line]
+    if not lines:
+        return
+    axes.add_collection(LineCollection(lines, gid=gid, **style), autolim=False)
+    axes.update_datalim([point for line in lines for point in line])
+    axes.autoscale_view()
 
 
 #: the defaults: English words, plain numbers; the house options

@@ -99,21 +99,22 @@ def waterfall_chart(
         axes = figure.add_subplot()
         width = 0.75 if labelled else 0.9
         # one collection of bars per best response (its colour and pattern), in the waterfall's order
-        seen = list(dict.fromkeys(b.best for b in bars))
-        for category in seen:
+        by_category: dict[ResponseCategory | None, list] = {}
+        for x, b in enumerate(bars):
+            by_category.setdefault(b.best, []).append(
+                (x - width / 2, min(b.change_pct, 0.0), width, abs(b.change_pct))
+            )
+        seen = list(by_category)
+        for category, boxes in by_category.items():
             colour, hatch = RESPONSE_STYLE[category]
             rectangles(
                 axes,
-                [
-                    (x - width / 2, min(b.change_pct, 0.0), width, abs(b.change_pct))
-                    for x, b in enumerate(bars)
-                    if b.best == category
-                ],
-                facecolors=colour,
-                hatch=hatch or None,
-                edgecolors=INK,
-                linewidths=0.5 if labelled else 0.0,
+                boxes,
                 gid=f"bars-{category.value if category is not None else 'not-assessed'}",
+                facecolor=colour,
+                hatch=hatch or None,
+                edgecolor=INK,
+                linewidth=0.5 if labelled else 0.0,
             )
         if labelled:
             for x, b in enumerate(bars):
@@ -205,17 +206,18 @@ def swimmer_chart(
         rectangles(
             axes,
             [(0.0, y - bar / 2, r.months_on_study, bar) for y, r in enumerate(shown)],
-            facecolors=LIGHT,
-            edgecolors=GREY if labelled else "none",
-            linewidths=0.4 if labelled else 0.0,
             gid="follow-up",
+            facecolor=LIGHT,
+            edgecolor=GREY if labelled else "none",
+            linewidth=0.4 if labelled else 0.0,
         )
         rectangles(
             axes,
             [(0.0, y - bar / 2, max(r.months_on_treatment, 0.05), bar) for y, r in enumerate(shown)],
-            facecolors=BLUE,
-            edgecolors="none",
             gid="on-treatment",
+            facecolor=BLUE,
+            edgecolor="none",
+            linewidth=0.0,
         )
         # one set of points per kind of marker (one SVG group each, not one per subject)
         points: dict[str, tuple[list[float], list[float]]] = {kind: ([], []) for kind in MARKER_KINDS}

@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from matplotlib import rc_context
-from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
@@ -29,6 +28,7 @@ from trialdesk.charts.base import (
     ChartText,
     no_data_chart,
     number_axis,
+    polylines,
     svg_document,
 )
 from trialdesk.charts.rows import Series
@@ -124,7 +124,7 @@ def series_chart(
         else:
             lines = [list(zip(s.months, s.values, strict=True)) for s in series]
             alpha = max(0.15, min(0.6, 30 / len(series)))
-            axes.add_collection(LineCollection(lines, colors=BLUE, linewidths=0.6, alpha=alpha, gid="series"))
+            polylines(axes, lines, gid="series", colors=BLUE, linewidths=0.6, alpha=alpha)
         if threshold is not None:
             axes.axhline(threshold, color=VERMILLION, linewidth=1.2, linestyle="--")
             axes.annotate(

@@ -7,6 +7,7 @@ options (``OPTIONS``: text as paths for the PDF, every subject, collections for 
 
 from __future__ import annotations
 
+import hashlib
 import math
 
 from django.utils.translation import gettext as _
@@ -16,6 +17,7 @@ from matplotlib.figure import Figure
 from trialdesk import charts as shared
 from trialdesk.analysis.endpoints import Analysis, SurvivalEndpoint
 from trialdesk.charts import ChartOptions, rows
+from trialdesk.datacut.cache import CACHE_SECONDS
 from trialdesk.datacut.chart_text import chart_text
 from trialdesk.reports.charts import ACCENT, PLAN, Chart, _chart
 from trialdesk.reports.charts import SVG_STYLE as HOUSE_STYLE
@@ -112,6 +114,38 @@ def _image(chart: shared.Chart) -> Chart:
     return Chart(chart.svg, chart.title)
 
 
+#: a drawn chart is kept by what it is drawn from: the content SHA-256 of the viewer's snapshot
+#: (another viewer's data, or one change, is another hash), the protocol's, the date, the language
+CHART_CACHE_VERSION = "report-charts-1"
+
+
+def _kept(name: str, analysis: Analysis, draw) -> Chart | None:
+    """``draw()``, or the same chart drawn earlier from the same snapshot content in this language
+    (an analysis without its snapshot's SHA-256 is drawn each time)."""
+    if not analysis.snapshot_sha256:
+        return draw()
+    from django.core.cache import cache
+    from django.utils.translation import get_language
+
+    raw = "|".join(
+        (
+            CHART_CACHE_VERSION,
+            name,
+            analysis.snapshot_sha256,
+            analysis.protocol_sha256,
+            analysis.as_of.isoformat(),
+            get_language() or "",
+        )
+    )
+    key = "reports:chart:" + hashlib.sha256(raw.encode()).hexdigest()
+    found = cache.get(key)
+    if found is not None:
+        return found or None  # "" : nothing to draw
+    chart = draw()
+    cache.set(key, chart or "", CACHE_SECONDS)
+    return chart
+
+
 def best_change(facts) -> float | None:
     """The best (lowest) relative change of the marrow blasts on treatment from baseline, in %
     (the clinical core's ``CourseOfDisease.best_blast_change_pct``)."""
@@ -119,6 +153,10 @@ def best_change(facts) -> float | None:
 
 
 def her2_chart(analysis: Analysis) -> Chart | None:
+    return _kept("her2", analysis, lambda: _her2_chart(analysis))
+
+
+def _her2_chart(analysis: Analysis) -> Chart | None:
     series = rows.her2_series(analysis)
     if not series:
         return None
@@ -127,6 +165,10 @@ def her2_chart(analysis: Analysis) -> Chart | None:
 
 def waterfall_chart(analysis: Analysis, protocol=None) -> Chart | None:
     """The waterfall; with ``protocol``, the fall a partial response needs drawn as a line."""
+    return _kept(f"waterfall|{protocol is not None}", analysis, lambda: _waterfall_chart(analysis, protocol))
+
+
+def _waterfall_chart(analysis: Analysis, protocol) -> Chart | None:
     bars, _missing = rows.waterfall(analysis)
     if not bars:
         return None
@@ -136,6 +178,10 @@ def waterfall_chart(analysis: Analysis, protocol=None) -> Chart | None:
 
 def lvef_chart(analysis: Analysis, protocol=None) -> Chart | None:
     """LVEF over time; with ``protocol``, against its cardiac threshold."""
+    return _kept(f"lvef|{protocol is not None}", analysis, lambda: _lvef_chart(analysis, protocol))
+
+
+def _lvef_chart(analysis: Analysis, protocol) -> Chart | None:
     series = rows.lvef_series(analysis)
     if not series:
         return None
@@ -144,6 +190,10 @@ def lvef_chart(analysis: Analysis, protocol=None) -> Chart | None:
 
 
 def swimmer_chart(analysis: Analysis) -> Chart | None:
+    return _kept("swimmer", analysis, lambda: _swimmer_chart(analysis))
+
+
+def _swimmer_chart(analysis: Analysis) -> Chart | None:
     swimmer = rows.swimmer(analysis)
     if not swimmer:
         return None
