@@ -169,3 +169,40 @@ def test_the_export_reads_with_labels_in_the_sites_audit_trail(client, cast, sig
     page = client.get("/audit/sites/NTE/", HTTP_ACCEPT_LANGUAGE="fr").content.decode()
     assert f"SHA-256 du contenu: {sha}" in page
     assert "casebook_pdf;" not in page and "Sha256" not in page
+
+
+def test_the_queries_of_the_pdf_are_in_the_readers_language_and_stored_english_is_marked(
+    cast, signed_subject
+):
+    from django.utils import translation
+
+    from trialdesk.crf.models import FormRecord
+    from trialdesk.exports.casebook_pdf import casebook_content
+    from trialdesk.protocol.crossrecord import _AFTER, AFTER_DEATH
+    from trialdesk.queries import wording
+    from trialdesk.queries.services import raise_system_query
+
+    record = FormRecord.objects.system("test").filter(subject=signed_subject).order_by("pk").first()
+    params = {"date": "2026-12-20", "died_on": "2026-12-01"}
+    raise_system_query(
+        record,
+        "",
+        wording.english(_AFTER, params),
+        code=AFTER_DEATH,
+        reason="test",
+        template=_AFTER,
+        params=params,
+    )
+    # a system text stored before templates were kept: its English, marked lang="en"
+    raise_system_query(record, "", "An old system text.", code="OLD-RULE", reason="test")
+    study = signed_subject.study
+    with translation.override("fr"):
+        queries = casebook_content(cast.investigator_nantes, study, signed_subject)["queries"]
+    shown = {q["summary"]: q["lang"] for q in queries}
+    assert shown["Cette fiche est datée du 2026-12-20, après le décès du patient le 2026-12-01."] == ""
+    assert shown["An old system text."] == "en"
+    with translation.override("en"):
+        queries = casebook_content(cast.investigator_nantes, study, signed_subject)["queries"]
+    assert "This record is dated 2026-12-20, after the death of the patient on 2026-12-01." in {
+        q["summary"] for q in queries
+    }

@@ -18,6 +18,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +28,8 @@ from django.apps import apps
 from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
+from django.utils.html import conditional_escape, format_html
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -130,7 +133,9 @@ def _query_ids(**lookup) -> list[str]:
         query_model = apps.get_model("queries", "Query")
     except LookupError:
         return []
-    return _ids(query_model.objects.system("ids of the queries of an object already read in scope").filter(**lookup))
+    return _ids(
+        query_model.objects.system("ids of the queries of an object already read in scope").filter(**lookup)
+    )
 
 
 def subject_scope(user, study: Study, subject_id: int) -> TrailScope:
@@ -326,6 +331,13 @@ ACTION_LABELS = {
     "serious_event_notified": gettext_lazy("Serious adverse event e-mailed"),
     "serious_event_acknowledged": gettext_lazy("Serious adverse event acknowledged"),
     "expectedness_assessed": gettext_lazy("Expectedness assessed"),
+    # monitoring visit reports (trialdesk.monitoring)
+    "monitoring_visit_create": gettext_lazy("Monitoring visit report created"),
+    "monitoring_visit_change": gettext_lazy("Monitoring visit report changed"),
+    "monitoring_visit_sign": gettext_lazy("Monitoring visit report signed"),
+    "monitoring_finding_add": gettext_lazy("Monitoring finding added"),
+    "monitoring_follow_up_add": gettext_lazy("Monitoring follow-up added"),
+    "response_confirm": gettext_lazy("Response confirmed by the investigator"),
 }
 
 #: Keys of the values the services record (not fields of a form) as a user reads them.
@@ -357,6 +369,12 @@ KEY_LABELS = {
     "filters": gettext_lazy("Filters"),
     "version": gettext_lazy("Version"),
     "effective_on": gettext_lazy("Effective on"),
+    "operational_status": gettext_lazy("Study status"),
+    "consent_version": gettext_lazy("Consent form version"),
+    "consented_on": gettext_lazy("Consented on"),
+    "printed_name": gettext_lazy("Printed name"),
+    "signed_at": gettext_lazy("Signed at"),
+    "record": gettext_lazy("Form record"),
 }
 
 
@@ -384,8 +402,13 @@ def _status_label(object_type: str, value: Any) -> str | None:
     from trialdesk.studies.models import OperationalStatus
     from trialdesk.subjects.models import SubjectStatus
 
-    choices = {"form_record": FormStatus, "subject": SubjectStatus, "query": QueryStatus,
-               "signature": SignatureStatus, "study": OperationalStatus}.get(object_type)
+    choices = {
+        "form_record": FormStatus,
+        "subject": SubjectStatus,
+        "query": QueryStatus,
+        "signature": SignatureStatus,
+        "study": OperationalStatus,
+    }.get(object_type)
     if choices is None or not isinstance(value, str):
         return None
     try:
@@ -407,36 +430,89 @@ class ShownEvent:
     new_value: str
 
 
+_ISO_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[+-]\d{2}:\d{2}|Z)?$")
+
+
+def _item(object_type: str, key: str, value: Any) -> str:
+    """One value of an event's details as the reader reads it (HTML, escaped): a status or a
+    role as its label, a code as the label its app registered (``crf.display``), a person's
+    words as typed (``translate="no"``), a time in Europe/Paris."""
+    from trialdesk.crf.display import (
+        EMPTY,
+        is_typed_text,
+        plain,
+        recorded_choice_label,
+        role_label,
+    )
+
+    if value is None or value == "":
+        return EMPTY
+    label = recorded_choice_label(object_type, key, value)
+    if label is None and key in ("", "status"):
+        label = _status_label(object_type, value)
+    if label is None and key == "role":
+        label = role_label(value)
+    if label is not None:
+        return conditional_escape(label)
+    if is_typed_text(object_type, key) and isinstance(value, str):
+        return format_html('<span translate="no">{}</span>', " ".join(value.split()))
+    if isinstance(value, str) and _ISO_DATETIME.match(value):
+        try:
+            return conditional_escape(plain(dt.datetime.fromisoformat(value.replace("Z", "+00:00"))))
+        except ValueError:
+            pass
+    return conditional_escape(plain(value))
+
+
+def _key_label(event: AuditEvent, key: str, protocol=None) -> str:
+    """A key of an event's details, or its field: the label its app registered, the trail's
+    own, a form field's (a query's field), else the key made readable."""
+    from trialdesk.crf.display import recorded_key_label
+
+    label = recorded_key_label(event.object_type, key)
+    if label is not None:
+        return label
+    if key in KEY_LABELS or protocol is None:
+        return key_label(key)
+    from trialdesk.crf.display import field_label
+
+    form = next((f for f in protocol.forms if any(x.code == key for x in f.fields)), None)
+    return field_label(form, key) if form is not None else key_label(key)
+
+
 def _shown_value(event: AuditEvent, masker: Masker, form, value: Any) -> str:
-    from trialdesk.crf.display import EMPTY, display_value, plain
+    """A value of an event as the page shows it (HTML, escaped): a form record's field as
+    ``crf.display`` shows it (verbatim English marked lang="en"), details by their labels."""
+    from trialdesk.crf.display import marked_value
 
     value = masker.value(event.field, value)
     if value is None or value == "":
         return ""
     if event.object_type == "form_record" and event.field:
-        return display_value(form, event.field, value)
+        return marked_value(form, event.field, value)
     if isinstance(value, dict):
-        parts = []
-        for key, item in value.items():
-            if key == "status":
-                item = _status_label(event.object_type, item) or plain(item)
-            elif key == "role":
-                from trialdesk.crf.display import role_label
+        return mark_safe(
+            "; ".join(
+                format_html("{}: {}", _key_label(event, key), _item(event.object_type, key, item))
+                for key, item in value.items()
+            )
+        )
+    if isinstance(value, str) and event.object_type == "membership":
+        return _item(event.object_type, "role", value)
+    if isinstance(value, str) and event.field in ("", "status", "operational_status"):
+        return _item(event.object_type, "status", value)
+    return _item(event.object_type, event.field, value)
 
-                item = role_label(item)
-            else:
-                item = plain(item)
-            parts.append(f"{key_label(key)}: {item if item != '' else EMPTY}")
-        return "; ".join(parts)
-    if isinstance(value, str):
-        status = _status_label(event.object_type, value)
-        if status and event.field in ("", "status", "operational_status"):
-            return status
-        if event.object_type == "membership":
-            from trialdesk.crf.display import role_label
 
-            return role_label(value)
-    return plain(value)
+#: object labels the services store in English, as a reader reads them
+_LABEL_PATTERNS = (
+    (
+        re.compile(r"^prescription #(?P<n>\d+) of (?P<subject>\S+)$"),
+        gettext_lazy("prescription #%(n)s of %(subject)s"),
+    ),
+    (re.compile(r"^cardiac hold of (?P<subject>\S+)$"), gettext_lazy("cardiac hold of %(subject)s")),
+    (re.compile(r"^query #(?P<n>\d+) (?P<rest>.+)$"), gettext_lazy("query #%(n)s %(rest)s")),
+)
 
 
 def readable_label(label: str, protocol) -> str:
@@ -444,7 +520,12 @@ def readable_label(label: str, protocol) -> str:
     from trialdesk.crf.display import form_title
 
     codes = {form.code for form in protocol.forms}
-    return " ".join(form_title(protocol, word) if word in codes else word for word in (label or "").split())
+    label = " ".join(form_title(protocol, word) if word in codes else word for word in (label or "").split())
+    for pattern, template in _LABEL_PATTERNS:
+        found = pattern.match(label)
+        if found:
+            return str(template) % found.groupdict()
+    return label
 
 
 def present_page(events, masker: Masker, study: Study) -> list[ShownEvent]:
@@ -456,11 +537,15 @@ def present_page(events, masker: Masker, study: Study) -> list[ShownEvent]:
     events = list(events)
     protocol = study.protocol
     record_ids = {e.object_id for e in events if e.object_type == "form_record" and e.object_id.isdigit()}
-    form_codes = dict(
-        FormRecord.objects.system("the form of the records of events already read in scope")
-        .filter(pk__in=record_ids)
-        .values_list("pk", "form_code")
-    ) if record_ids else {}
+    form_codes = (
+        dict(
+            FormRecord.objects.system("the form of the records of events already read in scope")
+            .filter(pk__in=record_ids)
+            .values_list("pk", "form_code")
+        )
+        if record_ids
+        else {}
+    )
     shown = []
     for event in events:
         form = None
@@ -472,7 +557,7 @@ def present_page(events, masker: Masker, study: Study) -> list[ShownEvent]:
         if event.object_type == "form_record" and event.field:
             field = field_label(form, event.field) if form is not None else _humanised(event.field)
         else:
-            field = key_label(event.field) if event.field else ""
+            field = _key_label(event, event.field, protocol) if event.field else ""
         shown.append(
             ShownEvent(
                 row=present(event, masker),

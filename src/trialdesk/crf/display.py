@@ -3,14 +3,19 @@
 ``display_value`` turns a stored value of a protocol form into what a page shows: a choice
 as its label in the user's language, a boolean as Yes/No (Oui/Non), a date in the display
 convention (ISO, ``YYYY-MM-DD``), a number with its unit, nothing as an em dash.
-``field_label`` gives a field's label. Codes never reach the visible text: pages may keep
+``field_label`` gives a field's label. A field whose values are verbatim English of a
+reference (a CTCAE term, the system organ class it fills) is marked as such by
+``marked_value`` (``lang="en"``), what the template tags show. Codes never reach the visible text: pages may keep
 them in tooltips (``title="…"``), exports keep them as they are.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
+from collections.abc import Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -103,6 +108,34 @@ def display_value(form: Any, field_code: str, value: Any, language: str | None =
         return _display(form, field_code, value)
 
 
+def verbatim_english(form: Any, field_code: str) -> bool:
+    """Whether the values of ``form``'s field ``field_code`` are verbatim English of a
+    reference, shown as published (there is no official French): a CTCAE term, and what a
+    CTCAE term fills from its list (the MedDRA code, the system organ class). The pages mark
+    them ``lang="en"`` (:func:`marked_value`)."""
+    field = _field(form, field_code)
+    if field is None:
+        return False
+    if field.type == "ctcae_term":
+        return True
+    return any(
+        f.ctcae is not None and field_code in (f.ctcae.meddra_field, f.ctcae.soc_field)
+        for f in getattr(form, "fields", ())
+    )
+
+
+def marked_value(form: Any, field_code: str, value: Any, language: str | None = None) -> str:
+    """:func:`display_value` for an HTML page: escaped, and inside ``<span lang="en"
+    translate="no">`` when the field's values are verbatim English (:func:`verbatim_english`)
+    and there is a value."""
+    from django.utils.html import conditional_escape, format_html
+
+    text = display_value(form, field_code, value, language)
+    if text != EMPTY and verbatim_english(form, field_code):
+        return format_html('<span lang="en" translate="no">{}</span>', text)
+    return conditional_escape(text)
+
+
 def field_label(form: Any, field_code: str, language: str | None = None) -> str:
     """The field's label in the user's language; a field the form does not know shows its
     code (an obsolete field of an old record is still named)."""
@@ -142,3 +175,52 @@ def role_label(role: Any) -> str:
         return str(Role(role).label)
     except ValueError:
         return str(role)
+
+
+# --------------------------------------------------------------------------- values the services record
+
+
+@dataclass(frozen=True)
+class RecordedValues:
+    """How the values an app's services record in the audit trail read (they are no fields
+    of a form): registered by the app, for its object type, in its ``AppConfig.ready``.
+
+    ``labels``: a key's label (``gettext_lazy``); ``choices``: a key whose values are codes,
+    with their labels (a ``TextChoices`` class or a mapping of code to label); ``typed``: keys
+    whose values are a person's own words, shown as typed (marked ``translate="no"``)."""
+
+    labels: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    choices: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    typed: frozenset[str] = frozenset()
+
+
+_recorded: dict[str, RecordedValues] = {}
+
+
+def register_recorded_values(object_type: str, values: RecordedValues) -> None:
+    _recorded[object_type] = values
+
+
+def recorded_key_label(object_type: str, key: str) -> str | None:
+    """The label of a key an app records for ``object_type``, in the active language."""
+    label = _recorded.get(object_type, RecordedValues()).labels.get(key)
+    return str(label) if label is not None else None
+
+
+def recorded_choice_label(object_type: str, key: str, value: Any) -> str | None:
+    """The label of a code an app records under ``key`` (None: it registered no choices)."""
+    choices = _recorded.get(object_type, RecordedValues()).choices.get(key)
+    if choices is None or not isinstance(value, str):
+        return None
+    if isinstance(choices, Mapping):
+        label = choices.get(value)
+        return str(label) if label is not None else None
+    try:
+        return str(choices(value).label)
+    except ValueError:
+        return None
+
+
+def is_typed_text(object_type: str, key: str) -> bool:
+    """Whether the values an app records under ``key`` are a person's own words."""
+    return key in _recorded.get(object_type, RecordedValues()).typed

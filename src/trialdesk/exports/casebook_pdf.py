@@ -25,9 +25,10 @@ from django.utils import timezone
 
 from trialdesk.audit.services import Actor, audited, record
 from trialdesk.audit_viewer import viewer
-from trialdesk.crf.display import display_value, field_label, role_label
+from trialdesk.crf.display import display_value, field_label, role_label, verbatim_english
 from trialdesk.crf.models import FormRecord
 from trialdesk.crf.rendering import localised
+from trialdesk.queries import wording
 from trialdesk.queries.models import Query
 from trialdesk.signatures.models import Signature
 from trialdesk.studies.access import get_visible_or_404, study_access
@@ -59,7 +60,7 @@ def _shown_record(protocol, rec: FormRecord) -> dict[str, Any]:
             {
                 "label": field_label(form, f.code),
                 "value": display_value(form, f.code, data.get(f.code)),
-                "verbatim": f.type == "ctcae_term",
+                "verbatim": verbatim_english(form, f.code),
             }
             for f in form.fields
         ],
@@ -144,12 +145,16 @@ def casebook_content(user, study: Study, subject: Subject) -> dict[str, Any]:
         .order_by("raised_at", "pk")
     ):
         form = protocol.form(q.record.form_code)
+        # a system query's text in the reader's language (``queries.wording``); its stored
+        # English, marked so, when it cannot be said again
+        summary = wording.of_summary(q, protocol if q.is_system else None)
         queries.append(
             {
                 "record": viewer.readable_label(q.record.label, protocol),
                 "field": field_label(form, q.field_code) if q.field_code else "",
                 "status": q.get_status_display(),
-                "summary": masker.value("", q.summary) if scope.pseudonymised else q.summary,
+                "summary": masker.value("", summary.text) if scope.pseudonymised else summary.text,
+                "lang": summary.lang,
                 "raised": timezone.localtime(q.raised_at).strftime("%Y-%m-%d %H:%M"),
                 "raised_by": role_label(q.raised_role),
                 "closed": timezone.localtime(q.closed_at).strftime("%Y-%m-%d %H:%M") if q.closed_at else "",

@@ -12,3 +12,8 @@ class PharmacyConfig(AppConfig):
 
         form_saved.subscribe(check_dispensing)
         register_panel()
+        # how the audit trail reads a disposal's kind (crf.display)
+        from trialdesk.crf.display import RecordedValues, register_recorded_values
+        from trialdesk.pharmacy.models import DisposalKind
+
+        register_recorded_values("drug_disposal", RecordedValues(choices={"kind": DisposalKind}))

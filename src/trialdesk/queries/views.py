@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from trialdesk.crf.display import display_value
+from trialdesk.crf.display import display_value, marked_value, verbatim_english
 from trialdesk.crf.models import FormRecord
 from trialdesk.crf.rendering import localised, system_rule, system_rule_message
 from trialdesk.queries import services, wording
@@ -175,7 +175,7 @@ def query_detail(request, query_id: int):
         except KeyError:
             label = code
         fields.append(
-            {"code": code, "label": label, "value": display_value(form, code, form_record.data.get(code))}
+            {"code": code, "label": label, "value": marked_value(form, code, form_record.data.get(code))}
         )
     context = {
         "query": query,
@@ -225,7 +225,12 @@ def raise_query_page(request, record_id: int):
         "record_url": record_url(form_record),
         "form_title": localised(form, "title"),
         "choices": [
-            (f.code, localised(f, "label"), display_value(form, f.code, form_record.data.get(f.code)))
+            (
+                f.code,
+                localised(f, "label"),
+                display_value(form, f.code, form_record.data.get(f.code)),
+                verbatim_english(form, f.code),
+            )
             for f in form.fields
         ],
         "field_code": field_code,

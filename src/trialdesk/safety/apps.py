@@ -19,6 +19,22 @@ class SafetyConfig(AppConfig):
         from trialdesk.queries import wording
 
         wording.register(services.FATAL_CHECK, name=gettext_noop("A grade 5 event and the recorded death"))
+        # how the audit trail reads the safety officer's assessment (crf.display)
+        from django.utils.translation import gettext_lazy
+
+        from trialdesk.crf.display import RecordedValues, register_recorded_values
+        from trialdesk.safety.models import Expectedness
+
+        register_recorded_values(
+            "sae",
+            RecordedValues(
+                labels={
+                    "expectedness": gettext_lazy("Expectedness"),
+                    "aware_on": gettext_lazy("Sponsor aware on"),
+                },
+                choices={"expectedness": Expectedness},
+            ),
+        )
         from trialdesk.safety import header
         from trialdesk.subjects import casebook_header
 

@@ -11,6 +11,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
+from django.utils.html import format_html
 from django.utils.translation import gettext as _
 
 from trialdesk.crf import display
@@ -117,7 +118,10 @@ def sae_detail(request, report_id: int):
             "can_assess": can_assess,
             "expectedness_choices": Expectedness.choices,
             "highlight_labels": _highlight_labels(protocol),
-            "reference": protocol.safety.reference_document,
+            # a verbatim title (the product's SmPC), inside a translated sentence
+            "reference": format_html(
+                '<cite lang="en" translate="no">{}</cite>', protocol.safety.reference_document
+            ),
             "pseudonymised": access.pseudonymised,
             "can_open_record": access.can(Permission.VIEW_CLINICAL_DATA, row.subject.site_id),
         },

@@ -1,10 +1,10 @@
 """Template tags of ``crf.display``: a datum as a user reads it, never its raw code.
 
-    {% load trialdesk_display %}
-    {% display_value form "product" entry.data.product %}   -> "Red blood cells"
-    {% field_label form "units" %}                          -> "Units"
-    {{ flag|yes_no }}                                       -> "Yes" / "No" / "—"
-    {{ value|plain }}                                       -> a value of no known field
+{% load trialdesk_display %}
+{% display_value form "product" entry.data.product %}   -> "Red blood cells"
+{% field_label form "units" %}                          -> "Units"
+{{ flag|yes_no }}                                       -> "Yes" / "No" / "—"
+{{ value|plain }}                                       -> a value of no known field
 """
 
 from __future__ import annotations
@@ -20,7 +20,9 @@ register = template.Library()
 
 @register.simple_tag
 def display_value(form: Any, field_code: str, value: Any) -> str:
-    return display.display_value(form, field_code, value)
+    """The value as a user reads it; verbatim English (a CTCAE term, its system organ class)
+    marked ``lang="en"`` (``crf.display.marked_value``)."""
+    return display.marked_value(form, field_code, value)
 
 
 @register.simple_tag
@@ -76,7 +78,7 @@ def form_field_label(context, form_code: str, field_code: str) -> str:
 
 @register.simple_tag(takes_context=True)
 def form_field_value(context, form_code: str, field_code: str, value: Any) -> str:
-    return display.display_value(_form(context, form_code), field_code, value)
+    return display.marked_value(_form(context, form_code), field_code, value)
 
 
 @register.filter

@@ -1,0 +1,81 @@
+"""The audit trail in the reader's language (issue 15): what the services record (an app's
+codes, the keys of its details, a person's words, times) reads through the display layer;
+a form's verbatim English values (a CTCAE system organ class) are marked lang="en"."""
+
+from __future__ import annotations
+
+import pytest
+from django.utils import translation
+
+from trialdesk.audit.models import AuditEvent
+from trialdesk.audit_viewer import viewer
+
+pytestmark = pytest.mark.django_db
+
+
+def _shown(study, object_type, value, field="", form=None, language="fr"):
+    event = AuditEvent(object_type=object_type, field=field, action="x")
+    with translation.override(language):
+        return viewer._shown_value(event, viewer.Masker(study, False), form, value)
+
+
+def test_a_monitoring_visits_details_read_by_their_labels_in_french(study):
+    shown = _shown(
+        study,
+        "monitoring_visit",
+        {"visit_date": "2026-10-13", "kind": "remote", "attendees": "Mathieu Lambert\nSophie Garnier"},
+    )
+    assert shown == (
+        'Date de la visite: 2026-10-13; Type: Visite à distance; Participants: <span translate="no">Mathieu Lambert '
+        "Sophie Garnier</span>"
+    )
+
+
+def test_a_finding_reads_with_its_category_and_severity_and_its_text_as_typed(study):
+    shown = _shown(
+        study, "monitoring_visit", {"category": "data_quality", "severity": "minor", "text": "A & B"}
+    )
+    assert "Catégorie: Qualité des données" in shown and "Gravité: Mineur" in shown
+    assert 'Texte: <span translate="no">A &amp; B</span>' in shown
+    assert "data_quality" not in shown and "minor" not in shown
+
+
+def test_a_signature_time_reads_in_europe_paris_not_as_iso_text(study):
+    shown = _shown(
+        study, "monitoring_visit", {"status": "signed", "signed_at": "2026-12-02T13:58:18.556680+00:00"}
+    )
+    assert "Signé le: 2026-12-02 14:58" in shown and "T13:58" not in shown
+    assert "signed" not in shown
+
+
+def test_an_expectedness_reads_as_its_label(study):
+    assert _shown(study, "sae", "unexpected", field="expectedness") == "Inattendu"
+    assert _shown(study, "sae", "expected", field="expectedness", language="en") == "Expected"
+
+
+def test_the_study_status_field_reads_as_its_label():
+    with translation.override("fr"):
+        assert viewer.key_label("operational_status") == "Statut de l'étude"
+
+
+def test_a_system_organ_class_of_an_adverse_event_is_marked_english(study):
+    form = study.protocol.form("adverse_event")
+    shown = _shown(
+        study, "form_record", "Blood and lymphatic system disorders", field="system_organ_class", form=form
+    )
+    assert shown == '<span lang="en" translate="no">Blood and lymphatic system disorders</span>'
+
+
+def test_an_unregistered_value_is_shown_escaped_as_before(study):
+    assert _shown(study, "drug_shipment", {"lot_number": "<N1>"}) == "Lot number: &lt;N1&gt;"
+
+
+def test_an_object_label_the_services_store_in_english_reads_in_french(study):
+    with translation.override("fr"):
+        assert (
+            viewer.readable_label("prescription #85 of GRE-S03", study.protocol)
+            == "prescription nº 85 de GRE-S03"
+        )
+        assert viewer.readable_label("cardiac hold of GRE-002", study.protocol) == (
+            "suspension pour toxicité cardiaque de GRE-002"
+        )
