@@ -48,7 +48,7 @@ def _listing(request, scope: viewer.TrailScope) -> ListFilter:
             if s.pk in scope.access.site_ids
         ]
     users = viewer.choices_in(scope.events, "username")
-    return ListFilter(
+    listing = ListFilter(
         request,
         sites=sites,
         date_label=_("Date of the event"),
@@ -69,6 +69,9 @@ def _listing(request, scope: viewer.TrailScope) -> ListFilter:
             ),
         ],
     )
+    if "user" in listing.form.fields:  # user names, never translated
+        listing.form.fields["user"].widget.attrs["translate"] = "no"
+    return listing
 
 
 def _filtered(listing: ListFilter, scope: viewer.TrailScope) -> tuple[viewer.TrailScope, dict]:
