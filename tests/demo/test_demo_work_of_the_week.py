@@ -139,3 +139,25 @@ def test_the_reports_trail_is_at_the_true_time_of_the_build(built, study):
     started = built[2]
     events = AuditEvent.objects.filter(study_id=study.pk, action="monitoring_visit_sign")
     assert events.count() >= 1 and all(e.occurred_at >= started for e in events)
+
+
+def test_the_database_snapshot_equals_the_simulators_for_every_subject(built, study):
+    """The demo in progress (its timed follow-up included) is the simulated cohort, record for
+    record, on the common projection of both snapshots (tests/datacut/test_demo_snapshot.py)."""
+    from trialdesk.datacut import build_snapshot
+    from trialdesk.simulate import simulate_cohort
+    from trialdesk.snapshot.from_simulation import (
+        common_projection,
+        planned_dates_disagreeing,
+        snapshot_from_simulation,
+    )
+
+    today = built[1]
+    database = {s.screening_number: s for s in build_snapshot(study, cutoff=today).subjects()}
+    cohort = simulate_cohort(study.protocol, seed=SEED, today=today)
+    simulated = snapshot_from_simulation(cohort, study.protocol, protocol_sha256=study.protocol_sha256)
+    simulated = {s.screening_number: s for s in simulated.subjects()}
+    assert sorted(database) == sorted(simulated)
+    for number, subject in simulated.items():
+        assert common_projection(database[number]) == common_projection(subject), number
+        assert planned_dates_disagreeing(database[number], subject) == []
