@@ -7,11 +7,12 @@ class AssessmentsConfig(AppConfig):
 
     def ready(self) -> None:
         from trialdesk.assessments import sections, services
-        from trialdesk.crf import panels
+        from trialdesk.crf import panels, savereads
         from trialdesk.crf.events import form_saved
         from trialdesk.subjects import casebook_sections
 
         form_saved.subscribe(services.on_form_saved)
+        savereads.declare(services.save_reads)
         from trialdesk.queries import wording
 
         wording.register(

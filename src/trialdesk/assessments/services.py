@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from typing import Any
 
@@ -40,6 +40,7 @@ from trialdesk.queries.models import UNRESOLVED, Query, QueryOrigin, QueryStatus
 from trialdesk.queries.services import answer_query, raise_system_query, resolve_system_query
 from trialdesk.studies.access import Permission, require, study_access
 from trialdesk.studies.models import Study
+from trialdesk.studies.scoping import prepared_rows
 from trialdesk.subjects.models import Subject
 
 DISCORDANCE_QUERY = "response-discordance"
@@ -146,19 +147,18 @@ def build_course(
     protocol,
     subject: Subject,
     records: Iterable[FormRecord],
-    confirmations: Iterable[ResponseConfirmation],
+    confirmations: Iterable[ResponseConfirmation] | Callable[[], Iterable[ResponseConfirmation]],
     *,
     typed_now: tuple[Any, str, dict[str, Any]] | None = None,
 ) -> CourseOfDisease:
     """The subject's course of disease from their records (voided ones left out).
 
-    ``typed_now``: (record key, form code, typed values) of a marrow being entered, which
-    replaces that record (or is added, key None being a new one)."""
+    ``confirmations``: the investigator's, or a function reading them (called only when an
+    assessment is discordant: only there can a confirmation count). ``typed_now``: (record
+    key, form code, typed values) of a marrow being entered, which replaces that record (or
+    is added, key None being a new one)."""
     forms = marrow_forms(protocol)
     karyotype_forms = _karyotype_forms(protocol)
-    latest: dict[int, ResponseConfirmation] = {}
-    for c in sorted(confirmations, key=lambda c: (c.confirmed_at, c.pk)):
-        latest[c.record_id] = c
     marrows: list[MarrowRecord] = []
     baseline_karyotype = None
     now_key = typed_now[0] if typed_now else None
@@ -184,8 +184,16 @@ def build_course(
         first_dose=subject.first_dose_on,
         baseline_abnormal_karyotype=baseline_karyotype,
     )
+    discordances = course.discordances
+    if not discordances:
+        return course
+    latest: dict[int, ResponseConfirmation] = {}
+    for c in sorted(
+        confirmations() if callable(confirmations) else confirmations, key=lambda c: (c.confirmed_at, c.pk)
+    ):
+        latest[c.record_id] = c
     held = []
-    for a in course.discordances:
+    for a in discordances:
         c = latest.get(a.record.key) if isinstance(a.record.key, int) else None
         if c is not None and c.holds_for(
             a.record.investigator.value if a.record.investigator else None, a.derived.category.value
@@ -276,17 +284,38 @@ def study_responses(user, study: Study) -> dict[int, dict[str, Any]]:
 # --------------------------------------------------------------------------- the save of a marrow
 
 
-def _marrow_records_of(protocol, subject_id: int, why: str) -> list[FormRecord]:
-    """The records the course of disease reads (marrows and the baseline karyotype), not the
+def course_forms(protocol) -> set[str]:
+    """The forms the course of disease reads (marrows and the baseline karyotype), not the
     subject's whole casebook: a subject on treatment has a hundred infusions."""
-    forms = marrow_forms(protocol) | _karyotype_forms(protocol)
-    return list(FormRecord.objects.system(why).filter(subject_id=subject_id, form_code__in=sorted(forms)))
+    return marrow_forms(protocol) | _karyotype_forms(protocol)
+
+
+def save_reads(protocol, form_code: str) -> set[str]:
+    """What a save of ``form_code`` reads for this app (declared to ``crf.savereads``): the
+    course of disease's forms when a marrow is saved."""
+    return course_forms(protocol) if form_code in marrow_forms(protocol) else set()
 
 
 def _query_explanation(result: ResponseResult) -> str:
     """The explanation as a query's text holds it (English, as every system query's text),
     each reason starting with a capital as a list item does."""
     return compose(result.headline.text, [r.text[:1].upper() + r.text[1:] for r in result.reasons])
+
+
+def _confirmations_at_save(subject_id: int):
+    return (
+        ResponseConfirmation.objects.system("the confirmations of the saved marrow's subject")
+        .filter(record__subject_id=subject_id)
+        .order_by()  # build_course takes the latest of each record itself
+    )
+
+
+def _questioned(subject_id: int):
+    return (
+        Query.objects.system("the discordance queries of the saved marrow's subject")
+        .filter(record__subject_id=subject_id, check_code=DISCORDANCE_QUERY, status__in=UNRESOLVED)
+        .order_by()
+    )
 
 
 def on_form_saved(event: FormSaved) -> None:
@@ -299,39 +328,55 @@ def on_form_saved(event: FormSaved) -> None:
     protocol = subject.study.protocol
     if form_record.form_code not in marrow_forms(protocol):
         return
-    records = {
-        r.pk: r
-        for r in _marrow_records_of(protocol, subject.pk, "the derived responses of a marrow being saved")
-    }
-    records[form_record.pk] = form_record  # its subject, site and study already loaded
-    confirmations = list(
-        ResponseConfirmation.objects.system("the confirmations of the saved marrow's subject").filter(
-            record__subject_id=subject.pk
+    if event.reads is not None:  # read once by the save, with what its other readers need
+        found = event.reads.records(course_forms(protocol))
+    else:
+        found = FormRecord.objects.system("the derived responses of a marrow being saved").filter(
+            subject_id=subject.pk, form_code__in=sorted(course_forms(protocol))
         )
-    )
+    records = {r.pk: r for r in found}
+    records[form_record.pk] = form_record  # its subject, site and study already loaded
+
+    def confirmations() -> list[ResponseConfirmation]:
+        return prepared_rows("assessments.confirmations_at_a_save", _confirmations_at_save, subject.pk)
+
     course = build_course(protocol, subject, list(records.values()), confirmations)
-    # which marrows are questioned already: one query, not one per marrow
-    questioned = set(
-        Query.objects.system("the discordance queries of the saved marrow's subject")
-        .filter(record__subject_id=subject.pk, check_code=DISCORDANCE_QUERY, status__in=UNRESOLVED)
-        .values_list("record_id", flat=True)
-    )
+    questioned: set[int] | None = None
+
+    def is_questioned(pk: int) -> bool:
+        # which marrows are questioned already: one query, not one per marrow, and none for
+        # a course with nothing to compare yet
+        nonlocal questioned
+        if questioned is None:
+            questioned = {
+                q.record_id
+                for q in prepared_rows("assessments.questioned_at_a_save", _questioned, subject.pk)
+            }
+        return pk in questioned
+
     for assessed in course.assessments:
         record_ = records[assessed.record.key]
         field = investigator_field(protocol, record_.form_code)
         if field is None:
             continue
         if not assessed.discordant:
-            if record_.pk not in questioned:
+            if not is_questioned(record_.pk):
                 continue
+            derived = assessed.derived
             resolve_system_query(
                 record_,
                 code=DISCORDANCE_QUERY,
-                because="the investigator's assessment agrees with the derived response "
-                f"({_query_explanation(assessed.derived)}).",
+                because=wording.english(T_AGREES, {"derived": _query_explanation(derived)}),
+                template=T_AGREES,
+                params={
+                    "derived": _query_explanation(derived),
+                    # what discordance_text needs to say it again in the reader's language
+                    "headline": [derived.headline.key, dict(derived.headline.params)],
+                    "reasons": [[r.key, dict(r.params)] for r in derived.reasons],
+                },
             )
             continue
-        if assessed.confirmed_by_investigator or record_.pk in questioned:
+        if assessed.confirmed_by_investigator or is_questioned(record_.pk):
             continue
         with translation.override("en"):
             investigator = category_label(assessed.record.investigator)
@@ -366,15 +411,30 @@ T_DISCORDANCE = gettext_noop(
 )
 
 
-def discordance_text(text) -> str | None:
-    """A discordance query's text in the reader's language: the investigator's category and
-    the derived response's explanation said again from their keys (``queries.wording``)."""
-    params = text.params or {}
-    if not text.template or "category" not in params:
-        return None
+#: why a discordance query closes (its parameters: those of the derived response, as above)
+T_AGREES = gettext_noop("the investigator's assessment agrees with the derived response (%(derived)s).")
+
+
+def _derived_again(params) -> str:
     key, values = params["headline"]
     reasons = [_filled(k, v) for k, v in params["reasons"]]
-    derived = compose(_filled(key, values), [r[:1].upper() + r[1:] for r in reasons])
+    return compose(_filled(key, values), [r[:1].upper() + r[1:] for r in reasons])
+
+
+def discordance_text(text) -> str | None:
+    """A discordance query's text in the reader's language: the investigator's category and
+    the derived response's explanation said again from their keys (``queries.wording``); so
+    is its closing message once the two agree."""
+    params = text.params or {}
+    because = params.get("because")
+    if text.template and isinstance(because, dict) and because.get("template") == T_AGREES:
+        agreed = because.get("params") or {}
+        if "headline" not in agreed:
+            return None
+        return _(text.template) % {"because": _(T_AGREES) % {"derived": _derived_again(agreed)}}
+    if not text.template or "category" not in params:
+        return None
+    derived = _derived_again(params)
     return _(text.template) % {"investigator": category_label(params["category"]), "derived": derived}
 
 

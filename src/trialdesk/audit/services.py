@@ -21,7 +21,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import transaction
+from django.db import connections, transaction
 from django.utils import timezone
 
 from trialdesk.audit.chain import GENESIS_MAC, MAC_FIELDS, OPTIONAL_MAC_FIELDS, event_mac, verify_chain
@@ -172,14 +172,9 @@ def record(
 def _append(events: list[AuditEvent], using: str) -> None:
     """Chain and insert the events: the head is locked here, last, and released at commit."""
     ring = key_ring()
-    found = list(
-        AuditChainHead.objects.using(using)
-        .select_for_update()
-        .filter(pk=1)
-        .values_list("last_sequence", "last_mac")
-    )
-    if found:
-        sequence, previous = found[0]
+    found = _locked_head(using)
+    if found is not None:
+        sequence, previous = found
     else:
         head = _genesis_head(using)
         sequence, previous = head.last_sequence, head.last_mac
@@ -193,7 +188,33 @@ def _append(events: list[AuditEvent], using: str) -> None:
         )
         previous = event.mac
     AuditEvent.objects.using(using).bulk_create(events)
-    AuditChainHead.objects.using(using).filter(pk=1).update(last_sequence=sequence, last_mac=previous)
+    _move_head(using, sequence, previous)
+
+
+# The head's two statements run at every audited write: written once here, in SQL, rather
+# than compiled by the ORM at each save (the same statements it would send).
+_HEAD = AuditChainHead._meta.db_table
+
+
+def _locked_head(using: str) -> tuple[int, str] | None:
+    """The head (last sequence, last MAC), row-locked until the transaction ends."""
+    connection = connections[using]
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT last_sequence, last_mac FROM {connection.ops.quote_name(_HEAD)} WHERE id = %s{lock}", [1]
+        )
+        row = cursor.fetchone()
+    return None if row is None else (row[0], row[1])
+
+
+def _move_head(using: str, sequence: int, mac: str) -> None:
+    connection = connections[using]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {connection.ops.quote_name(_HEAD)} SET last_sequence = %s, last_mac = %s WHERE id = %s",
+            [sequence, mac, 1],
+        )
 
 
 class ChainHeadMissing(RuntimeError):

@@ -119,16 +119,33 @@ def check_context(
 
 
 def death_date(
-    subject, *, exclude_pk: int | None = None, exclude_slot: tuple[str, int | None, int] | None = None
+    subject,
+    *,
+    exclude_pk: int | None = None,
+    exclude_slot: tuple[str, int | None, int] | None = None,
+    reads=None,
 ) -> dt.date | None:
     """The death date the subject's records state (the forms that report the death, by the
     concept's precedence, the most recent record of a form first), leaving out the record
     being checked: ``exclude_pk``, or its place ``exclude_slot`` (form, visit id, repeat)
-    when the caller has not loaded it (a save, before its transaction). One query."""
+    when the caller has not loaded it. One query, or none from a save's ``reads``
+    (``crf.savereads.SaveReads``)."""
     protocol = subject.study.protocol
     fields = death_fields(protocol)
     if not fields:
         return None
+    if reads is not None:
+        found = sorted(reads.records(fields), key=lambda r: r.pk, reverse=True)
+        return stated_death_date(
+            protocol,
+            [
+                (r.form_code, r.data)
+                for r in found
+                if r.voided_at is None
+                and r.pk != exclude_pk
+                and (r.form_code, r.visit_id, r.repeat) != exclude_slot
+            ],
+        )
     rows = (
         FormRecord.objects.system(WHY)
         .filter(subject=subject, form_code__in=list(fields), voided_at__isnull=True)
@@ -140,6 +157,11 @@ def death_date(
     return stated_death_date(protocol, kept)
 
 
+def death_reads(protocol, form_code: str) -> set[str]:
+    """The forms a save of ``form_code`` reads for the death rules (``crf.savereads``)."""
+    return set(death_fields(protocol)) if death_rules_apply(protocol, form_code) else set()
+
+
 def death_check(
     subject,
     form_code: str,
@@ -147,6 +169,7 @@ def death_check(
     *,
     exclude_pk: int | None = None,
     exclude_slot: tuple[str, int | None, int] | None = None,
+    reads=None,
 ) -> tuple[dict[str, Any], list[CheckFailure]]:
     """The death rules on one record's ``data`` (stored JSON or typed values): the context
     they read (``subject.death_date``) and their failures, each of severity ``query``.
@@ -154,7 +177,9 @@ def death_check(
     protocol = subject.study.protocol
     if not death_rules_apply(protocol, form_code):
         return {}, []
-    context = {DEATH_DATE_KEY: death_date(subject, exclude_pk=exclude_pk, exclude_slot=exclude_slot)}
+    context = {
+        DEATH_DATE_KEY: death_date(subject, exclude_pk=exclude_pk, exclude_slot=exclude_slot, reads=reads)
+    }
     failures = [
         CheckFailure(found.code, Message(found.template, **found.params), "query", (found.field,))
         for found in death_findings(protocol, form_code, {**data, **context})

@@ -30,6 +30,9 @@ class FormSaved:
     reason_detail: str = ""
     # Query numbers the user's reason names ("query #12"), as the form page links them.
     query_ids: frozenset[int] = field(default_factory=frozenset)
+    # What the save reads of the subject's other records, read once for every subscriber
+    # (``crf.savereads.SaveReads``: ``reads.records(forms)``, the forms declared at start-up).
+    reads: Any = None
 
     @property
     def changed_fields(self) -> list[str]:

@@ -15,9 +15,11 @@ from trialdesk.audit.services import Actor, audited, record
 from trialdesk.crf.crossrecord import check_context, death_check
 from trialdesk.crf.events import FormSaved, RecordVoided, SaveRefusedBy, form_saved
 from trialdesk.crf.models import FormRecord, FormStatus, ReasonForChange, filled_count
+from trialdesk.crf.savereads import SaveReads
 from trialdesk.protocol.crossrecord import death_rules_apply
 from trialdesk.protocol.formdata import FormValidation, validate_form_data
 from trialdesk.studies.access import Permission, require, study_access
+from trialdesk.studies.scoping import prepared_rows
 from trialdesk.subjects.models import Subject, SubjectStatus, Visit
 
 # "query #12" in the details of a reason links that query.
@@ -157,7 +159,6 @@ def save_form(
     validation = validate_form_data(form, raw_data, check_context(subject, form_code, repeat=repeat))
     if not validation.ok:
         raise FormInvalid(_("Some answers need correcting; nothing was saved."), validation)
-    _check_death(subject, form_code, visit, repeat, validation)
 
     why = _reason(reason, reason_detail)
     actor = Actor.for_user(user, access.role_for(Permission.ENTER_DATA, subject.site_id))
@@ -177,15 +178,21 @@ def save_form(
         raise FormInvalid(_("Some answers need correcting; nothing was saved."), refused) from None
 
 
-def _check_death(subject: Subject, form_code: str, visit, repeat, validation: FormValidation) -> None:
+def _check_death(
+    subject: Subject,
+    form_code: str,
+    existing: FormRecord | None,
+    validation: FormValidation,
+    reads: SaveReads,
+) -> None:
     """The death rules (protocol.crossrecord): a death date unlike the casebook's, a record
     dated after the death. Their failures are queries (the save goes on), added to the
-    validation like the edit checks' so that the queries app raises them."""
+    validation like the edit checks' so that the queries app raises them. Read in the save's
+    transaction, the subject locked, from what the save reads anyway (``reads``)."""
     if not death_rules_apply(subject.study.protocol, form_code):
         return
-    # the record being saved (if it exists) by its place: no query to find it
-    slot = (form_code, visit.pk if visit is not None else None, repeat or 1) if (visit or repeat) else None
-    context, failures = death_check(subject, form_code, validation.cleaned, exclude_slot=slot)
+    exclude = existing.pk if existing is not None else None
+    context, failures = death_check(subject, form_code, validation.cleaned, exclude_pk=exclude, reads=reads)
     validation.context.update(context)
     validation.check_failures.extend(failures)
 
@@ -231,12 +238,22 @@ def _reason(code: ReasonForChange | str | None, detail: str) -> _Reason:
 
 def _existing(subject, form_code, visit, repeat, *, for_update: bool = True) -> FormRecord | None:
     """The record a save writes to, if there is one yet (row-locked inside the save's transaction)."""
+    visit_id = visit.pk if visit is not None else None
+    if for_update:  # sent at every save: compiled once (studies.scoping.prepared_rows)
+        found = prepared_rows(
+            "crf.record_being_saved", _record_at, subject.pk, form_code, visit_id, repeat or 1
+        )
+        return found[0] if found else None
+    return _record_at(subject.pk, form_code, visit_id, repeat or 1, lock=False).first()
+
+
+def _record_at(subject_id: int, form_code: str, visit_id: int | None, repeat: int, *, lock: bool = True):
     records = FormRecord.objects.system("save_form, after its permission check").filter(
-        subject=subject, form_code=form_code, visit=visit, repeat=repeat or 1
+        subject_id=subject_id, form_code=form_code, visit_id=visit_id, repeat=repeat
     )
-    if for_update:
+    if lock:
         records = records.select_for_update(of=("self",))
-    return records.order_by("pk").first()  # not the model's ordering, which joins the visit
+    return records.order_by("pk")[:1]  # not the model's ordering, which joins the visit
 
 
 def _write(
@@ -263,9 +280,12 @@ def _write(
         if visit is not None:
             existing.visit = visit
 
+    reads = SaveReads(subject, form_code)
+
     if existing is None:
         if expected_version not in (None, 0):
             raise StaleVersion(STALE_MESSAGE, None, new_data)
+        _check_death(subject, form_code, None, validation, reads)
         if visit is None and repeat is None:
             last = (
                 FormRecord.objects.system("save_form, after its permission check")
@@ -299,6 +319,7 @@ def _write(
             raise FormSaveRefused(_("This entry was voided (entered in error); it can no longer change."))
         if expected_version is not None and expected_version != existing.version:
             raise StaleVersion(STALE_MESSAGE, existing, new_data)
+        _check_death(subject, form_code, existing, validation, reads)
         changes = _changes(existing.data, new_data)
         status_changed = existing.status != new_status
         if not changes and not status_changed:
@@ -335,6 +356,7 @@ def _write(
         written, created = existing, False
 
     written.subject = subject
+    reads.wrote(written)
     form_saved.publish(
         FormSaved(
             record=written,
@@ -345,6 +367,7 @@ def _write(
             reason_code=reason.code,
             reason_detail=reason.detail,
             query_ids=reason.query_ids,
+            reads=reads,
         )
     )
     return FormSaveOutcome(written, validation, sorted(changes), created=created)
@@ -427,6 +450,7 @@ def void_record(user, form_record: FormRecord, reason: str) -> FormRecord:
                 validation=FormValidation(cleaned=dict(locked.data)),
                 created=False,
                 void_reason=reason,
+                reads=SaveReads(subject, locked.form_code),
             )
         )
     return locked

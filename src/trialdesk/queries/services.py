@@ -72,6 +72,7 @@ from trialdesk.queries.models import (
 from trialdesk.rules import Tri, parse
 from trialdesk.studies.access import Permission, StudyAccess, require, study_access
 from trialdesk.studies.models import Role, Site, Study
+from trialdesk.studies.scoping import prepared_rows
 
 TEXT_MAX = 2000
 SYSTEM = Actor.system()
@@ -575,12 +576,8 @@ def on_form_saved(event: FormSaved) -> None:
     changed = set(event.changes)
     form = form_record.subject.study.protocol.form(form_record.form_code)
     checks = {check.code: check for check in form.edit_checks}
-    queries = list(
-        Query.objects.system("a save re-runs the edit checks")
-        .select_for_update(of=("self",))
-        .filter(record=form_record)
-        .order_by("pk")
-    )
+    # sent at every save: compiled once per process (studies.scoping.prepared_rows)
+    queries = prepared_rows("queries.of_a_saved_record", _queries_of_record, form_record.pk)
     for query in queries:  # the audit label needs the record's visit and subject, already at hand
         query.record = form_record
 
@@ -599,6 +596,24 @@ def on_form_saved(event: FormSaved) -> None:
             }
         )
         rerun_checks_of_readers(form_record, old_data, actor)
+
+
+def _queries_of_record(record_id: int):
+    return (
+        Query.objects.system("a save re-runs the edit checks")
+        .select_for_update(of=("self",))
+        .filter(record_id=record_id)
+        .order_by("pk")
+    )
+
+
+def _sdv_marks_of_record(record_id: int):
+    return (
+        SourceVerification.objects.system("a save resets SDV")
+        .select_for_update(of=("self",))
+        .filter(record_id=record_id, reset_at__isnull=True)
+        .order_by("pk")
+    )
 
 
 def _link_responses(event: FormSaved, queries: list[Query]) -> None:
@@ -869,12 +884,7 @@ def _rerun_death_rules(
 def _reset_sdv(form_record, changed, actor) -> None:
     if not changed:
         return
-    marks = (
-        SourceVerification.objects.system("a save resets SDV")
-        .select_for_update(of=("self",))
-        .filter(record=form_record, reset_at__isnull=True)
-        .order_by("pk")
-    )
+    marks = prepared_rows("queries.sdv_marks_of_a_saved_record", _sdv_marks_of_record, form_record.pk)
     subject = form_record.subject
     now = timezone.now()
     for mark in marks:

@@ -29,6 +29,7 @@ from trialdesk.crf.events import FormSaved
 from trialdesk.crf.models import FormRecord
 from trialdesk.signatures.models import Signature, SignatureMeaning, SignatureScope, SignatureStatus
 from trialdesk.studies.access import Permission, require, study_access
+from trialdesk.studies.scoping import prepared_rows
 from trialdesk.subjects.models import Subject, Visit
 
 
@@ -255,6 +256,19 @@ def sign(user, subject: Subject, *, password: str, visit: Visit | None = None) -
 # --------------------------------------------------------------------------- voiding
 
 
+def _valid_over(subject_id: int, visit_id: int | None):
+    """The valid signatures whose scope holds a record of ``subject_id`` at ``visit_id``."""
+    in_scope = Q(scope=SignatureScope.CASEBOOK)
+    if visit_id is not None:
+        in_scope |= Q(scope=SignatureScope.VISIT, visit_id=visit_id)
+    return (
+        Signature.objects.system("a change voids signatures")
+        .select_for_update(of=("self",))
+        .filter(in_scope, subject_id=subject_id, status=SignatureStatus.VALID)
+        .order_by("pk")
+    )
+
+
 def void_signatures_for_change(event: FormSaved) -> list[Signature]:
     """Void every valid signature whose content the save changed.
 
@@ -263,12 +277,10 @@ def void_signatures_for_change(event: FormSaved) -> list[Signature]:
     saved change); a save that wrote nothing leaves it valid.
     """
     actor, record_obj, changed_fields = event.actor, event.record, event.changed_fields
-    in_scope = Q(scope=SignatureScope.CASEBOOK)
-    if record_obj.visit_id is not None:
-        in_scope |= Q(scope=SignatureScope.VISIT, visit_id=record_obj.visit_id)
-    candidates = Signature.objects.system("a change voids signatures").select_for_update(of=("self",)).filter(
-        in_scope, subject_id=record_obj.subject_id, status=SignatureStatus.VALID
-    ).order_by("pk")
+    # sent at every save: compiled once per process (studies.scoping.prepared_rows)
+    candidates = prepared_rows(
+        "signatures.valid_over_a_record", _valid_over, record_obj.subject_id, record_obj.visit_id
+    )
     voided = []
     fields = sorted(changed_fields)
     subject = None

@@ -24,6 +24,7 @@ from functools import cached_property
 from typing import Any
 
 from django.db import models
+from django.db.models.query import ModelIterable
 from django.db.models.signals import pre_delete, pre_save
 
 READ_SCOPE_ATTR = "_trialdesk_read_scope"
@@ -331,3 +332,136 @@ def _refuse_masked_write(sender, instance, **kwargs):
 
 pre_save.connect(_refuse_masked_write, dispatch_uid="trialdesk.scoping.refuse_masked_save", weak=False)
 pre_delete.connect(_refuse_masked_write, dispatch_uid="trialdesk.scoping.refuse_masked_delete", weak=False)
+
+
+# --------------------------------------------------------------------------- the write path's statements
+
+_prepared: dict[tuple, _Prepared] = {}
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    sql: str
+    slots: tuple  # per parameter: ("arg", leaf index) or ("const", value)
+    scope: ReadScope
+    model: Any
+    init_list: tuple[str, ...] | None  # None: evaluate the queryset itself (joins, annotations)
+    converters: tuple
+
+
+def _leaves(args: tuple) -> list:
+    """The arguments as bound one by one (a list or tuple argument: each of its items)."""
+    out = []
+    for arg in args:
+        out.extend(arg if isinstance(arg, list | tuple) else [arg])
+    return out
+
+
+def _shape_of(arg):
+    if isinstance(arg, list | tuple):
+        return ("items", len(arg), tuple(type(item).__name__ for item in arg))
+    if arg is None or isinstance(arg, bool):
+        return ("value", arg)  # shapes the statement itself (IS NULL, a constant)
+    return ("type", type(arg).__name__)
+
+
+def _sentinel(index: int, value):
+    """A value of ``value``'s type that no real argument takes: where it lands in the
+    compiled statement's parameters is where the argument goes."""
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return 2_147_000_000 + index  # within every integer column's range
+    if isinstance(value, str):
+        return f"\x00trialdesk-statement-{index}\x00"
+    raise TypeError(f"a prepared statement takes ints and strings, not {type(value).__name__}")
+
+
+def _prepare(key: str, build, args: tuple, connection) -> _Prepared:
+    sentinels, leaf = [], 0
+    for arg in args:
+        if isinstance(arg, list | tuple):
+            sentinels.append(type(arg)(_sentinel(leaf + i, item) for i, item in enumerate(arg)))
+            leaf += len(arg)
+        else:
+            sentinels.append(_sentinel(leaf, arg))
+            leaf += 1
+    queryset = build(*sentinels)
+    scope = queryset._require_scope()
+    if not scope.is_system:
+        raise ValueError(f"statement {key!r}: only system-level reads are prepared")
+    compiler = queryset.query.get_compiler(connection=connection)
+    sql, params = compiler.as_sql()
+    flat = _leaves(tuple(sentinels))
+    bindable = {i for i, s in enumerate(flat) if s is not None and not isinstance(s, bool)}
+    slots, bound = [], set()
+    for param in params:
+        found = next((i for i in bindable if type(param) is type(flat[i]) and param == flat[i]), None)
+        if found is None:
+            slots.append(("const", param))
+        else:
+            slots.append(("arg", found))
+            bound.add(found)
+    if bound != bindable:  # an argument the ORM transformed: it cannot be bound as is
+        raise ValueError(f"statement {key!r}: arguments {sorted(bindable - bound)} are not plain parameters")
+    model = queryset.model
+    concrete = [f.attname for f in model._meta.concrete_fields]
+    plain = (
+        queryset._iterable_class is ModelIterable
+        and not queryset._known_related_objects
+        and not queryset._prefetch_related_lookups
+        and compiler.klass_info is not None
+        and compiler.klass_info["model"] is model
+        and not compiler.klass_info.get("related_klass_infos")
+        and not compiler.annotation_col_map
+        and [getattr(getattr(col, "target", None), "attname", None) for col, _sql, _alias in compiler.select]
+        == concrete
+    )
+    converters = ()
+    if plain:
+        found = compiler.get_converters([col for col, _sql, _alias in compiler.select])
+        converters = tuple(found.items())
+    return _Prepared(sql, tuple(slots), scope, model, tuple(concrete) if plain else None, converters)
+
+
+def prepared_rows(key: str, build, *args, using: str = "default") -> list:
+    """``list(build(*args))``: the rows of the scoped, system-level queryset ``build`` makes
+    from ``args`` (ints, strings, None, lists of them), its row locks included.
+
+    For the statements every save sends (a record's queries and SDV marks, the valid
+    signatures of its casebook, the record itself): the ORM compiles a statement at a cost
+    several times its execution's, so this compiles each one once per process and shape
+    (``key``, the database, which arguments are None, the lengths of lists) and binds the
+    arguments at each call; the rows come back as the ORM makes them (converted, marked
+    with their read scope). Not a cache of data: every call reads the database. A queryset
+    with joins or annotations is only checked, then evaluated by the ORM when it finds a row."""
+    from django.db import connections
+
+    connection = connections[using]
+    shape = (key, using, connection.vendor, connection.features.has_select_for_update) + tuple(
+        _shape_of(a) for a in args
+    )
+    prepared = _prepared.get(shape)
+    if prepared is None:
+        prepared = _prepared.setdefault(shape, _prepare(key, build, args, connection))
+    flat = _leaves(args)
+    params = [flat[value] if kind == "arg" else value for kind, value in prepared.slots]
+    with connection.cursor() as cursor:
+        cursor.execute(prepared.sql, params)
+        rows = cursor.fetchall()
+    if not rows:
+        return []
+    if prepared.init_list is None:
+        return list(build(*args))
+    instances, seen = [], set()
+    for row in rows:
+        values = list(row)
+        for position, (converters, expression) in prepared.converters:
+            value = values[position]
+            for converter in converters:
+                value = converter(value, expression, connection)
+            values[position] = value
+        instance = prepared.model.from_db(using, prepared.init_list, values)
+        _mark(instance, prepared.scope, seen)
+        instances.append(instance)
+    return instances
