@@ -135,3 +135,23 @@ def test_a_fatal_event_that_agrees_with_the_death_closes_its_query_in_french(stu
     assert _french(_closing(study, FATAL_CHECK, text, template, params, "adverse_event")) == (
         "Clôturée automatiquement : l'événement et le décès enregistré concordent désormais."
     )
+
+
+def test_a_discordance_that_is_gone_closes_its_query_with_the_derived_response_in_french(study):
+    from trialdesk.assessments.services import DISCORDANCE_QUERY, T_AGREES
+
+    params = {
+        "derived": "No response: Marrow blasts 40 %, no decrease from 40 % at baseline",
+        "headline": ["head_NR", {}],
+        "reasons": [["pr_no_decrease", {"blasts": "40 %", "baseline": "40 %"}]],
+    }
+    text, template, closing = services.closed_because("", T_AGREES, params)
+    assert text == (
+        "Closed automatically: the investigator's assessment agrees with the derived response "
+        "(No response: Marrow blasts 40 %, no decrease from 40 % at baseline)."
+    )
+    french = _french(_closing(study, DISCORDANCE_QUERY, text, template, closing, "marrow_assessment"))
+    assert french.startswith(
+        "Clôturée automatiquement : l'évaluation de l'investigateur concorde avec la réponse"
+    )
+    assert "No response" not in french and "Marrow" not in french
