@@ -1,4 +1,36 @@
-"""Shared fixtures: the study of the default protocol and the standard cast of users (DESIGN §8)."""
+"""Shared fixtures: the study of the default protocol and the standard cast of users (DESIGN §8).
+
+Which fixture for which test (the suite must stay well under its time budget):
+
+- ``study``, ``site``, ``cast``, ``screened_subject``, ``enrolled_subject``: a small world, built
+  per test in the test's transaction. Prefer them: most tests need nothing more.
+- ``demo_builds`` (session): the whole demo trial (``build_demo``: protocol, sites, users, the
+  seeded cohort; 6-8 s) built ONCE per variant (protocol file, seed, ``today``) for the whole
+  run and both xdist workers, then inserted into each module that asks in milliseconds. Use it
+  from a module-scoped fixture, inside the module's own transaction, rolled back at its end::
+
+      @pytest.fixture(scope="module")
+      def built(demo_builds, django_db_blocker):
+          from django.db import transaction
+          from trialdesk.studies.models import Study
+
+          with django_db_blocker.unblock(), transaction.atomic():
+              demo_builds.load(seed=2012, today=TODAY)  # also: protocol_path=..., password=...
+              yield Study.objects.get()
+              transaction.set_rollback(True)
+
+      @pytest.fixture
+      def study(built, db):  # each test in a savepoint of the module's transaction
+          return built
+
+  Tests may write (their savepoint is rolled back); a module's writes in the module fixture
+  itself are its own. ``load`` returns ``built_at`` (when the build started: the trail's
+  times follow it). tests/datacut/conftest.py ``demo``/``demo_study`` are this, for seed 2012
+  on the registry's calendar (``today=None``). Never call ``build_demo`` in a test module.
+- ``committed_db``: real commits for tests with several connections (threads), see below.
+- Passwords are hashed with MD5 in every database test (``_fast_password_hashing``), and in
+  the demo builds.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +45,26 @@ os.environ.setdefault("TRIALDESK_AUDIT_KEY", "test-audit-key-of-the-trialdesk-su
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED = REPO_ROOT.parent / "shared"
-DB_FIXTURES = {"db", "transactional_db", "live_server", "django_db_reset_sequences", "django_db_serialized_rollback"}
+DB_FIXTURES = {
+    "db",
+    "transactional_db",
+    "live_server",
+    "django_db_reset_sequences",
+    "django_db_serialized_rollback",
+}
+
+
+FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def pytest_configure(config):
+    """MD5 for every password the run hashes, module- and session-scoped fixtures included
+    (Argon2 costs ~0.1 s a user, more under load). The production hashers are asserted from
+    the settings module itself (tests/accounts/test_password_hashing.py); subprocesses (the
+    `trialdesk` command) keep them."""
+    from django.conf import settings
+
+    settings.PASSWORD_HASHERS = FAST_HASHERS
 
 
 @pytest.hookimpl(tryfirst=True)  # before `-m db` deselects by marker
@@ -22,6 +73,16 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if item.get_closest_marker("django_db") or DB_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.db)
+
+
+@pytest.fixture(scope="session")
+def demo_builds(django_db_setup, tmp_path_factory):
+    """The demo trial's variants, each built once for the run (see the top of this file)."""
+    from tests.demo_database import DemoBuilds
+
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID")  # set by xdist in each worker of one run
+    shared = tmp_path_factory.getbasetemp().parent / f"demo-builds-{run}" if run else None
+    return DemoBuilds(shared)
 
 
 @pytest.fixture(autouse=True)
@@ -119,7 +180,11 @@ def recruiting(study, since: dt.date = dt.date(2020, 1, 1)):
     from trialdesk.studies.services import change_status
 
     change_status(
-        study, OperationalStatus.RECRUITING, effective_on=since, reason="recruitment opens", actor=Actor.system("tests")
+        study,
+        OperationalStatus.RECRUITING,
+        effective_on=since,
+        reason="recruitment opens",
+        actor=Actor.system("tests"),
     )
     return study
 
@@ -134,7 +199,9 @@ def _member(study, username: str, role: str, site_codes: list[str] | None):
 
     from trialdesk.studies.models import Membership
 
-    user = get_user_model().objects.create_user(username=username, password=PASSWORD, first_name=username.title())
+    user = get_user_model().objects.create_user(
+        username=username, password=PASSWORD, first_name=username.title()
+    )
     for code in site_codes or [None]:
         site = study.sites.get(code=code) if code else None
         Membership.objects.create(user=user, study=study, role=role, site=site)
@@ -190,10 +257,16 @@ def screened_subject(cast, site):
     from trialdesk.subjects.services import register_screening
 
     subject = register_screening(
-        cast.investigator_nantes, site, screened_on=dt.date(2026, 11, 20), sex="M", year_of_birth=1964,
+        cast.investigator_nantes,
+        site,
+        screened_on=dt.date(2026, 11, 20),
+        sex="M",
+        year_of_birth=1964,
         today=dt.date(2026, 11, 25),
     )
-    save_form(cast.investigator_nantes, subject, "screening", dict(ELIGIBLE_SCREENING), visit=subject.visits.get())
+    save_form(
+        cast.investigator_nantes, subject, "screening", dict(ELIGIBLE_SCREENING), visit=subject.visits.get()
+    )
     return subject
 
 

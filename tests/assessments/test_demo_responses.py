@@ -17,12 +17,10 @@ pytestmark = pytest.mark.db
 
 
 @pytest.fixture(scope="module")
-def built(django_db_setup, django_db_blocker):
+def built(demo_builds, django_db_blocker):
     from django.db import transaction
     from django.test import override_settings
 
-    from trialdesk.demo.builder import build_demo
-    from trialdesk.protocol import default_protocol_path
     from trialdesk.studies.models import Study
 
     with (
@@ -30,7 +28,7 @@ def built(django_db_setup, django_db_blocker):
         override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]),
     ):
         with transaction.atomic():
-            build_demo(default_protocol_path(), password=PASSWORD, seed=SEED, today=TODAY)
+            demo_builds.load(seed=SEED, today=TODAY, password=PASSWORD)
             yield Study.objects.get()
             transaction.set_rollback(True)
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from django.utils import timezone
 
 from trialdesk.simulate.schedule import IN_PROGRESS_AFTER_RECRUITMENT, StudyCalendar
 
@@ -19,22 +18,21 @@ pytestmark = pytest.mark.db
 
 
 @pytest.fixture(scope="module")
-def built(django_db_setup, django_db_blocker):
-    """The demo built once for the module, in progress on TODAY (rolled back at the end)."""
+def built(demo_builds, django_db_blocker):
+    """The demo in progress on TODAY, built once for the run (tests/conftest.py ``demo_builds``),
+    loaded for the module (rolled back at the end); with the time its build started."""
     from django.db import transaction
     from django.test import override_settings
 
-    from trialdesk.demo.builder import build_demo
-    from trialdesk.protocol import default_protocol_path
     from trialdesk.studies.models import Study
 
-    with django_db_blocker.unblock(), override_settings(
-        PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]
+    with (
+        django_db_blocker.unblock(),
+        override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]),
     ):
         with transaction.atomic():
-            started = timezone.now()
-            build_demo(default_protocol_path(), password="demo-password-of-the-tests-42", seed=SEED, today=TODAY)
-            yield Study.objects.get(), started
+            loaded = demo_builds.load(seed=SEED, today=TODAY)
+            yield Study.objects.get(), loaded.built_at
             transaction.set_rollback(True)
 
 
@@ -70,7 +68,9 @@ def test_today_falls_in_the_last_months_of_the_demo_trial(study):
 
     subjects = _subjects(study)
     enrolled = [s for s in subjects if s.enrolled_on is not None]
-    assert len(enrolled) == 15 and len(subjects) - len(enrolled) == 9  # every patient enrolled, after the failures
+    assert (
+        len(enrolled) == 15 and len(subjects) - len(enrolled) == 9
+    )  # every patient enrolled, after the failures
     assert max(s.screened_on for s in subjects) <= TODAY
     assert max(s.first_dose_on for s in enrolled) >= TODAY - D(days=60)  # the last ones started lately
     done = Visit.objects.system("test").filter(subject__study=study, actual_date__isnull=False)
@@ -90,7 +90,9 @@ def test_two_or_three_subjects_are_on_treatment_with_infusions_due_this_week_and
     interval = study.protocol.dose_rules.interval_days
     infusions = _infusion_dates(study)
     on_treatment = [
-        s for s in _subjects(study) if s.status == "enrolled" and s.first_dose_on and s.treatment_ended_on is None
+        s
+        for s in _subjects(study)
+        if s.status == "enrolled" and s.first_dose_on and s.treatment_ended_on is None
     ]
     assert 2 <= len(on_treatment) <= 3
     next_due = {s.label: infusions[s.pk][-1] + D(days=interval) for s in on_treatment}

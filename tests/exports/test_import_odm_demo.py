@@ -15,14 +15,12 @@ Q = "{http://www.cdisc.org/ns/odm/v1.3}"
 
 
 @pytest.fixture(scope="module")
-def demo_file(django_db_setup, django_db_blocker, tmp_path_factory):
+def demo_file(demo_builds, django_db_blocker, tmp_path_factory):
     """The demo's ODM file, the demo built in a transaction rolled back at once."""
     from django.db import transaction
     from django.test import override_settings
 
-    from trialdesk.demo.builder import build_demo
     from trialdesk.exports.services import run_export
-    from trialdesk.protocol import default_protocol_path
     from trialdesk.studies.models import Study
 
     path = tmp_path_factory.mktemp("odm-demo") / "demo.xml"
@@ -31,7 +29,7 @@ def demo_file(django_db_setup, django_db_blocker, tmp_path_factory):
         override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]),
     ):
         with transaction.atomic():
-            build_demo(default_protocol_path(), password="demo-password-of-the-tests-42", seed=DEMO_SEED)
+            demo_builds.load(seed=DEMO_SEED)
             run_export(Study.objects.get(), "odm", path)
             transaction.set_rollback(True)
     return path
