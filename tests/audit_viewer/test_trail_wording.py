@@ -79,3 +79,8 @@ def test_an_object_label_the_services_store_in_english_reads_in_french(study):
         assert viewer.readable_label("cardiac hold of GRE-002", study.protocol) == (
             "suspension pour toxicité cardiaque de GRE-002"
         )
+
+
+def test_the_meaning_a_monitor_signed_reads_in_the_readers_language(study):
+    shown = _shown(study, "monitoring_visit", {"meaning_text": "Author of this monitoring visit report"})
+    assert shown == "Signification: Auteur de ce rapport de visite de monitoring"

@@ -18,6 +18,7 @@ class MonitoringConfig(AppConfig):
             Severity,
             VisitKind,
         )
+        from trialdesk.monitoring.services import SIGNATURE_MEANING
 
         register_recorded_values(
             "monitoring_visit",
@@ -43,6 +44,8 @@ class MonitoringConfig(AppConfig):
                     "category": FindingCategory,
                     "severity": Severity,
                     "state": FollowUpState,
+                    # the meaning signed, stored in English: the same words in the reader's language
+                    "meaning_text": {"Author of this monitoring visit report": SIGNATURE_MEANING},
                 },
                 # a person's words, and the meaning as it was signed
                 typed=frozenset({"attendees", "summary", "text", "printed_name", "meaning_text"}),
