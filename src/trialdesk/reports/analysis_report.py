@@ -9,12 +9,18 @@ web pages (``reports.views``) and ``trialdesk report`` render the same body.
 from __future__ import annotations
 
 import datetime as dt
+import html as html_text
 from collections.abc import Callable
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
 from django.template.loader import render_to_string
-from django.utils.formats import number_format
+from django.utils import numberformat
+from django.utils.formats import get_format, localize, number_format
+from django.utils.html import conditional_escape
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
@@ -53,9 +59,43 @@ def _num(value: float | None, digits: int = 1) -> str:
     return _decimal(value, digits)
 
 
+#: the active language's decimal separator, grouping and thousand separator, while a report is
+#: built (``_numbers_as_read``): the tens of thousands of numbers of a large study's listings are
+#: formatted without looking the language and its formats up again for each
+_SEPARATORS: ContextVar[tuple[str, Any, str] | None] = ContextVar("report_separators", default=None)
+
+
+@contextmanager
+def _numbers_as_read():
+    language = get_language()
+    token = _SEPARATORS.set(
+        (
+            get_format("DECIMAL_SEPARATOR", language, use_l10n=True),
+            get_format("NUMBER_GROUPING", language, use_l10n=True),
+            get_format("THOUSAND_SEPARATOR", language, use_l10n=True),
+        )
+    )
+    try:
+        yield
+    finally:
+        _SEPARATORS.reset(token)
+
+
 def _decimal(value: float, digits: int) -> str:
     """Rounded (Django's number_format cuts the digits off), then in the user's convention."""
-    return number_format(round(value, digits), decimal_pos=digits)
+    separators = _SEPARATORS.get()
+    if separators is None:
+        return number_format(round(value, digits), decimal_pos=digits)
+    decimal, grouping, thousands = separators
+    # what number_format does with the formats it looks up
+    return numberformat.format(
+        round(value, digits),
+        decimal,
+        decimal_pos=digits,
+        grouping=grouping,
+        thousand_sep=thousands,
+        use_l10n=True,
+    )
 
 
 def _date(day: dt.date | None) -> str:
@@ -111,9 +151,23 @@ def _ci(p) -> str:
     }
 
 
-def _survival(endpoint, chart_label: str, with_chart: bool) -> dict[str, Any]:
+def _survival(endpoint, chart_label: str, with_chart: bool, once=None, name: str = "") -> dict[str, Any]:
     km = endpoint.km
     chart = charts.km_chart(endpoint, chart_label) if with_chart else None
+
+    def subjects():
+        return [
+            {
+                "label": s.label,
+                "start": _date(s.start),
+                "end": _date(s.end),
+                "months": _num(s.months),
+                "event": _("Event") if s.event else _("Censored"),
+            }
+            for s in endpoint.subjects
+        ]
+
+    rows = subjects() if once is None else once(f"{name}_subjects", subjects)
     return {
         "derivation": _derivation(endpoint.derivation),
         "population": endpoint.population,
@@ -137,16 +191,8 @@ def _survival(endpoint, chart_label: str, with_chart: bool) -> dict[str, Any]:
             }
             for r in (km.table if km else ())
         ],
-        "subjects": [
-            {
-                "label": s.label,
-                "start": _date(s.start),
-                "end": _date(s.end),
-                "months": _num(s.months),
-                "event": _("Event") if s.event else _("Censored"),
-            }
-            for s in endpoint.subjects
-        ],
+        "subjects": rows,
+        "subjects_html": _Rows(rows, _SURVIVAL_ROW),
     }
 
 
@@ -170,13 +216,42 @@ def report_context(
     plots: bool = True,
     list_subjects: bool | None = None,
     progress: Callable[[str], None] | None = None,
+    rows: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """What the report shows (labels in the active language). ``list_subjects``: name the subjects
-    behind each count (default: unless the study is large, whose appendix names them)."""
+    behind each count (default: unless the study is large, whose appendix names them). ``rows``:
+    the per-subject rows of another context of the same analysis, in the same language, to
+    reuse (filled when empty): the report and its appendix list the same subjects."""
+    with _numbers_as_read():
+        return _report_context(
+            analysis,
+            protocol,
+            safety_only=safety_only,
+            plots=plots,
+            list_subjects=list_subjects,
+            progress=progress,
+            rows={} if rows is None else rows,
+        )
 
+
+def _report_context(
+    analysis: Analysis,
+    protocol,
+    *,
+    safety_only: bool,
+    plots: bool,
+    list_subjects: bool | None,
+    progress: Callable[[str], None] | None,
+    rows: dict[str, Any],
+) -> dict[str, Any]:
     def step(what: str) -> None:
         if progress is not None:
             progress(what)
+
+    def once(name: str, build: Callable[[], Any]) -> Any:
+        if name not in rows:
+            rows[name] = build()
+        return rows[name]
 
     large = len(analysis.subjects) > LARGE_STUDY
     # a large study lists its subjects in the appendix only: the report keeps the counts
@@ -257,11 +332,15 @@ def report_context(
             for label, day, g in t.infusion_reactions
         ],
         "lvef_chart": lvef.img_tag() if lvef else None,
-        "lvef_rows": [
-            {"label": label, "values": ", ".join(f"{_date(d)}: {_num(v)} %" for d, v in points)}
-            for label, points in t.lvef.items()
-        ],
+        "lvef_rows": once(
+            "lvef",
+            lambda: [
+                {"label": label, "values": ", ".join(f"{_date(d)}: {_num(v)} %" for d, v in points)}
+                for label, points in t.lvef.items()
+            ],
+        ),
     }
+    ctx["safety"]["lvef_rows_html"] = _Rows(ctx["safety"]["lvef_rows"], _LVEF_ROW)
     if safety_only:
         return ctx
 
@@ -347,22 +426,25 @@ def report_context(
         ),
         "median_intensity": _pct(e.summary.median_dose_intensity, 0),
         "cumulative_mg": _num(e.summary.cumulative_mg, 0),
-        "rows": [
-            {
-                "label": label,
-                "doses": x.doses,
-                "first": _date(x.first_dose_on),
-                "last": _date(x.last_dose_on),
-                "weeks": _num(x.duration_weeks),
-                "mg": _num(x.cumulative_mg, 0),
-                "mg_per_kg": _num(x.cumulative_mg_per_kg),
-                "intensity": _pct(x.dose_intensity, 0),
-                "late": x.late_doses,
-                "missed": x.missed_doses,
-                "reloads": x.reloads,
-            }
-            for label, x in e.per_subject.items()
-        ],
+        "rows": once(
+            "exposure",
+            lambda: [
+                {
+                    "label": label,
+                    "doses": x.doses,
+                    "first": _date(x.first_dose_on),
+                    "last": _date(x.last_dose_on),
+                    "weeks": _num(x.duration_weeks),
+                    "mg": _num(x.cumulative_mg, 0),
+                    "mg_per_kg": _num(x.cumulative_mg_per_kg),
+                    "intensity": _pct(x.dose_intensity, 0),
+                    "late": x.late_doses,
+                    "missed": x.missed_doses,
+                    "reloads": x.reloads,
+                }
+                for label, x in e.per_subject.items()
+            ],
+        ),
         "with_cardiac_hold": len(e.with_cardiac_hold),
         "with_cardiac_hold_labels": _labels(e.with_cardiac_hold) if e.with_cardiac_hold else "",
         "doses_during_hold": e.doses_during_hold_total,
@@ -408,8 +490,9 @@ def report_context(
         "design": r.design,
     }
     step(_("survival"))
-    ctx["os"] = _survival(analysis.os, _("Overall survival (Kaplan-Meier)"), plots)
-    ctx["lfs"] = _survival(analysis.lfs, _("Leukemia-free survival (Kaplan-Meier)"), plots)
+    ctx["exposure"]["rows_html"] = _Rows(ctx["exposure"]["rows"], _EXPOSURE_ROW)
+    ctx["os"] = _survival(analysis.os, _("Overall survival (Kaplan-Meier)"), plots, once, "os")
+    ctx["lfs"] = _survival(analysis.lfs, _("Leukemia-free survival (Kaplan-Meier)"), plots, once, "lfs")
     tr = analysis.transfusions
     products = [("red_cell", _("Red cells")), ("platelet", _("Platelets")), ("all", _("All products"))]
     ctx["transfusions"] = {
@@ -434,21 +517,25 @@ def report_context(
         "independent_labels": _labels(tr.independent),
         "not_independent": len(tr.not_independent),
         "not_assessable": len(tr.not_assessable),
-        "rows": [
-            {
-                "label": p.label,
-                "before_rc": p.before_units["red_cell"],
-                "before_pl": p.before_units["platelet"],
-                "on_rc": p.on_treatment_units["red_cell"],
-                "on_pl": p.on_treatment_units["platelet"],
-                "days": p.on_treatment_days,
-                "before_rate": _num(p.before["all"]),
-                "on_rate": _num(p.on_treatment["all"]),
-                "independent": yes_no(p.independent),
-            }
-            for p in tr.pairs
-        ],
+        "rows": once(
+            "transfusions",
+            lambda: [
+                {
+                    "label": p.label,
+                    "before_rc": p.before_units["red_cell"],
+                    "before_pl": p.before_units["platelet"],
+                    "on_rc": p.on_treatment_units["red_cell"],
+                    "on_pl": p.on_treatment_units["platelet"],
+                    "days": p.on_treatment_days,
+                    "before_rate": _num(p.before["all"]),
+                    "on_rate": _num(p.on_treatment["all"]),
+                    "independent": yes_no(p.independent),
+                }
+                for p in tr.pairs
+            ],
+        ),
     }
+    ctx["transfusions"]["rows_html"] = _Rows(ctx["transfusions"]["rows"], _TRANSFUSION_ROW)
     cy = analysis.cytogenetics
     ctx["cytogenetics"] = {
         "derivation": _derivation(cy.derivation),
@@ -470,25 +557,31 @@ def report_context(
     ctx["her2_chart"] = her2.img_tag() if her2 else None
     ctx["waterfall_chart"] = waterfall.img_tag() if waterfall else None
     ctx["swimmer_chart"] = swimmer.img_tag() if swimmer else None
-    ctx["listing"] = [
-        {
-            "label": f.label,
-            "site": f.site,
-            "first_dose": _date(f.first_dose_on),
-            "best": category_label(r.best.get(f.label)) if r.best.get(f.label) else EMPTY,
-            "best_derived": category_label(r.best_derived.get(f.label))
-            if r.best_derived.get(f.label)
-            else EMPTY,
-            "responder": yes_no(f.label in r.responders),
-            "first_response": _date(f.course.confirmed.first_response_on),
-            "failure": _date(f.course.confirmed.failure_on),
-            "best_change": _num(charts.best_change(f)),
-            "karyotype": yes_no(f.abnormal_baseline_karyotype),
-            "os": f"{_num(f.os.months)} ({_('event') if f.os.event else _('censored')})" if f.os else EMPTY,
-        }
-        for f in analysis.subjects
-        if f.treated
-    ]
+    ctx["listing"] = once(
+        "listing",
+        lambda: [
+            {
+                "label": f.label,
+                "site": f.site,
+                "first_dose": _date(f.first_dose_on),
+                "best": category_label(r.best.get(f.label)) if r.best.get(f.label) else EMPTY,
+                "best_derived": category_label(r.best_derived.get(f.label))
+                if r.best_derived.get(f.label)
+                else EMPTY,
+                "responder": yes_no(f.label in r.responders),
+                "first_response": _date(f.course.confirmed.first_response_on),
+                "failure": _date(f.course.confirmed.failure_on),
+                "best_change": _num(charts.best_change(f)),
+                "karyotype": yes_no(f.abnormal_baseline_karyotype),
+                "os": f"{_num(f.os.months)} ({_('event') if f.os.event else _('censored')})"
+                if f.os
+                else EMPTY,
+            }
+            for f in analysis.subjects
+            if f.treated
+        ],
+    )
+    ctx["listing_html"] = _Rows(ctx["listing"], _LISTING_ROW)
     return ctx
 
 
@@ -527,6 +620,56 @@ def _method(test) -> str:
     return _("exact") if test.method == "exact" else _("normal approximation with continuity correction")
 
 
+def _cell(value: Any) -> str:
+    """A value as a template's ``{{ value }}`` writes it: localized, then escaped."""
+    if type(value) is str:
+        return html_text.escape(value)  # Django's escape()
+    if type(value) is int and -1000 < value < 1000:
+        return str(value)  # no digit group to separate
+    return conditional_escape(localize(value))
+
+
+class _Rows:
+    """The rows of a listing as one piece of HTML, each row ``template`` (``str.format`` fields
+    named by the row's keys) filled with its values escaped as a template escapes them: a study of
+    10,000 subjects lists them in a join, not through the template engine cell by cell. Made when a
+    template first writes it (``{{ rows_html }}`` calls it), once."""
+
+    def __init__(self, rows: list[dict[str, Any]], template: str):
+        self.rows = rows
+        self.template = template
+        self.html: SafeString | None = None
+
+    def __call__(self) -> SafeString:
+        if self.html is None:
+            fill = self.template.format_map
+            self.html = mark_safe(
+                "".join(fill({key: _cell(value) for key, value in row.items()}) for row in self.rows)
+            )
+        return self.html
+
+
+_LISTING_ROW = (
+    '<tr data-subject="{label}"><td>{label}</td><td>{site}</td><td>{first_dose}</td><td>{best}</td>'
+    '<td>{best_derived}</td><td data-col="responder">{responder}</td><td>{first_response}</td>'
+    '<td>{failure}</td><td class="num">{best_change}</td><td>{karyotype}</td><td>{os}</td></tr>'
+)
+_EXPOSURE_ROW = (
+    '<tr><td>{label}</td><td class="num">{doses}</td><td>{first}</td><td>{last}</td><td class="num">{weeks}</td>'
+    '<td class="num">{mg}</td><td class="num">{mg_per_kg}</td><td class="num">{intensity}</td>'
+    '<td class="num">{late}</td><td class="num">{missed}</td><td class="num">{reloads}</td></tr>'
+)
+_SURVIVAL_ROW = (
+    '<tr><td>{label}</td><td>{start}</td><td>{end}</td><td class="num">{months}</td><td>{event}</td></tr>'
+)
+_TRANSFUSION_ROW = (
+    '<tr><td>{label}</td><td class="num">{before_rc}</td><td class="num">{before_pl}</td>'
+    '<td class="num">{on_rc}</td><td class="num">{on_pl}</td><td class="num">{days}</td>'
+    '<td class="num">{before_rate}</td><td class="num">{on_rate}</td><td>{independent}</td></tr>'
+)
+_LVEF_ROW = "<tr><td>{label}</td><td>{values}</td></tr>"
+
+
 def render_report(analysis: Analysis, protocol, **kwargs) -> str:
     """The standalone HTML document (styles inline, images embedded, no network)."""
     return render_to_string("reports/analysis/document.html", report_context(analysis, protocol, **kwargs))
@@ -544,14 +687,15 @@ def write_report(
     """``report.html`` and ``report.pdf`` in ``out`` (and, for a large study, ``appendix.html``
     and ``appendix.csv`` with the per-subject listings). Written to a temporary name first:
     nothing half-written is left under the final names."""
-    context = report_context(analysis, protocol, safety_only=safety_only, progress=progress)
+    rows: dict[str, Any] = {}  # the per-subject rows, made once for the report and its appendix
+    context = report_context(analysis, protocol, safety_only=safety_only, progress=progress, rows=rows)
     written = []
     html = render_to_string("reports/analysis/document.html", context)
     target = out / "report.html"
     _atomic_write(target, html.encode("utf-8"))
     written.append(target)
     if context.get("large") and not safety_only:
-        listed = report_context(analysis, protocol, plots=False, list_subjects=True)
+        listed = report_context(analysis, protocol, plots=False, list_subjects=True, rows=rows)
         listed["swimmer_chart"] = context["swimmer_chart"]
         appendix = render_to_string("reports/analysis/appendix.html", listed)
         _atomic_write(out / "appendix.html", appendix.encode("utf-8"))
