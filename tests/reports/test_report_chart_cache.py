@@ -62,3 +62,31 @@ def test_a_write_or_another_language_draws_them_again(client, cast, enrolled_sub
         record(Actor.system("tests"), "test.any_write", study_id=enrolled_subject.study_id)
     _read(client)  # a new snapshot of the data (its own time and SHA-256): drawn from it
     assert drawn == [False, False, False]
+
+
+def test_a_kaplan_meier_curve_is_drawn_once_per_estimate_and_language(monkeypatch):
+    import uuid
+    from types import SimpleNamespace
+
+    from django.utils import translation
+
+    from trialdesk.stats.survival import kaplan_meier
+
+    calls = []
+    real = analysis_charts._km_chart
+    monkeypatch.setattr(analysis_charts, "_km_chart", lambda *args: calls.append(1) or real(*args))
+    times, events = [2.0, 3.5, 5.0, 7.25], [1, 0, 1, 0]
+    label = f"Overall survival {uuid.uuid4()}"  # nothing another test drew (the cache outlives a test)
+
+    def endpoint(times, events):
+        subjects = [SimpleNamespace(months=t, event=bool(e)) for t, e in zip(times, events, strict=True)]
+        return SimpleNamespace(km=kaplan_meier(times, events), subjects=subjects)
+
+    with translation.override("en"):
+        first = analysis_charts.km_chart(endpoint(times, events), label)
+        again = analysis_charts.km_chart(endpoint(times, events), label)
+        other = analysis_charts.km_chart(endpoint([*times, 9.0], [*events, 1]), label)
+    with translation.override("fr"):
+        analysis_charts.km_chart(endpoint(times, events), label)
+    assert first.svg == again.svg and other.svg != first.svg
+    assert len(calls) == 3  # the first, another estimate, another language

@@ -27,6 +27,15 @@ SVG_STYLE = {**HOUSE_STYLE, "svg.fonttype": "path"}
 
 
 def km_chart(endpoint: SurvivalEndpoint, label: str) -> Chart | None:
+    """The Kaplan–Meier curve of ``endpoint``, kept by what it is drawn from (the estimate, each
+    subject's time and event, the label and the language): a second request draws none."""
+    if endpoint.km is None or not endpoint.subjects:
+        return None
+    content = repr((endpoint.km, [(s.months, s.event) for s in endpoint.subjects], label))
+    return _kept_by(f"km|{hashlib.sha256(content.encode()).hexdigest()}", lambda: _km_chart(endpoint, label))
+
+
+def _km_chart(endpoint: SurvivalEndpoint, label: str) -> Chart | None:
     km = endpoint.km
     if km is None or not endpoint.subjects:
         return None
@@ -124,19 +133,15 @@ def _kept(name: str, analysis: Analysis, draw) -> Chart | None:
     (an analysis without its snapshot's SHA-256 is drawn each time)."""
     if not analysis.snapshot_sha256:
         return draw()
+    what = f"{name}|{analysis.snapshot_sha256}|{analysis.protocol_sha256}|{analysis.as_of.isoformat()}"
+    return _kept_by(what, draw)
+
+
+def _kept_by(what: str, draw) -> Chart | None:
     from django.core.cache import cache
     from django.utils.translation import get_language
 
-    raw = "|".join(
-        (
-            CHART_CACHE_VERSION,
-            name,
-            analysis.snapshot_sha256,
-            analysis.protocol_sha256,
-            analysis.as_of.isoformat(),
-            get_language() or "",
-        )
-    )
+    raw = f"{CHART_CACHE_VERSION}|{what}|{get_language() or ''}"
     key = "reports:chart:" + hashlib.sha256(raw.encode()).hexdigest()
     found = cache.get(key)
     if found is not None:
