@@ -13,7 +13,6 @@ import pytest
 from django.utils import timezone
 
 SEED = 2012
-PASSWORD = "demo-password-of-the-tests-42"
 TODAYS = (dt.date(2026, 12, 9), dt.date(2025, 3, 30), dt.date(2026, 1, 1))
 D = dt.timedelta
 
@@ -21,25 +20,18 @@ pytestmark = pytest.mark.db
 
 
 @pytest.fixture(scope="module", params=TODAYS, ids=[d.isoformat() for d in TODAYS])
-def built(request, django_db_setup, django_db_blocker):
-    """The demo in progress on one of TODAYS, built once for every test of that day."""
+def built(request, demo_builds, django_db_blocker):
+    """The demo in progress on one of TODAYS, built once for the run (tests/conftest.py
+    ``demo_builds``) and loaded for every test of that day; with the time its build started."""
     from django.db import transaction
-    from django.test import override_settings
 
-    from trialdesk.demo.builder import build_demo
-    from trialdesk.protocol import default_protocol_path
     from trialdesk.studies.models import Study
 
     today = request.param
-    with (
-        django_db_blocker.unblock(),
-        override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]),
-    ):
-        with transaction.atomic():
-            started = timezone.now()
-            build_demo(default_protocol_path(), password=PASSWORD, seed=SEED, today=today)
-            yield Study.objects.get(), today, started
-            transaction.set_rollback(True)
+    with django_db_blocker.unblock(), transaction.atomic():
+        loaded = demo_builds.load(seed=SEED, today=today)
+        yield Study.objects.get(), today, loaded.built_at
+        transaction.set_rollback(True)
 
 
 @pytest.fixture
