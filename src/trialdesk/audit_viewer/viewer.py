@@ -499,7 +499,10 @@ def _shown_value(event: AuditEvent, masker: Masker, form, value: Any) -> str:
         )
     if isinstance(value, str) and event.object_type == "membership":
         return _item(event.object_type, "role", value)
-    if isinstance(value, str) and event.field in ("", "status", "operational_status"):
+    # a query's steps record its status under the field it asks about
+    if isinstance(value, str) and (
+        event.field in ("", "status", "operational_status") or event.object_type == "query"
+    ):
         return _item(event.object_type, "status", value)
     return _item(event.object_type, event.field, value)
 
