@@ -663,6 +663,8 @@ class ConceptPlaces(NamedTuple):
     field_on_form: dict[tuple[str, str], str]
     date_field: dict[str, str]
     choice_refs: dict[str, ChoiceRef]
+    #: (concept, form) -> (the field read, the choice value it must hold; None for a field concept)
+    reading: dict[tuple[str, str], tuple[str, str | None]]
 
     @classmethod
     def of(cls, fields: dict[str, list[str]], choices: dict[str, ChoicePlacement]) -> ConceptPlaces:
@@ -677,7 +679,13 @@ class ConceptPlaces(NamedTuple):
                 if spec is not None and spec.kind == "date":
                     date_field.setdefault(ref.form, ref.field)
         choice_refs = {name: placement.ref for name, placement in choices.items()}
-        return cls(fields, choices, refs, field_on_form, date_field, choice_refs)
+        reading: dict[tuple[str, str], tuple[str, str | None]] = {
+            (name, ref.form): (ref.field, ref.value) for name, ref in choice_refs.items()
+        }
+        for (name, form), field in field_on_form.items():
+            if name not in choice_refs:
+                reading[(name, form)] = (field, None)
+        return cls(fields, choices, refs, field_on_form, date_field, choice_refs, reading)
 
 
 # --------------------------------------------------------------------------- consent versions
@@ -916,14 +924,14 @@ class Protocol(_Model):
         the form does not record the concept or the record has no value for it."""
         if self.concepts is None:
             return None
-        places = self.concepts.places()
-        ref = places.choice_refs.get(name)
-        if ref is not None:
-            if ref.form != form or data.get(ref.field) is None:
-                return None
-            return data[ref.field] == ref.value
-        field = places.field_on_form.get((name, form))
-        return None if field is None else data.get(field)
+        reading = self.concepts.places().reading.get((name, form))
+        if reading is None:
+            return None
+        field, choice = reading
+        value = data.get(field)
+        if choice is None or value is None:
+            return value
+        return value == choice
 
     def read_concept_first(self, name: str, records: Mapping[str, Mapping[str, Any]]) -> Any:
         """A field concept's value from several records (form code -> data), by the
