@@ -342,7 +342,7 @@ _prepared: dict[tuple, _Prepared] = {}
 @dataclass(frozen=True)
 class _Prepared:
     sql: str
-    slots: tuple  # per parameter: ("arg", leaf index) or ("const", value)
+    slots: tuple  # per parameter: ("arg", leaf index, adapter's type or None) or ("const", value, None)
     scope: ReadScope
     model: Any
     init_list: tuple[str, ...] | None  # None: evaluate the queryset itself (joins, annotations)
@@ -396,11 +396,13 @@ def _prepare(key: str, build, args: tuple, connection) -> _Prepared:
     bindable = {i for i, s in enumerate(flat) if s is not None and not isinstance(s, bool)}
     slots, bound = [], set()
     for param in params:
-        found = next((i for i in bindable if type(param) is type(flat[i]) and param == flat[i]), None)
+        found = next((i for i in bindable if isinstance(param, type(flat[i])) and param == flat[i]), None)
         if found is None:
-            slots.append(("const", param))
+            slots.append(("const", param, None))
         else:
-            slots.append(("arg", found))
+            # the database adapter's own type of the value, if the ORM gave it one (psycopg's
+            # Int4 for an integer column): each call's value is given it too
+            slots.append(("arg", found, type(param) if type(param) is not type(flat[found]) else None))
             bound.add(found)
     if bound != bindable:  # an argument the ORM transformed: it cannot be bound as is
         raise ValueError(f"statement {key!r}: arguments {sorted(bindable - bound)} are not plain parameters")
@@ -445,7 +447,10 @@ def prepared_rows(key: str, build, *args, using: str = "default") -> list:
     if prepared is None:
         prepared = _prepared.setdefault(shape, _prepare(key, build, args, connection))
     flat = _leaves(args)
-    params = [flat[value] if kind == "arg" else value for kind, value in prepared.slots]
+    params = [
+        value if kind == "const" else (adapted(flat[value]) if adapted is not None else flat[value])
+        for kind, value, adapted in prepared.slots
+    ]
     with connection.cursor() as cursor:
         cursor.execute(prepared.sql, params)
         rows = cursor.fetchall()
