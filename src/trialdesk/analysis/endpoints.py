@@ -819,15 +819,26 @@ def analyse(
 ) -> Analysis:
     """Every endpoint of ``protocol`` from ``snapshot`` (read once).
 
-    The per-subject facts are plain values: the garbage collector waits while they are made
-    (``snapshot.collection.paused_collection``), instead of scanning the study again and again."""
+    The per-subject facts and the endpoints are plain values: the garbage collector waits while
+    they are made (``snapshot.collection.paused_collection``), instead of scanning the study again
+    and again."""
+    with paused_collection():
+        return _analyse(snapshot, protocol, snapshot_sha256=snapshot_sha256, progress=progress)
+
+
+def _analyse(
+    snapshot: StudySnapshot,
+    protocol: Any,
+    *,
+    snapshot_sha256: str,
+    progress: Callable[[str], None] | None,
+) -> Analysis:
     as_of = snapshot.cutoff or snapshot.created_at.date()
     facts = []
-    with paused_collection():
-        for subject in snapshot.subjects():
-            facts.append(subject_facts(protocol, subject, as_of))
-            if progress is not None and len(facts) % 100 == 0:
-                progress(f"{len(facts)} subjects")
+    for subject in snapshot.subjects():
+        facts.append(subject_facts(protocol, subject, as_of))
+        if progress is not None and len(facts) % 100 == 0:
+            progress(f"{len(facts)} subjects")
     counts = Counter()
     for f in facts:
         counts["subjects"] += 1

@@ -130,8 +130,13 @@ def run_report(args) -> int:
         sha256 = _sha256_of(snapshot)
         protocol = study.protocol
     analysis = analyse(snapshot, protocol, snapshot_sha256=sha256, progress=_progress)
+    import gc
+
     from django.utils import translation
 
+    # the snapshot and its analysis are held while the documents are written: the collector need
+    # not scan their millions of objects again and again meanwhile (set aside, then given back)
+    gc.freeze()
     try:
         with translation.override(args.language):
             written = write_report(
@@ -144,6 +149,8 @@ def run_report(args) -> int:
             )
     except OSError as exc:
         raise UserError(f"--out {args.out}: cannot write: {exc.strerror or exc}.", BAD_INPUT) from None
+    finally:
+        gc.unfreeze()
     if sys.stderr.isatty():
         print(file=sys.stderr)
     r = analysis.response
