@@ -46,3 +46,12 @@ def test_the_display_value_tag_marks_what_the_display_layer_marks():
     template = Template('{% load trialdesk_display %}{% display_value form "system_organ_class" value %}')
     html = template.render(Context({"form": AE, "value": "Investigations"}))
     assert html == '<span lang="en" translate="no">Investigations</span>'
+
+
+def test_a_pseudonymised_reader_keeps_the_reference_text_a_ctcae_term_fills():
+    from trialdesk.studies.pseudonymisation import free_text_fields
+
+    masked = free_text_fields(PROTOCOL)
+    # masked, the system organ class would read unlike the term's and the form would say so
+    assert "system_organ_class" not in masked and "meddra_code" not in masked
+    assert "specified_term" in masked  # the site's own words stay masked

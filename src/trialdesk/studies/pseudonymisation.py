@@ -27,8 +27,20 @@ MASK = gettext_lazy("[pseudonymised]")
 
 
 def free_text_fields(protocol) -> frozenset[str]:
-    """The codes of every field of type ``text`` in the protocol's forms."""
-    return frozenset(f.code for form in protocol.forms for f in form.fields if f.type == "text")
+    """The codes of every field of type ``text`` in the protocol's forms, less those a CTCAE
+    term fills from its list (the MedDRA code, the system organ class): reference text, not
+    the site's words (masked, the form would find them unlike the term's)."""
+    filled = {
+        code
+        for form in protocol.forms
+        for f in form.fields
+        if f.ctcae is not None
+        for code in (f.ctcae.meddra_field, f.ctcae.soc_field)
+        if code
+    }
+    return frozenset(
+        f.code for form in protocol.forms for f in form.fields if f.type == "text" and f.code not in filled
+    )
 
 
 class Masker:
