@@ -1,8 +1,8 @@
 """French throughout (issue 15): a page in French shows no English.
 
-The pages themselves are crawled once, by ``tests/web/test_no_raw_codes.py`` (it builds the
-demo once for the suite and fetches every page as each role): its French crawl calls
-:func:`english_snippets` on each page. This module holds the method and its own tests.
+The pages themselves are crawled by ``tests/web/test_no_raw_codes.py``: every page as each
+role in French, each page read once (:func:`page_text`) for its raw codes and, with
+:func:`english_snippets`, its English. This module holds the method and its own tests.
 
 Method: the visible text (no tags, attributes, scripts or styles) is split into words and
 searched for English marker words that French text never uses (function words such as
@@ -45,32 +45,23 @@ ENGLISH_MARKERS = frozenset(
     """.split()
 )
 
-#: English still shown on French pages, each named with where and why, to be removed when
-#: fixed (a line of the crawl's report holding one of these is not counted; anything else is).
-KNOWN_GAPS = {
-    # audit trail (audit_viewer): an export's details, an object label and a stored value
-    # shown as recorded, not through the protocol's labels
-    "/audit/": ("Kind: casebook_pdf", "'Operational status'", "'unexpected'", "'safety'"),
-    # MedDRA system organ classes are verbatim English (like the CTCAE terms) but are not yet
-    # marked lang="en" where a form's derived field shows them
-    "": ("Blood and lymphatic system disorders", "General disorders and administration site conditions"),
-    # the protocol's reference safety document title, inside a translated sentence
-    "/safety/sae/": ("Summary of Product Char",),
-}
-
 _VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
 
 
-class FrenchPageText(HTMLParser):
-    """The visible text of a page in runs (one per text node), leaving out what is English
-    on purpose: an element marked ``lang="en"`` (or any ``lang`` not French) or
-    ``translate="no"``, and everything inside it."""
+class PageText(HTMLParser):
+    """A page's visible text (no tags, attributes, scripts or styles), read once for both
+    crawls: ``parts`` every text node a reader sees less what the page marks
+    ``translate="no"`` (reference text quoted as published: the raw-code crawl leaves it
+    out), ``french`` the runs (whitespace folded) that are the interface's French, leaving out
+    also an element marked ``lang="en"`` (or any ``lang`` not French) and everything inside it."""
 
     def __init__(self):
         super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
+        self.french: list[str] = []
         self._hidden = 0
-        self._quoted: list[str] = []
+        self._quoted: list[str] = []  # the elements open inside a translate="no" element
+        self._english: list[str] = []  # the elements open inside a lang="en" element
 
     def handle_starttag(self, tag, attrs):
         if tag in ("script", "style", "template"):
@@ -78,19 +69,33 @@ class FrenchPageText(HTMLParser):
         if tag in _VOID:
             return
         attributes = dict(attrs)
-        lang = (attributes.get("lang") or "").lower()
-        if self._quoted or attributes.get("translate") == "no" or (lang and not lang.startswith("fr")):
+        if self._quoted or attributes.get("translate") == "no":
             self._quoted.append(tag)
+        lang = (attributes.get("lang") or "").lower()
+        if self._english or (lang and not lang.startswith("fr")):
+            self._english.append(tag)
 
     def handle_endtag(self, tag):
         if tag in ("script", "style", "template") and self._hidden:
             self._hidden -= 1
         if self._quoted and self._quoted[-1] == tag:
             self._quoted.pop()
+        if self._english and self._english[-1] == tag:
+            self._english.pop()
 
     def handle_data(self, data):
-        if not self._hidden and not self._quoted and data.strip():
-            self.parts.append(" ".join(data.split()))
+        if self._hidden or self._quoted:
+            return
+        self.parts.append(data)
+        if not self._english and data.strip():
+            self.french.append(" ".join(data.split()))
+
+
+def page_text(html: str) -> PageText:
+    parser = PageText()
+    parser.feed(html)
+    parser.close()
+    return parser
 
 
 TOKEN = re.compile(r"[^\s()\[\]{},;:!?«»\"“”/|·—–]+")
@@ -112,31 +117,17 @@ def english_words(text: str) -> list[str]:
     return found
 
 
-def english_snippets(html: str) -> list[str]:
-    """Each run of the page's French visible text that holds English, with its markers."""
-    parser = FrenchPageText()
-    parser.feed(html)
+def english_snippets(page: str | PageText) -> list[str]:
+    """Each run of the page's French visible text that holds English, with its markers
+    (``page``: its HTML, or its text already read by :func:`page_text`)."""
+    if isinstance(page, str):
+        page = page_text(page)
     snippets = []
-    for part in parser.parts:
+    for part in page.french:
         words = english_words(part)
         if words:
             snippets.append(f"{part[:90]!r} ({', '.join(dict.fromkeys(words))})")
     return list(dict.fromkeys(snippets))
-
-
-def is_known_gap(line: str) -> bool:
-    """A line ``"<role> <path>: <snippet>"`` of the crawl that KNOWN_GAPS lists."""
-    path = line.split(" ", 2)[1] if line.count(" ") >= 2 else ""
-    return any(
-        (not prefix or prefix in path) and any(text in line for text in texts)
-        for prefix, texts in KNOWN_GAPS.items()
-    )
-
-
-def test_a_known_gap_is_named_by_its_page_and_text_only():
-    assert is_known_gap("datamanager /audit/: 'Operational status' (status)")
-    assert not is_known_gap("datamanager /queries/: 'Operational status' (status)")
-    assert not is_known_gap("datamanager /audit/: 'Save the form' (Save, the, form)")
 
 
 def test_it_finds_an_english_sentence_on_a_french_page():
@@ -155,6 +146,14 @@ def test_it_accepts_french_text_and_words_both_languages_share():
         "Piste d'audit · Signature · Grade 3 · Transfusion · Requête clôturée</p>"
     )
     assert english_snippets(html) == []
+
+
+def test_one_reading_gives_the_raw_code_crawl_its_text_and_the_french_crawl_its_runs():
+    page = page_text(
+        '<p>Grade <span lang="en">Anemia</span> <span translate="no">Hemoglobin <b>low</b></span> 3</p>'
+    )
+    assert " ".join(page.parts).split() == ["Grade", "Anemia", "3"]  # lang="en" is still checked for codes
+    assert page.french == ["Grade", "3"]
 
 
 def test_it_exempts_text_marked_english_and_what_is_inside_it():
