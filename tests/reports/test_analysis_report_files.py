@@ -4,6 +4,7 @@ per-subject listings and the swimmer plot apart (appendix.html, appendix.csv).""
 from __future__ import annotations
 
 import csv
+import re
 
 import pytest
 
@@ -42,6 +43,11 @@ def test_a_large_study_puts_its_listings_and_swimmer_plot_in_a_separate_appendix
     # the report keeps the counts, the appendix names the subjects behind them
     (responder, *_) = analysis.response.responders
     assert responder not in report and responder in appendix
+    # where a small study's report names subjects, a large one's says where they are: never a
+    # dash or parentheses with nothing after or inside them
+    text = re.sub(r"<[^>]+>", " ", report)
+    assert "listed in the appendix" in text
+    assert not re.search(r"\s—\s*(?:</(?:p|td|li)>|\.)", report) and not re.search(r"\(\s*\)", text)
     with (tmp_path / "appendix.csv").open(encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     assert len(rows) == analysis.response.population.n

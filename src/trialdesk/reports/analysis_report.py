@@ -119,7 +119,8 @@ def _label_list(labels) -> str:
 
 
 def _no_labels(labels) -> str:
-    return ""
+    """A large study's report keeps the counts; where it would name the subjects it says where they are."""
+    return _("listed in the appendix") if labels else EMPTY
 
 
 def _criterion(protocol, code: str) -> str:
