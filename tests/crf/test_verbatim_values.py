@@ -37,7 +37,11 @@ def test_a_translated_value_or_nothing_is_not_marked():
     with translation.override("fr"):
         assert marked_value(AE, "related", "not_related") == "Non lié"
         assert marked_value(AE, "system_organ_class", None) == "—"
-        assert marked_value(AE, "specified_term", "<b>x</b>") == "&lt;b&gt;x&lt;/b&gt;"
+        # a person's words: shown as typed, never translated
+        assert (
+            marked_value(AE, "specified_term", "<b>x</b>")
+            == '<span translate="no">&lt;b&gt;x&lt;/b&gt;</span>'
+        )
 
 
 def test_the_display_value_tag_marks_what_the_display_layer_marks():

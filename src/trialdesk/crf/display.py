@@ -126,13 +126,16 @@ def verbatim_english(form: Any, field_code: str) -> bool:
 
 def marked_value(form: Any, field_code: str, value: Any, language: str | None = None) -> str:
     """:func:`display_value` for an HTML page: escaped, and inside ``<span lang="en"
-    translate="no">`` when the field's values are verbatim English (:func:`verbatim_english`)
-    and there is a value."""
+    translate="no">`` when the field's values are verbatim English (:func:`verbatim_english`),
+    inside ``<span translate="no">`` when they are a person's words (a text field)."""
     from django.utils.html import conditional_escape, format_html
 
     text = display_value(form, field_code, value, language)
     if text != EMPTY and verbatim_english(form, field_code):
         return format_html('<span lang="en" translate="no">{}</span>', text)
+    field = _field(form, field_code)
+    if text != EMPTY and field is not None and field.type == "text":  # a person's words, as typed
+        return format_html('<span translate="no">{}</span>', text)
     return conditional_escape(text)
 
 
