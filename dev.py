@@ -180,7 +180,7 @@ def command_test(arguments: list[str]) -> int:
     results.append(("ruff", subprocess.call([str(BIN / "ruff"), "check", "src", "tests", "bench", "dev.py"], cwd=ROOT, env=env)))
 
     say("the whole suite on SQLite")
-    results.append(("pytest on SQLite", subprocess.call([python, "-m", "pytest", "-p", "no:cacheprovider", "-n", "2", "--dist", "loadfile", *arguments], cwd=ROOT, env=env)))
+    results.append(("pytest on SQLite", subprocess.call([python, "-m", "pytest", "-p", "no:cacheprovider", "-n", "2", "--dist", "loadfile", "--no-loadscope-reorder", *arguments], cwd=ROOT, env=env)))
 
     server = PrivatePostgres()
     try:
@@ -189,7 +189,7 @@ def command_test(arguments: list[str]) -> int:
         # SQLite: what they check does not depend on the database.
         say("every database test again on PostgreSQL (the browser journeys and the API fuzz ran once, above)")
         pg_env = {**env, "DATABASE_URL": server.url}
-        code = subprocess.call([python, "-m", "pytest", "-p", "no:cacheprovider", "-n", "2", "--dist", "loadfile", "-m", "db and not browser and not api_fuzz and not crawl", *arguments], cwd=ROOT, env=pg_env)
+        code = subprocess.call([python, "-m", "pytest", "-p", "no:cacheprovider", "-n", "2", "--dist", "loadfile", "--no-loadscope-reorder", "-m", "db and not browser and not api_fuzz and not crawl", *arguments], cwd=ROOT, env=pg_env)
         results.append(("pytest on PostgreSQL", code))
     finally:
         server.stop()
