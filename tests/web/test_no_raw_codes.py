@@ -134,12 +134,10 @@ def choice_labels(protocol, language: str) -> set[str]:
 
 
 @pytest.fixture(scope="module")
-def demo(django_db_setup, django_db_blocker):
+def demo(demo_builds, django_db_setup, django_db_blocker):
     from django.db import transaction
     from django.test import override_settings
 
-    from trialdesk.demo.builder import build_demo
-    from trialdesk.protocol import default_protocol_path
     from trialdesk.studies.models import Study
 
     with (
@@ -151,7 +149,7 @@ def demo(django_db_setup, django_db_blocker):
         ),
     ):
         with transaction.atomic():
-            build_demo(default_protocol_path(), password="demo-password-of-the-tests-42", seed=DEMO_SEED)
+            demo_builds.load(seed=DEMO_SEED)
             yield Study.objects.get()
             transaction.set_rollback(True)
 
