@@ -126,6 +126,19 @@ def _each_test_starts_in_the_default_language():
 
 
 @pytest.fixture(autouse=True)
+def _empty_cache():
+    """Each test starts and ends with an empty cache. The viewer cache (datacut.cache) is keyed
+    by the audit chain's head, unique in a real database; here the shared study's rows are
+    inserted alike into every test, so two tests' heads can be equal and one would read the
+    other's entry."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hashing(request):
     """Argon2 is the production hasher (asserted in its own test); tests use a fast one."""
     if "db" not in request.keywords:

@@ -23,7 +23,14 @@ INITIALS = "QXZW"
 
 
 def _text_fields(form) -> list[str]:
-    return [f.code for f in form.fields if f.type == "text"]
+    """Where a site types its own words: every text field but those a CTCAE term fills from its
+    list (the MedDRA code, the system organ class), which a save fills and refuses any other
+    value in (protocol.formdata, tests/crf/test_verbatim_values.py): reference text the
+    statistician reads unmasked."""
+    filled = {
+        code for f in form.fields if f.ctcae is not None for code in (f.ctcae.meddra_field, f.ctcae.soc_field)
+    }
+    return [f.code for f in form.fields if f.type == "text" and f.code not in filled]
 
 
 @pytest.fixture
@@ -43,10 +50,14 @@ def named_world(cast, study, site, enrolled_subject):
     # The screening form, corrected with a free-text reason, its karyotype typed in.
     screening = FormRecord.objects.system("test").get(subject=subject, form_code="screening")
     save_form(
-        investigator, subject, "screening",
+        investigator,
+        subject,
+        "screening",
         dict(ELIGIBLE_SCREENING, karyotype_abnormal=True, karyotype=NAME),
-        visit=screening.visit, expected_version=screening.version,
-        reason=ReasonForChange.OTHER, reason_detail=NAME,
+        visit=screening.visit,
+        expected_version=screening.version,
+        reason=ReasonForChange.OTHER,
+        reason_detail=NAME,
     )
     records["screening"] = (screening, screening.visit.code)
     # Every other form: its text fields saved through the form engine (the trail holds the
@@ -73,7 +84,9 @@ def named_world(cast, study, site, enrolled_subject):
 
     # A serious event under an "Other, specify" term: the site's own words name the patient.
     sae = save_form(
-        investigator, subject, "adverse_event",
+        investigator,
+        subject,
+        "adverse_event",
         dict(SERIOUS_AE, event_term="Cardiac disorders - Other, specify", specified_term=NAME),
     ).record.sae_report
     monitor = cast.monitor
@@ -82,13 +95,27 @@ def named_world(cast, study, site, enrolled_subject):
     comment_query(cast.data_manager, query, f"Noted for {NAME}.")
 
     failed = register_screening(
-        investigator, site, screened_on=dt.date(2026, 11, 22), sex="F", initials=INITIALS,
-        age_at_screening=70, today=dt.date(2026, 11, 25),
+        investigator,
+        site,
+        screened_on=dt.date(2026, 11, 22),
+        sex="F",
+        initials=INITIALS,
+        age_at_screening=70,
+        today=dt.date(2026, 11, 25),
     )
     record_screen_failure(investigator, failed, reason=f"{NAME} withdrew consent")
     membership = investigator.memberships.filter(study=subject.study).first()
-    return {"site": site, "subject": subject, "failed": failed, "records": records, "query": query,
-            "screening": screening, "sae": sae, "user_id": investigator.pk, "membership_id": membership.pk}
+    return {
+        "site": site,
+        "subject": subject,
+        "failed": failed,
+        "records": records,
+        "query": query,
+        "screening": screening,
+        "sae": sae,
+        "user_id": investigator.pk,
+        "membership_id": membership.pk,
+    }
 
 
 def _urls(world) -> list[str]:
@@ -114,17 +141,29 @@ def _urls(world) -> list[str]:
         for variant in variants:
             for subject_id in (subject.pk, world["failed"].pk):
                 values = {
-                    "site_code": world["site"].code, "subject_id": subject_id, "record_id": screening.pk,
-                    "query_id": query.pk, "visit_code": screening.visit.code, "report_id": world["sae"].pk,
-                    "user_id": world["user_id"], "membership_id": world["membership_id"],
+                    "site_code": world["site"].code,
+                    "subject_id": subject_id,
+                    "record_id": screening.pk,
+                    "query_id": query.pk,
+                    "visit_code": screening.visit.code,
+                    "report_id": world["sae"].pk,
+                    "user_id": world["user_id"],
+                    "membership_id": world["membership_id"],
                     **variant,
                 }
-                for prefix, value in (("sites/<str:key>", world["site"].code), ("subjects/<int:key>", subject_id),
-                                      ("records/<int:key>", screening.pk)):
+                for prefix, value in (
+                    ("sites/<str:key>", world["site"].code),
+                    ("subjects/<int:key>", subject_id),
+                    ("records/<int:key>", screening.pk),
+                ):
                     if prefix in route:
                         values["key"] = value
                 if "level" in names:
-                    for level, pk in (("record", screening.pk), ("subject", subject_id), ("site", world["site"].pk)):
+                    for level, pk in (
+                        ("record", screening.pk),
+                        ("subject", subject_id),
+                        ("site", world["site"].pk),
+                    ):
                         filled.append({**values, "level": level, "pk": pk})
                 else:
                     filled.append(values)
@@ -161,8 +200,13 @@ def test_the_statistician_sees_no_name_typed_by_the_sites_on_any_page(client, ca
     # the query thread, the screening log and the trail.
     shown_to_dm = {url for url, body in data_manager_pages.items() if NAME in body}
     subject = named_world["subject"]
-    for expected in (f"/subjects/{subject.pk}/", f"/queries/{named_world['query'].pk}/", "/audit/",
-                     "/audit/csv/", f"/subjects/{subject.pk}/logs/infusion/1/"):
+    for expected in (
+        f"/subjects/{subject.pk}/",
+        f"/queries/{named_world['query'].pk}/",
+        "/audit/",
+        "/audit/csv/",
+        f"/subjects/{subject.pk}/logs/infusion/1/",
+    ):
         assert expected in shown_to_dm, f"the data manager should read the name on {expected}"
     assert any(INITIALS in body for body in data_manager_pages.values())
     assert len(statistician_pages) >= len(shown_to_dm) // 2, "the statistician reads the pages too"
@@ -182,3 +226,24 @@ def test_the_mask_is_shown_in_the_statisticians_language(client, cast, named_wor
     body = response.content.decode()
     assert NAME not in body
     assert "[pseudonymisé]" in body
+
+
+def test_a_site_cannot_type_its_own_words_where_a_ctcae_term_fills_the_reference_text(cast, enrolled_subject):
+    """Why the crawl above types nothing into the MedDRA code and system organ class: a save
+    refuses any value there but the picked term's, so what the statistician reads unmasked
+    there is the CTCAE list's text, never a site's."""
+    from trialdesk.crf.services import FormInvalid, save_form
+
+    form = enrolled_subject.study.protocol.form("adverse_event")
+    filled = [
+        code
+        for f in form.fields
+        if f.ctcae is not None
+        for code in (f.ctcae.meddra_field, f.ctcae.soc_field)
+        if code
+    ]
+    assert filled, "the adverse-event form links its term to a MedDRA code and an organ class"
+    for code in filled:
+        with pytest.raises(FormInvalid) as refused:
+            save_form(cast.investigator_nantes, enrolled_subject, "adverse_event", {**SERIOUS_AE, code: NAME})
+        assert code in refused.value.validation.errors
