@@ -201,6 +201,8 @@ def test_the_queries_of_the_pdf_are_in_the_readers_language_and_stored_english_i
     shown = {q["summary"]: q["lang"] for q in queries}
     assert shown["Cette fiche est datée du 2026-12-20, après le décès du patient le 2026-12-01."] == ""
     assert shown["An old system text."] == "en"
+    # raised by a check, said in the reader's language, not a role's code
+    assert {q["raised_by"] for q in queries} == {"Contrôle de cohérence"}
     with translation.override("en"):
         queries = casebook_content(cast.investigator_nantes, study, signed_subject)["queries"]
     assert "This record is dated 2026-12-20, after the death of the patient on 2026-12-01." in {

@@ -22,6 +22,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from trialdesk.audit.services import Actor, audited, record
 from trialdesk.audit_viewer import viewer
@@ -156,7 +157,8 @@ def casebook_content(user, study: Study, subject: Subject) -> dict[str, Any]:
                 "summary": masker.value("", summary.text) if scope.pseudonymised else summary.text,
                 "lang": summary.lang,
                 "raised": timezone.localtime(q.raised_at).strftime("%Y-%m-%d %H:%M"),
-                "raised_by": role_label(q.raised_role),
+                # a system query was raised by a check, not a person in a role (the query list says the same)
+                "raised_by": _("Edit check") if q.check_code else role_label(q.raised_role),
                 "closed": timezone.localtime(q.closed_at).strftime("%Y-%m-%d %H:%M") if q.closed_at else "",
             }
         )
