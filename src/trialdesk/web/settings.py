@@ -145,7 +145,7 @@ TEMPLATES = [
                 "trialdesk.studies.context.study_context",
             ],
             # {% crumbs %}: every page's breadcrumbs start at the user's home (trialdesk.web.crumbs)
-            "builtins": ["trialdesk.web.crumbs"],
+            "builtins": ["trialdesk.web.crumbs", "trialdesk.web.typography"],
         },
     }
 ]
