@@ -61,7 +61,8 @@ def test_the_investigator_confirms_their_assessment_and_it_becomes_the_confirmed
     # the justification answers the data manager's query: both reasons in one thread
     (query,) = _discordance_queries(month_marrow)
     assert query.status == QueryStatus.ANSWERED
-    assert "two thirds" in query.messages.order_by("pk").last().text
+    # their words as they typed them, no prefix in the language of the moment
+    assert query.messages.order_by("pk").last().text == "Cytolytic response: blasts down by two thirds."
 
 
 def test_a_confirmation_needs_a_justification_and_writes_nothing_without_one(cast, month_marrow):

@@ -524,7 +524,7 @@ def confirm_response(user, form_record: FormRecord, justification: str) -> Respo
             and open_query.status == QueryStatus.OPEN
             and access.can(Permission.ANSWER_QUERY, subject.site_id)
         ):
-            answer_query(
-                user, open_query, _("Assessment confirmed by the investigator: %(text)s") % {"text": text}
-            )
+            # the answer is the investigator's own words, shown as typed in every language (the
+            # trail names the act: "Response confirmed by the investigator")
+            answer_query(user, open_query, text)
     return confirmation
