@@ -8,18 +8,9 @@ import datetime as dt
 import pytest
 
 from trialdesk.analysis import analyse
+from trialdesk.charts.rows import her2_series, lvef_series, lvef_threshold, swimmer, waterfall
 from trialdesk.clinical.response import ResponseCategory
-from trialdesk.dashboards.data import (
-    adverse_event_grades,
-    dashboard_data,
-    enrollment,
-    her2_series,
-    lvef_series,
-    lvef_threshold,
-    screen_failures,
-    swimmer,
-    waterfall,
-)
+from trialdesk.dashboards.data import adverse_event_grades, dashboard_data, enrollment, screen_failures
 from trialdesk.protocol import load_default_protocol
 from trialdesk.snapshot import RecordSnapshot, StudySnapshot, SubjectSnapshot
 from trialdesk.snapshot.from_simulation import identity_of

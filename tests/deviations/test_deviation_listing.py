@@ -98,7 +98,8 @@ def test_it_refuses_an_acknowledgement_without_comment_or_by_an_investigator(cas
     assert not DeviationAcknowledgement.objects.system("test").exists()
 
 
-def test_an_aspirate_outside_its_window_raises_a_query_at_save_and_is_a_deviation(cast, study, treated):
+def _aspirate_a_day_after_its_window(cast, treated) -> dt.date:
+    """The M1 marrow saved one day after its window closed; its date."""
     visit = treated.visits.get(code="M1")
     outside = visit.window_end + dt.timedelta(days=1)
     data = {
@@ -113,6 +114,11 @@ def test_an_aspirate_outside_its_window_raises_a_query_at_save_and_is_a_deviatio
         "investigator_response": "NR",
     }
     save_form(cast.investigator_nantes, treated, "marrow_assessment", data, visit=visit)
+    return outside
+
+
+def test_an_aspirate_outside_its_window_raises_a_query_at_save_and_is_a_deviation(cast, study, treated):
+    _aspirate_a_day_after_its_window(cast, treated)
     assert (
         Query.objects.system("test").filter(check_code="assessment_window", record__subject=treated).count()
         == 1
@@ -126,20 +132,7 @@ def test_an_aspirate_outside_its_window_is_queried_in_the_readers_language(cast,
 
     from trialdesk.queries import wording
 
-    visit = treated.visits.get(code="M1")
-    outside = visit.window_end + dt.timedelta(days=1)
-    data = {
-        "assessment_date": outside.isoformat(),
-        "marrow_blasts_pct": 40,
-        "circulating_blasts_present": False,
-        "anc": 0.8,
-        "platelets": 40,
-        "hemoglobin": 9,
-        "extramedullary_disease": False,
-        "karyotype_done": False,
-        "investigator_response": "NR",
-    }
-    save_form(cast.investigator_nantes, treated, "marrow_assessment", data, visit=visit)
+    outside = _aspirate_a_day_after_its_window(cast, treated)
     query = Query.objects.system("test").get(check_code="assessment_window", record__subject=treated)
     assert query.summary.startswith(
         f"This assessment is outside its window: done on {outside.isoformat()}, 1 day(s)"

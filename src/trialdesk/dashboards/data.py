@@ -26,7 +26,6 @@ from trialdesk.charts.rows import (
     her2_series,
     lvef_series,
     lvef_threshold,
-    months_between,
     swimmer,
     waterfall,
 )
@@ -40,19 +39,10 @@ __all__ = [
     "Enrollment",
     "FailureReason",
     "GradeCount",
-    "Series",
-    "SwimmerRow",
-    "WaterfallBar",
     "adverse_event_grades",
     "dashboard_data",
     "enrollment",
-    "her2_series",
-    "lvef_series",
-    "lvef_threshold",
-    "months_between",
     "screen_failures",
-    "swimmer",
-    "waterfall",
 ]
 
 

@@ -9,9 +9,10 @@ from typing import Any
 from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 
+from trialdesk.charts.rows import months_between
 from trialdesk.dashboards import charts
 from trialdesk.dashboards.charts import day_text, grade_name, number, response_name
-from trialdesk.dashboards.data import Dashboard, months_between
+from trialdesk.dashboards.data import Dashboard
 
 
 @dataclass(frozen=True)
