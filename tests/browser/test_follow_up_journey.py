@@ -21,6 +21,16 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 SHOTS = Path("/tmp/follow-up")
 
 
+def _typed(page, selector: str, value: str) -> None:
+    """A value the derived-response panel reads: typed, left, and the panel's preview (htmx,
+    nothing saved) awaited, so that the save never runs beside it on the test's one SQLite
+    connection (a save beside a preview failed there: "cannot start a transaction within a
+    transaction"). ``networkidle`` does not wait for it: that state is the page load's."""
+    with page.expect_response(lambda r: r.request.method == "POST"):
+        page.fill(selector, value)
+        page.locator(selector).blur()
+
+
 def _shot(page, name):
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
@@ -65,11 +75,10 @@ def test_platelets_out_of_the_expected_range_are_saved_and_out_of_the_possible_r
     sign_in(page, "coord.nantes", PASSWORD)
     url = f"/subjects/{enrolled_subject.pk}/visits/M1/forms/marrow_assessment/"
     page.goto(url)
-    page.fill("#id_assessment_date", "2026-12-20")
-    page.fill("#id_marrow_blasts_pct", "40")
-    page.fill("#id_anc", "0.8")
-    page.fill("#id_platelets", "2500")
-    page.wait_for_load_state("networkidle")  # the panels' preview of the values as typed
+    _typed(page, "#id_assessment_date", "2026-12-20")
+    _typed(page, "#id_marrow_blasts_pct", "40")
+    _typed(page, "#id_anc", "0.8")
+    _typed(page, "#id_platelets", "2500")
     page.click("form.crf button[type=submit]")
     page.wait_for_load_state("networkidle")
     _shot(page, "platelets_impossible_fr")
@@ -80,8 +89,7 @@ def test_platelets_out_of_the_expected_range_are_saved_and_out_of_the_possible_r
         .exists()
     )
 
-    page.fill("#id_platelets", "1500")
-    page.wait_for_load_state("networkidle")
+    _typed(page, "#id_platelets", "1500")
     page.click("form.crf button[type=submit]")
     page.wait_for_load_state("networkidle")
     _shot(page, "platelets_unusual_fr")
