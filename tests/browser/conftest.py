@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -33,6 +35,84 @@ def browser():
         chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
         yield chromium
         chromium.close()
+
+
+class _RequestsInFlight:
+    """The live server's requests not yet finished (the response closed, request_finished sent).
+
+    On SQLite the server's request threads share the test's one in-memory connection: a
+    request still running when the next test sets up (a preview the page fired as it
+    closed) meets that test's reads and writes, and SQLite answers "database table is
+    locked". A browser test ends only when the server has finished what its page asked."""
+
+    def __init__(self, app):
+        self.app = app
+        self.count = 0
+        self.idle = threading.Condition()
+
+    def _change(self, by: int) -> None:
+        with self.idle:
+            self.count += by
+            self.idle.notify_all()
+
+    def __call__(self, environ, start_response):
+        self._change(+1)
+        try:
+            response = self.app(environ, start_response)
+        except BaseException:
+            self._change(-1)
+            raise
+        return _Closing(response, lambda: self._change(-1))
+
+    def wait_until_idle(self, seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        with self.idle:
+            while self.count:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"the live server still has {self.count} request(s) running {seconds:g} s after the page closed")
+                self.idle.wait(left)
+
+
+class _Closing:
+    """A WSGI response that reports its close (wsgiref closes it on every path, failures included)."""
+
+    def __init__(self, response, closed):
+        self.response, self.closed = response, closed
+
+    def __iter__(self):
+        return iter(self.response)
+
+    def close(self):
+        try:
+            if hasattr(self.response, "close"):
+                self.response.close()
+        finally:
+            self.closed()
+
+
+@pytest.fixture(scope="session")
+def _requests_in_flight(live_server):
+    httpd = live_server.thread.httpd
+    counted = _RequestsInFlight(httpd.get_app())
+    httpd.set_app(counted)
+    return counted
+
+
+@pytest.fixture(autouse=True)
+def _server_finished_at_the_end(request):
+    """After a test that used the live server, and before its database is emptied: every
+    browser context it opened is closed (no timer of a page fires a request later) and the
+    server has finished each request."""
+    if "live_server" not in request.fixturenames:
+        yield
+        return
+    in_flight = request.getfixturevalue("_requests_in_flight")
+    yield
+    if "browser" in request.fixturenames:
+        for context in list(request.getfixturevalue("browser").contexts):
+            context.close()
+    in_flight.wait_until_idle(30)
 
 
 @pytest.fixture
