@@ -38,17 +38,23 @@ def browser():
 
 
 class _RequestsInFlight:
-    """The live server's requests not yet finished (the response closed, request_finished sent).
+    """The live server's requests, one at a time, and those not yet finished (the response
+    closed, request_finished sent).
 
-    On SQLite the server's request threads share the test's one in-memory connection: a
-    request still running when the next test sets up (a preview the page fired as it
-    closed) meets that test's reads and writes, and SQLite answers "database table is
-    locked". A browser test ends only when the server has finished what its page asked."""
+    On SQLite the server's request threads share the test's one in-memory connection. Two
+    requests at once on it collide (a form's save beside the preview its last keystroke
+    fired: "cannot start a transaction within a transaction"), so they take turns here, as
+    they would queue for SQLite's one writer anyway. And a request still running when the
+    next test sets up meets that test's reads and writes ("database table is locked"): a
+    browser test ends only when the server has finished what its pages asked."""
+
+    TURN_SECONDS = 60  # a request that never closed its response does not stop the run
 
     def __init__(self, app):
         self.app = app
         self.count = 0
         self.idle = threading.Condition()
+        self.turn = threading.Lock()
 
     def _change(self, by: int) -> None:
         with self.idle:
@@ -57,12 +63,19 @@ class _RequestsInFlight:
 
     def __call__(self, environ, start_response):
         self._change(+1)
+        has_turn = self.turn.acquire(timeout=self.TURN_SECONDS)
+
+        def finished():
+            if has_turn:
+                self.turn.release()
+            self._change(-1)
+
         try:
             response = self.app(environ, start_response)
         except BaseException:
-            self._change(-1)
+            finished()
             raise
-        return _Closing(response, lambda: self._change(-1))
+        return _Closing(response, finished)
 
     def wait_until_idle(self, seconds: float) -> None:
         deadline = time.monotonic() + seconds
@@ -70,7 +83,9 @@ class _RequestsInFlight:
             while self.count:
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    raise AssertionError(f"the live server still has {self.count} request(s) running {seconds:g} s after the page closed")
+                    raise AssertionError(
+                        f"the live server still has {self.count} request(s) running {seconds:g} s after the page closed"
+                    )
                 self.idle.wait(left)
 
 
@@ -84,11 +99,13 @@ class _Closing:
         return iter(self.response)
 
     def close(self):
+        closed, self.closed = self.closed, None
         try:
             if hasattr(self.response, "close"):
                 self.response.close()
         finally:
-            self.closed()
+            if closed is not None:
+                closed()
 
 
 @pytest.fixture(scope="session")

@@ -88,12 +88,42 @@ def test_it_keeps_the_row_locks_of_the_queryset(enrolled_subject):
     assert ("FOR UPDATE" in sql) == connection.features.has_select_for_update
 
 
-def test_a_queryset_with_joins_comes_back_as_the_orm_makes_it(enrolled_subject):
-    def with_visit(subject_id: int):
-        return FormRecord.objects.system("test").filter(subject_id=subject_id).select_related("visit")
+def _subject_with_site_and_study(subject_id: int):
+    from trialdesk.subjects.models import Subject
 
-    found = prepared_rows("test.with_visit", with_visit, enrolled_subject.pk)
-    assert found and found[0].visit.code == "SCR"
+    return (
+        Subject.objects.system("test")
+        .filter(pk=subject_id)
+        .select_related("site", "study")
+        .defer("study__protocol_yaml")
+    )
+
+
+def test_a_queryset_with_joins_comes_back_as_the_orm_makes_it_in_one_statement(enrolled_subject):
+    prepared_rows("test.joined", _subject_with_site_and_study, enrolled_subject.pk)
+    with CaptureQueriesContext(connection) as captured:
+        (found,) = prepared_rows("test.joined", _subject_with_site_and_study, enrolled_subject.pk)
+        site, study = found.site, found.study  # from the join, not read again
+    assert len(captured.captured_queries) == 1
+    (plain,) = _subject_with_site_and_study(enrolled_subject.pk)
+    assert found.__dict__.keys() == plain.__dict__.keys()  # protocol_yaml deferred in both
+    assert {k: v for k, v in found.__dict__.items() if k != "_state"} == {
+        k: v for k, v in plain.__dict__.items() if k != "_state"
+    }
+    assert (site.code, study.nct_id) == (plain.site.code, plain.study.nct_id)
+    assert site.locked_at is None and study.get_deferred_fields() == {"protocol_yaml"}
+    assert read_scope_of(found).is_system
+
+
+def test_a_join_reads_what_changed_since_the_last_call(enrolled_subject):
+    from django.utils import timezone
+
+    from trialdesk.studies.models import Site
+
+    prepared_rows("test.joined", _subject_with_site_and_study, enrolled_subject.pk)
+    Site.objects.filter(pk=enrolled_subject.site_id).update(locked_at=timezone.now())
+    (found,) = prepared_rows("test.joined", _subject_with_site_and_study, enrolled_subject.pk)
+    assert found.site.locked_at is not None
 
 
 def test_it_refuses_a_read_for_a_user(cast, enrolled_subject):
@@ -112,3 +142,33 @@ def test_it_refuses_an_argument_the_orm_transforms(enrolled_subject):
 
     with pytest.raises(ValueError, match="not plain parameters"):
         prepared_rows("test.contains", contains, "screen")
+
+
+def test_a_saved_field_list_writes_as_the_orm_save_does(enrolled_subject):
+    from trialdesk.studies.scoping import saved_fields
+
+    (record,) = prepared_rows("test.records", _records, enrolled_subject.pk, ["screening"])
+    before = record.updated_at
+    record.version += 1
+    record.data = dict(record.data, ecog=1)
+    saved_fields(record, ["data", "version", "updated_at"])
+    fresh = FormRecord.objects.system("test").get(pk=record.pk)
+    assert (fresh.version, fresh.data["ecog"]) == (record.version, 1)
+    assert fresh.updated_at > before  # auto_now stamped, as save() stamps it
+    assert fresh.updated_at == record.updated_at
+
+
+def test_a_saved_field_list_refuses_what_save_refuses(cast, enrolled_subject):
+    from django.db import DatabaseError
+
+    from trialdesk.studies.scoping import PseudonymisedWrite, saved_fields
+
+    masked = FormRecord.objects.for_user(cast.statistician, enrolled_subject.study).get(
+        subject=enrolled_subject, form_code="screening"
+    )
+    with pytest.raises(PseudonymisedWrite):
+        saved_fields(masked, ["data"])
+    (record,) = prepared_rows("test.records", _records, enrolled_subject.pk, ["screening"])
+    record.pk = record.pk + 10_000
+    with pytest.raises(DatabaseError, match="did not affect any rows"):
+        saved_fields(record, ["version"])

@@ -187,13 +187,31 @@ def _append(events: list[AuditEvent], using: str) -> None:
             {name: getattr(event, name) for name in MAC_FIELDS + OPTIONAL_MAC_FIELDS}, ring.current
         )
         previous = event.mac
-    AuditEvent.objects.using(using).bulk_create(events)
+    _insert(events, using)
     _move_head(using, sequence, previous)
 
 
-# The head's two statements run at every audited write: written once here, in SQL, rather
-# than compiled by the ORM at each save (the same statements it would send).
+# The trail's three statements run at every audited write: written once here, in SQL, rather
+# than compiled by the ORM at each save (the same statements it would send, each value
+# converted by its field as the ORM converts it).
 _HEAD = AuditChainHead._meta.db_table
+_EVENT_FIELDS = tuple(f for f in AuditEvent._meta.concrete_fields if not f.primary_key)
+
+
+def _insert(events: list[AuditEvent], using: str) -> None:
+    """The events in one statement (its rows sent together: executemany)."""
+    connection = connections[using]
+    quote = connection.ops.quote_name
+    sql = "INSERT INTO {} ({}) VALUES ({})".format(
+        quote(AuditEvent._meta.db_table),
+        ", ".join(quote(f.column) for f in _EVENT_FIELDS),
+        ", ".join(["%s"] * len(_EVENT_FIELDS)),
+    )
+    rows = [[f.get_db_prep_save(f.pre_save(e, True), connection) for f in _EVENT_FIELDS] for e in events]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
+    for event in events:
+        event._state.adding, event._state.db = False, using
 
 
 def _locked_head(using: str) -> tuple[int, str] | None:

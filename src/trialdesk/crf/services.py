@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Any
 
 from django.db import IntegrityError
@@ -19,7 +20,7 @@ from trialdesk.crf.savereads import SaveReads
 from trialdesk.protocol.crossrecord import death_rules_apply
 from trialdesk.protocol.formdata import FormValidation, validate_form_data
 from trialdesk.studies.access import Permission, require, study_access
-from trialdesk.studies.scoping import prepared_rows
+from trialdesk.studies.scoping import prepared_rows, saved_fields
 from trialdesk.subjects.models import Subject, SubjectStatus, Visit
 
 # "query #12" in the details of a reason links that query.
@@ -212,7 +213,7 @@ class _Reason:
     code: str
     detail: str
 
-    @property
+    @cached_property  # one per save, written on each of its events
     def text(self) -> str:
         return reason_text(self.code, self.detail)
 
@@ -256,18 +257,25 @@ def _record_at(subject_id: int, form_code: str, visit_id: int | None, repeat: in
     return records.order_by("pk")[:1]  # not the model's ordering, which joins the visit
 
 
+def _subject_locked(subject_id: int):
+    return (
+        Subject.objects.system("save_form, after its permission check")
+        .filter(pk=subject_id)
+        .select_for_update(of=("self",))
+        .select_related("site", "study")
+        .defer("study__protocol_yaml")
+    )
+
+
 def _write(
     actor, subject, form_code, visit, repeat, expected_version, reason: _Reason, validation
 ) -> FormSaveOutcome:
     # Lock the subject's row: a subject lock committed meanwhile is seen, and two saves of
     # one casebook queue instead of interleaving.
-    subject = (
-        Subject.objects.system("save_form, after its permission check")
-        .select_for_update(of=("self",))
-        .select_related("site", "study")
-        .defer("study__protocol_yaml")
-        .get(pk=subject.pk)
-    )
+    locked = prepared_rows("crf.subject_being_saved", _subject_locked, subject.pk)
+    if not locked:
+        raise Subject.DoesNotExist(f"subject {subject.pk}")
+    subject = locked[0]
     if (why := lock_reason(subject)) is not None:
         raise Locked(why)
     new_data = validation.cleaned
@@ -342,16 +350,9 @@ def _write(
         existing.updated_by_id = actor.user_id
         if new_status == FormStatus.COMPLETE and existing.first_completed_at is None:
             existing.first_completed_at = timezone.now()
-        existing.save(
-            update_fields=[
-                "data",
-                "filled_fields",
-                "status",
-                "version",
-                "updated_by",
-                "first_completed_at",
-                "updated_at",
-            ]
+        saved_fields(  # existing.save(update_fields=...), its statement written once
+            existing,
+            ["data", "filled_fields", "status", "version", "updated_by", "first_completed_at", "updated_at"],
         )
         written, created = existing, False
 

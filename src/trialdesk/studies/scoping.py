@@ -19,13 +19,14 @@ mechanism (``study.subjects``) does not: it must be narrowed too. Django's inter
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
 from django.db import models
-from django.db.models.query import ModelIterable
-from django.db.models.signals import pre_delete, pre_save
+from django.db.models.query import ModelIterable, get_related_populators
+from django.db.models.signals import post_save, pre_delete, pre_save
 
 READ_SCOPE_ATTR = "_trialdesk_read_scope"
 MASKED_ATTR = "_trialdesk_masked"
@@ -345,8 +346,10 @@ class _Prepared:
     slots: tuple  # per parameter: ("arg", leaf index, adapter's type or None) or ("const", value, None)
     scope: ReadScope
     model: Any
-    init_list: tuple[str, ...] | None  # None: evaluate the queryset itself (joins, annotations)
-    converters: tuple
+    init_list: tuple[str, ...] | None  # None: evaluate the queryset itself (annotations, prefetches)
+    converters: tuple  # (position in the row, (converters, expression)) of every selected column
+    own_columns: slice  # the model's own columns in a row; the rest are its select_related joins
+    related: tuple  # Django's populators of the joined instances (each one per row)
 
 
 def _leaves(args: tuple) -> list:
@@ -407,23 +410,26 @@ def _prepare(key: str, build, args: tuple, connection) -> _Prepared:
     if bound != bindable:  # an argument the ORM transformed: it cannot be bound as is
         raise ValueError(f"statement {key!r}: arguments {sorted(bindable - bound)} are not plain parameters")
     model = queryset.model
-    concrete = [f.attname for f in model._meta.concrete_fields]
+    klass_info = compiler.klass_info
+    # What the ORM's own ModelIterable does with a row, done here from the compiled statement:
+    # the model's columns (deferred ones left out), then each forward join of select_related.
     plain = (
         queryset._iterable_class is ModelIterable
         and not queryset._known_related_objects
         and not queryset._prefetch_related_lookups
-        and compiler.klass_info is not None
-        and compiler.klass_info["model"] is model
-        and not compiler.klass_info.get("related_klass_infos")
+        and klass_info is not None
+        and klass_info["model"] is model
         and not compiler.annotation_col_map
-        and [getattr(getattr(col, "target", None), "attname", None) for col, _sql, _alias in compiler.select]
-        == concrete
+        and all(getattr(getattr(col, "target", None), "attname", None) for col, _sql, _alias in compiler.select)
     )
-    converters = ()
-    if plain:
-        found = compiler.get_converters([col for col, _sql, _alias in compiler.select])
-        converters = tuple(found.items())
-    return _Prepared(sql, tuple(slots), scope, model, tuple(concrete) if plain else None, converters)
+    if not plain:
+        return _Prepared(sql, tuple(slots), scope, model, None, (), slice(0), ())
+    fields = klass_info["select_fields"]
+    own = slice(fields[0], fields[-1] + 1)
+    init_list = tuple(col.target.attname for col, _sql, _alias in compiler.select[own])
+    converters = tuple(compiler.get_converters([col for col, _sql, _alias in compiler.select]).items())
+    related = tuple(get_related_populators(klass_info, compiler.select, connection.alias))
+    return _Prepared(sql, tuple(slots), scope, model, init_list, converters, own, related)
 
 
 def prepared_rows(key: str, build, *args, using: str = "default") -> list:
@@ -435,8 +441,9 @@ def prepared_rows(key: str, build, *args, using: str = "default") -> list:
     several times its execution's, so this compiles each one once per process and shape
     (``key``, the database, which arguments are None, the lengths of lists) and binds the
     arguments at each call; the rows come back as the ORM makes them (converted, marked
-    with their read scope). Not a cache of data: every call reads the database. A queryset
-    with joins or annotations is only checked, then evaluated by the ORM when it finds a row."""
+    with their read scope, the joins of ``select_related`` attached). Not a cache of data:
+    every call reads the database. A queryset with annotations or prefetches is only
+    checked, then evaluated by the ORM when it finds a row."""
     from django.db import connections
 
     connection = connections[using]
@@ -466,7 +473,49 @@ def prepared_rows(key: str, build, *args, using: str = "default") -> list:
             for converter in converters:
                 value = converter(value, expression, connection)
             values[position] = value
-        instance = prepared.model.from_db(using, prepared.init_list, values)
+        instance = prepared.model.from_db(using, prepared.init_list, values[prepared.own_columns])
+        for populator in prepared.related:
+            populator.populate(values, instance)
         _mark(instance, prepared.scope, seen)
         instances.append(instance)
     return instances
+
+
+_updates: dict[tuple, tuple[str, tuple]] = {}
+
+
+def saved_fields(instance, fields: Sequence[str], using: str = "default") -> None:
+    """``instance.save(update_fields=fields)`` for the statement every save sends (the saved
+    form record): the same UPDATE and the same ``pre_save``/``post_save`` signals, the
+    statement written once per process and field list rather than compiled at each call.
+    For a concrete model without parents; each value converted by its field as the ORM does
+    (``pre_save``: ``auto_now`` stamps the time)."""
+    from django.db import DatabaseError, connections
+
+    model = type(instance)
+    connection = connections[using]
+    names = frozenset(fields)
+    key = (model, tuple(fields), using, connection.vendor)
+    prepared = _updates.get(key)
+    if prepared is None:
+        meta = model._meta
+        if meta.parents or meta.proxy:
+            raise ValueError(f"{model.__name__}: only a concrete model without parents")
+        targets = tuple(meta.get_field(name) for name in fields)
+        quote = connection.ops.quote_name
+        sql = "UPDATE {} SET {} WHERE {} = %s".format(
+            quote(meta.db_table),
+            ", ".join(f"{quote(f.column)} = %s" for f in targets),
+            quote(meta.pk.column),
+        )
+        prepared = _updates.setdefault(key, (sql, targets))
+    sql, targets = prepared
+    pre_save.send(sender=model, instance=instance, raw=False, using=using, update_fields=names)
+    params = [f.get_db_prep_save(f.pre_save(instance, False), connection) for f in targets]
+    params.append(instance.pk)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        if cursor.rowcount != 1:
+            raise DatabaseError("Save with update_fields did not affect any rows.")
+    instance._state.adding, instance._state.db = False, using
+    post_save.send(sender=model, instance=instance, created=False, update_fields=names, raw=False, using=using)
