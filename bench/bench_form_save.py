@@ -16,8 +16,8 @@ together), the head moved, COMMIT. Every statement a save sends is compiled once
 not by the ORM at each save.
 Before issue 7's last item: 15 statements, the ORM compiling each, 11.4 ms a save, ratio 10.5.
 Session 6, the same day on this machine: 3.5 to 5.2 ms a save, ratio 4.1 to 5.0, with the
-ORM compiling the subject's lock, the UPDATE and the INSERT; 2.4 to 3.5 ms, ratio 3.1 to 3.6,
-with all three written once.
+ORM compiling the subject's lock, the UPDATE and the INSERT; 2.4 to 3.9 ms, ratio 2.6 to 4.0,
+with all three written once (eight runs).
 
 Prints saves per second through ``crf.services.save_form`` on a fresh SQLite file, against an
 anchor measured on the same disk in the same run: plain sqlite3 committing one transaction of
