@@ -56,3 +56,21 @@ def test_the_favicon_is_linked_and_served_and_the_language_menu_is_compact(page,
     language = page.locator("select[name=language]")
     assert language.locator("option").all_inner_texts() == ["EN", "FR"]
     assert language.bounding_box()["width"] < 90
+
+
+# Chromium's own look of a button: its grey face, square corners.
+_UNSTYLED_BUTTONS = """() => [...document.querySelectorAll('button')]
+  .filter(b => b.offsetParent !== null && !b.classList.contains('link'))
+  .filter(b => { const s = getComputedStyle(b);
+                 return s.borderTopLeftRadius === '0px' || s.backgroundColor === 'rgb(239, 239, 239)'; })
+  .map(b => b.textContent.trim())"""
+
+
+def test_no_button_keeps_the_browsers_grey_box(page, cast, main_pages):  # noqa: F811
+    pages = [*main_pages, ("exports", cast.statistician, "/studies/NCT00724360/exports/")]
+    unstyled = {}
+    for what, user, path in pages:
+        open_as(page, user, path)
+        if found := page.evaluate(_UNSTYLED_BUTTONS):
+            unstyled[what] = found
+    assert not unstyled, f"buttons with the browser's own look: {unstyled}"
