@@ -114,7 +114,9 @@ def test_the_monitor_has_signed_a_visit_report_of_the_sponsors_site_with_finding
     from trialdesk.monitoring.services import signature_intact
 
     lead = study.protocol.sites[0].code
-    reports = list(MonitoringVisit.objects.system("test").filter(study=study, site__code=lead))
+    reports = list(
+        MonitoringVisit.objects.system("test").filter(study=study, site__code=lead, status=ReportStatus.SIGNED)
+    )
     assert len(reports) == 1
     report = reports[0]
     assert report.status == ReportStatus.SIGNED and signature_intact(report)
@@ -123,6 +125,30 @@ def test_the_monitor_has_signed_a_visit_report_of_the_sponsors_site_with_finding
     assert report.findings.count() >= 1
     follow_up = report.follow_ups.get()
     assert follow_up.state == "open" and follow_up.due_on > report.visit_date and follow_up.responsible
+
+
+def test_the_monitor_is_at_the_sponsors_site_today_and_has_verified_eligibility_and_infusions(study, built):
+    """Today's visit, its report a draft: what the monitor verified against source during the
+    build (the true time, today) is what the draft lists, and the site's SDV progress shows it."""
+    from trialdesk.crf.models import FormRecord
+    from trialdesk.monitoring.models import MonitoringVisit, ReportStatus
+    from trialdesk.monitoring.services import verified_lines
+    from trialdesk.queries.models import SourceVerification
+    from trialdesk.queries.services import sdv_progress_by_site
+
+    lead = study.sites.get(code=study.protocol.sites[0].code)
+    draft = MonitoringVisit.objects.system("test").get(study=study, site=lead, status=ReportStatus.DRAFT)
+    assert draft.visit_date == lead.today() and draft.monitor.username == "monitor"
+    infusions = {ref.form for ref in study.protocol.concept("dose_date")}
+    wanted = FormRecord.objects.system("test").filter(
+        subject__site=lead, form_code__in=infusions | {study.protocol.eligibility.form}, voided_at__isnull=True
+    )
+    marks = SourceVerification.objects.system("test").filter(record__subject__site=lead)
+    assert wanted.count() > 0 and {m.record_id for m in marks} == set(wanted.values_list("pk", flat=True))
+    assert len(verified_lines(draft)) == wanted.count()
+    progress = sdv_progress_by_site(_user("monitor"), study)
+    assert 0 < progress[lead.code].field_percent < 100
+    assert all(p.verified_fields == 0 for code, p in progress.items() if code != lead.code)
 
 
 def test_the_reports_trail_is_at_the_true_time_of_the_build(built, study):

@@ -138,8 +138,8 @@ MONITORING_REPORTS = (
     (
         28,
         "on_site",
-        "Visite sur site de routine : consentements, éligibilité et perfusions des patients sous "
-        "traitement vérifiés sur le dossier médical ; comptabilité du médicament revue à la pharmacie.",
+        "Visite sur site de routine : classeur investigateur et registre des consentements revus ; "
+        "comptabilité du médicament revue à la pharmacie.",
         (
             (
                 "data_quality",
@@ -233,6 +233,43 @@ def _write_monitoring_reports(study, cohort, sites, investigators, users_by_role
                 due_on=visit_date + dt.timedelta(days=due_in),
             )
         monitoring.sign_visit(monitor, visit, password=password)
+    if lead in sites:
+        _visit_under_way(study, sites[lead], monitor, staff.get(lead) or [])
+
+
+#: the summary of the visit the demo monitor is making today (typed in French, as above)
+TODAYS_VISIT = (
+    "Visite sur site en cours : consentement et éligibilité de chaque patient du centre, puis "
+    "les perfusions, vérifiés sur le dossier médical."
+)
+
+
+def _visit_under_way(study, site, monitor, people) -> None:
+    """Today's on-site visit of the sponsor's site, its report still a draft: the monitor has
+    verified against source each patient's eligibility form and infusions (through the SDV
+    service, at the true time of the build: within today's visit), so that their SDV progress,
+    the SDV list and the draft's "what was verified" show work done."""
+    from trialdesk.monitoring import services as monitoring
+    from trialdesk.queries.services import verify_source
+
+    protocol = study.protocol
+    forms = {protocol.eligibility.form} | {ref.form for ref in protocol.concept("dose_date")}
+    monitoring.create_visit(
+        monitor,
+        site,
+        visit_date=site.today(),
+        kind="on_site",
+        summary=TODAYS_VISIT,
+        attendees="\n".join(u.get_full_name() for u in [monitor, *people]),
+    )
+    records = (
+        FormRecord.objects.system("the demo monitor's source verification")
+        .filter(subject__site=site, form_code__in=sorted(forms), voided_at__isnull=True)
+        .select_related("subject__study", "subject__site")
+        .order_by("subject__screening_number", "pk")
+    )
+    for record in records:
+        verify_source(monitor, record)
 
 
 def _acknowledge_first_sae(study) -> None:
