@@ -13,6 +13,7 @@ from tests.monitoring.conftest import days_ago, mark, query
 from trialdesk.audit.models import AuditEvent
 from trialdesk.monitoring import services
 from trialdesk.monitoring.models import Finding, FollowUp, MonitoringVisit, ReportStatus
+from trialdesk.queries.services import verify_source
 
 
 def _reload(visit):
@@ -25,10 +26,30 @@ def test_the_verified_list_holds_the_monitors_marks_of_the_period(cast, nantes, 
     lines = services.verified_lines(draft)
     assert len(lines) == 1
     assert lines[0].subject == screening_record.subject.label
-    assert lines[0].where == "SCR"
+    assert lines[0].where == "Screening"  # the visit's title, not its code
     # the fields' labels from the protocol file, never their codes
     assert lines[0].fields == ["ECOG performance status", "Left ventricular ejection fraction (LVEF)"]
     assert not lines[0].whole_form
+
+
+def test_a_verified_log_entry_says_which_entry_it_is(cast, nantes, enrolled_subject, draft):
+    from django.utils import translation
+
+    from trialdesk.crf.services import save_form
+
+    for day in ("2026-11-20", "2026-11-24"):
+        save_form(
+            cast.investigator_nantes,
+            enrolled_subject,
+            "transfusion",
+            {"transfusion_date": day, "product": "red_cells", "units": 2},
+        )
+    second = enrolled_subject.form_records.get(form_code="transfusion", repeat=2)
+    verify_source(cast.monitor, second)
+    (line,) = services.verified_lines(draft)
+    assert (line.where, line.form, line.whole_form) == ("entry 2", "Transfusion", True)
+    with translation.override("fr"):
+        assert services.verified_lines(draft)[0].where == "saisie nº 2"
 
 
 def test_marks_before_the_previous_signed_visit_are_not_in_the_next_report(cast, nantes, screening_record):

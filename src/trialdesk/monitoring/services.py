@@ -276,10 +276,23 @@ def is_live(visit: MonitoringVisit) -> bool:
 class VerifiedLine:
     subject: str
     subject_id: int
-    where: str  # the visit code, or "" for a log form
+    where: str  # the visit's title, or the log entry's number ("entry 3")
     form: str  # the form's title
     fields: list[str]  # field labels; empty: the whole form
     whole_form: bool
+
+
+def _where(protocol, visit_code: str | None, repeat: int) -> str:
+    """A record's place in the casebook as a monitor reads it: its visit's title, or which
+    entry of a log form it is."""
+    from trialdesk.crf.rendering import localised
+
+    if visit_code is None:
+        return _("entry %(n)d") % {"n": repeat}
+    try:
+        return localised(protocol.visit(visit_code), "title")
+    except KeyError:
+        return visit_code
 
 
 def verified_lines(visit: MonitoringVisit) -> list[VerifiedLine]:
@@ -296,7 +309,7 @@ def verified_lines(visit: MonitoringVisit) -> list[VerifiedLine]:
             VerifiedLine(
                 subject=e["subject"],
                 subject_id=e["subject_id"],
-                where=e["visit"] or "",
+                where=_where(protocol, e["visit"], e["repeat"]),
                 form=form_title(protocol, e["form"]),
                 fields=[field_label(form, code) for code in e["fields"]],
                 whole_form=e["whole_form"],
