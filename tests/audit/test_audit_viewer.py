@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 
 import pytest
 from django.utils import timezone
@@ -329,6 +330,7 @@ def identifying_events(cast, screened_subject):
 
 
 SECRETS = (KARYOTYPE, "JDU", "1964", "Dr Martin", "Mrs Durand")
+_HEX = re.compile(r"[0-9a-f]{16,}")
 
 
 def test_the_statistician_sees_no_initials_birth_year_or_free_text(client, cast, identifying_events):
@@ -336,7 +338,8 @@ def test_the_statistician_sees_no_initials_birth_year_or_free_text(client, cast,
     _as(client, cast.statistician)
     page = client.get(f"/audit/subjects/{subject.pk}/").content.decode()
     rows = _csv(client.get(f"/audit/subjects/{subject.pk}/csv/"))
-    text = page + repr(rows)
+    # the events' MACs and fingerprints are hex: "1964" turns up in one by chance (a few % of runs)
+    text = _HEX.sub("", page + repr(rows))
     for secret in SECRETS:
         assert secret not in text
     assert "[pseudonymised]" in page and "Pseudonymised view" in page

@@ -26,7 +26,7 @@ def test_a_monitoring_visits_details_read_by_their_labels_in_french(study):
         {"visit_date": "2026-10-13", "kind": "remote", "attendees": "Mathieu Lambert\nSophie Garnier"},
     )
     assert shown == (
-        'Date de la visite: 2026-10-13; Type: Visite à distance; Participants: <span translate="no">Mathieu Lambert '
+        'Date de la visite\u00a0: 2026-10-13; Type\u00a0: Visite à distance; Participants\u00a0: <span translate="no">Mathieu Lambert '
         "Sophie Garnier</span>"
     )
 
@@ -35,8 +35,8 @@ def test_a_finding_reads_with_its_category_and_severity_and_its_text_as_typed(st
     shown = _shown(
         study, "monitoring_visit", {"category": "data_quality", "severity": "minor", "text": "A & B"}
     )
-    assert "Catégorie: Qualité des données" in shown and "Gravité: Mineur" in shown
-    assert 'Texte: <span translate="no">A &amp; B</span>' in shown
+    assert "Catégorie\u00a0: Qualité des données" in shown and "Gravité\u00a0: Mineur" in shown
+    assert 'Texte\u00a0: <span translate="no">A &amp; B</span>' in shown
     assert "data_quality" not in shown and "minor" not in shown
 
 
@@ -44,7 +44,7 @@ def test_a_signature_time_reads_in_europe_paris_not_as_iso_text(study):
     shown = _shown(
         study, "monitoring_visit", {"status": "signed", "signed_at": "2026-12-02T13:58:18.556680+00:00"}
     )
-    assert "Signé le: 2026-12-02 14:58" in shown and "T13:58" not in shown
+    assert "Signé le\u00a0: 2026-12-02 14:58" in shown and "T13:58" not in shown
     assert "signed" not in shown
 
 
@@ -67,7 +67,7 @@ def test_a_system_organ_class_of_an_adverse_event_is_marked_english(study):
 
 
 def test_an_unregistered_value_is_shown_escaped_as_before(study):
-    assert _shown(study, "drug_shipment", {"lot_number": "<N1>"}) == "Numéro de lot: &lt;N1&gt;"
+    assert _shown(study, "drug_shipment", {"lot_number": "<N1>"}) == "Numéro de lot\u00a0: &lt;N1&gt;"
 
 
 def test_an_object_label_the_services_store_in_english_reads_in_french(study):
@@ -83,7 +83,7 @@ def test_an_object_label_the_services_store_in_english_reads_in_french(study):
 
 def test_the_meaning_a_monitor_signed_reads_in_the_readers_language(study):
     shown = _shown(study, "monitoring_visit", {"meaning_text": "Author of this monitoring visit report"})
-    assert shown == "Signification: Auteur de ce rapport de visite de monitoring"
+    assert shown == "Signification\u00a0: Auteur de ce rapport de visite de monitoring"
 
 
 def _keys_the_services_record() -> dict[str, list[str]]:
@@ -127,3 +127,46 @@ def test_every_key_the_services_record_has_a_label_in_french():
 
 #: labels written alike in both languages
 SAME_IN_FRENCH = {"Date", "Format", "Lots", "Note", "Patient", "Patients", "Signatures", "Version"}
+
+
+def test_a_reason_for_change_reads_by_its_label_and_the_words_typed_after_it_as_typed(study):
+    from trialdesk.crf.services import reason_text
+
+    stored = reason_text("transcription_error", "typed 3 for 2")
+    assert stored == "Transcription error: typed 3 for 2"  # the trail keeps English
+    with translation.override("fr"):
+        shown = viewer.readable_reason(stored, study.protocol)
+    assert shown.startswith("Erreur de transcription\u00a0: ") and '<span translate="no">typed 3 for 2</span>' in shown
+
+
+def test_the_reasons_the_services_write_read_in_french(study):
+    """Each reason a service writes (stored in English) read in French, a record's label with
+    its form's title and the reason it nests read the same way."""
+    with translation.override("fr"):
+        assert viewer.readable_reason("end of treatment on 2022-06-30", study.protocol) == (
+            "fin de traitement le 2022-06-30"
+        )
+        nested = viewer.readable_reason(
+            "edit check ck_dates failed after NTE-S01 SCR screening changed by inv.nantes (version 3)", study.protocol
+        )
+        assert nested == (
+            "contrôle de saisie ck_dates en échec après : NTE-S01 SCR Sélection et éligibilité modifiée "
+            "par inv.nantes (version 3)"
+        )
+        typed = viewer.readable_reason("the nurse <b>typed</b> this", study.protocol)
+    assert typed == '<span translate="no">the nurse &lt;b&gt;typed&lt;/b&gt; this</span>'
+
+
+def test_every_reason_pattern_has_its_french():
+    with translation.override("en"):
+        english = [str(template) for _pattern, template in viewer._REASON_PATTERNS]
+    with translation.override("fr"):
+        french = [str(template) for _pattern, template in viewer._REASON_PATTERNS]
+    assert not [e for e, f in zip(english, french, strict=True) if e == f]
+
+
+def test_a_log_entrys_label_reads_in_french(study):
+    with translation.override("fr"):
+        assert viewer.readable_label("NTE-S01 log #5 infusion", study.protocol) == (
+            "NTE-S01 Perfusion de trastuzumab nº 5"
+        )

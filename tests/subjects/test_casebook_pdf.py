@@ -167,7 +167,7 @@ def test_the_command_refuses_a_folder_that_does_not_exist(cast, signed_subject, 
 def test_the_export_reads_with_labels_in_the_sites_audit_trail(client, cast, signed_subject):
     sha = _download(client, cast.monitor, signed_subject)["X-Content-SHA256"]
     page = client.get("/audit/sites/NTE/", HTTP_ACCEPT_LANGUAGE="fr").content.decode()
-    assert f"SHA-256 du contenu: {sha}" in page
+    assert f"SHA-256 du contenu\u00a0: {sha}" in page
     assert "casebook_pdf;" not in page and "Sha256" not in page
 
 

@@ -168,6 +168,16 @@ def summary_columns(form: Any, limit: int = 6) -> list[Any]:
     return ([fields[0]] + [f for f in fields[1:] if f.type != "text"])[:limit]
 
 
+#: languages that put a (no-break) space before a colon
+COLON_SPACED = {"fr"}
+
+
+def colon() -> str:
+    """The colon after a label as the active language writes it: "Summary:", "Synthèse :"."""
+    language = (translation.get_language() or "en").split("-")[0]
+    return "\u00a0:" if language in COLON_SPACED else ":"
+
+
 def role_label(role: Any) -> str:
     """A role's code (``data_manager``) as its label in the active language; '' for none."""
     from trialdesk.studies.models import Role

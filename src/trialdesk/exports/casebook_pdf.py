@@ -120,7 +120,7 @@ def casebook_content(user, study: Study, subject: Subject) -> dict[str, Any]:
                 "field": shown.field,
                 "old": shown.old_value,
                 "new": shown.new_value,
-                "reason": shown.row.reason,
+                "reason": shown.reason,
                 "mac": shown.row.mac,
             }
         )

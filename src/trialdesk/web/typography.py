@@ -6,15 +6,12 @@ label (tests/web/test_typography.py)."""
 from __future__ import annotations
 
 from django import template
-from django.utils.translation import get_language
+
+from trialdesk.crf import display
 
 register = template.Library()
-
-#: languages that put a (no-break) space before a colon
-SPACED = {"fr"}
 
 
 @register.simple_tag
 def colon() -> str:
-    language = (get_language() or "en").split("-")[0]
-    return "\u00a0:" if language in SPACED else ":"
+    return display.colon()
