@@ -170,3 +170,62 @@ def test_a_log_entrys_label_reads_in_french(study):
         assert viewer.readable_label("NTE-S01 log #5 infusion", study.protocol) == (
             "NTE-S01 Perfusion de trastuzumab nº 5"
         )
+
+
+#: reasons that are a person's words, not a service's: shown as typed
+TYPED_REASONS = {"Not enrolled"}  # the demo's investigator types why a screened patient was not enrolled
+
+
+def _reasons_the_services_write() -> list[tuple[str, str]]:
+    """Each reason written in the source (a ``reason=``/``replan_reason=`` argument, a
+    calendar anchor's ``source=``, a ``reason``/``because``/``why`` assigned), its f-string's
+    values as "1", with where."""
+    import ast
+    from pathlib import Path
+
+    import trialdesk
+
+    def texts(expr):
+        if isinstance(expr, ast.JoinedStr):
+            yield "".join(v.value if isinstance(v, ast.Constant) else "1" for v in expr.values)
+        elif isinstance(expr, ast.Constant) and isinstance(expr.value, str) and expr.value:
+            yield expr.value
+        elif isinstance(expr, ast.IfExp):
+            yield from texts(expr.body)
+            yield from texts(expr.orelse)
+
+    root = Path(trialdesk.__file__).parent
+    pure = {"exchange", "simulate", "clinical", "protocol", "rules", "stats", "charts"}  # write no event
+    found = []
+    for path in sorted(root.rglob("*.py")):
+        if path.relative_to(root).parts[0] in pure:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            values = []
+            if isinstance(node, ast.Call):
+                name = getattr(node.func, "id", getattr(node.func, "attr", ""))
+                values = [
+                    k.value
+                    for k in node.keywords
+                    if k.arg in ("reason", "replan_reason") or (k.arg == "source" and name == "_move_anchor")
+                ]
+            elif isinstance(node, ast.Assign) and any(
+                getattr(t, "id", "") in ("reason", "because", "why") for t in node.targets
+            ):
+                values = [node.value]
+            for value in values:
+                found.extend((text, f"{path.relative_to(root)}:{value.lineno}") for text in texts(value))
+    return found
+
+
+def test_every_reason_a_service_writes_reads_in_french():
+    """A reason a service writes without its pattern (``viewer._REASON_PATTERNS``) would stay
+    English, shown as typed, for a French reader."""
+    found = _reasons_the_services_write()
+    assert len(found) > 25  # the scan finds what the services write
+    unread = [
+        f"{where}: {text!r}"
+        for text, where in found
+        if text not in TYPED_REASONS and viewer._system_reason(text, None) is None
+    ]
+    assert not unread, "give these reasons a pattern (audit_viewer.viewer._REASON_PATTERNS):\n" + "\n".join(unread)

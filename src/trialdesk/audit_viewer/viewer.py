@@ -639,6 +639,7 @@ _REASON_PATTERNS = tuple(
             r"the LVEF that started the hold, or the baseline, was corrected",
             gettext_lazy("the LVEF that started the hold, or the baseline, was corrected"),
         ),
+        (r"corrected LVEF: (?P<because>.+)", gettext_lazy("corrected LVEF: %(because)s")),
         # queries: the edit checks and their re-runs, source verification reset
         (
             rf"edit check (?P<code>\S+) failed on the save by {_USER} \(version (?P<version>\d+)\)",
@@ -658,6 +659,7 @@ _REASON_PATTERNS = tuple(
             r"signed data changed: (?P<label>.+) v(?P<version>\d+)",
             gettext_lazy("signed data changed: %(label)s v%(version)s"),
         ),
+        (r"signed data changed: (?P<because>.+)", gettext_lazy("signed data changed: %(because)s")),
         # exports.importing
         (
             r"named by the imported file: inactive until invited",
