@@ -31,6 +31,12 @@ def test_a_monitor_marks_a_field_verified_and_it_is_audited(cast, screening):
     assert event.new_value == {"verified_version": 1, "value": 1}
 
 
+def test_a_whole_form_verified_is_audited_with_its_version_alone(cast, screening):
+    services.verify_source(cast.monitor, screening, "", expected_version=1)
+    event = AuditEvent.objects.get(action="sdv_mark")
+    assert event.field == "" and event.new_value == {"verified_version": 1}  # no empty "value"
+
+
 def test_changing_the_field_resets_its_mark_and_the_reset_is_audited(cast, screening):
     services.verify_source(cast.monitor, screening, "ecog")
     record = save(cast.investigator_nantes, screening, ecog=2)

@@ -1067,10 +1067,9 @@ def verify_source(
             object_id=locked.pk,
             object_label=locked.label,
             field=field_code,
-            new_value={
-                "verified_version": locked.version,
-                "value": locked.data.get(field_code) if field_code else None,
-            },
+            # the value verified, for a field; a whole form's values are its version's
+            new_value={"verified_version": locked.version}
+            | ({"value": locked.data.get(field_code)} if field_code else {}),
         )
     return mark
 
