@@ -273,24 +273,39 @@ def _crawl(client: Client, objects, language: str, protocol) -> tuple[list[str],
     forbidden = forbidden_words(protocol, language)
     labels = choice_labels(protocol, language)
     codes, english, pages = [], [], 0
+    # every page of the richest subject's audit trail, not its first alone: what the services
+    # record of each kind of event (a monitor's SDV marks, a replanning) reads as it will
+    trail = f"/audit/subjects/{objects['richest'].pk}/"
     for route, pattern in all_patterns():
         if route.endswith("csv/") or pattern.name in {"logout", "set_language"}:
             continue
         for path in _paths(route, pattern, objects):
-            response = client.get(path, HTTP_ACCEPT_LANGUAGE=language)
-            assert response.status_code < 500, f"GET {path} -> {response.status_code}"
-            if response.status_code != 200 or "html" not in response.get("Content-Type", ""):
-                continue
-            pages += 1
-            page = page_text(response.content.decode())
-            leaked = {word for word in WORD.findall(" ".join(page.parts)) if word in forbidden}
-            if language == "en":
-                leaked |= {"None" for part in page.parts if part.strip() == "None" and "None" not in labels}
+            if path == trail:
+                first = client.get(path, HTTP_ACCEPT_LANGUAGE=language).content.decode()
+                last = max((int(n) for n in re.findall(r"[?;]page=(\d+)", first)), default=1)
+                paths = [path] + [f"{path}?page={n}" for n in range(2, last + 1)]
             else:
-                english.extend(f"{path}: {snippet}" for snippet in english_snippets(page))
-            if leaked:
-                codes.append(f"{path}: {', '.join(sorted(leaked))}")
+                paths = [path]
+            for one in paths:
+                pages += _read(client, one, language, forbidden, labels, codes, english)
     return codes, english, pages
+
+
+def _read(client, path, language, forbidden, labels, codes, english) -> int:
+    """One page read into ``codes`` and ``english``: 1 if it is an HTML page, else 0."""
+    response = client.get(path, HTTP_ACCEPT_LANGUAGE=language)
+    assert response.status_code < 500, f"GET {path} -> {response.status_code}"
+    if response.status_code != 200 or "html" not in response.get("Content-Type", ""):
+        return 0
+    page = page_text(response.content.decode())
+    leaked = {word for word in WORD.findall(" ".join(page.parts)) if word in forbidden}
+    if language == "en":
+        leaked |= {"None" for part in page.parts if part.strip() == "None" and "None" not in labels}
+    else:
+        english.extend(f"{path}: {snippet}" for snippet in english_snippets(page))
+    if leaked:
+        codes.append(f"{path}: {', '.join(sorted(leaked))}")
+    return 1
 
 
 def _client(username: str) -> tuple[Client, object]:
