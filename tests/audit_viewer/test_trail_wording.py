@@ -157,12 +157,25 @@ def test_the_reasons_the_services_write_read_in_french(study):
     assert typed == '<span translate="no">the nurse &lt;b&gt;typed&lt;/b&gt; this</span>'
 
 
-def test_every_reason_pattern_has_its_french():
-    with translation.override("en"):
-        english = [str(template) for _pattern, template in viewer._REASON_PATTERNS]
+def test_every_reason_a_service_writes_has_its_french():
+    from trialdesk.audit import reasons
+
     with translation.override("fr"):
-        french = [str(template) for _pattern, template in viewer._REASON_PATTERNS]
-    assert not [e for e, f in zip(english, french, strict=True) if e == f]
+        untranslated = [r.template for r in reasons.ALL if str(r.translated) == r.template]
+    assert len(reasons.ALL) > 25 and not untranslated, untranslated
+
+
+def test_a_reason_reads_back_what_it_wrote():
+    from trialdesk.audit import reasons
+
+    written = reasons.SIGNED_DATA_CHANGED_FIELDS(label="NTE-S01 SCR screening", version=3, fields="ecog, lvef_pct")
+    assert written == "signed data changed: NTE-S01 SCR screening v3: ecog, lvef_pct"
+    with translation.override("fr"):
+        assert reasons.read(written) == "données signées modifiées : NTE-S01 SCR screening v3 : ecog, lvef_pct"
+        assert reasons.read(reasons.SIGNED_DATA_CHANGED(label="NTE-S01 SCR screening", version=3)) == (
+            "données signées modifiées : NTE-S01 SCR screening v3"
+        )
+        assert reasons.read("a text a person typed") is None
 
 
 def test_a_log_entrys_label_reads_in_french(study):
@@ -176,10 +189,10 @@ def test_a_log_entrys_label_reads_in_french(study):
 TYPED_REASONS = {"Not enrolled"}  # the demo's investigator types why a screened patient was not enrolled
 
 
-def _reasons_the_services_write() -> list[tuple[str, str]]:
-    """Each reason written in the source (a ``reason=``/``replan_reason=`` argument, a
-    calendar anchor's ``source=``, a ``reason``/``because``/``why`` assigned), its f-string's
-    values as "1", with where."""
+def _reasons_written_in_place() -> list[str]:
+    """Each reason text written where it is used rather than taken from ``audit.reasons``:
+    a ``reason=``/``replan_reason=`` argument, a calendar anchor's ``source=``, a ``reason``,
+    ``because`` or ``why`` assigned, given as a string or an f-string (with where)."""
     import ast
     from pathlib import Path
 
@@ -187,12 +200,15 @@ def _reasons_the_services_write() -> list[tuple[str, str]]:
 
     def texts(expr):
         if isinstance(expr, ast.JoinedStr):
-            yield "".join(v.value if isinstance(v, ast.Constant) else "1" for v in expr.values)
+            yield ast.unparse(expr)
         elif isinstance(expr, ast.Constant) and isinstance(expr.value, str) and expr.value:
             yield expr.value
         elif isinstance(expr, ast.IfExp):
             yield from texts(expr.body)
             yield from texts(expr.orelse)
+        elif isinstance(expr, ast.BoolOp):
+            for value in expr.values:
+                yield from texts(value)
 
     root = Path(trialdesk.__file__).parent
     pure = {"exchange", "simulate", "clinical", "protocol", "rules", "stats", "charts"}  # write no event
@@ -209,23 +225,23 @@ def _reasons_the_services_write() -> list[tuple[str, str]]:
                     for k in node.keywords
                     if k.arg in ("reason", "replan_reason") or (k.arg == "source" and name == "_move_anchor")
                 ]
+                if name == "_close_in_error" and len(node.args) > 3:
+                    values.append(node.args[3])
             elif isinstance(node, ast.Assign) and any(
                 getattr(t, "id", "") in ("reason", "because", "why") for t in node.targets
             ):
                 values = [node.value]
             for value in values:
-                found.extend((text, f"{path.relative_to(root)}:{value.lineno}") for text in texts(value))
+                found.extend(
+                    f"{path.relative_to(root)}:{value.lineno}: {text!r}"
+                    for text in texts(value)
+                    if text not in TYPED_REASONS
+                )
     return found
 
 
-def test_every_reason_a_service_writes_reads_in_french():
-    """A reason a service writes without its pattern (``viewer._REASON_PATTERNS``) would stay
-    English, shown as typed, for a French reader."""
-    found = _reasons_the_services_write()
-    assert len(found) > 25  # the scan finds what the services write
-    unread = [
-        f"{where}: {text!r}"
-        for text, where in found
-        if text not in TYPED_REASONS and viewer._system_reason(text, None) is None
-    ]
-    assert not unread, "give these reasons a pattern (audit_viewer.viewer._REASON_PATTERNS):\n" + "\n".join(unread)
+def test_every_reason_a_service_writes_comes_from_the_catalogue():
+    """A reason written in place would stay English for a French reader (the viewer reads only
+    the templates of ``audit.reasons``, the same ones the services write with)."""
+    found = _reasons_written_in_place()
+    assert not found, "write these through trialdesk.audit.reasons:\n" + "\n".join(found)

@@ -28,6 +28,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from trialdesk.assessments.models import ResponseConfirmation
+from trialdesk.audit import reasons
 from trialdesk.audit.services import Actor, audited, record
 from trialdesk.clinical.course_of_disease import CourseOfDisease, MarrowRecord, course_of_disease
 from trialdesk.clinical.response import TEMPLATES, ResponseCategory, ResponseResult, compose
@@ -395,7 +396,7 @@ def on_form_saved(event: FormSaved) -> None:
             # The stored text is English (the record); pages show it in the reader's language.
             wording.english(T_DISCORDANCE, params),
             code=DISCORDANCE_QUERY,
-            reason=f"derived response compared at the save by {event.actor.username}",
+            reason=reasons.RESPONSE_COMPARED(user=event.actor.username),
             template=T_DISCORDANCE,
             params=params,
         )

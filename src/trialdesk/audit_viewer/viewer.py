@@ -33,6 +33,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from trialdesk.audit import reasons
 from trialdesk.audit.models import AuditEvent
 from trialdesk.audit.services import Actor, audited, record
 from trialdesk.crf.display import colon
@@ -581,122 +582,10 @@ _LABEL_PATTERNS = (
     (re.compile(r"^(?P<subject>\S+) log #(?P<n>\d+) (?P<form>.+)$"), gettext_lazy("%(subject)s log #%(n)s %(form)s")),
 )
 
-# What the services write as the reason of an event, stored in English like all stored text
-# (the services named in each comment), read in the reader's language. A group named
-# ``label`` is a record's label, ``because`` a reason of its own (read the same way).
-_USER = r"(?P<user>\S+)"
-_REASON_PATTERNS = tuple(
-    (re.compile(pattern), template)
-    for pattern, template in (
-        # subjects.services: the calendar's anchors and their replanning
-        (r"first dose on (?P<day>\S+)", gettext_lazy("first dose on %(day)s")),
-        (r"no infusion recorded any more", gettext_lazy("no infusion recorded any more")),
-        (r"the first infusion", gettext_lazy("the first infusion")),
-        (r"end of treatment on (?P<day>\S+)", gettext_lazy("end of treatment on %(day)s")),
-        (r"end of treatment cleared", gettext_lazy("end of treatment cleared")),
-        (r"the end-of-treatment form", gettext_lazy("the end-of-treatment form")),
-        (
-            r"the enrollment target \((?P<n>\d+)\) is reached: a data manager confirms",
-            gettext_lazy("the enrollment target (%(n)s) is reached: a data manager confirms"),
-        ),
-        # subjects.calendar, subjects.consistency, assessments, deviations: checks at a save
-        (
-            rf"screening window checked at the first infusion \(save by {_USER}\)",
-            gettext_lazy("screening window checked at the first infusion (save by %(user)s)"),
-        ),
-        (
-            rf"sex checked against the screening episode \(save by {_USER}\)",
-            gettext_lazy("sex checked against the screening episode (save by %(user)s)"),
-        ),
-        (
-            rf"age checked against the screening episode \(save by {_USER}\)",
-            gettext_lazy("age checked against the screening episode (save by %(user)s)"),
-        ),
-        (
-            rf"eligibility re-assessed after enrollment \(save by {_USER}\)",
-            gettext_lazy("eligibility re-assessed after enrollment (save by %(user)s)"),
-        ),
-        (
-            rf"derived response compared at the save by {_USER}",
-            gettext_lazy("derived response compared at the save by %(user)s"),
-        ),
-        (
-            rf"assessment window checked at save \(by {_USER}\)",
-            gettext_lazy("assessment window checked at save (by %(user)s)"),
-        ),
-        # treatment, cardiac
-        (r"a new prescription was validated", gettext_lazy("a new prescription was validated")),
-        (
-            rf"dosing rule (?P<code>\S+) on the save by {_USER} \(version (?P<version>\d+)\)",
-            gettext_lazy("dosing rule %(code)s on the save by %(user)s (version %(version)s)"),
-        ),
-        (
-            r"the LVEF that started it has no value any more",
-            gettext_lazy("the LVEF that started it has no value any more"),
-        ),
-        (r"no baseline LVEF any more", gettext_lazy("no baseline LVEF any more")),
-        (
-            r"the LVEF that started the hold, or the baseline, was corrected",
-            gettext_lazy("the LVEF that started the hold, or the baseline, was corrected"),
-        ),
-        (r"corrected LVEF: (?P<because>.+)", gettext_lazy("corrected LVEF: %(because)s")),
-        # queries: the edit checks and their re-runs, source verification reset
-        (
-            rf"edit check (?P<code>\S+) failed on the save by {_USER} \(version (?P<version>\d+)\)",
-            gettext_lazy("edit check %(code)s failed on the save by %(user)s (version %(version)s)"),
-        ),
-        (
-            r"edit check (?P<code>\S+) failed after (?P<because>.+)",
-            gettext_lazy("edit check %(code)s failed after %(because)s"),
-        ),
-        (r"rule (?P<code>\S+) failed after (?P<because>.+)", gettext_lazy("rule %(code)s failed after %(because)s")),
-        (
-            rf"(?P<label>.+) changed by {_USER} \(version (?P<version>\d+)\)",
-            gettext_lazy("%(label)s changed by %(user)s (version %(version)s)"),
-        ),
-        # signatures
-        (
-            r"signed data changed: (?P<label>.+) v(?P<version>\d+)",
-            gettext_lazy("signed data changed: %(label)s v%(version)s"),
-        ),
-        (r"signed data changed: (?P<because>.+)", gettext_lazy("signed data changed: %(because)s")),
-        # exports.importing
-        (
-            r"named by the imported file: inactive until invited",
-            gettext_lazy("named by the imported file: inactive until invited"),
-        ),
-        (r"the import is done", gettext_lazy("the import is done")),
-        (
-            r"imported from (?P<file>.+): recruiting from its first screening",
-            gettext_lazy("imported from %(file)s: recruiting from its first screening"),
-        ),
-        (r"imported from (?P<file>.+)", gettext_lazy("imported from %(file)s")),
-        # demo.builder: the study's status
-        (r"first site open", gettext_lazy("first site open")),
-        (r"the last patient is enrolled", gettext_lazy("the last patient is enrolled")),
-    )
-)
-
-
-def _system_reason(reason: str, protocol) -> str | None:
-    """A reason a service wrote, in the active language (None: not one of theirs)."""
-    for pattern, template in _REASON_PATTERNS:
-        found = pattern.fullmatch(reason)
-        if found is None:
-            continue
-        values = found.groupdict()
-        if "label" in values:
-            values["label"] = readable_label(values["label"], protocol) if protocol is not None else values["label"]
-        if "because" in values:
-            values["because"] = _system_reason(values["because"], protocol) or values["because"]
-        return str(template) % values
-    return None
-
-
 def readable_reason(reason: str, protocol=None) -> str:
     """An event's reason as the reader reads it (HTML, escaped): a reason for change chosen
     from the list by its label and what the person typed after it as typed (``translate="no"``);
-    a reason a service wrote in the reader's language; anything else as typed."""
+    a reason a service wrote (``audit.reasons``) in the reader's language; anything else as typed."""
     if not reason:
         return ""
     for code in ReasonForChange.values:
@@ -708,7 +597,7 @@ def readable_reason(reason: str, protocol=None) -> str:
             return format_html(
                 '{}{} <span translate="no">{}</span>', ReasonForChange(code).label, colon(), detail
             )
-    shown = _system_reason(reason, protocol)
+    shown = reasons.read(reason, (lambda label: readable_label(label, protocol)) if protocol is not None else str)
     if shown is not None:
         return conditional_escape(shown)
     return format_html('<span translate="no">{}</span>', reason)

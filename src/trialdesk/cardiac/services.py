@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from trialdesk.audit import reasons
 from trialdesk.audit.services import Actor, audited, record
 from trialdesk.cardiac.models import CardiacHold, HoldStatus
 from trialdesk.clinical.cardiac import (
@@ -250,9 +251,7 @@ def on_form_saved(event: FormSaved) -> None:
     mine = next((h for h in holds if h.is_active), None)
     if isinstance(event, RecordVoided):
         if mine is not None:
-            _close_in_error(
-                mine, subject, event.actor, f"the LVEF that started it was voided: {event.void_reason}"
-            )
+            _close_in_error(mine, subject, event.actor, reasons.HOLD_LVEF_VOIDED(why=event.void_reason))
         return
     value, on = _value_and_date(protocol, rec)
     baseline = baseline_lvef(subject)
@@ -261,8 +260,8 @@ def on_form_saved(event: FormSaved) -> None:
     )
     if decision is None or not decision.hold:
         if mine is not None:
-            why = decision.explanation if decision else "the LVEF that started it has no value any more"
-            _close_in_error(mine, subject, event.actor, f"corrected LVEF: {why}")
+            why = decision.explanation if decision else reasons.HOLD_LVEF_GONE()
+            _close_in_error(mine, subject, event.actor, reasons.CORRECTED_LVEF(because=why))
         return
     started_on = on or subject.site.today()
     if mine is not None:
@@ -313,8 +312,8 @@ def _baseline_changed(subject, protocol, rules, actor: Actor) -> None:
         assess_cardiac_hold(baseline, value, rules) if value is not None and baseline is not None else None
     )
     if decision is None or not decision.hold:
-        why = decision.explanation if decision else "no baseline LVEF any more"
-        _close_in_error(hold, subject, actor, f"corrected baseline LVEF: {why}")
+        why = decision.explanation if decision else reasons.NO_BASELINE_LVEF()
+        _close_in_error(hold, subject, actor, reasons.CORRECTED_BASELINE_LVEF(because=why))
         return
     _update(hold, subject, decision, on or hold.started_on, rules, actor)
 
@@ -347,7 +346,7 @@ def _update(hold: CardiacHold, subject, decision, started_on: dt.date, rules, ac
         field="explanation",
         old_value={k: str(v) for k, v in old.items()},
         new_value={k: str(v) for k, v in changed.items()},
-        reason="the LVEF that started the hold, or the baseline, was corrected",
+        reason=reasons.HOLD_LVEF_CORRECTED(),
     )
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from django.utils import timezone
 
 from trialdesk.assessments.services import confirm_response, marrow_forms
+from trialdesk.audit import reasons
 from trialdesk.audit.services import Actor, audited
 from trialdesk.cardiac.services import active_hold, lift_hold
 from trialdesk.crf.models import FormRecord
@@ -312,7 +313,7 @@ def _open_recruitment(study, cohort, system: Actor) -> None:
     """The study recruits from its first site activation (or first screening)."""
     days = [*cohort.site_activation.values(), *(s.screened_on for s in cohort.subjects)]
     if days:
-        change_status(study, OperationalStatus.RECRUITING, effective_on=min(days), reason="first site open",
+        change_status(study, OperationalStatus.RECRUITING, effective_on=min(days), reason=reasons.FIRST_SITE_OPEN(),
                       actor=system)
 
 
@@ -321,7 +322,7 @@ def _close_recruitment(study, cohort, system: Actor) -> None:
     enrolled = [s.enrolled_on for s in cohort.subjects if s.eligible and s.enrolled_on is not None]
     if enrolled and (closed_on := max(enrolled) + dt.timedelta(days=1)) <= timezone.localdate():
         change_status(study, OperationalStatus.RECRUITMENT_CLOSED, effective_on=closed_on,
-                      reason="the last patient is enrolled", actor=system)
+                      reason=reasons.LAST_PATIENT_ENROLLED(), actor=system)
 
 
 def _load_subject(study, site, investigator, simulated, system: Actor) -> None:

@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
+from trialdesk.audit import reasons
 from trialdesk.audit.services import Actor, audited, record
 from trialdesk.cardiac.models import CardiacHold, HoldStatus
 from trialdesk.clinical.calendar import (
@@ -440,7 +441,7 @@ def on_form_saved(event: FormSaved) -> None:
         date_field,
         wording.english(T_WINDOW_QUERY, params),
         code=ASSESSMENT_WINDOW_QUERY,
-        reason=f"assessment window checked at save (by {event.actor.username})",
+        reason=reasons.ASSESSMENT_WINDOW_CHECKED(user=event.actor.username),
         template=T_WINDOW_QUERY,
         params=params,
     )

@@ -51,6 +51,7 @@ from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from trialdesk.audit import reasons
 from trialdesk.audit.models import AuditEvent
 from trialdesk.audit.services import Actor, audited, record
 from trialdesk.audit_viewer.models import ImportedAuditRecord, ImportedSignature, OdmImport
@@ -288,7 +289,7 @@ def _create_users(people, system: Actor) -> list:
             field="is_active",
             old_value=True,
             new_value=False,
-            reason="named by the imported file: inactive until invited",
+            reason=reasons.NAMED_BY_THE_IMPORT(),
         )
         made.append(user)
     return made
@@ -316,7 +317,7 @@ def _end_import_account(user, study: Study, system: Actor) -> None:
             object_id=membership.pk,
             object_label=f"{user.get_username()} {membership.role} @ {membership.site.code}",
             old_value=membership.role,
-            reason="the import is done",
+            reason=reasons.IMPORT_DONE(),
         )
     user.is_active = False
     user.save(update_fields=["is_active"])
@@ -329,7 +330,7 @@ def _end_import_account(user, study: Study, system: Actor) -> None:
         field="is_active",
         old_value=True,
         new_value=False,
-        reason="the import is done",
+        reason=reasons.IMPORT_DONE(),
     )
 
 
@@ -409,7 +410,7 @@ class _Replay:
                 self.study,
                 OperationalStatus.RECRUITING,
                 effective_on=min(days),
-                reason=f"imported from {self.file_name}: recruiting from its first screening",
+                reason=reasons.IMPORTED_RECRUITING(file=self.file_name),
                 actor=system,
             )
         except StudyStatusRefused as exc:
@@ -437,7 +438,7 @@ class _Replay:
                         kind=move.kind,
                         vials=move.vials,
                         on=move.on,
-                        reason=move.reason or f"imported from {self.file_name}",
+                        reason=move.reason or reasons.IMPORTED_FROM(file=self.file_name),
                     )
             except SupplyRefused as exc:
                 raise self.refused(where, _message(exc)) from None
@@ -560,7 +561,7 @@ class _Replay:
                     "but the protocol's rule opened no hold here.",
                 )
             hold.subject = subject
-            reason = decision.reason or f"imported from {self.file_name}"
+            reason = decision.reason or reasons.IMPORTED_FROM(file=self.file_name)
             if decision.status == HoldStatus.TREATMENT_STOPPED:
                 stop_treatment_for_hold(self.user, hold, reason, on=decision.ended_on)
             else:
@@ -694,7 +695,7 @@ class _Replay:
             self.user,
             subject,
             as_of=snapshot.screened_on,
-            reason="" if snapshot.screen_failure_criteria else f"imported from {self.file_name}",
+            reason="" if snapshot.screen_failure_criteria else reasons.IMPORTED_FROM(file=self.file_name),
             consent_date=snapshot.consent_date,
         )
 

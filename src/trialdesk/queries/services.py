@@ -45,6 +45,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
+from trialdesk.audit import reasons
 from trialdesk.audit.services import Actor, audited, record
 from trialdesk.crf.crossrecord import dependents, rule_values
 from trialdesk.crf.events import FormSaved, RecordVoided
@@ -731,7 +732,7 @@ def _auto_raise(form_record, validation, queries, changed, actor, checks=None) -
             continue  # closed after review, and its data did not change since: it stays closed
         fields = list(failure.fields)
         field_code = next((code for code in fields if code in changed), fields[0] if fields else "")
-        because = f"edit check {failure.code} failed on the save by {actor.username} (version {form_record.version})"
+        because = reasons.EDIT_CHECK_FAILED_ON_SAVE(code=failure.code, user=actor.username, version=form_record.version)
         queries.append(
             _open_system_query(
                 form_record, field_code, fields, code=failure.code, message=failure.message, reason=because
@@ -815,7 +816,7 @@ def _rerun_checks(reader: FormRecord, changed_record: FormRecord, actor: Actor) 
     )
     for query in queries:
         query.record = reader
-    because = f"{changed_record.label} changed by {actor.username} (version {changed_record.version})"
+    because = reasons.CHANGED_BY(label=changed_record.label, user=actor.username, version=changed_record.version)
     changed = _changed_params(changed_record, actor)
     for check in checks:
         expression = parse(check.rule)
@@ -842,7 +843,7 @@ def _rerun_checks(reader: FormRecord, changed_record: FormRecord, actor: Actor) 
                 fields,
                 code=check.code,
                 message=check.message,
-                reason=f"edit check {check.code} failed after {because}",
+                reason=reasons.EDIT_CHECK_FAILED_AFTER(code=check.code, because=because),
             )
     if death_rules:
         _rerun_death_rules(reader, protocol, values, queries, because, changed)
@@ -875,7 +876,7 @@ def _rerun_death_rules(
                 [found.field],
                 code=code,
                 message=message,
-                reason=f"rule {code} failed after {because}",
+                reason=reasons.RULE_FAILED_AFTER(code=code, because=because),
                 template=found.template,
                 params=dict(found.params),
             )
@@ -905,7 +906,7 @@ def _reset_sdv(form_record, changed, actor) -> None:
             field=mark.field_code,
             old_value={"verified_version": mark.record_version, "verified_by": mark.verified_by_id},
             new_value=None,
-            reason=f"{what} changed by {actor.username} (version {form_record.version})",
+            reason=reasons.CHANGED_BY(label=what, user=actor.username, version=form_record.version),
         )
 
 

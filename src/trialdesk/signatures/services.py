@@ -23,6 +23,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from trialdesk.audit import reasons
 from trialdesk.audit.models import AuditEvent
 from trialdesk.audit.services import Actor, audited, record
 from trialdesk.crf.events import FormSaved
@@ -288,9 +289,13 @@ def void_signatures_for_change(event: FormSaved) -> list[Signature]:
         if signature.record_versions.get(str(record_obj.pk)) == record_obj.version:
             continue
         subject = subject or Subject.objects.system("a change voids signatures").select_related("site").get(pk=record_obj.subject_id)
-        change = f"{record_obj.label} v{record_obj.version}"
-        if fields:
-            change += ": " + ", ".join(fields)
+        change = (
+            reasons.SIGNED_DATA_CHANGED_FIELDS(
+                label=record_obj.label, version=record_obj.version, fields=", ".join(fields)
+            )
+            if fields
+            else reasons.SIGNED_DATA_CHANGED(label=record_obj.label, version=record_obj.version)
+        )
         signature.status = SignatureStatus.VOIDED
         signature.voided_at = timezone.now()
         signature.voided_by_id = actor.user_id
@@ -308,7 +313,7 @@ def void_signatures_for_change(event: FormSaved) -> list[Signature]:
             field="status",
             old_value=SignatureStatus.VALID.value,
             new_value=SignatureStatus.VOIDED.value,
-            reason=f"signed data changed: {change}",
+            reason=change,
         )
         voided.append(signature)
     return voided

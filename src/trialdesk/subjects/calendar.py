@@ -17,6 +17,7 @@ import datetime as dt
 
 from django.utils.translation import gettext_noop
 
+from trialdesk.audit import reasons
 from trialdesk.clinical.calendar import screening_window_check
 from trialdesk.crf.events import FormSaved, RecordVoided
 from trialdesk.crf.models import FormRecord
@@ -118,7 +119,7 @@ def _dose_date_changed(event: FormSaved, field: str) -> None:
         field,
         english,
         code=SCREENING_WINDOW_QUERY,
-        reason=f"screening window checked at the first infusion (save by {event.actor.username})",
+        reason=reasons.SCREENING_WINDOW_CHECKED(user=event.actor.username),
         template=T_SCREENING_WINDOW,
         params=params,
     )

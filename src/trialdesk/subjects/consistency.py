@@ -30,6 +30,7 @@ from django.utils import translation
 from django.utils.translation import get_language, gettext_noop
 from django.utils.translation import gettext as _
 
+from trialdesk.audit import reasons
 from trialdesk.crf.events import FormSaved, RecordVoided
 from trialdesk.protocol.values import as_date as _as_date
 from trialdesk.queries import wording
@@ -125,7 +126,7 @@ def _check_sex(event: FormSaved, protocol) -> None:
         field,
         wording.english(T_SEX, params),
         code=SEX_QUERY,
-        reason=f"sex checked against the screening episode (save by {event.actor.username})",
+        reason=reasons.SEX_CHECKED(user=event.actor.username),
         template=T_SEX,
         params=params,
     )
@@ -222,7 +223,7 @@ def _check_age(event: FormSaved, protocol) -> None:
         field,
         wording.english(T_AGE, params),
         code=AGE_QUERY,
-        reason=f"age checked against the screening episode (save by {event.actor.username})",
+        reason=reasons.AGE_CHECKED(user=event.actor.username),
         template=T_AGE,
         params=params,
     )
@@ -256,7 +257,7 @@ def _check_eligibility_after_enrollment(event: FormSaved) -> None:
             field,
             wording.english(T_ELIGIBILITY, params),
             code=f"{ELIGIBILITY_QUERY_PREFIX}{criterion.code}",
-            reason=f"eligibility re-assessed after enrollment (save by {event.actor.username})",
+            reason=reasons.ELIGIBILITY_REASSESSED(user=event.actor.username),
             template=T_ELIGIBILITY,
             params=params,
         )

@@ -7,6 +7,7 @@ import datetime as dt
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
+from trialdesk.audit import reasons
 from trialdesk.audit.services import Actor, audited, record
 from trialdesk.clinical.calendar import (
     END_OF_TREATMENT,
@@ -303,21 +304,21 @@ def _window_refusal(subject: Subject, first_dose: dt.date) -> str | None:
 def record_first_dose(subject: Subject, first_dose: dt.date | None, actor: Actor) -> list[Visit]:
     """The first infusion was given on ``first_dose`` (None: no infusion any more): day 0
     moves to it and the visits not yet done are planned again from it."""
-    reason = f"first dose on {first_dose.isoformat()}" if first_dose else "no infusion recorded any more"
+    reason = reasons.FIRST_DOSE_ON(day=first_dose.isoformat()) if first_dose else reasons.NO_INFUSION_ANY_MORE()
     return _move_anchor(
-        subject, "first_dose_on", first_dose, actor, source="the first infusion", replan_reason=reason
+        subject, "first_dose_on", first_dose, actor, source=reasons.THE_FIRST_INFUSION(), replan_reason=reason
     )
 
 
 def record_end_of_treatment(subject: Subject, ended_on: dt.date | None, actor: Actor) -> list[Visit]:
     """Treatment ended on ``ended_on``: the end-of-treatment and follow-up visits are planned from it."""
-    reason = f"end of treatment on {ended_on.isoformat()}" if ended_on else "end of treatment cleared"
+    reason = reasons.END_OF_TREATMENT_ON(day=ended_on.isoformat()) if ended_on else reasons.END_OF_TREATMENT_CLEARED()
     return _move_anchor(
         subject,
         "treatment_ended_on",
         ended_on,
         actor,
-        source="the end-of-treatment form",
+        source=reasons.THE_END_OF_TREATMENT_FORM(),
         replan_reason=reason,
     )
 
@@ -581,7 +582,7 @@ def enroll(
                     "target": target,
                     "eligibility": [c.code for c in result.criteria],
                 },
-                reason=f"the enrollment target ({target}) is reached: a data manager confirms",
+                reason=reasons.ENROLLMENT_TARGET_REACHED(n=target),
             )
             return subject
         _enroll_now(actor, subject, enrolled_on, result, old_status=SubjectStatus.SCREENING)

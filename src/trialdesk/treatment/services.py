@@ -33,6 +33,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
+from trialdesk.audit import reasons
 from trialdesk.audit.services import Actor, audited, record
 from trialdesk.cardiac.services import active_hold
 from trialdesk.clinical import ctcae
@@ -337,7 +338,7 @@ def validate_prescription(
                 field="status",
                 old_value=PrescriptionStatus.VALIDATED.value,
                 new_value=PrescriptionStatus.SUPERSEDED.value,
-                reason="a new prescription was validated",
+                reason=reasons.PRESCRIPTION_VALIDATED(),
             )
         prescription = Prescription.objects.system("validating a prescription").create(
             subject=subject,
@@ -572,7 +573,7 @@ def _sync_queries(subject, rec: FormRecord, findings: dict[str, tuple[str, str, 
             _field(protocol, rec.form_code, concept),
             wording.english(template, params),
             code=code,
-            reason=f"dosing rule {code} on the save by {actor.username} (version {rec.version})",
+            reason=reasons.DOSING_RULE(code=code, user=actor.username, version=rec.version),
             template=template,
             params=params,
         )
