@@ -86,26 +86,42 @@ def test_the_meaning_a_monitor_signed_reads_in_the_readers_language(study):
     assert shown == "Signification\u00a0: Auteur de ce rapport de visite de monitoring"
 
 
-def _keys_the_services_record() -> dict[str, list[str]]:
-    """Each key of a dict written as the details of an audit event in the source (an
-    ``old_value=``/``new_value=`` argument given as a dict literal), with where."""
+def _source_nodes(*, leave_out: frozenset[str] = frozenset()):
+    """(path inside the package, node) of every node of trialdesk's source, the top-level
+    packages ``leave_out`` left out."""
     import ast
     from pathlib import Path
 
     import trialdesk
 
-    found: dict[str, list[str]] = {}
     root = Path(trialdesk.__file__).parent
     for path in sorted(root.rglob("*.py")):
+        where = path.relative_to(root)
+        if where.parts[0] in leave_out:
+            continue
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if not isinstance(node, ast.Call):
-                continue
-            for keyword in node.keywords:
-                if keyword.arg in ("old_value", "new_value") and isinstance(keyword.value, ast.Dict):
-                    for key in keyword.value.keys:
-                        if isinstance(key, ast.Constant) and isinstance(key.value, str):
-                            found.setdefault(key.value, []).append(f"{path.relative_to(root)}:{node.lineno}")
+            yield where, node
+
+
+def _keys_the_services_record() -> dict[str, list[str]]:
+    """Each key of a dict written as the details of an audit event in the source (an
+    ``old_value=``/``new_value=`` argument given as a dict literal), with where."""
+    import ast
+
+    found: dict[str, list[str]] = {}
+    for where, node in _source_nodes():
+        if not isinstance(node, ast.Call):
+            continue
+        for keyword in node.keywords:
+            if keyword.arg in ("old_value", "new_value") and isinstance(keyword.value, ast.Dict):
+                for key in keyword.value.keys:
+                    if isinstance(key, ast.Constant) and isinstance(key.value, str):
+                        found.setdefault(key.value, []).append(f"{where}:{node.lineno}")
     return found
+
+
+#: labels written alike in both languages
+SAME_IN_FRENCH = {"Date", "Format", "Lots", "Note", "Patient", "Patients", "Signatures", "Version"}
 
 
 def test_every_key_the_services_record_has_a_label_in_french():
@@ -123,10 +139,6 @@ def test_every_key_the_services_record_has_a_label_in_french():
     with translation.override("en"):
         untranslated = [k for k, label in english.items() if label == viewer.key_label(k) and label not in SAME_IN_FRENCH]
     assert not untranslated, untranslated
-
-
-#: labels written alike in both languages
-SAME_IN_FRENCH = {"Date", "Format", "Lots", "Note", "Patient", "Patients", "Signatures", "Version"}
 
 
 def test_a_reason_for_change_reads_by_its_label_and_the_words_typed_after_it_as_typed(study):
@@ -194,9 +206,6 @@ def _reasons_written_in_place() -> list[str]:
     a ``reason=``/``replan_reason=`` argument, a calendar anchor's ``source=``, a ``reason``,
     ``because`` or ``why`` assigned, given as a string or an f-string (with where)."""
     import ast
-    from pathlib import Path
-
-    import trialdesk
 
     def texts(expr):
         if isinstance(expr, ast.JoinedStr):
@@ -210,33 +219,25 @@ def _reasons_written_in_place() -> list[str]:
             for value in expr.values:
                 yield from texts(value)
 
-    root = Path(trialdesk.__file__).parent
-    pure = {"exchange", "simulate", "clinical", "protocol", "rules", "stats", "charts"}  # write no event
+    pure = frozenset({"exchange", "simulate", "clinical", "protocol", "rules", "stats", "charts"})  # write no event
     found = []
-    for path in sorted(root.rglob("*.py")):
-        if path.relative_to(root).parts[0] in pure:
-            continue
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            values = []
-            if isinstance(node, ast.Call):
-                name = getattr(node.func, "id", getattr(node.func, "attr", ""))
-                values = [
-                    k.value
-                    for k in node.keywords
-                    if k.arg in ("reason", "replan_reason") or (k.arg == "source" and name == "_move_anchor")
-                ]
-                if name == "_close_in_error" and len(node.args) > 3:
-                    values.append(node.args[3])
-            elif isinstance(node, ast.Assign) and any(
-                getattr(t, "id", "") in ("reason", "because", "why") for t in node.targets
-            ):
-                values = [node.value]
-            for value in values:
-                found.extend(
-                    f"{path.relative_to(root)}:{value.lineno}: {text!r}"
-                    for text in texts(value)
-                    if text not in TYPED_REASONS
-                )
+    for where, node in _source_nodes(leave_out=pure):
+        values = []
+        if isinstance(node, ast.Call):
+            name = getattr(node.func, "id", getattr(node.func, "attr", ""))
+            values = [
+                k.value
+                for k in node.keywords
+                if k.arg in ("reason", "replan_reason") or (k.arg == "source" and name == "_move_anchor")
+            ]
+            if name == "_close_in_error" and len(node.args) > 3:
+                values.append(node.args[3])
+        elif isinstance(node, ast.Assign) and any(
+            getattr(t, "id", "") in ("reason", "because", "why") for t in node.targets
+        ):
+            values = [node.value]
+        for value in values:
+            found.extend(f"{where}:{value.lineno}: {text!r}" for text in texts(value) if text not in TYPED_REASONS)
     return found
 
 

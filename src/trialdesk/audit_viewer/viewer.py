@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import json
 import re
 from collections.abc import Iterator
@@ -582,21 +583,25 @@ _LABEL_PATTERNS = (
     (re.compile(r"^(?P<subject>\S+) log #(?P<n>\d+) (?P<form>.+)$"), gettext_lazy("%(subject)s log #%(n)s %(form)s")),
 )
 
+
+@functools.cache
+def _listed_reasons() -> tuple[tuple[str, ReasonForChange], ...]:
+    """Each reason for change of the list as the trail stores it (its English label)."""
+    return tuple((reason_text(code, ""), ReasonForChange(code)) for code in ReasonForChange.values)
+
+
 def readable_reason(reason: str, protocol=None) -> str:
     """An event's reason as the reader reads it (HTML, escaped): a reason for change chosen
     from the list by its label and what the person typed after it as typed (``translate="no"``);
     a reason a service wrote (``audit.reasons``) in the reader's language; anything else as typed."""
     if not reason:
         return ""
-    for code in ReasonForChange.values:
-        english = reason_text(code, "")
+    for english, listed in _listed_reasons():
         if reason == english:
-            return conditional_escape(ReasonForChange(code).label)
+            return conditional_escape(listed.label)
         if reason.startswith(english + ": "):
             detail = reason[len(english) + 2 :]
-            return format_html(
-                '{}{} <span translate="no">{}</span>', ReasonForChange(code).label, colon(), detail
-            )
+            return format_html('{}{} <span translate="no">{}</span>', listed.label, colon(), detail)
     shown = reasons.read(reason, (lambda label: readable_label(label, protocol)) if protocol is not None else str)
     if shown is not None:
         return conditional_escape(shown)

@@ -158,6 +158,14 @@ def form_title(protocol: Any, form_code: str) -> str:
         return form_code
 
 
+def visit_title(protocol: Any, visit_code: str) -> str | None:
+    """The protocol visit's title in the user's language (None: the protocol has no such visit)."""
+    try:
+        return localised(protocol.visit(visit_code), "title")
+    except (KeyError, AttributeError):
+        return None
+
+
 def summary_columns(form: Any, limit: int = 6) -> list[Any]:
     """The columns of a log form's table: the form's first field (what the entry is: a date,
     a CTCAE term, a medication), then its fields in order that are not free text (dates,

@@ -33,7 +33,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from trialdesk.audit.services import Actor, audited, record
-from trialdesk.crf.display import field_label, form_title
+from trialdesk.crf.display import field_label, form_title, visit_title
 from trialdesk.monitoring.models import (
     Finding,
     FindingCategory,
@@ -285,14 +285,9 @@ class VerifiedLine:
 def _where(protocol, visit_code: str | None, repeat: int) -> str:
     """A record's place in the casebook as a monitor reads it: its visit's title, or which
     entry of a log form it is."""
-    from trialdesk.crf.rendering import localised
-
     if visit_code is None:
         return _("entry %(n)d") % {"n": repeat}
-    try:
-        return localised(protocol.visit(visit_code), "title")
-    except KeyError:
-        return visit_code
+    return visit_title(protocol, visit_code) or visit_code
 
 
 def verified_lines(visit: MonitoringVisit) -> list[VerifiedLine]:

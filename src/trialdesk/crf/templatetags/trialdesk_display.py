@@ -104,9 +104,5 @@ def visit_title(context, visit: Any) -> str:
 
     protocol = _protocol(context)
     code = getattr(visit, "code", None)
-    if protocol is not None and code:
-        try:
-            return _localised(protocol.visit(code), "title")
-        except KeyError:
-            pass
-    return _localised(visit, "title")
+    title = display.visit_title(protocol, code) if protocol is not None and code else None
+    return title if title is not None else _localised(visit, "title")
